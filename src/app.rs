@@ -1,0 +1,100 @@
+//! Assembles the service: store, HTTP server and queue workers, and takes them down in order.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App as ActixApp, HttpServer, web};
+
+use crate::config::{ConfigError, Settings};
+use crate::state::AppState;
+use crate::store::{self, StoreError};
+use crate::worker::Workers;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// A running service. Tests start it on port 0 and read [`App::addr`].
+pub struct App {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    server: ServerHandle,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: Workers,
+    grace: Duration,
+}
+
+impl App {
+    pub async fn start(settings: Settings) -> Result<Self, StartError> {
+        settings.validate()?;
+        let store = store::open(&settings.store.url, &settings.store.prefix).await?;
+        let state = Arc::new(AppState::new(store, Arc::new(settings)));
+        Self::start_with_state(state).await
+    }
+
+    /// Starts around an existing state, e.g. a store a test wants to inspect.
+    pub async fn start_with_state(state: Arc<AppState>) -> Result<Self, StartError> {
+        let settings = state.settings.clone();
+        let bind = settings.server.bind.clone();
+        let listener = TcpListener::bind(&bind).map_err(|source| StartError::Bind { addr: bind.clone(), source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind.clone(), source })?;
+        let grace = Duration::from_secs(settings.server.shutdown_timeout_secs);
+
+        let data = web::Data::from(state.clone());
+        let mut server = HttpServer::new(move || {
+            ActixApp::new()
+                .app_data(data.clone())
+                .wrap(crate::http::RequestId)
+                .configure(crate::http::routes)
+        })
+        // Signals are ours to handle: the queue workers must stop too, after the server.
+        .disable_signals()
+        .shutdown_timeout(grace.as_secs());
+        if settings.server.http_workers > 0 {
+            server = server.workers(settings.server.http_workers);
+        }
+        let server = server.listen(listener).map_err(|source| StartError::Bind { addr: bind, source })?.run();
+        let handle = server.handle();
+        let server_task = tokio::spawn(server);
+        let workers = Workers::spawn(state.clone());
+        tracing::info!(%addr, store = state.store.backend(), "backorder is serving");
+        Ok(Self { addr, state, server: handle, server_task, workers, grace })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then lets each worker finish the entry in
+    /// hand. Whatever is still queued stays durable for the next start.
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        self.workers.shutdown(self.grace).await;
+        tracing::info!("backorder stopped");
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        wait_for_signal().await?;
+        tracing::info!("shutdown signal received");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}

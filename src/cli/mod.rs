@@ -1,0 +1,105 @@
+//! The command line of SPEC 3.1.
+
+mod dlq;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(name = "backorder", version, about = "Sell out-of-stock variants on backorder without losing track of anyone")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: HTTP endpoints and queue workers.
+    Serve,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Dead-lettered webhooks.
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+    },
+    /// Load generator: fires signed orders/create webhooks at a running service.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Config { command: ConfigCommand::Check } => config_check(),
+        Command::Serve => serve().await,
+        Command::Dlq { command } => dlq::run(command).await,
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}
+
+/// Loads the layers or explains why not.
+pub(crate) fn load_settings() -> Result<Settings, ExitCode> {
+    Settings::load().map_err(|e| {
+        eprintln!("backorder: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn config_check() -> ExitCode {
+    let settings = match load_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    for (key, value) in settings.effective() {
+        println!("{key} = {value}");
+    }
+    match settings.validate() {
+        Ok(()) => {
+            println!("\nconfiguration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\nbackorder: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
+    let settings = match load_settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    crate::telemetry::init(&settings.log);
+    if let Err(e) = settings.validate() {
+        eprintln!("backorder: {e}");
+        return ExitCode::from(2);
+    }
+    let app = match App::start(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("backorder: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until_signal().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("backorder: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP routes. Handlers stay thin: they translate between HTTP and the modules that do the work.
+
+mod health;
+mod request_id;
+
+use actix_web::web;
+
+use crate::webhook::intake;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks", web::post().to(intake::receive))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics));
+}
+
+pub use request_id::RequestId;

@@ -1,0 +1,1 @@
+//! Embedded backend (placeholder, being written).

@@ -1,0 +1,93 @@
+//! Every Redis key name, built in one place.
+//!
+//! Two kinds of keys exist:
+//! - the intake queue and its dedupe marks share the hash tag `{intake}`, so a dedupe mark and its
+//!   enqueue are one atomic script on one Cluster slot. Delivery and event ids are global at
+//!   Shopify, so these keys name no shop;
+//! - everything that belongs to a shop carries the hash tag `{shop-domain}`, so a shop's whole
+//!   change is one atomic script in Redis Cluster too.
+//!
+//! The prefix lets several deployments (or parallel tests) share one Redis.
+
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+/// The consumer group every worker of every instance reads in.
+pub const GROUP: &str = "workers";
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self { prefix: prefix.to_string() }
+    }
+
+    fn intake(&self, suffix: &str) -> String {
+        format!("{}:{{intake}}:{suffix}", self.prefix)
+    }
+
+    /// The stream of verified deliveries waiting for a worker.
+    pub fn queue(&self) -> String {
+        self.intake("queue")
+    }
+
+    /// Retries waiting out their delay: a sorted set scored by due time (ms).
+    pub fn delayed(&self) -> String {
+        self.intake("delayed")
+    }
+
+    /// Dead letters: a stream, so they list in order and replay by id.
+    pub fn dead(&self) -> String {
+        self.intake("dead")
+    }
+
+    pub fn seen_delivery(&self, webhook_id: &str) -> String {
+        self.intake(&format!("seen:wh:{webhook_id}"))
+    }
+
+    pub fn seen_event(&self, event_id: &str) -> String {
+        self.intake(&format!("seen:ev:{event_id}"))
+    }
+
+    fn shop(&self, shop: &str, suffix: &str) -> String {
+        format!("{}:{{{shop}}}:{suffix}", self.prefix)
+    }
+
+    /// Marks an event of a shop as processed.
+    pub fn processed(&self, shop: &str, event_key: &str) -> String {
+        self.shop(shop, &format!("done:{event_key}"))
+    }
+
+    /// Hash: topic → events processed.
+    pub fn processed_counts(&self, shop: &str) -> String {
+        self.shop(shop, "counts")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text Redis Cluster hashes: the first `{…}` with something inside.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("key has a tag");
+        let close = key[open..].find('}').expect("tag closes") + open;
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn intake_keys_share_one_slot() {
+        let k = Keys::new("bo");
+        for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y")] {
+            assert_eq!(hash_tag(&key), "intake", "{key}");
+        }
+    }
+
+    #[test]
+    fn shop_keys_carry_the_shop_tag() {
+        let k = Keys::new("bo");
+        for key in [k.processed("a.myshopify.com", "ev:1"), k.processed_counts("a.myshopify.com")] {
+            assert_eq!(hash_tag(&key), "a.myshopify.com", "{key}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Durable state behind one trait, with two backends: Redis (standalone or Cluster) and an
+//! embedded file store. Everything above this module talks to `dyn Store` only, so the same
+//! conformance suite proves both backends behave alike.
+
+pub mod embedded;
+mod envelope;
+pub mod keys;
+pub mod redis;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use envelope::{DecodeError, Envelope, EnvelopeMeta};
+
+/// Errors a backend reports. Callers only need to know whether the store could be reached; the
+/// detail is for logs, never for HTTP clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("bad store url: {0}")]
+    BadUrl(String),
+}
+
+/// What happened to a delivery handed to [`Store::enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// First sight of this delivery and event: now durably queued.
+    New,
+    /// The delivery id or the event id was seen within the dedupe window: nothing stored.
+    Duplicate,
+}
+
+/// One queued webhook as a worker sees it.
+#[derive(Debug, Clone)]
+pub struct QueueEntry {
+    /// Backend-specific id, opaque to callers.
+    pub id: String,
+    pub envelope: Envelope,
+    /// How many times this entry has been handed to a consumer, this time included. Counts
+    /// deliveries to consumers that died, so a poison entry cannot crash workers forever.
+    pub deliveries: u64,
+}
+
+impl QueueEntry {
+    /// Attempts so far: explicit retries plus deliveries that never came back.
+    pub fn attempts(&self) -> u64 {
+        u64::from(self.envelope.meta.attempts) + self.deliveries
+    }
+}
+
+/// Where a dead letter came from; later issues add platform effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterKind {
+    Webhook,
+}
+
+/// A webhook kept whole after it could not be processed, with the reason.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub id: String,
+    pub kind: DeadLetterKind,
+    pub reason: String,
+    pub failed_at_ms: u64,
+    pub envelope: Envelope,
+}
+
+/// Sizes an operator watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueStats {
+    /// Entries waiting for a consumer or held by one.
+    pub queued: u64,
+    /// Entries waiting out a retry delay.
+    pub delayed: u64,
+    pub dead: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"redis"`, `"redis-cluster"` or `"embedded"`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds only when the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Marks the delivery id and event id as seen for `dedupe_ttl` and queues the envelope, in
+    /// one atomic step: either both happen or neither does.
+    async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError>;
+
+    /// Hands out up to `max` entries to `consumer`, waiting up to `block` when none is ready.
+    /// An entry stays owned by the consumer until acked, retried or dead-lettered.
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError>;
+
+    /// Takes over entries that a consumer has held for longer than `min_idle` (it died).
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError>;
+
+    /// The entry is done; it leaves the queue.
+    async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError>;
+
+    /// The entry failed for a passing reason: it leaves the consumer and comes back after
+    /// `delay` with its attempt count raised by one.
+    async fn retry_later(&self, entry: &QueueEntry, delay: Duration) -> Result<(), StoreError>;
+
+    /// Moves the entry to the dead-letter list with the reason, atomically.
+    async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError>;
+
+    /// Moves retries whose delay is over back into the queue and drops expired dedupe marks.
+    /// Returns how many entries became ready.
+    async fn maintain(&self) -> Result<u64, StoreError>;
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// Dead letters, oldest first.
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Puts one dead letter (or all, with `None`) back in the queue with a fresh attempt count.
+    /// Returns how many were replayed.
+    async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError>;
+
+    /// Records that `event_key` of `shop` has been processed, unless it already was. Returns
+    /// `true` when this call recorded it. The mark and the per-topic count commit together.
+    async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration)
+    -> Result<bool, StoreError>;
+
+    /// Processed events of a shop, by topic.
+    async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError>;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Opens the backend named by a store URL (SPEC 3.2).
+pub async fn open(url: &str, prefix: &str) -> Result<SharedStore, StoreError> {
+    match StoreUrl::parse(url)? {
+        StoreUrl::File(path) => Ok(Arc::new(embedded::EmbeddedStore::open(&path).await?)),
+        StoreUrl::Redis(url) => Ok(Arc::new(redis::RedisStore::connect_single(&url, prefix).await?)),
+        StoreUrl::RedisCluster(nodes) => Ok(Arc::new(redis::RedisStore::connect_cluster(&nodes, prefix).await?)),
+    }
+}
+
+/// A parsed `BACKORDER__STORE__URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    File(std::path::PathBuf),
+    Redis(String),
+    /// `redis://host:port` of each seed node.
+    RedisCluster(Vec<String>),
+}
+
+impl StoreUrl {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl("file:// needs a path, e.g. file://./data".into()));
+            }
+            return Ok(Self::File(path.into()));
+        }
+        if let Some(rest) = url.strip_prefix("redis+cluster://") {
+            let (auth, hosts) = match rest.rsplit_once('@') {
+                Some((auth, hosts)) => (format!("{auth}@"), hosts),
+                None => (String::new(), rest),
+            };
+            let hosts = hosts.trim_end_matches('/');
+            let nodes: Vec<String> = hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(|h| format!("redis://{auth}{h}"))
+                .collect();
+            if nodes.is_empty() {
+                return Err(StoreError::BadUrl("redis+cluster:// needs at least one host:port".into()));
+            }
+            for node in &nodes {
+                url::Url::parse(node).map_err(|e| StoreError::BadUrl(format!("cluster node: {e}")))?;
+            }
+            return Ok(Self::RedisCluster(nodes));
+        }
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            let parsed = url::Url::parse(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(StoreError::BadUrl("redis url needs a host".into()));
+            }
+            return Ok(Self::Redis(url.to_string()));
+        }
+        Err(StoreError::BadUrl(
+            "expected file://PATH, redis://, rediss:// or redis+cluster://host:port,host:port".into(),
+        ))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse_into_backends() {
+        assert_eq!(StoreUrl::parse("file://./data").unwrap(), StoreUrl::File("./data".into()));
+        assert_eq!(
+            StoreUrl::parse("redis+cluster://a:1,b:2").unwrap(),
+            StoreUrl::RedisCluster(vec!["redis://a:1".into(), "redis://b:2".into()])
+        );
+        assert!(matches!(StoreUrl::parse("rediss://h:6380/0").unwrap(), StoreUrl::Redis(_)));
+        assert!(StoreUrl::parse("postgres://x").is_err());
+        assert!(StoreUrl::parse("file://").is_err());
+        assert!(StoreUrl::parse("redis+cluster://").is_err());
+    }
+}

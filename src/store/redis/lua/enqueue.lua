@@ -1,0 +1,31 @@
+-- enqueue.lua: mark a delivery as seen and queue it, in one atomic step.
+--
+-- KEYS[1]  queue stream ({intake})
+-- KEYS[2]  seen mark of the delivery id (X-Shopify-Webhook-Id)
+-- KEYS[3]  seen mark of the event id (X-Shopify-Event-Id); absent when there is none
+-- ARGV[1]  the encoded envelope
+-- ARGV[2]  dedupe window in milliseconds
+--
+-- Returns 1 when queued, 0 when the delivery or the event was already seen.
+
+local window = tonumber(ARGV[2])
+
+local seen = redis.call('EXISTS', KEYS[2]) == 1
+if not seen and KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+  seen = true
+end
+
+if seen then
+  -- Seen through the event id only: mark the delivery id as well, so a retry under the same
+  -- delivery id stays a duplicate even if the event mark is gone by then. NX keeps an existing
+  -- mark's expiry, so repeated retries cannot stretch the window forever.
+  redis.call('SET', KEYS[2], '1', 'PX', window, 'NX')
+  return 0
+end
+
+redis.call('SET', KEYS[2], '1', 'PX', window)
+if KEYS[3] then
+  redis.call('SET', KEYS[3], '1', 'PX', window)
+end
+redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
+return 1

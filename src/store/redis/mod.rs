@@ -1,0 +1,308 @@
+//! Redis backend, standalone or Cluster.
+//!
+//! - The queue is a stream read through the consumer group `workers`, so delivery is at least
+//!   once: an entry stays in the group's pending list until acked, retried or dead-lettered, and
+//!   entries of consumers that died are taken over with `XAUTOCLAIM`.
+//! - Every change that must be atomic is one Lua script (in `lua/`, one per operation) whose keys
+//!   all share one hash tag, so it runs on one Cluster slot.
+//! - Any Redis error maps to [`StoreError::Unavailable`] with the detail for logs; the HTTP layer
+//!   answers 503 and Shopify retries.
+
+mod conn;
+mod queue;
+mod reply;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::{FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation, Value};
+
+use self::conn::{Conn, Source};
+use super::keys::{GROUP, Keys};
+use super::{DeadLetter, Enqueued, Envelope, QueueEntry, QueueStats, Store, StoreError, now_ms};
+
+/// Longest dedupe or processed-mark lifetime handed to Redis; larger values would overflow its
+/// expiry arithmetic and fail the command.
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// Most delayed retries promoted by one script run, so the script stays short.
+const PROMOTE_BATCH: u64 = 100;
+
+/// Most promote runs per `maintain` call; a backlog beyond that waits for the next call.
+const PROMOTE_ROUNDS: u64 = 10;
+
+/// The Lua scripts, one per atomic operation. `invoke_async` sends EVALSHA and falls back to
+/// loading the script on NOSCRIPT, which is what happens after a Redis restart or failover.
+struct Scripts {
+    enqueue: Script,
+    ack: Script,
+    retry: Script,
+    dead: Script,
+    promote: Script,
+    replay: Script,
+    commit: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            enqueue: Script::new(include_str!("lua/enqueue.lua")),
+            ack: Script::new(include_str!("lua/ack.lua")),
+            retry: Script::new(include_str!("lua/retry.lua")),
+            dead: Script::new(include_str!("lua/dead.lua")),
+            promote: Script::new(include_str!("lua/promote.lua")),
+            replay: Script::new(include_str!("lua/replay.lua")),
+            commit: Script::new(include_str!("lua/commit.lua")),
+        }
+    }
+}
+
+pub struct RedisStore {
+    backend: &'static str,
+    keys: Keys,
+    /// Shared by every ordinary command; cloning it is cheap.
+    conn: Conn,
+    /// Creates the dedicated connection of blocking reads.
+    source: Source,
+    /// The dedicated connection of blocking reads, created on first use and dropped after any
+    /// failure (or a cancelled read) so the next read starts on a fresh one. One blocking read
+    /// runs at a time; other consumers wait for the lock.
+    blocking: tokio::sync::Mutex<Option<Conn>>,
+    scripts: Scripts,
+    /// Where the next `XAUTOCLAIM` scan of the pending list resumes.
+    reclaim_cursor: std::sync::Mutex<String>,
+}
+
+impl RedisStore {
+    /// Connects to a standalone Redis (`redis://` or `rediss://` URL) and makes sure the consumer
+    /// group exists.
+    pub async fn connect_single(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let (conn, source) = conn::single(url).await.map_err(unavailable)?;
+        Self::start("redis", conn, source, prefix).await
+    }
+
+    /// Connects to Redis Cluster through seed nodes (`redis://host:port` each) and makes sure
+    /// the consumer group exists.
+    pub async fn connect_cluster(nodes: &[String], prefix: &str) -> Result<Self, StoreError> {
+        let (conn, source) = conn::cluster(nodes).await.map_err(unavailable)?;
+        Self::start("redis-cluster", conn, source, prefix).await
+    }
+
+    async fn start(backend: &'static str, conn: Conn, source: Source, prefix: &str) -> Result<Self, StoreError> {
+        let store = Self {
+            backend,
+            keys: Keys::new(prefix),
+            conn,
+            source,
+            blocking: tokio::sync::Mutex::new(None),
+            scripts: Scripts::new(),
+            reclaim_cursor: std::sync::Mutex::new("0-0".into()),
+        };
+        store.create_group().await?;
+        Ok(store)
+    }
+
+    /// Creates the consumer group (and the stream). Also called when a read finds it missing,
+    /// as after a restart of a Redis without persistence; reading from `0` then hands out
+    /// whatever the stream still holds, since acked entries are deleted.
+    async fn create_group(&self) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("XGROUP");
+        cmd.arg("CREATE").arg(self.keys.queue()).arg(GROUP).arg("0").arg("MKSTREAM");
+        let cmd = &cmd;
+        match self.run(true, |mut c| async move { cmd.query_async::<Value>(&mut c).await }).await {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(unavailable(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `op` on the shared connection. When the connection turns out to be broken, redis-rs
+    /// fails the command in flight and reconnects without retrying it (redis-rs#1223); with
+    /// `repeatable`, the command gets one more try on the new connection. Only commands that
+    /// give the same outcome when run twice may pass `repeatable`.
+    async fn run<T, F, Fut>(&self, repeatable: bool, op: F) -> RedisResult<T>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        match op(self.conn.clone()).await {
+            Err(e) if repeatable && e.is_unrecoverable_error() => {
+                tracing::debug!(error = %e, "redis connection dropped; trying the command once more");
+                op(self.conn.clone()).await
+            }
+            result => result,
+        }
+    }
+
+    /// Runs a script on the shared connection.
+    async fn invoke<T>(&self, repeatable: bool, inv: &ScriptInvocation<'_>) -> Result<T, StoreError>
+    where
+        T: FromRedisValue + Send,
+    {
+        self.run(repeatable, |mut c| async move { inv.invoke_async::<T>(&mut c).await })
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Runs one command on the shared connection, retried once on a dropped connection; for
+    /// reads and commands that are idempotent.
+    async fn query<T>(&self, cmd: &redis::Cmd) -> Result<T, StoreError>
+    where
+        T: FromRedisValue + Send,
+    {
+        self.run(true, |mut c| async move { cmd.query_async::<T>(&mut c).await })
+            .await
+            .map_err(unavailable)
+    }
+}
+
+fn unavailable(e: RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: String) -> StoreError {
+    StoreError::Corrupt(e)
+}
+
+/// A lifetime in milliseconds as Redis accepts it: at least 1 ms, at most [`MAX_TTL_MS`].
+fn ttl_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.query::<Value>(&redis::cmd("PING")).await.map(|_| ())
+    }
+
+    async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
+        let meta = &envelope.meta;
+        let mut inv = self.scripts.enqueue.prepare_invoke();
+        inv.key(self.keys.queue()).key(self.keys.seen_delivery(&meta.webhook_id));
+        if let Some(event) = &meta.event_id {
+            inv.key(self.keys.seen_event(event));
+        }
+        inv.arg(envelope.encode()).arg(ttl_ms(dedupe_ttl));
+        // Repeatable: if the first run went through before the connection dropped, the second
+        // sees the marks and says Duplicate; either way the delivery is durably queued once.
+        let queued: i64 = self.invoke(true, &inv).await?;
+        Ok(if queued == 1 { Enqueued::New } else { Enqueued::Duplicate })
+    }
+
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let raw = self.read_group(consumer, max, block).await?;
+        Ok(self.to_entries(raw.into_iter().map(|e| (e, 1)).collect()).await)
+    }
+
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let claimed = self.auto_claim(consumer, min_idle, max).await?;
+        Ok(self.to_entries(claimed).await)
+    }
+
+    async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
+        let mut inv = self.scripts.ack.prepare_invoke();
+        inv.key(self.keys.queue()).arg(GROUP).arg(&entry.id);
+        self.invoke::<i64>(true, &inv).await.map(|_| ())
+    }
+
+    async fn retry_later(&self, entry: &QueueEntry, delay: Duration) -> Result<(), StoreError> {
+        let mut envelope = entry.envelope.clone();
+        envelope.meta.attempts = envelope.meta.attempts.saturating_add(1);
+        let due = now_ms().saturating_add(millis(delay));
+        let mut inv = self.scripts.retry.prepare_invoke();
+        inv.key(self.keys.queue()).key(self.keys.delayed());
+        inv.arg(GROUP).arg(&entry.id).arg(due).arg(envelope.encode());
+        // Repeatable: the script parks the entry only while it is still pending.
+        if self.invoke::<i64>(true, &inv).await? == 0 {
+            tracing::debug!(id = %entry.id, "retry of an entry that was already settled; nothing parked");
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
+        let mut inv = self.scripts.dead.prepare_invoke();
+        inv.key(self.keys.queue()).key(self.keys.dead());
+        inv.arg(GROUP).arg(&entry.id).arg(entry.envelope.encode()).arg(reason).arg("webhook").arg(now_ms());
+        // Repeatable: the script moves the entry only while it is still pending.
+        if self.invoke::<i64>(true, &inv).await? == 0 {
+            tracing::debug!(id = %entry.id, "dead-letter of an entry that was already settled; nothing added");
+        }
+        Ok(())
+    }
+
+    async fn maintain(&self) -> Result<u64, StoreError> {
+        // Dedupe and processed marks carry a TTL: Redis drops them by itself.
+        let mut moved = 0;
+        for _ in 0..PROMOTE_ROUNDS {
+            let mut inv = self.scripts.promote.prepare_invoke();
+            inv.key(self.keys.delayed()).key(self.keys.queue()).arg(now_ms()).arg(PROMOTE_BATCH);
+            let n: u64 = self.invoke(true, &inv).await?;
+            moved += n;
+            if n < PROMOTE_BATCH {
+                break;
+            }
+        }
+        Ok(moved)
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("XLEN").arg(self.keys.queue());
+        pipe.cmd("ZCARD").arg(self.keys.delayed());
+        pipe.cmd("XLEN").arg(self.keys.dead());
+        let pipe = &pipe;
+        let (queued, delayed, dead) = self
+            .run(true, |mut c| async move { pipe.query_async::<(u64, u64, u64)>(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        Ok(QueueStats { queued, delayed, dead })
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(self.keys.dead()).arg("-").arg("+").arg("COUNT").arg(limit);
+        let raw = reply::entries(self.query(&cmd).await?).map_err(corrupt)?;
+        Ok(raw.iter().map(queue::dead_letter_of).collect())
+    }
+
+    async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError> {
+        match id {
+            Some(id) => self.replay_one_id(id).await,
+            None => self.replay_all().await,
+        }
+    }
+
+    async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut inv = self.scripts.commit.prepare_invoke();
+        inv.key(self.keys.processed(shop, event_key)).key(self.keys.processed_counts(shop));
+        inv.arg(ttl_ms(ttl)).arg(topic);
+        // Not repeatable: a second run after a first that went through would answer "already
+        // recorded" to the caller that recorded it. The caller retries through the queue instead.
+        let recorded: i64 = self.invoke(false, &inv).await?;
+        Ok(recorded == 1)
+    }
+
+    async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.keys.processed_counts(shop));
+        self.query(&cmd).await
+    }
+}

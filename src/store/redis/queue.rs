@@ -1,0 +1,244 @@
+//! Reading the queue: blocking reads on the dedicated connection, take-over of entries whose
+//! consumer died, turning raw entries into [`QueueEntry`]s, and replay of dead letters.
+
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use redis::Value;
+
+use super::reply::{self, RawEntry};
+use super::{RedisStore, corrupt, millis, unavailable};
+use crate::store::keys::GROUP;
+use crate::store::{DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, QueueEntry, Store, StoreError, now_ms};
+
+/// How much longer than its block time a blocking read may go unanswered before its connection
+/// counts as dead. Generous: a slow answer is harmless, a read that hangs forever is not.
+const READ_MARGIN: Duration = Duration::from_secs(3);
+
+/// Dead letters read per round of a replay of all of them.
+const REPLAY_BATCH: usize = 100;
+
+const UNDECODABLE: &str = "undecodable queue entry";
+
+impl RedisStore {
+    /// `XREADGROUP … BLOCK` on the dedicated connection.
+    pub(super) async fn read_group(
+        &self,
+        consumer: &str,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<RawEntry>, StoreError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP").arg(GROUP).arg(consumer).arg("COUNT").arg(max);
+        // BLOCK 0 would wait forever; without BLOCK the read returns at once.
+        let block_ms = millis(block);
+        if block_ms > 0 {
+            cmd.arg("BLOCK").arg(block_ms);
+        }
+        cmd.arg("STREAMS").arg(self.keys.queue()).arg(">");
+        let deadline = block + READ_MARGIN;
+
+        let mut slot = self.blocking.lock().await;
+        let mut group_recreated = false;
+        loop {
+            // Taken out of the slot while in use: if this future is dropped mid-read (shutdown),
+            // or the read fails, the connection is dropped with it instead of being reused with
+            // an answer still on its way.
+            let mut conn = match slot.take() {
+                Some(conn) => conn,
+                None => self.source.blocking_connection().await.map_err(unavailable)?,
+            };
+            match tokio::time::timeout(deadline, cmd.query_async::<Value>(&mut conn)).await {
+                Ok(Ok(value)) => {
+                    *slot = Some(conn);
+                    return reply::read(value).map_err(corrupt);
+                }
+                Ok(Err(e)) if e.code() == Some("NOGROUP") && !group_recreated => {
+                    *slot = Some(conn);
+                    tracing::warn!("consumer group missing (Redis restarted empty?); creating it again");
+                    self.create_group().await?;
+                    group_recreated = true;
+                }
+                Ok(Err(e)) => return Err(unavailable(e)),
+                Err(_) => {
+                    return Err(StoreError::Unavailable(format!("blocking read got no answer within {deadline:?}")));
+                }
+            }
+        }
+    }
+
+    /// `XAUTOCLAIM`, then the delivery count of each claimed entry from `XPENDING`.
+    pub(super) async fn auto_claim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<(RawEntry, u64)>, StoreError> {
+        let queue = self.keys.queue();
+        // Resume where the last scan stopped: XAUTOCLAIM looks at no more than 10×COUNT pending
+        // entries per call, and always starting at 0-0 would never get past busy ones at the front.
+        let start = self.reclaim_cursor.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut cmd = redis::cmd("XAUTOCLAIM");
+        cmd.arg(&queue).arg(GROUP).arg(consumer).arg(millis(min_idle)).arg(&start).arg("COUNT").arg(max);
+        let cmd = &cmd;
+        // Not repeatable: a second run would claim nothing (idle times were just reset) and lose
+        // what the first claimed until the next take-over.
+        let value = match self.run(false, |mut c| async move { cmd.query_async::<Value>(&mut c).await }).await {
+            Ok(value) => value,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                tracing::warn!("consumer group missing (Redis restarted empty?); creating it again");
+                self.create_group().await?;
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let claim = reply::autoclaim(value).map_err(corrupt)?;
+        *self.reclaim_cursor.lock().unwrap_or_else(PoisonError::into_inner) = claim.next;
+
+        let (live, gone): (Vec<_>, Vec<_>) = claim.claimed.into_iter().partition(|e| e.fields.is_some());
+        if !gone.is_empty() {
+            // Before Redis 7, entries deleted while pending stay in the pending list and come back
+            // on every scan; nothing is left to process, so drop them from it.
+            let mut ack = redis::cmd("XACK");
+            ack.arg(&queue).arg(GROUP).arg(gone.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+            self.query::<Value>(&ack).await?;
+        }
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let mut pipe = redis::pipe();
+        for entry in &live {
+            pipe.cmd("XPENDING").arg(&queue).arg(GROUP).arg(&entry.id).arg(&entry.id).arg(1);
+        }
+        let pipe = &pipe;
+        let counts = self
+            .run(true, |mut c| async move { pipe.query_async::<Vec<Value>>(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::with_capacity(live.len());
+        for (entry, count) in live.into_iter().zip(counts) {
+            // None: settled by another consumer since the claim; nothing to hand out.
+            if let Some(deliveries) = reply::pending_deliveries(count).map_err(corrupt)? {
+                out.push((entry, deliveries));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes entries for the caller. An entry that does not decode is dead-lettered here, not
+    /// handed out (no consumer could process it) and not dropped (it is a webhook we accepted).
+    pub(super) async fn to_entries(&self, raw: Vec<(RawEntry, u64)>) -> Vec<QueueEntry> {
+        let mut out = Vec::with_capacity(raw.len());
+        for (raw, deliveries) in raw {
+            match raw.field("e").map(Envelope::decode) {
+                Some(Ok(envelope)) => out.push(QueueEntry { id: raw.id, envelope, deliveries }),
+                _ => self.bury_undecodable(raw, deliveries).await,
+            }
+        }
+        out
+    }
+
+    async fn bury_undecodable(&self, raw: RawEntry, deliveries: u64) {
+        let envelope = placeholder(&raw);
+        let entry = QueueEntry { id: raw.id, envelope, deliveries };
+        match self.dead_letter(&entry, UNDECODABLE).await {
+            Ok(()) => tracing::warn!(id = %entry.id, "undecodable queue entry dead-lettered"),
+            Err(e) => tracing::warn!(
+                id = %entry.id,
+                error = %e,
+                "could not dead-letter an undecodable queue entry; it will be re-claimed"
+            ),
+        }
+    }
+
+    pub(super) async fn replay_one_id(&self, id: &str) -> Result<u64, StoreError> {
+        if !reply::is_stream_id(id) {
+            return Ok(0);
+        }
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(self.keys.dead()).arg(id).arg(id);
+        let mut replayed = 0;
+        for raw in reply::entries(self.query(&cmd).await?).map_err(corrupt)? {
+            replayed += self.replay_entry(&raw).await?;
+        }
+        Ok(replayed)
+    }
+
+    /// Replays every dead letter up to the newest one at the start, so entries that fail again
+    /// while the replay runs are not replayed round and round.
+    pub(super) async fn replay_all(&self) -> Result<u64, StoreError> {
+        let dead = self.keys.dead();
+        let mut newest = redis::cmd("XREVRANGE");
+        newest.arg(&dead).arg("+").arg("-").arg("COUNT").arg(1);
+        let Some(last) = reply::entries(self.query(&newest).await?).map_err(corrupt)?.pop() else {
+            return Ok(0);
+        };
+        let mut start = "-".to_string();
+        let mut replayed = 0;
+        loop {
+            let mut cmd = redis::cmd("XRANGE");
+            cmd.arg(&dead).arg(&start).arg(&last.id).arg("COUNT").arg(REPLAY_BATCH);
+            let batch = reply::entries(self.query(&cmd).await?).map_err(corrupt)?;
+            for raw in &batch {
+                replayed += self.replay_entry(raw).await?;
+            }
+            match batch.last() {
+                // `(id` is an exclusive start (Redis 6.2+).
+                Some(raw) if batch.len() == REPLAY_BATCH => start = format!("({}", raw.id),
+                _ => return Ok(replayed),
+            }
+        }
+    }
+
+    /// Moves one dead letter back into the queue with a fresh attempt count; 0 when it was gone.
+    async fn replay_entry(&self, raw: &RawEntry) -> Result<u64, StoreError> {
+        let payload = match raw.field("e").map(Envelope::decode) {
+            Some(Ok(mut envelope)) => {
+                envelope.meta.attempts = 0;
+                envelope.encode()
+            }
+            // Queued as it was: reading it dead-letters it again, with the reason.
+            _ => raw.field("e").unwrap_or_default().to_vec(),
+        };
+        let mut inv = self.scripts.replay.prepare_invoke();
+        inv.key(self.keys.dead()).key(self.keys.queue()).arg(&raw.id).arg(payload);
+        // Repeatable: the script queues the entry only if it deletes the dead letter.
+        self.invoke(true, &inv).await
+    }
+}
+
+/// A dead-letter stream entry as callers see it.
+pub(super) fn dead_letter_of(raw: &RawEntry) -> DeadLetter {
+    let envelope = match raw.field("e").map(Envelope::decode) {
+        Some(Ok(envelope)) => envelope,
+        _ => placeholder(raw),
+    };
+    DeadLetter {
+        id: raw.id.clone(),
+        // Webhooks are the only kind so far; the `kind` field is written for the kinds to come.
+        kind: DeadLetterKind::Webhook,
+        reason: raw.text("reason").unwrap_or_default(),
+        failed_at_ms: raw.text("at").and_then(|at| at.parse().ok()).unwrap_or(0),
+        envelope,
+    }
+}
+
+/// Stands in for an entry whose envelope does not decode, keeping its raw bytes as the body so
+/// nothing is lost and an operator can inspect it.
+fn placeholder(raw: &RawEntry) -> Envelope {
+    Envelope {
+        meta: EnvelopeMeta {
+            topic: "unknown".into(),
+            shop: String::new(),
+            webhook_id: format!("undecodable:{}", raw.id),
+            event_id: None,
+            api_version: None,
+            triggered_at: None,
+            // A stream id starts with the time it was added, which is when the entry was queued.
+            received_at_ms: raw.id.split('-').next().and_then(|ms| ms.parse().ok()).unwrap_or_else(now_ms),
+            attempts: 0,
+        },
+        body: raw.field("e").unwrap_or_default().to_vec().into(),
+    }
+}

@@ -1,0 +1,203 @@
+//! Queue consumers: drain the queue at least once, process idempotently, retry with backoff,
+//! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
+
+mod router;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::metrics::Processed;
+use crate::state::AppState;
+use crate::store::QueueEntry;
+
+pub use router::Handled;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Retrying cannot help (malformed body): dead-letter at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// The store or the platform failed; try again later.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// The running consumers of one process.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(state: Arc<AppState>) -> Self {
+        let (stop, _) = watch::channel(false);
+        let instance = format!("{:08x}", fastrand::u32(..));
+        let mut tasks = Vec::new();
+        if state.settings.queue.workers == 0 {
+            return Self { stop, tasks };
+        }
+        for n in 0..state.settings.queue.workers {
+            let worker = Worker { state: state.clone(), name: format!("{instance}-{n}"), stop: stop.subscribe() };
+            tasks.push(tokio::spawn(worker.consume()));
+        }
+        let reclaimer = Worker { state: state.clone(), name: format!("{instance}-reclaim"), stop: stop.subscribe() };
+        tasks.push(tokio::spawn(reclaimer.reclaim()));
+        let maintainer = Worker { state, name: format!("{instance}-maintain"), stop: stop.subscribe() };
+        tasks.push(tokio::spawn(maintainer.maintain()));
+        Self { stop, tasks }
+    }
+
+    /// Lets every consumer finish the entry in hand, then returns. Entries not yet started stay
+    /// in the queue for the next process.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures_util::future::join_all(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("workers did not stop within the grace period; their entries will be re-claimed");
+        }
+    }
+}
+
+struct Worker {
+    state: Arc<AppState>,
+    name: String,
+    stop: watch::Receiver<bool>,
+}
+
+impl Worker {
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Waits `d` or until shutdown, whichever comes first.
+    async fn pause(&mut self, d: Duration) {
+        let _ = tokio::time::timeout(d, self.stop.changed()).await;
+    }
+
+    async fn consume(mut self) {
+        let q = &self.state.settings.queue;
+        let (batch, block) = (q.batch, Duration::from_millis(q.block_ms));
+        let mut failures = 0u32;
+        while !self.stopping() {
+            let store = self.state.store.clone();
+            let read = tokio::select! {
+                r = store.dequeue(&self.name, batch, block) => r,
+                _ = self.stop.changed() => break,
+            };
+            match read {
+                Ok(entries) => {
+                    failures = 0;
+                    for entry in entries {
+                        self.process(entry).await;
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(worker = %self.name, error = %e, "queue read failed; backing off");
+                    self.pause(backoff(failures, 100, 5_000)).await;
+                }
+            }
+        }
+    }
+
+    async fn reclaim(mut self) {
+        let q = &self.state.settings.queue;
+        let (idle, batch) = (Duration::from_millis(q.reclaim_idle_ms), q.batch);
+        let every = (idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
+        while !self.stopping() {
+            match self.state.store.reclaim(&self.name, idle, batch).await {
+                Ok(entries) if !entries.is_empty() => {
+                    tracing::info!(count = entries.len(), "re-claimed entries of a consumer that stopped answering");
+                    for entry in entries {
+                        self.process(entry).await;
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "re-claim failed"),
+            }
+            self.pause(every).await;
+        }
+    }
+
+    async fn maintain(mut self) {
+        while !self.stopping() {
+            if let Err(e) = self.state.store.maintain().await {
+                tracing::warn!(error = %e, "queue maintenance failed");
+            }
+            self.pause(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn process(&self, entry: QueueEntry) {
+        let started = Instant::now();
+        let meta = &entry.envelope.meta;
+        let max = u64::from(self.state.settings.queue.max_attempts);
+        let outcome = if entry.attempts() > max {
+            // Delivered more often than allowed without an answer: its consumers keep dying on it.
+            let reason = format!("gave up after {} deliveries without an outcome", entry.attempts() - 1);
+            self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+        } else {
+            match router::handle(&self.state, &entry.envelope).await {
+                Ok(Handled::Done) => self.settle(self.state.store.ack(&entry).await, Processed::Done),
+                Ok(Handled::AlreadyDone) => self.settle(self.state.store.ack(&entry).await, Processed::AlreadyDone),
+                Err(HandlerError::Permanent(reason)) => {
+                    self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+                }
+                Err(HandlerError::Transient(reason)) if entry.attempts() >= max => {
+                    let reason = format!("{reason} (gave up after {} attempts)", entry.attempts());
+                    self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+                }
+                Err(HandlerError::Transient(reason)) => {
+                    let q = &self.state.settings.queue;
+                    let delay = backoff(u32::from(meta.attempts) + 1, q.retry_base_ms, q.retry_max_ms);
+                    tracing::info!(topic = %meta.topic, webhook_id = %meta.webhook_id, %reason, ?delay, "will retry");
+                    self.settle(self.state.store.retry_later(&entry, delay).await, Processed::Retried)
+                }
+            }
+        };
+        if let Some(outcome) = outcome {
+            if matches!(outcome, Processed::DeadLettered) {
+                tracing::warn!(topic = %meta.topic, webhook_id = %meta.webhook_id, "webhook dead-lettered");
+            }
+            self.state.metrics.processed(&meta.topic, outcome, started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// A failed ack, retry or dead-letter leaves the entry with this consumer; the re-claim loop
+    /// hands it out again later, and the processed mark keeps the second run harmless.
+    fn settle(&self, r: Result<(), crate::store::StoreError>, outcome: Processed) -> Option<Processed> {
+        match r {
+            Ok(()) => Some(outcome),
+            Err(e) => {
+                tracing::warn!(worker = %self.name, error = %e, "could not settle entry; it will be re-claimed");
+                None
+            }
+        }
+    }
+}
+
+/// `base * 2^(n-1)`, capped, with full jitter over the upper half so retries of many entries
+/// spread out instead of arriving together.
+pub fn backoff(n: u32, base_ms: u64, max_ms: u64) -> Duration {
+    let exp = base_ms.saturating_mul(1u64 << n.saturating_sub(1).min(30)).min(max_ms);
+    let jittered = exp / 2 + fastrand::u64(0..=exp / 2);
+    Duration::from_millis(jittered.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_within_its_cap() {
+        for n in 1..40 {
+            let d = backoff(n, 500, 300_000).as_millis() as u64;
+            let exp = (500u64 << (n - 1).min(30)).min(300_000);
+            assert!(d >= exp / 2 && d <= exp, "attempt {n}: {d}ms");
+        }
+    }
+}

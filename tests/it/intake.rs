@@ -1,0 +1,191 @@
+//! `POST /webhooks` over real HTTP, on a real Redis and on the embedded store.
+
+use backorder::store::SharedStore;
+
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, TestApp, eventually, redis};
+
+/// Nothing at all was kept: no queue entry, no dedupe mark, no dead letter, no processed event.
+async fn assert_nothing_stored(store: &SharedStore) {
+    let stats = store.queue_stats().await.unwrap();
+    assert_eq!((stats.queued, stats.delayed, stats.dead), (0, 0, 0));
+    assert!(store.processed_counts(SHOP).await.unwrap().is_empty());
+}
+
+fn redis_prefix_keys(prefix: &str) -> Vec<String> {
+    let reply = redis::command(redis::shared().port, &["KEYS", &format!("{prefix}:*")]).unwrap();
+    reply.lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_signature_is_accepted_and_enqueued_once() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+        let delivery = Delivery::order(1001);
+        let resp = app.deliver(&delivery).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["status"], "accepted");
+        assert_eq!(app.store.queue_stats().await.unwrap().queued, 1);
+        let entry = app.store.dequeue("inspector", 1, std::time::Duration::ZERO).await.unwrap().remove(0);
+        assert_eq!(entry.envelope.body, delivery.body);
+        assert_eq!(entry.envelope.meta.topic, "orders/create");
+        assert_eq!(entry.envelope.meta.shop, SHOP);
+        assert_eq!(entry.envelope.meta.webhook_id, delivery.webhook_id);
+        assert_eq!(entry.envelope.meta.event_id, delivery.event_id);
+        assert_eq!(entry.envelope.meta.api_version.as_deref(), Some("2025-10"));
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_missing_or_malformed_signatures_get_401_and_nothing_is_stored() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, store) = TestApp::spawn(backend, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+        let wrong = backorder::webhook::verify::sign(b"not-the-secret", b"{}");
+        for hmac in [wrong.as_str(), "", "!!!not-base64!!!", "c2hvcnQ="] {
+            let mut delivery = Delivery::order(1002);
+            delivery.hmac = Some(hmac.to_string());
+            let resp = app.deliver(&delivery).await;
+            assert_eq!(resp.status(), 401, "hmac {hmac:?}");
+            assert_nothing_stored(&app.store).await;
+        }
+        if store.dir.is_none() {
+            let keys = redis_prefix_keys(&store.prefix);
+            assert!(keys.iter().all(|k| k.ends_with(":queue")), "only the empty queue stream: {keys:?}");
+        }
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_delivery_leaves_no_dedupe_mark() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+    let mut delivery = Delivery::order(1003);
+    delivery.hmac = Some(backorder::webhook::verify::sign(b"forged", &delivery.body));
+    assert_eq!(app.deliver(&delivery).await.status(), 401);
+    delivery.hmac = None;
+    let resp = app.deliver(&delivery).await;
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["status"], "accepted");
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_one_byte_over_a_mebibyte_gets_413() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+    let big = Delivery::new("orders/create", vec![b' '; 1024 * 1024 + 1]);
+    assert_eq!(app.deliver(&big).await.status(), 413);
+    let exact = Delivery::new("orders/create", vec![b' '; 1024 * 1024]);
+    assert_eq!(app.deliver(&exact).await.status(), 200, "exactly 1 MiB is allowed");
+    let stats = app.store.queue_stats().await.unwrap();
+    assert_eq!(stats.queued, 1, "only the allowed body was stored");
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_body_that_is_not_json_is_acknowledged_and_dead_lettered() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let delivery = Delivery::new("orders/create", b"this is not json".to_vec());
+        assert_eq!(app.deliver(&delivery).await.status(), 200);
+        let dead = eventually("the delivery to be dead-lettered", || async {
+            let dead = app.store.dead_letters(10).await.ok()?;
+            (!dead.is_empty()).then_some(dead)
+        })
+        .await;
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].envelope.body, delivery.body);
+        assert!(dead[0].reason.contains("not a JSON object"), "{}", dead[0].reason);
+        assert_eq!(app.processed("orders/create").await, 0);
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_delivery_three_times_is_processed_once() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let delivery = Delivery::order(1004);
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let resp = app.deliver(&delivery).await;
+            assert_eq!(resp.status(), 200);
+            statuses.push(resp.json::<serde_json::Value>().await.unwrap()["status"].clone());
+        }
+        assert_eq!(statuses, ["accepted", "duplicate", "duplicate"]);
+        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+        app.drained().await;
+        assert_eq!(app.processed("orders/create").await, 1);
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_event_under_two_delivery_ids_is_processed_once() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let first = Delivery::order(1005);
+        let second = first.redelivered();
+        assert_ne!(first.webhook_id, second.webhook_id);
+        assert_eq!(app.deliver(&first).await.status(), 200);
+        assert_eq!(app.deliver(&second).await.status(), 200);
+        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+        app.drained().await;
+        assert_eq!(app.processed("orders/create").await, 1);
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_the_service_does_not_handle_are_acknowledged_and_ignored() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+    let resp = app.deliver(&Delivery::new("carts/create", b"{}".to_vec())).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["status"], "ignored");
+    assert_eq!(app.store.queue_stats().await.unwrap().queued, 0);
+    // A bad signature on an unknown topic is still refused.
+    let mut forged = Delivery::new("carts/create", b"{}".to_vec());
+    forged.hmac = Some("AAAA".into());
+    assert_eq!(app.deliver(&forged).await.status(), 401);
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_without_a_webhook_id_is_refused_with_a_clear_message() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+    let resp = app
+        .client
+        .post(app.url("/webhooks"))
+        .header("X-Shopify-Topic", "orders/create")
+        .header("X-Shopify-Shop-Domain", SHOP)
+        .header("X-Shopify-Hmac-Sha256", backorder::webhook::verify::sign(crate::support::SECRET.as_bytes(), b"{}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "missing X-Shopify-Webhook-Id");
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_answer() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[]).await;
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(ready.headers().contains_key("x-request-id"));
+    app.deliver(&Delivery::order(1006)).await;
+    eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for needle in [
+        r#"backorder_webhooks_received_total{topic="orders/create",outcome="accepted"} 1"#,
+        r#"backorder_webhooks_processed_total{topic="orders/create",outcome="done"} 1"#,
+        "backorder_processing_seconds_bucket",
+        "backorder_queue_depth",
+        "backorder_dead_letters 0",
+    ] {
+        assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
+    }
+    app.app.stop().await;
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary. Each test gets its own key prefix or store directory, so the
+//! whole suite runs in parallel against shared Redis servers started by the harness.
+
+mod cli;
+mod conformance;
+mod intake;
+mod queue;
+mod support;

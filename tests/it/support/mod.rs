@@ -1,0 +1,145 @@
+//! Test harness: real Redis servers, the app on port 0, signed deliveries, polling with deadlines.
+
+pub mod redis;
+pub mod webhooks;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backorder::app::App;
+use backorder::config::Settings;
+use backorder::state::AppState;
+use backorder::store::{self, SharedStore};
+
+pub const SECRET: &str = "test-app-secret";
+pub const SHOP: &str = "tiny-tee.myshopify.com";
+
+/// Waits for `check` to give a value, polling until a deadline; fails the test with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tick.tick().await;
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+    }
+}
+
+/// A key prefix no other test uses, so tests share one Redis in parallel.
+pub fn unique_prefix() -> String {
+    format!("t{:012x}", fastrand::u64(..) >> 16)
+}
+
+/// Where a test keeps its data.
+pub enum Backend {
+    /// The shared plain Redis, under a fresh prefix.
+    Redis,
+    /// A given store URL (a dedicated Redis, a cluster) under a fresh prefix.
+    Url(String),
+    /// A fresh embedded store in its own directory.
+    Embedded,
+}
+
+pub struct TestStore {
+    pub url: String,
+    pub prefix: String,
+    /// Keeps the embedded store's directory alive for the test's duration.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    pub fn prepare(self) -> TestStore {
+        let prefix = unique_prefix();
+        match self {
+            Backend::Redis => TestStore { url: redis::shared().url(), prefix, dir: None },
+            Backend::Url(url) => TestStore { url, prefix, dir: None },
+            Backend::Embedded => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                TestStore { url: format!("file://{}", dir.path().display()), prefix, dir: Some(dir) }
+            }
+        }
+    }
+}
+
+impl TestStore {
+    pub async fn open(&self) -> SharedStore {
+        store::open(&self.url, &self.prefix).await.expect("store opens")
+    }
+}
+
+/// Settings for a test app; `overrides` are `BACKORDER__…` pairs applied last.
+pub fn settings(store: &TestStore, overrides: &[(&str, &str)]) -> Settings {
+    let mut env: Vec<(String, String)> = [
+        ("BACKORDER__SERVER__BIND", "127.0.0.1:0"),
+        ("BACKORDER__SERVER__HTTP_WORKERS", "2"),
+        ("BACKORDER__SERVER__SHUTDOWN_TIMEOUT_SECS", "5"),
+        ("BACKORDER__SHOPIFY__API_KEY", "test-api-key"),
+        ("BACKORDER__SHOPIFY__API_SECRET", SECRET),
+        ("BACKORDER__SECURITY__ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+        ("BACKORDER__QUEUE__WORKERS", "2"),
+        ("BACKORDER__QUEUE__BLOCK_MS", "200"),
+        ("BACKORDER__QUEUE__RETRY_BASE_MS", "20"),
+        ("BACKORDER__LOG__LEVEL", "warn"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.push(("BACKORDER__STORE__URL".into(), store.url.clone()));
+    env.push(("BACKORDER__STORE__PREFIX".into(), store.prefix.clone()));
+    env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load_from(env).expect("test settings load")
+}
+
+/// The app under test, on its own port, with a handle on its store.
+pub struct TestApp {
+    pub app: App,
+    pub store: SharedStore,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the app around an already open store, so the test sees exactly what the app sees
+    /// (the embedded store allows one opener per directory).
+    pub async fn start(store: SharedStore, settings: Settings) -> Self {
+        let state = Arc::new(AppState::new(store.clone(), Arc::new(settings)));
+        let app = App::start_with_state(state).await.expect("app starts");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+        Self { app, store, client }
+    }
+
+    pub async fn spawn(backend: Backend, overrides: &[(&str, &str)]) -> (Self, TestStore) {
+        let test_store = backend.prepare();
+        let store = test_store.open().await;
+        let app = Self::start(store, settings(&test_store, overrides)).await;
+        (app, test_store)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.url())
+    }
+
+    pub async fn deliver(&self, delivery: &webhooks::Delivery) -> reqwest::Response {
+        delivery.send(&self.client, &self.url("/webhooks")).await
+    }
+
+    /// Processed events of the test shop for `topic`.
+    pub async fn processed(&self, topic: &str) -> u64 {
+        self.store.processed_counts(SHOP).await.expect("counts").get(topic).copied().unwrap_or(0)
+    }
+
+    /// Waits until nothing is queued or delayed.
+    pub async fn drained(&self) {
+        eventually("the queue to drain", || async {
+            let s = self.store.queue_stats().await.ok()?;
+            (s.queued == 0 && s.delayed == 0).then_some(())
+        })
+        .await;
+    }
+}
