@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod ledger;
 pub mod metrics;
 pub mod secret;
 pub mod state;
@@ -13,3 +14,12 @@ pub mod store;
 pub mod telemetry;
 pub mod webhook;
 pub mod worker;
+
+/// Installs the process-wide TLS crypto provider (ring) once. reqwest and redis are built without
+/// a default provider, so every entry point calls this before building a client.
+pub fn init_crypto() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race against another installer is fine: some provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}

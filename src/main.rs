@@ -8,6 +8,7 @@ use backorder::cli::{Cli, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    backorder::init_crypto();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

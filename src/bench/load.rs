@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 
-use super::payload::{Signed, rfc3339_utc, uuid_like};
+use super::ids::{rfc3339_utc, uuid_like};
+use super::payload::Signed;
 
 const TOPIC: HeaderName = HeaderName::from_static("x-shopify-topic");
 const HMAC: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");

@@ -8,22 +8,25 @@
 //! b / a says how much of the plain HTTP capacity the intake keeps once it verifies, dedupes and
 //! stores. Both servers share the machine with the generator, so the ratio is fair to both.
 
+mod bare;
+mod drain;
+mod ids;
 mod load;
 pub mod payload;
 mod report;
 
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use reqwest::header::{HeaderValue, InvalidHeaderValue};
 use reqwest::{Client, Url};
 
 use crate::secret::Secret;
+use bare::start_bare;
+use ids::rfc3339_utc;
 use load::{Target, closed_loop, open_loop};
-use payload::{ORDINALS_PER_RUN, Template, TemplateError, rfc3339_utc, signed_pool};
+use payload::{ORDINALS_PER_RUN, Template, TemplateError, signed_pool};
 use report::{Phase, Summary};
 
 /// Shopify gives an endpoint 5 s to answer a delivery; slower counts as failed, here too.
@@ -61,6 +64,10 @@ pub struct BenchArgs {
     /// HTTP workers of the bare handler; 0 is actix's default (one per CPU), as for the service.
     #[arg(long, env = "BACKORDER__SERVER__HTTP_WORKERS", default_value_t = 0)]
     pub bare_workers: usize,
+    /// Before each phase, wait up to this long for the service's queue to empty (read from its
+    /// /metrics), so one phase's backlog does not slow the next; 0 does not wait.
+    #[arg(long, default_value_t = 120)]
+    pub drain_timeout_secs: u64,
 }
 
 fn parse_secret(s: &str) -> Result<Secret, std::convert::Infallible> {
@@ -99,10 +106,12 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 async fn bench(args: BenchArgs) -> Result<bool, BenchError> {
     let template = Template::from_fixture()?;
     let target_url = webhooks_url(&args.url)?;
+    let metrics_url = target_url.join("metrics").map_err(|_| BenchError::Url(args.url.clone()))?;
     let shop = HeaderValue::from_str(&args.shop)?;
     let conns = args.connections as usize;
-    let (duration, warmup) = (Duration::from_secs(args.duration_secs), Duration::from_secs(args.warmup_secs));
-    ensure_crypto_provider();
+    let secs = Duration::from_secs;
+    let (duration, warmup, drain) = (secs(args.duration_secs), secs(args.warmup_secs), secs(args.drain_timeout_secs));
+    crate::init_crypto();
 
     // A random base per run, so a second run against the same store sends orders it has not seen.
     let mut next_ordinal = fastrand::u64(1..100) * ORDINALS_PER_RUN;
@@ -112,8 +121,30 @@ async fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         let api_version = HeaderValue::from_static(API_VERSION);
         Ok(Arc::new(Target { client: client(conns)?, url, shop: shop.clone(), api_version, bodies }))
     };
+    let mut notes = Vec::new();
+    let mut settle = async |when: &str, client: &Client| {
+        if drain.is_zero() {
+            return;
+        }
+        match drain::wait_for_empty_queue(client, &metrics_url, drain).await {
+            // A backlog that took under a second says nothing worth reporting (e.g. the preflight's one).
+            Ok(Some(d)) if d.took >= Duration::from_secs(1) => notes.push(format!(
+                "{when}: the service's queue drained {} webhooks in {:.1}s ({:.0}/s processed)",
+                d.entries,
+                d.took.as_secs_f64(),
+                d.entries as f64 / d.took.as_secs_f64().max(1e-3)
+            )),
+            Ok(_) => {}
+            Err(e) => notes.push(format!("{when}: {e}, went on anyway")),
+        }
+    };
     let closed = format!("closed loop, {conns} conns");
 
+    // Checked first: a wrong secret or URL should not cost a whole bare-handler phase.
+    let intake = target(target_url.clone())?;
+    preflight(&intake).await?;
+
+    settle("before a", &intake.client).await;
     let bare = start_bare(args.bare_workers)?;
     eprintln!("a. bare handler at {}: {}s warm-up, {}s {closed}", bare.url, args.warmup_secs, args.duration_secs);
     let t = target(bare.url.clone())?;
@@ -125,14 +156,14 @@ async fn bench(args: BenchArgs) -> Result<bool, BenchError> {
     // Stopped before the next phases so its idle workers take nothing from the service.
     bare.stop().await;
 
+    settle("before b", &intake.client).await;
     eprintln!("b. intake at {target_url}: {}s warm-up, {}s {closed}", args.warmup_secs, args.duration_secs);
-    let t = target(target_url.clone())?;
-    preflight(&t).await?;
     if !warmup.is_zero() {
-        closed_loop(t.clone(), conns, warmup).await;
+        closed_loop(intake.clone(), conns, warmup).await;
     }
-    let b = closed_loop(t, conns, duration).await;
+    let b = closed_loop(intake.clone(), conns, duration).await;
 
+    settle("before c", &intake.client).await;
     let open = format!("open loop {}/s, {} conns", args.rate, conns.min(args.rate as usize));
     eprintln!("c. intake at {target_url}: {}s warm-up, {}s {open}", args.warmup_secs, args.duration_secs);
     // Fresh orders, so this phase does not replay what b already delivered.
@@ -141,6 +172,7 @@ async fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         open_loop(t.clone(), conns, args.rate, warmup).await;
     }
     let c = open_loop(t, conns, args.rate, duration).await;
+    settle("after c", &intake.client).await;
 
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let context = format!(
@@ -162,7 +194,7 @@ async fn bench(args: BenchArgs) -> Result<bool, BenchError> {
         phases.push((Phase { key, what, load, tally }, summary));
     }
     let ratio = report::ratio(&phases[1].1, &phases[0].1);
-    print!("{}", report::render(&context, &phases, ratio));
+    print!("{}", report::render(&context, &phases, ratio, &notes));
     Ok(phases.iter().all(|(_, s)| s.clean()))
 }
 
@@ -174,16 +206,6 @@ fn webhooks_url(base: &str) -> Result<Url, BenchError> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| BenchError::Url(base.to_string()))
-}
-
-/// reqwest is built with `rustls-no-provider`: building any client, even for plain http, panics
-/// unless a process-wide rustls provider is installed. Install ring's (already a dependency)
-/// unless something else did.
-fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another installer is fine: a provider is installed either way.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
 }
 
 fn client(connections: usize) -> Result<Client, reqwest::Error> {
@@ -213,44 +235,6 @@ async fn preflight(target: &Target) -> Result<(), BenchError> {
     }
 }
 
-/// The reference point: an actix-web handler that reads the body and answers 200, nothing else.
-/// Reading the body keeps the comparison honest (the service must read it too) and keeps
-/// connections alive (actix may close a connection whose request body was left unread).
-async fn bare_ok(_body: web::Bytes) -> HttpResponse {
-    HttpResponse::Ok().finish()
-}
-
-struct Bare {
-    url: Url,
-    handle: actix_web::dev::ServerHandle,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-/// Starts the bare handler on a free port, configured like the service's server (default
-/// worker count unless told otherwise, no logging middleware, signals left to us).
-fn start_bare(workers: usize) -> Result<Bare, BenchError> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let mut server = HttpServer::new(|| App::new().route("/webhooks", web::post().to(bare_ok)))
-        .disable_signals()
-        .shutdown_timeout(1);
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    let server = server.listen(listener)?.run();
-    let handle = server.handle();
-    let task = tokio::spawn(server);
-    let url = Url::parse(&format!("http://{addr}/webhooks")).map_err(|_| BenchError::Url(addr.to_string()))?;
-    Ok(Bare { url, handle, task })
-}
-
-impl Bare {
-    async fn stop(self) {
-        self.handle.stop(true).await;
-        let _ = self.task.await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +251,7 @@ mod tests {
     /// End to end against the in-process bare handler: every send is answered 200.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_short_closed_loop_against_the_bare_handler_is_clean() {
-        ensure_crypto_provider();
+        crate::init_crypto();
         let bare = start_bare(1).unwrap();
         let template = Template::from_fixture().unwrap();
         let target = Arc::new(Target {

@@ -82,8 +82,9 @@ pub fn ratio(intake: &Summary, bare: &Summary) -> Option<f64> {
 }
 
 /// The report: a plain table, details on anything that went wrong, then the Markdown block.
-/// `context` is one line saying what was sent from where; `ratio` compares phases b and a.
-pub fn render(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>) -> String {
+/// `context` is one line saying what was sent from where; `ratio` compares phases b and a;
+/// `notes` are extra observations (queue drains).
+pub fn render(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>, notes: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n{context}\n");
     let _ = writeln!(
@@ -109,31 +110,42 @@ pub fn render(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>) ->
     if let Some(r) = ratio {
         let _ = writeln!(out, "\n  intake / bare (closed-loop maximum, b / a): {r:.1} %");
     }
-    for (phase, s) in phases {
-        let t = &phase.tally;
-        if t.late_sends > 0 || t.unsent > 0 {
-            let _ = writeln!(
-                out,
-                "  {}: {} sends left behind schedule (server slower than the rate), {} never sent",
-                phase.key, t.late_sends, t.unsent
-            );
-        }
-        if !t.non_2xx.is_empty() {
-            let codes: Vec<String> = t.non_2xx.iter().map(|(code, n)| format!("{n} × {code}")).collect();
-            let _ = writeln!(out, "  {}: non-2xx answers: {}", phase.key, codes.join(", "));
-        }
-        if let Some(e) = &t.first_error {
-            let _ = writeln!(out, "  {}: first error: {e}", phase.key);
-        }
-        if !s.clean() {
-            let _ = writeln!(out, "  {}: NOT a valid measurement (every request must get a 2xx)", phase.key);
-        }
+    let details = details(phases, notes);
+    for d in &details {
+        let _ = writeln!(out, "  {d}");
     }
-    let _ = writeln!(out, "\nMarkdown:\n\n{}", markdown(context, phases, ratio));
+    let _ = writeln!(out, "\nMarkdown:\n\n{}", markdown(context, phases, ratio, &details));
     out
 }
 
-fn markdown(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>) -> String {
+/// What the table does not show: anything that went wrong, then the notes.
+fn details(phases: &[(Phase, Summary)], notes: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (phase, s) in phases {
+        let (k, t) = (phase.key, &phase.tally);
+        if t.late_sends > 0 || t.unsent > 0 {
+            out.push(format!(
+                "{k}: {} sends left late because the previous answer on their connection had not \
+                 arrived yet (timed from their schedule); {} never sent",
+                t.late_sends, t.unsent
+            ));
+        }
+        if !t.non_2xx.is_empty() {
+            let codes: Vec<String> = t.non_2xx.iter().map(|(code, n)| format!("{n} × {code}")).collect();
+            out.push(format!("{k}: non-2xx answers: {}", codes.join(", ")));
+        }
+        if let Some(e) = &t.first_error {
+            out.push(format!("{k}: {} requests got no answer; the first error: {e}", t.errors));
+        }
+        if !s.clean() {
+            out.push(format!("{k}: NOT a valid measurement (every request must be answered with a 2xx)"));
+        }
+    }
+    out.extend(notes.iter().cloned());
+    out
+}
+
+fn markdown(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>, details: &[String]) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "{context}\n");
     md.push_str("| Phase | Load | Answered | 2xx/s | p50 (ms) | p99 (ms) | max (ms) | non-2xx | errors |\n");
@@ -156,6 +168,12 @@ fn markdown(context: &str, phases: &[(Phase, Summary)], ratio: Option<f64>) -> S
     }
     if let Some(r) = ratio {
         let _ = writeln!(md, "\nIntake / bare handler (closed-loop maximum): **{r:.1} %**");
+    }
+    if !details.is_empty() {
+        md.push('\n');
+    }
+    for d in details {
+        let _ = writeln!(md, "- {d}");
     }
     md
 }

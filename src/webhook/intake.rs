@@ -203,7 +203,7 @@ mod tests {
         #[test]
         fn ids_that_pass_contain_no_key_syntax(id in ".{0,200}") {
             if check_id("X", &id).is_ok() {
-                prop_assert!(!id.contains(['{', '}', ' ', '\n', '*']));
+                prop_assert!(!id.contains(['{', '}', ' ', '\n', '*']), "{:?} passed", id);
                 prop_assert!(id.len() <= 128);
             }
         }

@@ -153,7 +153,7 @@ impl Worker {
                 }
                 Err(HandlerError::Transient(reason)) => {
                     let q = &self.state.settings.queue;
-                    let delay = backoff(u32::from(meta.attempts) + 1, q.retry_base_ms, q.retry_max_ms);
+                    let delay = backoff(meta.attempts + 1, q.retry_base_ms, q.retry_max_ms);
                     tracing::info!(topic = %meta.topic, webhook_id = %meta.webhook_id, %reason, ?delay, "will retry");
                     self.settle(self.state.store.retry_later(&entry, delay).await, Processed::Retried)
                 }

@@ -88,6 +88,7 @@ async fn serve_starts_on_the_embedded_store_and_exits_zero_on_sigterm() {
             break log["addr"].as_str().unwrap().to_string();
         }
     };
+    backorder::init_crypto();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let ready = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);

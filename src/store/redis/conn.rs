@@ -114,10 +114,8 @@ pub(super) async fn cluster(nodes: &[String]) -> RedisResult<(Conn, Source)> {
             .min_retry_wait(20)
             .max_retry_wait(500)
     };
-    let shared = builder()
-        .response_timeout(RESPONSE_TIMEOUT)
-        .overall_response_timeout(Some(RESPONSE_TIMEOUT * 2))
-        .build()?;
+    let shared =
+        builder().response_timeout(RESPONSE_TIMEOUT).overall_response_timeout(Some(RESPONSE_TIMEOUT * 2)).build()?;
     let blocking = builder().overall_response_timeout(None).build()?;
     let conn = shared.get_async_connection().await?;
     Ok((Conn::Cluster(conn), Source::Cluster(Box::new(blocking))))

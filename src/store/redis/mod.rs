@@ -140,9 +140,7 @@ impl RedisStore {
     where
         T: FromRedisValue + Send,
     {
-        self.run(repeatable, |mut c| async move { inv.invoke_async::<T>(&mut c).await })
-            .await
-            .map_err(unavailable)
+        self.run(repeatable, |mut c| async move { inv.invoke_async::<T>(&mut c).await }).await.map_err(unavailable)
     }
 
     /// Runs one command on the shared connection, retried once on a dropped connection; for
@@ -151,9 +149,7 @@ impl RedisStore {
     where
         T: FromRedisValue + Send,
     {
-        self.run(true, |mut c| async move { cmd.query_async::<T>(&mut c).await })
-            .await
-            .map_err(unavailable)
+        self.run(true, |mut c| async move { cmd.query_async::<T>(&mut c).await }).await.map_err(unavailable)
     }
 }
 
@@ -181,7 +177,13 @@ impl Store for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.query::<Value>(&redis::cmd("PING")).await.map(|_| ())
+        self.query::<Value>(&redis::cmd("PING")).await?;
+        // In Cluster, PING only reaches the nodes currently connected: it still succeeds while
+        // the node that owns the intake slot is down. A keyed read asks that node, which every
+        // webhook needs.
+        let mut probe = redis::cmd("EXISTS");
+        probe.arg(self.keys.queue());
+        self.query::<Value>(&probe).await.map(|_| ())
     }
 
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {

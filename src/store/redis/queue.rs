@@ -36,7 +36,7 @@ impl RedisStore {
             cmd.arg("BLOCK").arg(block_ms);
         }
         cmd.arg("STREAMS").arg(self.keys.queue()).arg(">");
-        let deadline = block + READ_MARGIN;
+        let deadline = block.saturating_add(READ_MARGIN);
 
         let mut slot = self.blocking.lock().await;
         let mut group_recreated = false;

@@ -85,12 +85,9 @@ fn entry(v: Value) -> Parsed<RawEntry> {
     let id = string(parts.next().ok_or("entry without id")?)?;
     let fields = match parts.next() {
         None | Some(Value::Nil) => None,
-        Some(fields) => Some(
-            pairs(fields)?
-                .into_iter()
-                .map(|(k, v)| Ok((bytes(k)?, bytes(v)?)))
-                .collect::<Parsed<Vec<_>>>()?,
-        ),
+        Some(fields) => {
+            Some(pairs(fields)?.into_iter().map(|(k, v)| Ok((bytes(k)?, bytes(v)?))).collect::<Parsed<Vec<_>>>()?)
+        }
     };
     Ok(RawEntry { id, fields })
 }
@@ -154,7 +151,8 @@ pub(super) fn is_stream_id(id: &str) -> bool {
     let Some((ms, seq)) = id.split_once('-') else {
         return false;
     };
-    let number = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
+    let number =
+        |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u64>().is_ok();
     number(ms) && number(seq)
 }
 

@@ -108,6 +108,7 @@ impl TestApp {
     /// Starts the app around an already open store, so the test sees exactly what the app sees
     /// (the embedded store allows one opener per directory).
     pub async fn start(store: SharedStore, settings: Settings) -> Self {
+        backorder::init_crypto();
         let state = Arc::new(AppState::new(store.clone(), Arc::new(settings)));
         let app = App::start_with_state(state).await.expect("app starts");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");

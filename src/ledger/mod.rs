@@ -1,0 +1,14 @@
+//! The ledger rules of SPEC 4 as pure functions over plain data: no I/O here. Store backends
+//! persist what these functions compute and nothing else.
+
+pub mod book;
+mod key;
+
+pub use book::{Header, LineChange, Lines, Moved};
+pub use key::FillKey;
+
+/// Property-test cases: `default` in CI, more with `PROPTEST_CASES=N`.
+#[cfg(test)]
+pub(crate) fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
