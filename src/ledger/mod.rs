@@ -2,6 +2,7 @@
 //! persist what these functions compute and nothing else.
 
 pub mod book;
+pub mod input;
 mod key;
 
 pub use book::{Header, LineChange, Lines, Moved};

@@ -44,7 +44,8 @@ async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_gives_503_and_nothing_acknowledged_is_lost() {
     let mut redis = RedisServer::start_durable();
-    let (app, _store) = TestApp::spawn(Backend::Url(redis.url()), &[]).await;
+    // Work in flight when Redis vanished stays with its consumer until re-claimed.
+    let (app, _store) = TestApp::spawn(Backend::Url(redis.url()), &[("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "500")]).await;
     for n in 0..20 {
         assert_eq!(app.deliver(&Delivery::order(3000 + n)).await.status(), 200);
     }

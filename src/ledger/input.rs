@@ -1,0 +1,206 @@
+//! Shopify webhook bodies turned into the plain data the ledger rules take. Only the fields the
+//! ledger needs are read; everything else in the payload is ignored. Ids are read as integers,
+//! never through floating point (they exceed 2^53).
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("body is not the expected JSON: {0}")]
+    Shape(String),
+    #[error("`{field}` is not an RFC 3339 timestamp: {value:?}")]
+    Timestamp { field: &'static str, value: String },
+}
+
+/// How recent a state is: the platform's `updated_at`, then a digest of the state itself so two
+/// different states stamped in the same second still resolve the same way in any arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Version {
+    pub updated_at_ms: i64,
+    pub digest: u64,
+}
+
+/// The latest known state of one order, as far as the ledger cares.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderState {
+    pub order_id: u64,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub version: Version,
+    pub customer_tags: Vec<String>,
+    pub lines: Vec<OrderLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderLine {
+    pub line_id: u64,
+    pub variant_id: Option<u64>,
+    /// `fulfillable_quantity`, or 0 once the order is cancelled or closed.
+    pub open_qty: u32,
+}
+
+/// The latest `available` of one inventory item at one location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LevelState {
+    pub inventory_item_id: u64,
+    pub location_id: u64,
+    /// `None` when the item is not tracked at the location.
+    pub available: Option<i64>,
+    pub version: Version,
+}
+
+/// A variant as `products/update` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantInfo {
+    pub variant_id: u64,
+    pub product_id: u64,
+    pub inventory_item_id: Option<u64>,
+    pub title: String,
+}
+
+#[derive(Deserialize)]
+struct RawOrder {
+    id: u64,
+    #[serde(default)]
+    name: String,
+    created_at: String,
+    updated_at: String,
+    #[serde(default)]
+    cancelled_at: Option<String>,
+    #[serde(default)]
+    closed_at: Option<String>,
+    #[serde(default)]
+    customer: Option<RawCustomer>,
+    #[serde(default)]
+    line_items: Vec<RawLine>,
+}
+
+#[derive(Deserialize)]
+struct RawCustomer {
+    #[serde(default)]
+    tags: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawLine {
+    id: u64,
+    #[serde(default)]
+    variant_id: Option<u64>,
+    #[serde(default)]
+    fulfillable_quantity: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawLevel {
+    inventory_item_id: u64,
+    location_id: u64,
+    #[serde(default)]
+    available: Option<i64>,
+    updated_at: String,
+}
+
+#[derive(Deserialize)]
+struct RawProduct {
+    id: u64,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    variants: Vec<RawVariant>,
+}
+
+#[derive(Deserialize)]
+struct RawVariant {
+    id: u64,
+    #[serde(default)]
+    inventory_item_id: Option<u64>,
+    #[serde(default)]
+    title: String,
+}
+
+fn shape(e: serde_json::Error) -> InputError {
+    InputError::Shape(e.to_string())
+}
+
+pub fn timestamp_ms(field: &'static str, value: &str) -> Result<i64, InputError> {
+    OffsetDateTime::parse(value, &Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| InputError::Timestamp { field, value: value.chars().take(64).collect() })
+}
+
+fn digest(parts: &impl serde::Serialize) -> u64 {
+    let bytes = serde_json::to_vec(parts).expect("plain data serializes");
+    let hash = Sha256::digest(&bytes);
+    u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
+}
+
+/// `orders/create`, `orders/updated`, `orders/cancelled` and `orders/fulfilled` all carry the
+/// whole order.
+pub fn parse_order(body: &[u8]) -> Result<OrderState, InputError> {
+    let raw: RawOrder = serde_json::from_slice(body).map_err(shape)?;
+    let created_at_ms = timestamp_ms("created_at", &raw.created_at)?;
+    let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
+    let closed = raw.cancelled_at.is_some() || raw.closed_at.is_some();
+    let lines: Vec<OrderLine> = raw
+        .line_items
+        .iter()
+        .map(|l| OrderLine {
+            line_id: l.id,
+            variant_id: l.variant_id,
+            open_qty: if closed { 0 } else { l.fulfillable_quantity.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32 },
+        })
+        .collect();
+    let mut customer_tags: Vec<String> = raw
+        .customer
+        .and_then(|c| c.tags)
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    customer_tags.sort();
+    customer_tags.dedup();
+    let digest = digest(&(&raw.name, created_at_ms, &customer_tags, &lines));
+    Ok(OrderState {
+        order_id: raw.id,
+        name: raw.name,
+        created_at_ms,
+        version: Version { updated_at_ms, digest },
+        customer_tags,
+        lines,
+    })
+}
+
+pub fn parse_level(body: &[u8]) -> Result<LevelState, InputError> {
+    let raw: RawLevel = serde_json::from_slice(body).map_err(shape)?;
+    let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
+    Ok(LevelState {
+        inventory_item_id: raw.inventory_item_id,
+        location_id: raw.location_id,
+        available: raw.available,
+        version: Version { updated_at_ms, digest: digest(&raw.available) },
+    })
+}
+
+pub fn parse_product(body: &[u8]) -> Result<Vec<VariantInfo>, InputError> {
+    let raw: RawProduct = serde_json::from_slice(body).map_err(shape)?;
+    Ok(raw
+        .variants
+        .into_iter()
+        .map(|v| VariantInfo {
+            variant_id: v.id,
+            product_id: raw.id,
+            inventory_item_id: v.inventory_item_id,
+            title: if v.title.is_empty() || v.title == "Default Title" {
+                raw.title.clone()
+            } else {
+                format!("{} - {}", raw.title, v.title)
+            },
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+use proptest::prelude::*;
+
+use super::*;
+
+const ORDER: &[u8] = include_bytes!("../../../fixtures/orders_create.json");
+
+#[test]
+fn our_orders_create_fixture_parses_with_exact_ids() {
+    let order = parse_order(ORDER).unwrap();
+    assert_eq!(order.order_id, 6118402957331);
+    assert_eq!(order.customer_tags, ["VIP", "newsletter"]);
+    assert_eq!(order.lines.len(), 2);
+    // Above 2^53: a float would have rounded it.
+    assert_eq!(order.lines[1].variant_id, Some(9153027655318407221));
+    assert_eq!(order.lines[1].open_qty, 3);
+    assert_eq!(order.created_at_ms, timestamp_ms("t", "2026-03-14T16:27:41Z").unwrap());
+}
+
+#[test]
+fn a_cancelled_or_closed_order_has_nothing_open() {
+    for field in ["cancelled_at", "closed_at"] {
+        let mut v: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
+        v[field] = "2026-03-15T10:00:00-07:00".into();
+        let order = parse_order(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(order.lines.iter().all(|l| l.open_qty == 0), "{field}");
+    }
+}
+
+#[test]
+fn equal_instants_in_different_offsets_compare_equal() {
+    assert_eq!(
+        timestamp_ms("t", "2026-03-14T09:27:41-07:00").unwrap(),
+        timestamp_ms("t", "2026-03-14T16:27:41+00:00").unwrap()
+    );
+}
+
+#[test]
+fn two_states_in_the_same_second_are_still_ordered() {
+    let a = parse_order(ORDER).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
+    v["line_items"][0]["fulfillable_quantity"] = 0.into();
+    let b = parse_order(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(a.version.updated_at_ms, b.version.updated_at_ms);
+    assert_ne!(a.version, b.version);
+}
+
+#[test]
+fn bad_bodies_get_clear_errors() {
+    assert!(matches!(parse_order(b"[]"), Err(InputError::Shape(_))));
+    assert!(matches!(parse_order(br#"{"id": 1.5}"#), Err(InputError::Shape(_))));
+    let err = parse_order(br#"{"id": 1, "created_at": "yesterday", "updated_at": "x"}"#).unwrap_err();
+    assert_eq!(err.to_string(), "`created_at` is not an RFC 3339 timestamp: \"yesterday\"");
+    assert!(matches!(parse_level(br#"{"inventory_item_id": -1}"#), Err(InputError::Shape(_))));
+}
+
+#[test]
+fn an_untracked_level_has_no_available() {
+    let level = parse_level(
+        br#"{"inventory_item_id": 9007199254740993, "location_id": 7, "available": null, "updated_at": "2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(level.inventory_item_id, 9007199254740993);
+    assert_eq!(level.available, None);
+}
+
+#[test]
+fn product_variants_carry_their_inventory_items() {
+    let body = br#"{"id": 5, "title": "Tee", "variants": [
+        {"id": 9007199254740995, "title": "Small", "inventory_item_id": 77},
+        {"id": 2, "title": "Default Title", "inventory_item_id": null}]}"#;
+    let variants = parse_product(body).unwrap();
+    assert_eq!(variants[0].variant_id, 9007199254740995);
+    assert_eq!(variants[0].inventory_item_id, Some(77));
+    assert_eq!(variants[0].title, "Tee - Small");
+    assert_eq!(variants[1].title, "Tee");
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic_a_parser(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = parse_order(&bytes);
+        let _ = parse_level(&bytes);
+        let _ = parse_product(&bytes);
+    }
+
+    #[test]
+    fn any_quantity_parses_to_a_sane_open_quantity(q in any::<i64>(), id in any::<u64>()) {
+        let body = serde_json::json!({
+            "id": id, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "line_items": [{"id": 1, "variant_id": id, "fulfillable_quantity": q}]
+        });
+        let order = parse_order(&serde_json::to_vec(&body).unwrap()).unwrap();
+        prop_assert_eq!(order.order_id, id);
+        prop_assert_eq!(i64::from(order.lines[0].open_qty), q.clamp(0, i64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn timestamps_round_trip_through_any_offset(secs in 0i64..4_000_000_000, offset_min in -720i32..840) {
+        let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap()
+            .to_offset(time::UtcOffset::from_whole_seconds(offset_min * 60).unwrap());
+        let text = t.format(&Rfc3339).unwrap();
+        prop_assert_eq!(timestamp_ms("t", &text).unwrap(), secs * 1000);
+    }
+}
