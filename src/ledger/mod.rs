@@ -3,6 +3,8 @@
 
 pub mod book;
 pub mod input;
+pub mod memory;
+pub mod rules;
 mod key;
 
 pub use book::{Header, LineChange, Lines, Moved};

@@ -1,0 +1,185 @@
+//! What one event changes, decided from the records it touches and nothing else.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::input::{LevelState, OrderLine, OrderState, Version};
+use super::{FillKey, LineChange};
+
+/// The shop settings the rules read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopRules {
+    /// Customer tag → priority class; higher fills first, no tag = 0.
+    pub priority_tags: BTreeMap<String, i32>,
+    /// Locations whose `available` counts; `None` = all.
+    pub counted_locations: Option<BTreeSet<u64>>,
+}
+
+impl ShopRules {
+    /// The highest class among the customer's tags (tags compare case-insensitively, as in the
+    /// Shopify admin).
+    pub fn priority(&self, customer_tags: &[String]) -> i32 {
+        customer_tags
+            .iter()
+            .filter_map(|t| self.priority_tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(t)).map(|(_, v)| *v))
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn counts(&self, location_id: u64) -> bool {
+        self.counted_locations.as_ref().is_none_or(|set| set.contains(&location_id))
+    }
+}
+
+/// What the ledger keeps of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub version: Version,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub priority: i32,
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderRecord {
+    pub fn from_state(state: &OrderState, rules: &ShopRules) -> Self {
+        Self {
+            version: state.version,
+            name: state.name.clone(),
+            created_at_ms: state.created_at_ms,
+            priority: rules.priority(&state.customer_tags),
+            lines: state.lines.clone(),
+        }
+    }
+
+    pub fn key(&self, order_id: u64, line_id: u64) -> FillKey {
+        FillKey { priority: self.priority, created_at_ms: self.created_at_ms, order_id, line_id }
+    }
+
+    /// Open lines per variant: the order's contribution to each book.
+    fn open_lines(&self, order_id: u64) -> BTreeMap<(u64, FillKey), u32> {
+        let mut out = BTreeMap::new();
+        for line in &self.lines {
+            if let (Some(variant), q @ 1..) = (line.variant_id, line.open_qty) {
+                *out.entry((variant, self.key(order_id, line.line_id))).or_insert(0) += q;
+            }
+        }
+        out
+    }
+}
+
+/// An order event's effect: the record to store and the line changes per variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPlan {
+    pub record: OrderRecord,
+    pub changes: BTreeMap<u64, Vec<LineChange>>,
+}
+
+/// `None` when `new` is not newer than what the ledger has: an old or repeated state changes
+/// nothing. Lines of variants `managed` does not accept are left out of every book.
+pub fn plan_order(
+    new: &OrderState,
+    old: Option<&OrderRecord>,
+    rules: &ShopRules,
+    managed: impl Fn(u64) -> bool,
+) -> Option<OrderPlan> {
+    if old.is_some_and(|o| o.version >= new.version) {
+        return None;
+    }
+    let record = OrderRecord::from_state(new, rules);
+    let before = old.map(|o| o.open_lines(new.order_id)).unwrap_or_default();
+    let after = record.open_lines(new.order_id);
+    let mut changes: BTreeMap<u64, Vec<LineChange>> = BTreeMap::new();
+    let keys: BTreeSet<&(u64, FillKey)> = before.keys().chain(after.keys()).collect();
+    for k @ (variant, key) in keys {
+        let (old_qty, new_qty) = (before.get(k).copied().unwrap_or(0), after.get(k).copied().unwrap_or(0));
+        if old_qty != new_qty && managed(*variant) {
+            changes.entry(*variant).or_default().push(LineChange { key: *key, old: old_qty, new: new_qty });
+        }
+    }
+    Some(OrderPlan { record, changes })
+}
+
+/// `Some(delta)` of the counted stock when `new` is newer than `old`; `None` when it changes
+/// nothing. An untracked level counts as 0.
+pub fn plan_level(new: &LevelState, old: Option<&LevelState>, rules: &ShopRules) -> Option<i64> {
+    if old.is_some_and(|o| o.version >= new.version) {
+        return None;
+    }
+    if !rules.counts(new.location_id) {
+        return Some(0);
+    }
+    Some(new.available.unwrap_or(0) - old.and_then(|o| o.available).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(updated: i64, tags: &[&str], lines: &[(u64, u64, u32)]) -> OrderState {
+        OrderState {
+            order_id: 1,
+            name: "#1001".into(),
+            created_at_ms: 100,
+            version: Version { updated_at_ms: updated, digest: 0 },
+            customer_tags: tags.iter().map(|t| t.to_string()).collect(),
+            lines: lines
+                .iter()
+                .map(|(line_id, variant, open_qty)| OrderLine { line_id: *line_id, variant_id: Some(*variant), open_qty: *open_qty })
+                .collect(),
+        }
+    }
+
+    fn rules() -> ShopRules {
+        ShopRules { priority_tags: [("VIP".to_string(), 10), ("wholesale".to_string(), 5)].into(), counted_locations: None }
+    }
+
+    #[test]
+    fn the_highest_matching_class_wins_and_no_tag_is_zero() {
+        let r = rules();
+        assert_eq!(r.priority(&["wholesale".into(), "vip".into()]), 10);
+        assert_eq!(r.priority(&["newsletter".into()]), 0);
+    }
+
+    #[test]
+    fn an_older_or_repeated_state_changes_nothing() {
+        let r = rules();
+        let new = order(5, &[], &[(1, 7, 2)]);
+        let first = plan_order(&new, None, &r, |_| true).unwrap();
+        assert!(plan_order(&new, Some(&first.record), &r, |_| true).is_none());
+        assert!(plan_order(&order(4, &[], &[(1, 7, 1)]), Some(&first.record), &r, |_| true).is_none());
+    }
+
+    #[test]
+    fn a_tag_change_moves_the_line_to_its_new_place() {
+        let r = rules();
+        let first = plan_order(&order(1, &[], &[(1, 7, 2)]), None, &r, |_| true).unwrap();
+        let vip = plan_order(&order(2, &["VIP"], &[(1, 7, 2)]), Some(&first.record), &r, |_| true).unwrap();
+        let changes = &vip.changes[&7];
+        assert_eq!(changes.len(), 2);
+        assert!(changes.iter().any(|c| c.key.priority == 0 && c.old == 2 && c.new == 0));
+        assert!(changes.iter().any(|c| c.key.priority == 10 && c.old == 0 && c.new == 2));
+    }
+
+    #[test]
+    fn unmanaged_variants_are_left_alone() {
+        let plan = plan_order(&order(1, &[], &[(1, 7, 2), (2, 8, 1)]), None, &rules(), |v| v == 8).unwrap();
+        assert_eq!(plan.changes.keys().collect::<Vec<_>>(), [&8]);
+    }
+
+    #[test]
+    fn only_counted_locations_move_stock() {
+        let r = ShopRules { counted_locations: Some([1].into()), ..rules() };
+        let level = |loc, avail, at| LevelState {
+            inventory_item_id: 9,
+            location_id: loc,
+            available: avail,
+            version: Version { updated_at_ms: at, digest: 0 },
+        };
+        assert_eq!(plan_level(&level(1, Some(-3), 1), None, &r), Some(-3));
+        assert_eq!(plan_level(&level(2, Some(-3), 1), None, &r), Some(0));
+        assert_eq!(plan_level(&level(1, Some(4), 2), Some(&level(1, Some(-3), 1)), &r), Some(7));
+        assert_eq!(plan_level(&level(1, Some(4), 1), Some(&level(1, Some(-3), 2)), &r), None);
+    }
+}
