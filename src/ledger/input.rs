@@ -15,12 +15,23 @@ pub enum InputError {
     Timestamp { field: &'static str, value: String },
 }
 
-/// How recent a state is: the platform's `updated_at`, then a digest of the state itself so two
-/// different states stamped in the same second still resolve the same way in any arrival order.
+/// How recent a state is. `updated_at` has whole seconds only, and a flash sale changes a level
+/// several times a second, so the delivery's `X-Shopify-Triggered-At` (nanoseconds) breaks ties;
+/// a digest of the state itself breaks any that remain, so every arrival order resolves alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Version {
     pub updated_at_ms: i64,
+    pub triggered_at_ns: i64,
     pub digest: u64,
+}
+
+impl Version {
+    fn new(updated_at_ms: i64, triggered_at: Option<&str>, digest: u64) -> Self {
+        let triggered_at_ns = triggered_at
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .map_or(0, |t| t.unix_timestamp_nanos().clamp(0, i128::from(i64::MAX)) as i64);
+        Self { updated_at_ms, triggered_at_ns, digest }
+    }
 }
 
 /// The latest known state of one order, as far as the ledger cares.
@@ -137,8 +148,8 @@ fn digest(parts: &impl serde::Serialize) -> u64 {
 }
 
 /// `orders/create`, `orders/updated`, `orders/cancelled` and `orders/fulfilled` all carry the
-/// whole order.
-pub fn parse_order(body: &[u8]) -> Result<OrderState, InputError> {
+/// whole order. `triggered_at` is the delivery's `X-Shopify-Triggered-At`.
+pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState, InputError> {
     let raw: RawOrder = serde_json::from_slice(body).map_err(shape)?;
     let created_at_ms = timestamp_ms("created_at", &raw.created_at)?;
     let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
@@ -167,20 +178,20 @@ pub fn parse_order(body: &[u8]) -> Result<OrderState, InputError> {
         order_id: raw.id,
         name: raw.name,
         created_at_ms,
-        version: Version { updated_at_ms, digest },
+        version: Version::new(updated_at_ms, triggered_at, digest),
         customer_tags,
         lines,
     })
 }
 
-pub fn parse_level(body: &[u8]) -> Result<LevelState, InputError> {
+pub fn parse_level(body: &[u8], triggered_at: Option<&str>) -> Result<LevelState, InputError> {
     let raw: RawLevel = serde_json::from_slice(body).map_err(shape)?;
     let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
     Ok(LevelState {
         inventory_item_id: raw.inventory_item_id,
         location_id: raw.location_id,
         available: raw.available,
-        version: Version { updated_at_ms, digest: digest(&raw.available) },
+        version: Version::new(updated_at_ms, triggered_at, digest(&raw.available)),
     })
 }
 

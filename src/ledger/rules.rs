@@ -122,7 +122,7 @@ mod tests {
             order_id: 1,
             name: "#1001".into(),
             created_at_ms: 100,
-            version: Version { updated_at_ms: updated, digest: 0 },
+            version: Version { updated_at_ms: updated, triggered_at_ns: 0, digest: 0 },
             customer_tags: tags.iter().map(|t| t.to_string()).collect(),
             lines: lines
                 .iter()
@@ -175,7 +175,7 @@ mod tests {
             inventory_item_id: 9,
             location_id: loc,
             available: avail,
-            version: Version { updated_at_ms: at, digest: 0 },
+            version: Version { updated_at_ms: at, triggered_at_ns: 0, digest: 0 },
         };
         assert_eq!(plan_level(&level(1, Some(-3), 1), None, &r), Some(-3));
         assert_eq!(plan_level(&level(2, Some(-3), 1), None, &r), Some(0));

@@ -4,5 +4,6 @@
 mod cli;
 mod conformance;
 mod intake;
+mod ledger_model;
 mod queue;
 mod support;

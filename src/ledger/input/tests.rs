@@ -6,7 +6,7 @@ const ORDER: &[u8] = include_bytes!("../../../fixtures/orders_create.json");
 
 #[test]
 fn our_orders_create_fixture_parses_with_exact_ids() {
-    let order = parse_order(ORDER).unwrap();
+    let order = parse_order(ORDER, None).unwrap();
     assert_eq!(order.order_id, 6118402957331);
     assert_eq!(order.customer_tags, ["VIP", "newsletter"]);
     assert_eq!(order.lines.len(), 2);
@@ -21,7 +21,7 @@ fn a_cancelled_or_closed_order_has_nothing_open() {
     for field in ["cancelled_at", "closed_at"] {
         let mut v: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
         v[field] = "2026-03-15T10:00:00-07:00".into();
-        let order = parse_order(&serde_json::to_vec(&v).unwrap()).unwrap();
+        let order = parse_order(&serde_json::to_vec(&v).unwrap(), None).unwrap();
         assert!(order.lines.iter().all(|l| l.open_qty == 0), "{field}");
     }
 }
@@ -36,27 +36,28 @@ fn equal_instants_in_different_offsets_compare_equal() {
 
 #[test]
 fn two_states_in_the_same_second_are_still_ordered() {
-    let a = parse_order(ORDER).unwrap();
+    let a = parse_order(ORDER, None).unwrap();
     let mut v: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
     v["line_items"][0]["fulfillable_quantity"] = 0.into();
-    let b = parse_order(&serde_json::to_vec(&v).unwrap()).unwrap();
+    let b = parse_order(&serde_json::to_vec(&v).unwrap(), None).unwrap();
     assert_eq!(a.version.updated_at_ms, b.version.updated_at_ms);
     assert_ne!(a.version, b.version);
 }
 
 #[test]
 fn bad_bodies_get_clear_errors() {
-    assert!(matches!(parse_order(b"[]"), Err(InputError::Shape(_))));
-    assert!(matches!(parse_order(br#"{"id": 1.5}"#), Err(InputError::Shape(_))));
-    let err = parse_order(br#"{"id": 1, "created_at": "yesterday", "updated_at": "x"}"#).unwrap_err();
+    assert!(matches!(parse_order(b"[]", None), Err(InputError::Shape(_))));
+    assert!(matches!(parse_order(br#"{"id": 1.5}"#, None), Err(InputError::Shape(_))));
+    let err = parse_order(br#"{"id": 1, "created_at": "yesterday", "updated_at": "x"}"#, None).unwrap_err();
     assert_eq!(err.to_string(), "`created_at` is not an RFC 3339 timestamp: \"yesterday\"");
-    assert!(matches!(parse_level(br#"{"inventory_item_id": -1}"#), Err(InputError::Shape(_))));
+    assert!(matches!(parse_level(br#"{"inventory_item_id": -1}"#, None), Err(InputError::Shape(_))));
 }
 
 #[test]
 fn an_untracked_level_has_no_available() {
     let level = parse_level(
         br#"{"inventory_item_id": 9007199254740993, "location_id": 7, "available": null, "updated_at": "2026-01-01T00:00:00Z"}"#,
+        None,
     )
     .unwrap();
     assert_eq!(level.inventory_item_id, 9007199254740993);
@@ -78,8 +79,8 @@ fn product_variants_carry_their_inventory_items() {
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_a_parser(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = parse_order(&bytes);
-        let _ = parse_level(&bytes);
+        let _ = parse_order(&bytes, None);
+        let _ = parse_level(&bytes, Some("garbage"));
         let _ = parse_product(&bytes);
     }
 
@@ -89,7 +90,7 @@ proptest! {
             "id": id, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "line_items": [{"id": 1, "variant_id": id, "fulfillable_quantity": q}]
         });
-        let order = parse_order(&serde_json::to_vec(&body).unwrap()).unwrap();
+        let order = parse_order(&serde_json::to_vec(&body).unwrap(), None).unwrap();
         prop_assert_eq!(order.order_id, id);
         prop_assert_eq!(i64::from(order.lines[0].open_qty), q.clamp(0, i64::from(u32::MAX)));
     }
@@ -101,4 +102,12 @@ proptest! {
         let text = t.format(&Rfc3339).unwrap();
         prop_assert_eq!(timestamp_ms("t", &text).unwrap(), secs * 1000);
     }
+}
+
+#[test]
+fn the_delivery_time_orders_two_level_states_of_the_same_second() {
+    let body = |avail: i64| format!(r#"{{"inventory_item_id": 1, "location_id": 2, "available": {avail}, "updated_at": "2026-01-01T00:00:00Z"}}"#);
+    let first = parse_level(body(-2).as_bytes(), Some("2026-01-01T00:00:00.100000000Z")).unwrap();
+    let second = parse_level(body(-3).as_bytes(), Some("2026-01-01T00:00:00.200000000Z")).unwrap();
+    assert!(second.version > first.version);
 }

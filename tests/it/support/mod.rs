@@ -1,6 +1,7 @@
 //! Test harness: real Redis servers, the app on port 0, signed deliveries, polling with deadlines.
 
 pub mod redis;
+pub mod shopify;
 pub mod webhooks;
 
 use std::future::Future;
