@@ -50,10 +50,7 @@ impl App {
 
         let data = web::Data::from(state.clone());
         let mut server = HttpServer::new(move || {
-            ActixApp::new()
-                .app_data(data.clone())
-                .wrap(crate::http::RequestId)
-                .configure(crate::http::routes)
+            ActixApp::new().app_data(data.clone()).wrap(crate::http::RequestId).configure(crate::http::routes)
         })
         // Signals are ours to handle: the queue workers must stop too, after the server.
         .disable_signals()

@@ -98,10 +98,7 @@ pub struct LogSettings {
 // URLs may carry passwords; Debug shows them redacted.
 impl std::fmt::Debug for StoreSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreSettings")
-            .field("url", &redact_url(&self.url))
-            .field("prefix", &self.prefix)
-            .finish()
+        f.debug_struct("StoreSettings").field("url", &redact_url(&self.url)).field("prefix", &self.prefix).finish()
     }
 }
 
@@ -165,10 +162,8 @@ impl Settings {
             }
         }
         if self.server.bind.parse::<SocketAddr>().is_err() {
-            problems.push(format!(
-                "BACKORDER__SERVER__BIND: `{}` is not an address like 127.0.0.1:8080",
-                self.server.bind
-            ));
+            problems
+                .push(format!("BACKORDER__SERVER__BIND: `{}` is not an address like 127.0.0.1:8080", self.server.bind));
         }
         if !is_http_url(&self.app.url) {
             problems.push(format!("BACKORDER__APP__URL: `{}` is not an http(s) URL", self.app.url));
@@ -253,9 +248,7 @@ pub fn decode_key(key: &Secret) -> Result<[u8; 32], String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(key.expose().trim())
         .map_err(|_| "not valid base64".to_string())?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("decodes to {} bytes, expected 32", b.len()))
+    bytes.try_into().map_err(|b: Vec<u8>| format!("decodes to {} bytes, expected 32", b.len()))
 }
 
 /// `redis://user:pw@host` → `redis://user:[redacted]@host`.
@@ -335,11 +328,9 @@ mod tests {
     fn every_missing_secret_is_named() {
         let s = Settings::load_from(Vec::new()).unwrap();
         let text = ConfigError::Invalid(s.problems()).to_string();
-        for var in [
-            "BACKORDER__SHOPIFY__API_KEY",
-            "BACKORDER__SHOPIFY__API_SECRET",
-            "BACKORDER__SECURITY__ENCRYPTION_KEY",
-        ] {
+        for var in
+            ["BACKORDER__SHOPIFY__API_KEY", "BACKORDER__SHOPIFY__API_SECRET", "BACKORDER__SECURITY__ENCRYPTION_KEY"]
+        {
             assert!(text.contains(var), "{text}");
         }
     }

@@ -76,11 +76,7 @@ impl Metrics {
         let (queued, delayed, dead) = (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register("webhooks_received", "Webhook deliveries by topic and intake outcome", received.clone());
         registry.register("webhooks_processed", "Queue entries by topic and processing outcome", processed.clone());
-        registry.register(
-            "processing_seconds",
-            "Time from dequeue to ack of one webhook, by topic",
-            latency.clone(),
-        );
+        registry.register("processing_seconds", "Time from dequeue to ack of one webhook, by topic", latency.clone());
         registry.register("queue_depth", "Webhooks queued or being processed", queued.clone());
         registry.register("queue_delayed", "Webhooks waiting out a retry delay", delayed.clone());
         registry.register("dead_letters", "Entries in the dead-letter list", dead.clone());
@@ -135,7 +131,10 @@ mod tests {
         m.received(Some("evil/{topic}"), Received::Unauthorized);
         m.received(Some("orders/create"), Received::Accepted);
         let text = m.render(Some(QueueStats { queued: 3, delayed: 1, dead: 2 }));
-        assert!(text.contains(r#"backorder_webhooks_received_total{topic="other",outcome="unauthorized"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"backorder_webhooks_received_total{topic="other",outcome="unauthorized"} 1"#),
+            "{text}"
+        );
         assert!(text.contains(r#"topic="orders/create",outcome="accepted"} 1"#), "{text}");
         assert!(text.contains("backorder_queue_depth 3"), "{text}");
         assert!(text.contains("backorder_dead_letters 2"), "{text}");

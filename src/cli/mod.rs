@@ -10,7 +10,11 @@ use crate::app::App;
 use crate::config::Settings;
 
 #[derive(Debug, Parser)]
-#[command(name = "backorder", version, about = "Sell out-of-stock variants on backorder without losing track of anyone")]
+#[command(
+    name = "backorder",
+    version,
+    about = "Sell out-of-stock variants on backorder without losing track of anyone"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

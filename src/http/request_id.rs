@@ -59,7 +59,11 @@ where
         Box::pin(
             async move {
                 let mut res = service.call(req).await?;
-                tracing::debug!(status = res.status().as_u16(), route = res.request().match_pattern().unwrap_or_default(), "handled");
+                tracing::debug!(
+                    status = res.status().as_u16(),
+                    route = res.request().match_pattern().unwrap_or_default(),
+                    "handled"
+                );
                 if let Ok(value) = HeaderValue::from_str(&id) {
                     res.headers_mut().insert(HeaderName::from_static(HEADER), value);
                 }

@@ -68,8 +68,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn key() -> impl Strategy<Value = FillKey> {
-        (any::<i32>(), any::<i64>(), any::<u64>(), any::<u64>())
-            .prop_map(|(priority, created_at_ms, order_id, line_id)| FillKey { priority, created_at_ms, order_id, line_id })
+        (any::<i32>(), any::<i64>(), any::<u64>(), any::<u64>()).prop_map(
+            |(priority, created_at_ms, order_id, line_id)| FillKey { priority, created_at_ms, order_id, line_id },
+        )
     }
 
     proptest! {

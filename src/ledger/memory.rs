@@ -78,7 +78,8 @@ impl MemoryLedger {
 
     pub fn apply_order(&mut self, state: &OrderState) -> Changed {
         let variants = &self.variants;
-        let Some(plan) = plan_order(state, self.orders.get(&state.order_id), &self.rules, |v| variants.contains_key(&v))
+        let Some(plan) =
+            plan_order(state, self.orders.get(&state.order_id), &self.rules, |v| variants.contains_key(&v))
         else {
             return Changed::default();
         };

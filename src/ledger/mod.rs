@@ -3,9 +3,9 @@
 
 pub mod book;
 pub mod input;
+mod key;
 pub mod memory;
 pub mod rules;
-mod key;
 
 pub use book::{Header, LineChange, Lines, Moved};
 pub use key::FillKey;

@@ -126,13 +126,20 @@ mod tests {
             customer_tags: tags.iter().map(|t| t.to_string()).collect(),
             lines: lines
                 .iter()
-                .map(|(line_id, variant, open_qty)| OrderLine { line_id: *line_id, variant_id: Some(*variant), open_qty: *open_qty })
+                .map(|(line_id, variant, open_qty)| OrderLine {
+                    line_id: *line_id,
+                    variant_id: Some(*variant),
+                    open_qty: *open_qty,
+                })
                 .collect(),
         }
     }
 
     fn rules() -> ShopRules {
-        ShopRules { priority_tags: [("VIP".to_string(), 10), ("wholesale".to_string(), 5)].into(), counted_locations: None }
+        ShopRules {
+            priority_tags: [("VIP".to_string(), 10), ("wholesale".to_string(), 5)].into(),
+            counted_locations: None,
+        }
     }
 
     #[test]

@@ -30,10 +30,7 @@ pub struct Envelope {
 // The body holds customer data (emails, addresses); Debug shows its size only.
 impl std::fmt::Debug for Envelope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Envelope")
-            .field("meta", &self.meta)
-            .field("body_len", &self.body.len())
-            .finish()
+        f.debug_struct("Envelope").field("meta", &self.meta).field("body_len", &self.body.len()).finish()
     }
 }
 
@@ -62,10 +59,7 @@ impl Envelope {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let split = bytes
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or_else(|| DecodeError("no metadata line".into()))?;
+        let split = bytes.iter().position(|b| *b == b'\n').ok_or_else(|| DecodeError("no metadata line".into()))?;
         let meta = serde_json::from_slice(&bytes[..split]).map_err(|e| DecodeError(e.to_string()))?;
         Ok(Self { meta, body: Bytes::copy_from_slice(&bytes[split + 1..]) })
     }

@@ -125,8 +125,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records that `event_key` of `shop` has been processed, unless it already was. Returns
     /// `true` when this call recorded it. The mark and the per-topic count commit together.
-    async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration)
-    -> Result<bool, StoreError>;
+    async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError>;
 
     /// Processed events of a shop, by topic.
     async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError>;
@@ -195,10 +194,7 @@ impl StoreUrl {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -26,9 +26,8 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 /// Checks `header` against `body` in constant time (`verify_slice` compares with `subtle`).
 pub fn verify(secret: &[u8], body: &[u8], header: Option<&[u8]>) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
-    let claimed = base64::engine::general_purpose::STANDARD
-        .decode(header.trim_ascii())
-        .map_err(|_| SignatureError::Malformed)?;
+    let claimed =
+        base64::engine::general_purpose::STANDARD.decode(header.trim_ascii()).map_err(|_| SignatureError::Malformed)?;
     if claimed.len() != 32 {
         return Err(SignatureError::Malformed);
     }

@@ -26,7 +26,8 @@ fn serve_without_secrets_exits_non_zero_naming_each_missing_key() {
     let out = backorder(&["serve"], &[("BACKORDER__STORE__URL", &store)]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    for key in ["BACKORDER__SHOPIFY__API_KEY", "BACKORDER__SHOPIFY__API_SECRET", "BACKORDER__SECURITY__ENCRYPTION_KEY"] {
+    for key in ["BACKORDER__SHOPIFY__API_KEY", "BACKORDER__SHOPIFY__API_SECRET", "BACKORDER__SECURITY__ENCRYPTION_KEY"]
+    {
         assert!(err.contains(key), "{key} not named in: {err}");
     }
 }

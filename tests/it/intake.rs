@@ -112,7 +112,8 @@ async fn the_same_delivery_three_times_is_processed_once() {
             statuses.push(resp.json::<serde_json::Value>().await.unwrap()["status"].clone());
         }
         assert_eq!(statuses, ["accepted", "duplicate", "duplicate"]);
-        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) })
+            .await;
         app.drained().await;
         assert_eq!(app.processed("orders/create").await, 1);
         app.app.stop().await;
@@ -128,7 +129,8 @@ async fn the_same_event_under_two_delivery_ids_is_processed_once() {
         assert_ne!(first.webhook_id, second.webhook_id);
         assert_eq!(app.deliver(&first).await.status(), 200);
         assert_eq!(app.deliver(&second).await.status(), 200);
-        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+        eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) })
+            .await;
         app.drained().await;
         assert_eq!(app.processed("orders/create").await, 1);
         app.app.stop().await;
@@ -176,7 +178,8 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(ready.status(), 200);
     assert!(ready.headers().contains_key("x-request-id"));
     app.deliver(&Delivery::order(1006)).await;
-    eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) }).await;
+    eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) })
+        .await;
     let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for needle in [
         r#"backorder_webhooks_received_total{topic="orders/create",outcome="accepted"} 1"#,

@@ -63,7 +63,11 @@ impl Platform {
     fn set_level(&mut self, variant: u64, location: u64, available: i64, at: i64) {
         self.levels.insert((item_of(variant), location), available);
         let triggered = self.triggered_at(at);
-        self.deliveries.push(("inventory_levels/update", level_body(item_of(variant), location, available, at), triggered));
+        self.deliveries.push((
+            "inventory_levels/update",
+            level_body(item_of(variant), location, available, at),
+            triggered,
+        ));
     }
 
     fn adjust(&mut self, variant: u64, location: u64, delta: i64, at: i64) {
@@ -90,7 +94,12 @@ impl Platform {
                 let lines: Vec<Line> = lines
                     .iter()
                     .enumerate()
-                    .map(|(n, (v, q))| Line { line_id: id * 10 + n as u64, variant_id: VARIANTS[*v], quantity: *q, fulfillable: *q })
+                    .map(|(n, (v, q))| Line {
+                        line_id: id * 10 + n as u64,
+                        variant_id: VARIANTS[*v],
+                        quantity: *q,
+                        fulfillable: *q,
+                    })
                     .collect();
                 for l in &lines {
                     self.adjust(l.variant_id, LOCATIONS[*location], -i64::from(l.quantity), at);
@@ -119,14 +128,17 @@ impl Platform {
                 self.orders[i].cancelled = true;
                 self.orders[i].updated_at = at;
                 if *restock {
-                    let returns: Vec<(u64, u32)> = self.orders[i].lines.iter().map(|l| (l.variant_id, l.fulfillable)).collect();
+                    let returns: Vec<(u64, u32)> =
+                        self.orders[i].lines.iter().map(|l| (l.variant_id, l.fulfillable)).collect();
                     for (variant, units) in returns.into_iter().filter(|(_, u)| *u > 0) {
                         self.adjust(variant, LOCATIONS[*location], i64::from(units), at);
                     }
                 }
                 self.send_order(i, "orders/cancelled");
             }
-            Op::Restock { variant, location, units } => self.adjust(VARIANTS[*variant], LOCATIONS[*location], *units, at),
+            Op::Restock { variant, location, units } => {
+                self.adjust(VARIANTS[*variant], LOCATIONS[*location], *units, at)
+            }
             Op::Recount { variant, location, available } => {
                 self.set_level(VARIANTS[*variant], LOCATIONS[*location], *available, at)
             }
@@ -194,7 +206,12 @@ pub fn feed(ledger: &mut MemoryLedger, deliveries: &[Delivered]) {
 }
 
 pub fn history() -> impl Strategy<Value = (Vec<Op>, Vec<usize>, u64, bool)> {
-    (proptest::collection::vec(op(), 1..40), proptest::collection::vec(any::<usize>(), 0..15), any::<u64>(), any::<bool>())
+    (
+        proptest::collection::vec(op(), 1..40),
+        proptest::collection::vec(any::<usize>(), 0..15),
+        any::<u64>(),
+        any::<bool>(),
+    )
 }
 
 /// The deliveries, some sent twice, in an order fixed by `seed`.

@@ -20,15 +20,17 @@ async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_
         let taken = store.dequeue("doomed-worker", 2, Duration::from_secs(5)).await.unwrap();
         assert_eq!(taken.len(), 2);
         let first = &taken[0].envelope;
-        assert!(store.commit_event(&first.meta.shop, &first.event_key(), "orders/create", Duration::from_secs(60)).await.unwrap());
+        assert!(
+            store
+                .commit_event(&first.meta.shop, &first.event_key(), "orders/create", Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
         drop(taken);
         intake.app.stop().await;
 
-        let workers = TestApp::start(
-            store.clone(),
-            settings(&test_store, &[("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "300")]),
-        )
-        .await;
+        let workers =
+            TestApp::start(store.clone(), settings(&test_store, &[("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "300")])).await;
         workers.drained().await;
         eventually("both orders to be processed", || async {
             (workers.processed("orders/create").await == 2).then_some(())
@@ -45,7 +47,8 @@ async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_
 async fn redis_going_away_gives_503_and_nothing_acknowledged_is_lost() {
     let mut redis = RedisServer::start_durable();
     // Work in flight when Redis vanished stays with its consumer until re-claimed.
-    let (app, _store) = TestApp::spawn(Backend::Url(redis.url()), &[("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "500")]).await;
+    let (app, _store) =
+        TestApp::spawn(Backend::Url(redis.url()), &[("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "500")]).await;
     for n in 0..20 {
         assert_eq!(app.deliver(&Delivery::order(3000 + n)).await.status(), 200);
     }
@@ -57,10 +60,8 @@ async fn redis_going_away_gives_503_and_nothing_acknowledged_is_lost() {
 
     redis.restart();
     let after = Delivery::order(3101);
-    eventually("webhooks to be accepted again", || async {
-        (app.deliver(&after).await.status() == 200).then_some(())
-    })
-    .await;
+    eventually("webhooks to be accepted again", || async { (app.deliver(&after).await.status() == 200).then_some(()) })
+        .await;
     // Shopify retries what got a 503.
     assert_eq!(app.deliver(&during).await.status(), 200);
     eventually("every acknowledged webhook to be processed", || async {

@@ -106,7 +106,11 @@ proptest! {
 
 #[test]
 fn the_delivery_time_orders_two_level_states_of_the_same_second() {
-    let body = |avail: i64| format!(r#"{{"inventory_item_id": 1, "location_id": 2, "available": {avail}, "updated_at": "2026-01-01T00:00:00Z"}}"#);
+    let body = |avail: i64| {
+        format!(
+            r#"{{"inventory_item_id": 1, "location_id": 2, "available": {avail}, "updated_at": "2026-01-01T00:00:00Z"}}"#
+        )
+    };
     let first = parse_level(body(-2).as_bytes(), Some("2026-01-01T00:00:00.100000000Z")).unwrap();
     let second = parse_level(body(-3).as_bytes(), Some("2026-01-01T00:00:00.200000000Z")).unwrap();
     assert!(second.version > first.version);

@@ -9,6 +9,7 @@
 //!
 //! Tables are described in [`tables`].
 
+mod dead;
 mod index;
 mod ops;
 mod tables;
@@ -32,7 +33,7 @@ const FILE_NAME: &str = "backorder.redb";
 /// Longest dedupe or processed-mark lifetime, the same cap as the Redis backend's.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
-/// How far a "block forever" dequeue waits before it looks again.
+/// Longest wait of one dequeue, so a huge `block` cannot overflow the deadline arithmetic.
 const LONGEST_BLOCK: Duration = Duration::from_secs(24 * 3600);
 
 pub struct EmbeddedStore {
@@ -58,15 +59,17 @@ impl EmbeddedStore {
     /// Opens the store in `dir`, creating the directory and the file when missing. Fails with
     /// [`StoreError::Unavailable`] when another process has the file open.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
-        let dir = dir.to_path_buf();
-        let (db, index) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create store directory {}: {e}", dir.display()))
+        let owned = dir.to_path_buf();
+        let (db, mut index) = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&owned).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create store directory {}: {e}", owned.display()))
             })?;
-            ops::open(&dir.join(FILE_NAME))
+            ops::open(&owned.join(FILE_NAME))
         })
         .await
         .map_err(task_failed)??;
+        let (queued, delayed) = index.counts(now_ms());
+        tracing::info!(path = %dir.join(FILE_NAME).display(), queued, delayed, "embedded store open");
         Ok(Self { inner: Arc::new(Inner { db, index: Mutex::new(index), notify: Notify::new() }) })
     }
 

@@ -44,8 +44,7 @@ impl RedisServer {
     }
 
     fn start_with(extra: Vec<String>) -> Self {
-        let mut server =
-            Self { port: free_port(), dir: tempfile::tempdir().expect("temp dir"), extra, process: None };
+        let mut server = Self { port: free_port(), dir: tempfile::tempdir().expect("temp dir"), extra, process: None };
         server.launch();
         server
     }
