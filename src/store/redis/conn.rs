@@ -87,20 +87,55 @@ impl Source {
     }
 }
 
-/// Connects to a standalone Redis (`redis://` or `rediss://`).
-pub(super) async fn single(url: &str) -> RedisResult<(Conn, Source)> {
-    let client = Client::open(url)?;
-    // redis-rs retries a reconnect 6 times with exponential backoff by default, and a command
-    // waits for that: seconds of hanging while Redis is down. One quick retry keeps failures
-    // fast; the next command starts a new attempt, so the store recovers when Redis is back.
-    let config = ConnectionManagerConfig::new()
+/// redis-rs retries a reconnect 6 times with exponential backoff by default, and a command
+/// waits for that: seconds of hanging while Redis is down. One quick retry keeps failures fast;
+/// the next command starts a new attempt, so the store recovers when Redis is back.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(RESPONSE_TIMEOUT))
         .set_number_of_retries(1)
         .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500));
-    let manager = ConnectionManager::new_with_config(client.clone(), config).await?;
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// Connects to a standalone Redis (`redis://` or `rediss://`).
+pub(super) async fn single(url: &str) -> RedisResult<(Conn, Source)> {
+    let client = Client::open(url)?;
+    let manager = ConnectionManager::new_with_config(client.clone(), manager_config()).await?;
     Ok((Conn::Managed(manager), Source::Single(Box::new(client))))
+}
+
+/// One shared connection per thread, for a standalone Redis.
+///
+/// A connection's I/O runs in a task on the runtime that created it. Each actix worker thread
+/// has a runtime of its own, so with one connection for the whole process every webhook would
+/// hop to another thread and back; on two cores those wake-ups cost more than the command. A
+/// connection created by the thread that uses it keeps the whole request on one thread.
+#[derive(Default)]
+pub(super) struct PerThread {
+    conns: std::sync::Mutex<std::collections::HashMap<std::thread::ThreadId, ConnectionManager>>,
+}
+
+impl PerThread {
+    /// This thread's connection, created on first use; `None` when it cannot be created (the
+    /// caller then uses the process-wide one, which reports the failure).
+    pub(super) async fn get(&self, source: &Source) -> Option<Conn> {
+        let Source::Single(client) = source else { return None };
+        let id = std::thread::current().id();
+        if let Some(conn) = self.conns.lock().expect("not poisoned").get(&id) {
+            return Some(Conn::Managed(conn.clone()));
+        }
+        let conn = ConnectionManager::new_with_config((**client).clone(), manager_config()).await.ok()?;
+        // A thread ends with its runtime (an actix worker at shutdown); its connection goes
+        // with it. Drop connections of threads that no longer run so the map stays small.
+        let mut conns = self.conns.lock().expect("not poisoned");
+        if conns.len() > 64 {
+            conns.clear();
+        }
+        conns.insert(id, conn.clone());
+        Some(Conn::Managed(conn))
+    }
 }
 
 /// Connects to Redis Cluster through its seed nodes (`redis://host:port` each).

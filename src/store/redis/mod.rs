@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::{FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation, Value};
 
-use self::conn::{Conn, Source};
+use self::conn::{Conn, PerThread, Source};
 use super::keys::{GROUP, Keys};
 use super::{DeadLetter, Enqueued, Envelope, QueueEntry, QueueStats, Store, StoreError, now_ms};
 
@@ -64,6 +64,8 @@ pub struct RedisStore {
     keys: Keys,
     /// Shared by every ordinary command; cloning it is cheap.
     conn: Conn,
+    /// Standalone Redis only: a connection per thread, so a request never leaves its thread.
+    per_thread: PerThread,
     /// Creates the dedicated connection of blocking reads.
     source: Source,
     /// The dedicated connection of blocking reads, created on first use and dropped after any
@@ -95,6 +97,7 @@ impl RedisStore {
             backend,
             keys: Keys::new(prefix),
             conn,
+            per_thread: PerThread::default(),
             source,
             blocking: tokio::sync::Mutex::new(None),
             scripts: Scripts::new(),
@@ -126,10 +129,11 @@ impl RedisStore {
         F: Fn(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        match op(self.conn.clone()).await {
+        let conn = self.per_thread.get(&self.source).await.unwrap_or_else(|| self.conn.clone());
+        match op(conn.clone()).await {
             Err(e) if repeatable && e.is_unrecoverable_error() => {
                 tracing::debug!(error = %e, "redis connection dropped; trying the command once more");
-                op(self.conn.clone()).await
+                op(conn).await
             }
             result => result,
         }
