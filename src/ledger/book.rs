@@ -102,8 +102,9 @@ pub struct Moved {
 }
 
 /// The header after `changes` and the new `stock`, and every line whose backordered quantity
-/// changed. `lines` must already reflect the changes.
-pub fn apply(old: &Header, changes: &[LineChange], stock: i64, lines: &impl Lines) -> (Header, Vec<Moved>) {
+/// changed. `lines` must already reflect the changes. `None` when `lines` lacks a line the header
+/// says exists: a partial view that is too narrow, or corrupt data.
+pub fn apply(old: &Header, changes: &[LineChange], stock: i64, lines: &impl Lines) -> Option<(Header, Vec<Moved>)> {
     let mut new = Header { stock, ..*old };
     let mut candidates: Vec<FillKey> = Vec::new();
     // Lines are counted in `before` relative to the old boundary; a removed boundary line is
@@ -124,13 +125,13 @@ pub fn apply(old: &Header, changes: &[LineChange], stock: i64, lines: &impl Line
 
     let covered = new.covered();
     while new.before > covered {
-        let (key, qty) = lines.prev_before(new.boundary.as_ref()).expect("units before the boundary live in lines");
+        let (key, qty) = lines.prev_before(new.boundary.as_ref())?;
         new.boundary = Some(key);
-        new.before -= u64::from(qty);
+        new.before = new.before.checked_sub(u64::from(qty))?;
         candidates.push(key);
     }
     while let Some(b) = new.boundary {
-        let qty = u64::from(lines.qty(&b).expect("the boundary is a line"));
+        let qty = u64::from(lines.qty(&b)?);
         if new.before + qty > covered {
             break;
         }
@@ -140,27 +141,32 @@ pub fn apply(old: &Header, changes: &[LineChange], stock: i64, lines: &impl Line
     }
     if let Some(b) = new.boundary {
         candidates.push(b);
-    } else if new.before < new.units {
-        // Every unit is covered but the pointer sits before some lines: cannot happen when
-        // `before` was consistent, kept as a guard for corrupt input.
-        debug_assert!(false, "inconsistent header");
+    } else if new.before != new.units {
+        return None;
     }
 
     candidates.sort();
     candidates.dedup();
-    let old_qty = |key: &FillKey| match changes.iter().find(|c| c.key == *key) {
-        Some(c) => c.old,
-        None => lines.qty(key).unwrap_or(0),
-    };
+    // A changed line's quantities come from the change itself: it may lie far from the boundary,
+    // outside a partial view of the lines.
+    let quantities =
+        |key: &FillKey| match (changes.iter().find(|c| c.key == *key), changes.iter().rfind(|c| c.key == *key)) {
+            (Some(first), Some(last)) => (first.old, last.new),
+            _ => {
+                let q = lines.qty(key).unwrap_or(0);
+                (q, q)
+            }
+        };
     let moved = candidates
         .into_iter()
         .filter_map(|key| {
-            let before = old.backordered_of(&key, old_qty(&key));
-            let after = new.backordered_of(&key, lines.qty(&key).unwrap_or(0));
+            let (old_qty, new_qty) = quantities(&key);
+            let before = old.backordered_of(&key, old_qty);
+            let after = new.backordered_of(&key, new_qty);
             (before != after).then_some(Moved { key, old_backordered: before, new_backordered: after })
         })
         .collect();
-    (new, moved)
+    Some((new, moved))
 }
 
 /// The definition of SPEC 4 computed directly over every line: backordered quantity per line,

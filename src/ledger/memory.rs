@@ -122,7 +122,8 @@ impl MemoryLedger {
     }
 
     fn rebook(variant: u64, book: &mut VariantBook, changes: &[LineChange], stock: i64) -> Changed {
-        let (header, moved) = book::apply(&book.header, changes, stock, &book.lines);
+        let (header, moved) =
+            book::apply(&book.header, changes, stock, &book.lines).expect("a book in memory holds all its lines");
         let mut changed = Changed::default();
         if header != book.header || !moved.is_empty() {
             changed.record(variant, &moved);

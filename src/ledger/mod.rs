@@ -6,6 +6,7 @@ pub mod input;
 mod key;
 pub mod memory;
 pub mod rules;
+pub mod window;
 
 pub use book::{Header, LineChange, Lines, Moved};
 pub use key::FillKey;

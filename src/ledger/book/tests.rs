@@ -34,7 +34,7 @@ impl Book {
             }
             changes.push(LineChange { key: *k, old, new: *q });
         }
-        let (header, moved) = apply(&self.header, &changes, stock, &self.lines);
+        let (header, moved) = apply(&self.header, &changes, stock, &self.lines).expect("complete lines");
         self.header = header;
 
         let (expected, unattributed) = attribute(&self.lines, header.backlog());
