@@ -5,6 +5,7 @@
 pub mod embedded;
 mod envelope;
 pub mod keys;
+pub mod ledger;
 pub mod redis;
 
 use std::collections::BTreeMap;
@@ -13,7 +14,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::ledger::FillKey;
+
 pub use envelope::{DecodeError, Envelope, EnvelopeMeta};
+pub use ledger::{CommitOutcome, Dirty, LedgerCommit, LineRead, LineWrite, Record};
 
 /// Errors a backend reports. Callers only need to know whether the store could be reached; the
 /// detail is for logs, never for HTTP clients.
@@ -129,6 +133,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Processed events of a shop, by topic.
     async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError>;
+
+    /// Current values of `records` of `shop`, in the order asked (`None`: absent).
+    async fn ledger_get(&self, shop: &str, records: &[Record]) -> Result<Vec<Option<Vec<u8>>>, StoreError>;
+
+    /// The level records of one inventory item, at every location, by location.
+    async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// Lines of `variant` around `around`: up to `reach` lines before it and up to `reach` from
+    /// it on; with `None`, the last `reach` lines. The bounds say how far the read is complete
+    /// (`Unbounded` where it reached an end of the book).
+    async fn ledger_lines(
+        &self,
+        shop: &str,
+        variant: u64,
+        around: Option<FillKey>,
+        reach: usize,
+    ) -> Result<LineRead, StoreError>;
+
+    /// Applies `commit` atomically: checks the processed mark and every expected record, then
+    /// writes records, lines, the mark, the per-topic count and the dirty marks together.
+    async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError>;
+
+    /// Orders and variants marked dirty by commits, not yet cleared.
+    async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

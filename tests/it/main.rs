@@ -5,5 +5,6 @@ mod cli;
 mod conformance;
 mod intake;
 mod ledger_model;
+mod ledger_store;
 mod queue;
 mod support;

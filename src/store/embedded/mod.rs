@@ -261,4 +261,38 @@ impl Store for EmbeddedStore {
         let shop = shop.to_string();
         self.run(move |inner| inner.processed_counts(&shop)).await
     }
+
+    async fn ledger_get(
+        &self,
+        _shop: &str,
+        _records: &[crate::store::Record],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    }
+
+    async fn ledger_levels(&self, _shop: &str, _item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    }
+
+    async fn ledger_lines(
+        &self,
+        _shop: &str,
+        _variant: u64,
+        _around: Option<crate::ledger::FillKey>,
+        _reach: usize,
+    ) -> Result<crate::store::LineRead, StoreError> {
+        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    }
+
+    async fn ledger_commit(
+        &self,
+        _shop: &str,
+        _commit: &crate::store::LedgerCommit,
+    ) -> Result<crate::store::CommitOutcome, StoreError> {
+        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    }
+
+    async fn ledger_dirty(&self, _shop: &str) -> Result<crate::store::Dirty, StoreError> {
+        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    }
 }

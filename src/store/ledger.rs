@@ -1,0 +1,88 @@
+//! What the stores keep for the ledger: opaque records and ordered lines per shop, read freely and
+//! written in one atomic, checked step. The rules that decide what to write live in
+//! `crate::ledger`; a backend only stores bytes and compares them.
+
+use std::ops::Bound;
+use std::time::Duration;
+
+use crate::ledger::FillKey;
+
+/// A record of a shop's ledger. Each is one value of bytes (JSON written by the ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Record {
+    /// The shop's settings the rules read (priority map, counted locations).
+    Rules,
+    /// What the ledger keeps of an order.
+    Order(u64),
+    /// The latest level of an inventory item at a location.
+    Level { item: u64, location: u64 },
+    /// A managed variant: its settings, inventory item and book header.
+    Variant(u64),
+    /// The managed variants an inventory item backs.
+    Item(u64),
+}
+
+impl Record {
+    /// A stable name, used in store keys: `rules`, `order:1`, `level:7:2`, `variant:3`, `item:9`.
+    pub fn name(&self) -> String {
+        match self {
+            Record::Rules => "rules".into(),
+            Record::Order(id) => format!("order:{id}"),
+            Record::Level { item, location } => format!("level:{item}:{location}"),
+            Record::Variant(id) => format!("variant:{id}"),
+            Record::Item(id) => format!("item:{id}"),
+        }
+    }
+}
+
+/// One line of a variant's book after a change; `qty == 0` removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineWrite {
+    pub variant: u64,
+    pub key: FillKey,
+    /// The quantity stored before (0 = absent): Redis keeps it inside the member.
+    pub old: u32,
+    pub qty: u32,
+}
+
+/// Lines of one variant read around a point, and how far the read is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRead {
+    pub lines: Vec<(FillKey, u32)>,
+    pub low: Bound<FillKey>,
+    pub high: Bound<FillKey>,
+}
+
+/// Everything one event changes, committed atomically or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerCommit {
+    /// The event's processed mark; a commit for an event already processed changes nothing.
+    pub event_key: String,
+    pub topic: String,
+    pub mark_ttl: Duration,
+    /// Records as the decision saw them (`None`: absent). If any differs now, nothing is
+    /// written and the caller decides again from fresh reads.
+    pub expect: Vec<(Record, Option<Vec<u8>>)>,
+    /// New values; `None` deletes.
+    pub writes: Vec<(Record, Option<Vec<u8>>)>,
+    pub lines: Vec<LineWrite>,
+    /// Orders and variants whose derived state changed: the input of the effects.
+    pub dirty_orders: Vec<u64>,
+    pub dirty_variants: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Applied,
+    /// The event's mark was there: it was processed before.
+    AlreadyProcessed,
+    /// A record changed since it was read.
+    Conflict,
+}
+
+/// Orders and variants waiting for their effects to be reconciled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dirty {
+    pub orders: Vec<u64>,
+    pub variants: Vec<u64>,
+}
