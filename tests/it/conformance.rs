@@ -7,7 +7,7 @@ use std::time::Duration;
 use backorder::store::{Enqueued, Envelope, EnvelopeMeta, SharedStore, now_ms};
 use bytes::Bytes;
 
-use crate::support::{Backend, TestStore, eventually, redis};
+use crate::support::eventually;
 
 const TTL: Duration = Duration::from_secs(3600);
 const SHORT: Duration = Duration::from_millis(50);
@@ -246,42 +246,7 @@ async fn the_store_answers_a_ping(store: SharedStore) {
     store.ping().await.unwrap();
 }
 
-/// Runs each named check against each backend, one test per pair, so a failure names both.
-macro_rules! conformance {
-    ($($check:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store = super::Backend::Embedded.prepare();
-                    super::$check(store.open().await).await;
-                }
-            )*
-        }
-        mod standalone_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store = super::Backend::Redis.prepare();
-                    super::$check(store.open().await).await;
-                }
-            )*
-        }
-        mod redis_cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store: super::TestStore = super::Backend::Url(super::redis::shared_cluster().url()).prepare();
-                    let opened = store.open().await;
-                    assert_eq!(opened.backend(), "redis-cluster");
-                    super::$check(opened).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+on_every_backend!(
     an_enqueued_envelope_comes_back_byte_for_byte,
     a_repeated_delivery_id_is_not_queued_twice,
     the_same_event_under_a_new_delivery_id_is_not_queued_twice,

@@ -15,10 +15,10 @@ use proptest::prelude::*;
 
 use crate::support::shopify::{Line, Order, level_body};
 
-const VARIANTS: [u64; 3] = [11, 12, 13];
+pub const VARIANTS: [u64; 3] = [11, 12, 13];
 const LOCATIONS: [u64; 2] = [1, 2];
 
-fn item_of(variant: u64) -> u64 {
+pub fn item_of(variant: u64) -> u64 {
     variant + 100
 }
 

@@ -7,8 +7,6 @@ use std::time::Duration;
 use backorder::ledger::FillKey;
 use backorder::store::{CommitOutcome, LedgerCommit, LineWrite, Record, SharedStore};
 
-use crate::support::{Backend, TestStore, redis};
-
 const SHOP: &str = "ledger.myshopify.com";
 const OTHER: &str = "other.myshopify.com";
 
@@ -165,39 +163,7 @@ async fn shops_never_see_each_others_ledger(store: SharedStore) {
     assert_eq!(store.ledger_commit(OTHER, &c).await.unwrap(), CommitOutcome::Applied);
 }
 
-macro_rules! ledger_conformance {
-    ($($check:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store = super::Backend::Embedded.prepare();
-                    super::$check(store.open().await).await;
-                }
-            )*
-        }
-        mod standalone_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store = super::Backend::Redis.prepare();
-                    super::$check(store.open().await).await;
-                }
-            )*
-        }
-        mod redis_cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    let store: super::TestStore = super::Backend::Url(super::redis::shared_cluster().url()).prepare();
-                    super::$check(store.open().await).await;
-                }
-            )*
-        }
-    };
-}
-
-ledger_conformance!(
+on_every_backend!(
     records_read_back_what_a_commit_wrote,
     a_record_written_as_none_is_deleted,
     a_stale_expectation_changes_nothing,

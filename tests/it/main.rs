@@ -1,10 +1,11 @@
 //! The one integration-test binary. Each test gets its own key prefix or store directory, so the
 //! whole suite runs in parallel against shared Redis servers started by the harness.
 
+#[macro_use]
+mod support;
+
 mod cli;
 mod conformance;
 mod intake;
 mod ledger_model;
-mod ledger_store;
 mod queue;
-mod support;

@@ -1,5 +1,43 @@
 //! Test harness: real Redis servers, the app on port 0, signed deliveries, polling with deadlines.
 
+/// Runs each named check against each store backend, one test per pair so a failure names
+/// both: the embedded store, a standalone Redis and a local 3-node Redis Cluster. Each check is
+/// an `async fn(SharedStore)` in the calling module.
+macro_rules! on_every_backend {
+    ($($check:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let store = $crate::support::Backend::Embedded.prepare();
+                    super::$check(store.open().await).await;
+                }
+            )*
+        }
+        mod standalone_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let store = $crate::support::Backend::Redis.prepare();
+                    super::$check(store.open().await).await;
+                }
+            )*
+        }
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let url = $crate::support::redis::shared_cluster().url();
+                    let store = $crate::support::Backend::Url(url).prepare();
+                    let opened = store.open().await;
+                    assert_eq!(opened.backend(), "redis-cluster");
+                    super::$check(opened).await;
+                }
+            )*
+        }
+    };
+}
+
 pub mod redis;
 pub mod shopify;
 pub mod webhooks;

@@ -1,0 +1,276 @@
+//! Applies one ledger event through the store: read the records the event touches, let the pure
+//! rules decide, commit everything in one checked step, and decide again if another worker
+//! changed a record in between.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::HandlerError;
+use crate::ledger::input::{LevelState, OrderState, VariantInfo};
+use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
+use crate::ledger::rules::{OrderRecord, ShopRules, plan_level, plan_order};
+use crate::ledger::window::{self, Window};
+use crate::ledger::{Header, LineChange, Moved};
+use crate::store::{CommitOutcome, LedgerCommit, LineWrite, Record, Store, StoreError};
+
+/// Conflicts mean another worker committed for the same records; a few fresh tries settle it.
+const MAX_CONFLICTS: usize = 16;
+
+/// The event a commit records as processed.
+pub struct Event<'a> {
+    pub shop: &'a str,
+    pub key: String,
+    pub topic: &'a str,
+    pub mark_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    AlreadyProcessed,
+}
+
+fn transient(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Transient(e.to_string())
+}
+
+/// Reads records and remembers their bytes, so the commit can demand they are unchanged.
+struct Reads<'a> {
+    store: &'a dyn Store,
+    shop: &'a str,
+    seen: BTreeMap<Record, Option<Vec<u8>>>,
+}
+
+impl<'a> Reads<'a> {
+    fn new(store: &'a dyn Store, shop: &'a str) -> Self {
+        Self { store, shop, seen: BTreeMap::new() }
+    }
+
+    async fn load(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        let missing: Vec<Record> = records.iter().filter(|r| !self.seen.contains_key(r)).copied().collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let values = self.store.ledger_get(self.shop, &missing).await?;
+        self.seen.extend(missing.into_iter().zip(values));
+        Ok(())
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, record: Record) -> Result<Option<T>, HandlerError> {
+        let bytes = self.seen.get(&record).and_then(|v| v.as_deref());
+        decode(bytes).map_err(|e| HandlerError::Permanent(e.to_string()))
+    }
+
+    fn commit(self, event: &Event<'_>) -> LedgerCommit {
+        LedgerCommit {
+            event_key: event.key.clone(),
+            topic: event.topic.to_string(),
+            mark_ttl: event.mark_ttl,
+            expect: self.seen.into_iter().collect(),
+            ..LedgerCommit::default()
+        }
+    }
+}
+
+/// Moves a variant's book by `changes` and a new stock, reading only the lines near its
+/// boundary (a wider window only when the first one was too narrow).
+async fn rebook(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    header: &Header,
+    changes: &[LineChange],
+    stock: i64,
+) -> Result<(Header, Vec<Moved>), HandlerError> {
+    let mut reach = window::reach(header, changes, stock);
+    loop {
+        let read = store.ledger_lines(shop, variant, header.boundary, reach).await.map_err(transient)?;
+        let complete = matches!((&read.low, &read.high), (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
+        let mut lines: BTreeMap<_, _> = read.lines.into_iter().collect();
+        for c in changes {
+            if c.new == 0 {
+                lines.remove(&c.key);
+            } else {
+                lines.insert(c.key, c.new);
+            }
+        }
+        let view = Window::new(lines, read.low, read.high);
+        if let Some(result) = window::apply(header, changes, stock, &view) {
+            return Ok(result);
+        }
+        if complete {
+            return Err(HandlerError::Permanent(format!(
+                "the book of variant {variant} is inconsistent with its lines"
+            )));
+        }
+        reach = reach.saturating_mul(4);
+    }
+}
+
+/// Writes a variant's new header and lines into the commit and marks what changed.
+fn book_into(commit: &mut LedgerCommit, variant: u64, record: &VariantRecord, changes: &[LineChange], moved: &[Moved]) {
+    commit.writes.push((Record::Variant(variant), Some(encode(record))));
+    commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
+    commit.dirty_orders.extend(moved.iter().map(|m| m.key.order_id));
+    commit.dirty_variants.push(variant);
+}
+
+async fn finish(store: &dyn Store, shop: &str, commit: &LedgerCommit) -> Result<Option<Outcome>, HandlerError> {
+    let mut commit = commit.clone();
+    commit.dirty_orders.sort_unstable();
+    commit.dirty_orders.dedup();
+    match store.ledger_commit(shop, &commit).await.map_err(transient)? {
+        CommitOutcome::Applied => Ok(Some(Outcome::Applied)),
+        CommitOutcome::AlreadyProcessed => Ok(Some(Outcome::AlreadyProcessed)),
+        CommitOutcome::Conflict => Ok(None),
+    }
+}
+
+fn too_contended(event: &Event<'_>) -> HandlerError {
+    HandlerError::Transient(format!("{} kept conflicting with concurrent commits", event.topic))
+}
+
+/// `orders/create`, `orders/updated`, `orders/cancelled`, `orders/fulfilled`.
+pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderState) -> Result<Outcome, HandlerError> {
+    for _ in 0..MAX_CONFLICTS {
+        let mut reads = Reads::new(store, event.shop);
+        reads.load(&[Record::Rules, Record::Order(state.order_id)]).await.map_err(transient)?;
+        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
+        let old: Option<OrderRecord> = reads.get(Record::Order(state.order_id))?;
+        let mut variants: Vec<u64> = state.lines.iter().filter_map(|l| l.variant_id).collect();
+        variants.extend(old.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.variant_id)));
+        variants.sort_unstable();
+        variants.dedup();
+        let variant_records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
+        reads.load(&variant_records).await.map_err(transient)?;
+        let mut books: BTreeMap<u64, VariantRecord> = BTreeMap::new();
+        for v in &variants {
+            if let Some(record) = reads.get::<VariantRecord>(Record::Variant(*v))? {
+                books.insert(*v, record);
+            }
+        }
+
+        let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
+        let mut commit = reads.commit(event);
+        if let Some(plan) = plan {
+            commit.writes.push((Record::Order(state.order_id), Some(encode(&plan.record))));
+            commit.dirty_orders.push(state.order_id);
+            for (variant, changes) in &plan.changes {
+                let mut record = books[variant].clone();
+                let (header, moved) =
+                    rebook(store, event.shop, *variant, &record.header, changes, record.header.stock).await?;
+                record.header = header;
+                book_into(&mut commit, *variant, &record, changes, &moved);
+            }
+        }
+        if let Some(outcome) = finish(store, event.shop, &commit).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(too_contended(event))
+}
+
+/// `inventory_levels/update`.
+pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelState) -> Result<Outcome, HandlerError> {
+    let level = Record::Level { item: state.inventory_item_id, location: state.location_id };
+    for _ in 0..MAX_CONFLICTS {
+        let mut reads = Reads::new(store, event.shop);
+        reads.load(&[Record::Rules, level, Record::Item(state.inventory_item_id)]).await.map_err(transient)?;
+        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
+        let old: Option<LevelState> = reads.get(level)?;
+        let item: ItemRecord = reads.get(Record::Item(state.inventory_item_id))?.unwrap_or_default();
+        let variant_records: Vec<Record> = item.variants.iter().map(|v| Record::Variant(*v)).collect();
+        reads.load(&variant_records).await.map_err(transient)?;
+        let books: Vec<(u64, Option<VariantRecord>)> = item
+            .variants
+            .iter()
+            .map(|v| reads.get::<VariantRecord>(Record::Variant(*v)).map(|r| (*v, r)))
+            .collect::<Result<_, _>>()?;
+
+        let mut commit = reads.commit(event);
+        if let Some(delta) = plan_level(state, old.as_ref(), &rules) {
+            commit.writes.push((level, Some(encode(state))));
+            let bumped = ItemRecord { levels_rev: item.levels_rev + 1, ..item.clone() };
+            commit.writes.push((Record::Item(state.inventory_item_id), Some(encode(&bumped))));
+            for (variant, record) in books {
+                let Some(mut record) = record.filter(|_| delta != 0) else { continue };
+                let stock = record.header.stock + delta;
+                let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
+                record.header = header;
+                book_into(&mut commit, variant, &record, &[], &moved);
+            }
+        }
+        if let Some(outcome) = finish(store, event.shop, &commit).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(too_contended(event))
+}
+
+/// Counted stock of an inventory item from its stored levels.
+async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, HandlerError> {
+    let levels = store.ledger_levels(shop, item).await.map_err(transient)?;
+    let mut stock = 0;
+    for (location, bytes) in levels {
+        let level: Option<LevelState> = decode(Some(&bytes)).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        if rules.counts(location) {
+            stock += level.and_then(|l| l.available).unwrap_or(0);
+        }
+    }
+    Ok(stock)
+}
+
+/// Starts managing a variant (or records which inventory item backs it, from `products/update`
+/// or the platform): the item index follows, and the book's stock is recounted from the item's
+/// levels. A variant that is not managed is left alone unless `enrol` is set.
+pub async fn map_variant(
+    store: &dyn Store,
+    event: &Event<'_>,
+    info: &VariantInfo,
+    enrol: bool,
+) -> Result<Outcome, HandlerError> {
+    for _ in 0..MAX_CONFLICTS {
+        let mut reads = Reads::new(store, event.shop);
+        reads.load(&[Record::Rules, Record::Variant(info.variant_id)]).await.map_err(transient)?;
+        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
+        let existing: Option<VariantRecord> = reads.get(Record::Variant(info.variant_id))?;
+        let mut commit;
+        match existing.or_else(|| enrol.then(VariantRecord::default)) {
+            Some(mut record) if record.inventory_item_id != info.inventory_item_id || enrol => {
+                let items: Vec<Record> = record
+                    .inventory_item_id
+                    .iter()
+                    .chain(info.inventory_item_id.iter())
+                    .map(|i| Record::Item(*i))
+                    .collect();
+                reads.load(&items).await.map_err(transient)?;
+                let mut item_writes = Vec::new();
+                if let Some(old_item) = record.inventory_item_id.filter(|i| Some(*i) != info.inventory_item_id) {
+                    let mut index: ItemRecord = reads.get(Record::Item(old_item))?.unwrap_or_default();
+                    index.variants.remove(&info.variant_id);
+                    item_writes.push((Record::Item(old_item), Some(encode(&index))));
+                }
+                if let Some(new_item) = info.inventory_item_id {
+                    let mut index: ItemRecord = reads.get(Record::Item(new_item))?.unwrap_or_default();
+                    index.variants.insert(info.variant_id);
+                    item_writes.push((Record::Item(new_item), Some(encode(&index))));
+                }
+                let stock = match info.inventory_item_id {
+                    Some(item) => stock_of(store, event.shop, item, &rules).await?,
+                    None => 0,
+                };
+                record.inventory_item_id = info.inventory_item_id;
+                let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
+                record.header = header;
+                commit = reads.commit(event);
+                commit.writes.extend(item_writes);
+                book_into(&mut commit, info.variant_id, &record, &[], &moved);
+            }
+            _ => commit = reads.commit(event),
+        }
+        if let Some(outcome) = finish(store, event.shop, &commit).await? {
+            return Ok(outcome);
+        }
+    }
+    Err(too_contended(event))
+}
