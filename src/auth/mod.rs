@@ -1,0 +1,3 @@
+//! Who is asking: session tokens of the embedded admin (later: OAuth, app proxy signatures).
+
+pub mod session_token;
