@@ -11,6 +11,7 @@
 
 mod dead;
 mod index;
+mod ledger;
 mod ops;
 mod tables;
 #[cfg(test)]
@@ -264,35 +265,40 @@ impl Store for EmbeddedStore {
 
     async fn ledger_get(
         &self,
-        _shop: &str,
-        _records: &[crate::store::Record],
+        shop: &str,
+        records: &[crate::store::Record],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        let (shop, records) = (shop.to_string(), records.to_vec());
+        self.run(move |inner| inner.ledger_get(&shop, &records)).await
     }
 
-    async fn ledger_levels(&self, _shop: &str, _item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.ledger_levels(&shop, item)).await
     }
 
     async fn ledger_lines(
         &self,
-        _shop: &str,
-        _variant: u64,
-        _around: Option<crate::ledger::FillKey>,
-        _reach: usize,
+        shop: &str,
+        variant: u64,
+        around: Option<crate::ledger::FillKey>,
+        reach: usize,
     ) -> Result<crate::store::LineRead, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        let shop = shop.to_string();
+        self.run(move |inner| inner.ledger_lines(&shop, variant, around, reach)).await
     }
 
     async fn ledger_commit(
         &self,
-        _shop: &str,
-        _commit: &crate::store::LedgerCommit,
+        shop: &str,
+        commit: &crate::store::LedgerCommit,
     ) -> Result<crate::store::CommitOutcome, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        let (shop, commit) = (shop.to_string(), commit.clone());
+        self.run(move |inner| inner.ledger_commit(&shop, &commit)).await
     }
 
-    async fn ledger_dirty(&self, _shop: &str) -> Result<crate::store::Dirty, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.ledger_dirty(&shop)).await
     }
 }

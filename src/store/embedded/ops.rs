@@ -30,6 +30,7 @@ pub(super) fn open(path: &Path) -> Result<(Database, Index), StoreError> {
     let db = open_file(path)?;
     let txn = begin_write(&db)?;
     tables::init(&txn)?;
+    super::ledger::init(&txn)?;
     txn.commit().db()?;
     let index = rebuild(&db)?;
     Ok((db, index))

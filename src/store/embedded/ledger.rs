@@ -1,0 +1,194 @@
+//! The ledger's records and lines in the file. Every key starts with the shop, so one shop is
+//! one range and shops never see each other's rows.
+
+use std::ops::Bound::{Included, Unbounded};
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::tables::{self, COUNTS, PROCESSED};
+use super::{Db, Inner, now_ms};
+use crate::ledger::FillKey;
+use crate::store::{CommitOutcome, Dirty, LedgerCommit, LineRead, Record, StoreError};
+
+/// (shop, record name) → the record's bytes.
+pub(super) const LEDGER_RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("ledger_records");
+
+/// (shop, inventory item, location) for every stored level record, so an item's levels are one
+/// range read.
+pub(super) const LEDGER_LEVELS: TableDefinition<(&str, u64, u64), ()> = TableDefinition::new("ledger_levels");
+
+/// (shop, variant, encoded fill key) → open quantity. The key encoding sorts like the fill order.
+pub(super) const LEDGER_LINES: TableDefinition<(&str, u64, &[u8]), u32> = TableDefinition::new("ledger_lines");
+
+/// (shop, `o:<order>` | `v:<variant>`): derived state changed, effects to reconcile.
+pub(super) const LEDGER_DIRTY: TableDefinition<(&str, &str), ()> = TableDefinition::new("ledger_dirty");
+
+/// Above every 28-byte key: the inclusive end of a variant's lines.
+const LAST_KEY: [u8; FillKey::ENCODED_LEN] = [0xff; FillKey::ENCODED_LEN];
+
+pub(super) fn init(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(LEDGER_RECORDS).db()?;
+    txn.open_table(LEDGER_LEVELS).db()?;
+    txn.open_table(LEDGER_LINES).db()?;
+    txn.open_table(LEDGER_DIRTY).db()?;
+    Ok(())
+}
+
+fn decode_key(bytes: &[u8]) -> Result<FillKey, StoreError> {
+    FillKey::decode(bytes).ok_or_else(|| StoreError::Corrupt("ledger line key of the wrong length".into()))
+}
+
+impl Inner {
+    pub(super) fn ledger_get(&self, shop: &str, records: &[Record]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let table = txn.open_table(LEDGER_RECORDS).db()?;
+        records.iter().map(|r| Ok(table.get((shop, r.name().as_str())).db()?.map(|v| v.value().to_vec()))).collect()
+    }
+
+    pub(super) fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let index = txn.open_table(LEDGER_LEVELS).db()?;
+        let records = txn.open_table(LEDGER_RECORDS).db()?;
+        let mut out = Vec::new();
+        for row in index.range((shop, item, 0)..=(shop, item, u64::MAX)).db()? {
+            let (key, _) = row.db()?;
+            let location = key.value().2;
+            let name = Record::Level { item, location }.name();
+            if let Some(value) = records.get((shop, name.as_str())).db()? {
+                out.push((location, value.value().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn ledger_lines(
+        &self,
+        shop: &str,
+        variant: u64,
+        around: Option<FillKey>,
+        reach: usize,
+    ) -> Result<LineRead, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let table = txn.open_table(LEDGER_LINES).db()?;
+        let first: (&str, u64, &[u8]) = (shop, variant, &[]);
+        let around_bytes = around.map(|k| k.encode());
+        let split: (&str, u64, &[u8]) = match &around_bytes {
+            Some(bytes) => (shop, variant, bytes.as_slice()),
+            None => (shop, variant, &LAST_KEY),
+        };
+        let mut before = Vec::new();
+        let backwards =
+            if around.is_some() { table.range(first..split).db()? } else { table.range(first..=split).db()? };
+        for row in backwards.rev().take(reach) {
+            let (key, qty) = row.db()?;
+            before.push((decode_key(key.value().2)?, qty.value()));
+        }
+        let mut after = Vec::new();
+        if around.is_some() {
+            let last: (&str, u64, &[u8]) = (shop, variant, &LAST_KEY);
+            for row in table.range(split..=last).db()?.take(reach) {
+                let (key, qty) = row.db()?;
+                after.push((decode_key(key.value().2)?, qty.value()));
+            }
+        }
+        let low = if before.len() < reach { Unbounded } else { Included(before.last().expect("reach > 0").0) };
+        let high = if around.is_none() || after.len() < reach {
+            Unbounded
+        } else {
+            Included(after.last().expect("reach > 0").0)
+        };
+        before.reverse();
+        before.extend(after);
+        Ok(LineRead { lines: before, low, high })
+    }
+
+    pub(super) fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError> {
+        let now = now_ms();
+        let txn = self.write()?;
+        let done = txn
+            .open_table(PROCESSED)
+            .db()?
+            .get((shop, commit.event_key.as_str()))
+            .db()?
+            .is_some_and(|e| e.value() > now);
+        if done {
+            return Ok(CommitOutcome::AlreadyProcessed);
+        }
+        {
+            let mut records = txn.open_table(LEDGER_RECORDS).db()?;
+            for (record, expected) in &commit.expect {
+                let current = records.get((shop, record.name().as_str())).db()?.map(|v| v.value().to_vec());
+                if current != *expected {
+                    // Dropping the transaction without committing writes nothing.
+                    return Ok(CommitOutcome::Conflict);
+                }
+            }
+            let mut levels = txn.open_table(LEDGER_LEVELS).db()?;
+            for (record, value) in &commit.writes {
+                let name = record.name();
+                match value {
+                    Some(bytes) => {
+                        records.insert((shop, name.as_str()), bytes.as_slice()).db()?;
+                    }
+                    None => {
+                        records.remove((shop, name.as_str())).db()?;
+                    }
+                }
+                if let Record::Level { item, location } = record {
+                    if value.is_some() {
+                        levels.insert((shop, *item, *location), ()).db()?;
+                    } else {
+                        levels.remove((shop, *item, *location)).db()?;
+                    }
+                }
+            }
+            let mut lines = txn.open_table(LEDGER_LINES).db()?;
+            for line in &commit.lines {
+                let key = line.key.encode();
+                if line.qty == 0 {
+                    lines.remove((shop, line.variant, key.as_slice())).db()?;
+                } else {
+                    lines.insert((shop, line.variant, key.as_slice()), line.qty).db()?;
+                }
+            }
+            let mut dirty = txn.open_table(LEDGER_DIRTY).db()?;
+            let marks = commit
+                .dirty_orders
+                .iter()
+                .map(|o| format!("o:{o}"))
+                .chain(commit.dirty_variants.iter().map(|v| format!("v:{v}")));
+            for mark in marks {
+                dirty.insert((shop, mark.as_str()), ()).db()?;
+            }
+            let ttl = u64::try_from(commit.mark_ttl.as_millis()).unwrap_or(u64::MAX);
+            tables::mark_processed(&txn, shop, &commit.event_key, now.saturating_add(ttl))?;
+            let mut counts = txn.open_table(COUNTS).db()?;
+            let count = counts.get((shop, commit.topic.as_str())).db()?.map_or(0, |c| c.value());
+            counts.insert((shop, commit.topic.as_str()), count.saturating_add(1)).db()?;
+        }
+        txn.commit().db()?;
+        Ok(CommitOutcome::Applied)
+    }
+
+    pub(super) fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let table = txn.open_table(LEDGER_DIRTY).db()?;
+        let mut dirty = Dirty::default();
+        for row in table.range((shop, "")..).db()? {
+            let (key, _) = row.db()?;
+            let (owner, mark) = key.value();
+            if owner != shop {
+                break;
+            }
+            let parse = |id: &str| id.parse::<u64>().map_err(|_| StoreError::Corrupt(format!("dirty mark {mark:?}")));
+            match mark.split_once(':') {
+                Some(("o", id)) => dirty.orders.push(parse(id)?),
+                Some(("v", id)) => dirty.variants.push(parse(id)?),
+                _ => return Err(StoreError::Corrupt(format!("dirty mark {mark:?}"))),
+            }
+        }
+        dirty.orders.sort_unstable();
+        dirty.variants.sort_unstable();
+        Ok(dirty)
+    }
+}
