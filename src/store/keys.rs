@@ -62,6 +62,27 @@ impl Keys {
     pub fn processed_counts(&self, shop: &str) -> String {
         self.shop(shop, "counts")
     }
+
+    /// One ledger record (`Record::name()`), a string of bytes.
+    pub fn record(&self, shop: &str, name: &str) -> String {
+        self.shop(shop, &format!("rec:{name}"))
+    }
+
+    /// A variant's open lines: a sorted set, every score 0, members = 28-byte fill key + 4-byte
+    /// big-endian quantity, so member order is fill order.
+    pub fn lines(&self, shop: &str, variant: u64) -> String {
+        self.shop(shop, &format!("lines:{variant}"))
+    }
+
+    /// The locations that have a level record of an inventory item (sorted set of ids).
+    pub fn level_index(&self, shop: &str, item: u64) -> String {
+        self.shop(shop, &format!("levels:{item}"))
+    }
+
+    /// Set of `o:<order>` / `v:<variant>` whose derived state changed.
+    pub fn dirty(&self, shop: &str) -> String {
+        self.shop(shop, "dirty")
+    }
 }
 
 #[cfg(test)]
@@ -86,7 +107,15 @@ mod tests {
     #[test]
     fn shop_keys_carry_the_shop_tag() {
         let k = Keys::new("bo");
-        for key in [k.processed("a.myshopify.com", "ev:1"), k.processed_counts("a.myshopify.com")] {
+        let shop = "a.myshopify.com";
+        for key in [
+            k.processed(shop, "ev:1"),
+            k.processed_counts(shop),
+            k.record(shop, "order:1"),
+            k.lines(shop, 3),
+            k.level_index(shop, 7),
+            k.dirty(shop),
+        ] {
             assert_eq!(hash_tag(&key), "a.myshopify.com", "{key}");
         }
     }

@@ -1,9 +1,14 @@
 //! Routes a queued delivery to the handler of its topic.
 //!
-//! The handlers are stubs that later work fills in (ledger, installs, privacy); what is real here is
-//! the routing, the validation of the body, and the once-only commit of each event.
+//! Ledger topics go through [`super::ledger`], whose commit records the event as processed
+//! together with its changes. The other topics are stubs for now (installs, privacy) that only
+//! record the event once.
+
+use std::time::Duration;
 
 use super::HandlerError;
+use super::ledger::{self, Event, Outcome};
+use crate::ledger::input::{self, InputError};
 use crate::state::AppState;
 use crate::store::Envelope;
 use crate::webhook::Topic;
@@ -16,30 +21,68 @@ pub enum Handled {
     AlreadyDone,
 }
 
-pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
-    let topic = Topic::parse(&envelope.meta.topic)
-        .ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", envelope.meta.topic)))?;
-    // Shape problems are permanent: retrying the same bytes cannot fix them, so the entry goes to
-    // the dead-letter list whole, to be replayed once the code or the data is fixed.
-    let body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&envelope.body)
-        .map_err(|e| HandlerError::Permanent(format!("body is not a JSON object: {e}")))?;
-    match topic {
-        Topic::OrdersCreate
-        | Topic::OrdersUpdated
-        | Topic::OrdersCancelled
-        | Topic::OrdersFulfilled
-        | Topic::InventoryLevelsUpdate
-        | Topic::ProductsUpdate
-        | Topic::AppUninstalled
-        | Topic::CustomersDataRequest
-        | Topic::CustomersRedact
-        | Topic::ShopRedact => {
-            let _ = body;
+impl From<Outcome> for Handled {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Applied => Handled::Done,
+            Outcome::AlreadyProcessed => Handled::AlreadyDone,
         }
     }
+}
+
+/// Shape problems are permanent: retrying the same bytes cannot fix them, so the entry goes to
+/// the dead-letter list whole, to be replayed once the code or the data is fixed.
+fn bad_input(e: InputError) -> HandlerError {
+    HandlerError::Permanent(e.to_string())
+}
+
+pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
+    let meta = &envelope.meta;
+    let topic =
+        Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
+    let body = &envelope.body;
+    let triggered = meta.triggered_at.as_deref();
+    let event = |key: String| Event { shop: &meta.shop, key, topic: topic.as_str(), mark_ttl: state.dedupe_ttl() };
+    let store = state.store.as_ref();
+    match topic {
+        Topic::OrdersCreate | Topic::OrdersUpdated | Topic::OrdersCancelled | Topic::OrdersFulfilled => {
+            let order = input::parse_order(body, triggered).map_err(bad_input)?;
+            Ok(ledger::apply_order(store, &event(envelope.event_key()), &order).await?.into())
+        }
+        Topic::InventoryLevelsUpdate => {
+            let level = input::parse_level(body, triggered).map_err(bad_input)?;
+            Ok(ledger::apply_level(store, &event(envelope.event_key()), &level).await?.into())
+        }
+        Topic::ProductsUpdate => {
+            let variants = input::parse_product(body).map_err(bad_input)?;
+            // One commit per variant, each under its own mark, so a redelivery after a crash
+            // half-way redoes only the variants not yet done.
+            let mut handled = Handled::AlreadyDone;
+            for info in &variants {
+                let key = format!("{}:v{}", envelope.event_key(), info.variant_id);
+                if ledger::map_variant(store, &event(key), info, false).await? == Outcome::Applied {
+                    handled = Handled::Done;
+                }
+            }
+            Ok(handled)
+        }
+        Topic::AppUninstalled | Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact => {
+            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+                .map_err(|e| HandlerError::Permanent(format!("body is not a JSON object: {e}")))?;
+            record_once(state, envelope, topic, state.dedupe_ttl()).await
+        }
+    }
+}
+
+async fn record_once(
+    state: &AppState,
+    envelope: &Envelope,
+    topic: Topic,
+    ttl: Duration,
+) -> Result<Handled, HandlerError> {
     let first = state
         .store
-        .commit_event(&envelope.meta.shop, &envelope.event_key(), topic.as_str(), state.dedupe_ttl())
+        .commit_event(&envelope.meta.shop, &envelope.event_key(), topic.as_str(), ttl)
         .await
         .map_err(|e| HandlerError::Transient(e.to_string()))?;
     Ok(if first { Handled::Done } else { Handled::AlreadyDone })

@@ -7,5 +7,8 @@ mod support;
 mod cli;
 mod conformance;
 mod intake;
+mod ledger_backends;
 mod ledger_model;
+mod ledger_scenarios;
+mod ledger_store;
 mod queue;

@@ -9,6 +9,7 @@
 //!   answers 503 and Shopify retries.
 
 mod conn;
+mod ledger;
 mod queue;
 mod reply;
 
@@ -43,6 +44,7 @@ struct Scripts {
     promote: Script,
     replay: Script,
     commit: Script,
+    ledger_commit: Script,
 }
 
 impl Scripts {
@@ -55,6 +57,7 @@ impl Scripts {
             promote: Script::new(include_str!("lua/promote.lua")),
             replay: Script::new(include_str!("lua/replay.lua")),
             commit: Script::new(include_str!("lua/commit.lua")),
+            ledger_commit: Script::new(include_str!("lua/ledger_commit.lua")),
         }
     }
 }
@@ -314,35 +317,35 @@ impl Store for RedisStore {
 
     async fn ledger_get(
         &self,
-        _shop: &str,
-        _records: &[crate::store::Record],
+        shop: &str,
+        records: &[crate::store::Record],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        self.ledger_get_impl(shop, records).await
     }
 
-    async fn ledger_levels(&self, _shop: &str, _item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.ledger_levels_impl(shop, item).await
     }
 
     async fn ledger_lines(
         &self,
-        _shop: &str,
-        _variant: u64,
-        _around: Option<crate::ledger::FillKey>,
-        _reach: usize,
+        shop: &str,
+        variant: u64,
+        around: Option<crate::ledger::FillKey>,
+        reach: usize,
     ) -> Result<crate::store::LineRead, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        self.ledger_lines_impl(shop, variant, around, reach).await
     }
 
     async fn ledger_commit(
         &self,
-        _shop: &str,
-        _commit: &crate::store::LedgerCommit,
+        shop: &str,
+        commit: &crate::store::LedgerCommit,
     ) -> Result<crate::store::CommitOutcome, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+        self.ledger_commit_impl(shop, commit).await
     }
 
-    async fn ledger_dirty(&self, _shop: &str) -> Result<crate::store::Dirty, StoreError> {
-        Err(StoreError::Unavailable("ledger storage is not implemented yet".into()))
+    async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {
+        self.ledger_dirty_impl(shop).await
     }
 }

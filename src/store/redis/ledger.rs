@@ -1,0 +1,201 @@
+//! The ledger's records and lines in Redis. Every key carries the shop's hash tag, so a commit is
+//! one script on one Cluster slot. Lines are members of a sorted set compared as bytes: the fill
+//! key first (its bytes sort like the fill order), the quantity after it.
+
+use std::ops::Bound::{Included, Unbounded};
+
+use super::{RedisStore, unavailable};
+use crate::ledger::FillKey;
+use crate::store::{CommitOutcome, Dirty, LedgerCommit, LineRead, Record, StoreError};
+
+const KEY_LEN: usize = FillKey::ENCODED_LEN;
+
+fn member(key: &FillKey, qty: u32) -> Vec<u8> {
+    let mut m = key.encode().to_vec();
+    m.extend_from_slice(&qty.to_be_bytes());
+    m
+}
+
+fn parse_member(m: &[u8]) -> Result<(FillKey, u32), StoreError> {
+    if m.len() != KEY_LEN + 4 {
+        return Err(StoreError::Corrupt("ledger line member of the wrong length".into()));
+    }
+    let key = FillKey::decode(&m[..KEY_LEN]).expect("length checked");
+    let qty = u32::from_be_bytes(m[KEY_LEN..].try_into().expect("4 bytes"));
+    Ok((key, qty))
+}
+
+/// A lex range bound: `[bytes` inclusive, `(bytes` exclusive.
+fn lex(inclusive: bool, bytes: &[u8]) -> Vec<u8> {
+    let mut b = vec![if inclusive { b'[' } else { b'(' }];
+    b.extend_from_slice(bytes);
+    b
+}
+
+/// Redis takes the LIMIT count as a signed 64-bit number.
+fn limit(reach: usize) -> i64 {
+    i64::try_from(reach).unwrap_or(i64::MAX)
+}
+
+impl RedisStore {
+    pub(super) async fn ledger_get_impl(
+        &self,
+        shop: &str,
+        records: &[Record],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("MGET");
+        for r in records {
+            cmd.arg(self.keys.record(shop, &r.name()));
+        }
+        self.query::<Vec<Option<Vec<u8>>>>(&cmd).await
+    }
+
+    pub(super) async fn ledger_levels_impl(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut index = redis::cmd("ZRANGE");
+        index.arg(self.keys.level_index(shop, item)).arg(0).arg(-1);
+        let locations: Vec<String> = self.query(&index).await?;
+        let mut locations: Vec<u64> = locations
+            .iter()
+            .map(|l| l.parse().map_err(|_| StoreError::Corrupt(format!("level index entry {l:?}"))))
+            .collect::<Result<_, _>>()?;
+        locations.sort_unstable();
+        let records: Vec<Record> =
+            locations.iter().map(|location| Record::Level { item, location: *location }).collect();
+        let values = self.ledger_get_impl(shop, &records).await?;
+        Ok(locations.into_iter().zip(values).filter_map(|(l, v)| v.map(|v| (l, v))).collect())
+    }
+
+    pub(super) async fn ledger_lines_impl(
+        &self,
+        shop: &str,
+        variant: u64,
+        around: Option<FillKey>,
+        reach: usize,
+    ) -> Result<LineRead, StoreError> {
+        let key = self.keys.lines(shop, variant);
+        let mut pipe = redis::pipe();
+        // Members of the line at `around` start with its 28 bytes and are longer, so they sort
+        // after `(around` and belong to the forward read.
+        let upper = match &around {
+            Some(k) => lex(false, &k.encode()),
+            None => b"+".to_vec(),
+        };
+        pipe.cmd("ZRANGE").arg(&key).arg(upper).arg("-").arg("BYLEX").arg("REV").arg("LIMIT").arg(0).arg(limit(reach));
+        if let Some(k) = &around {
+            pipe.cmd("ZRANGE")
+                .arg(&key)
+                .arg(lex(true, &k.encode()))
+                .arg("+")
+                .arg("BYLEX")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit(reach));
+        }
+        let pipe = &pipe;
+        let replies: Vec<Vec<Vec<u8>>> = self
+            .run(true, |mut c| async move { pipe.query_async::<Vec<Vec<Vec<u8>>>>(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        let mut replies = replies.into_iter();
+        let mut before: Vec<(FillKey, u32)> =
+            replies.next().unwrap_or_default().iter().map(|m| parse_member(m)).collect::<Result<_, _>>()?;
+        let after: Vec<(FillKey, u32)> =
+            replies.next().unwrap_or_default().iter().map(|m| parse_member(m)).collect::<Result<_, _>>()?;
+        let low = if before.len() < reach { Unbounded } else { Included(before.last().expect("reach > 0").0) };
+        let high = if around.is_none() || after.len() < reach {
+            Unbounded
+        } else {
+            Included(after.last().expect("reach > 0").0)
+        };
+        before.reverse();
+        before.extend(after);
+        Ok(LineRead { lines: before, low, high })
+    }
+
+    pub(super) async fn ledger_commit_impl(
+        &self,
+        shop: &str,
+        commit: &LedgerCommit,
+    ) -> Result<CommitOutcome, StoreError> {
+        let k = &self.keys;
+        let mut inv = self.scripts.ledger_commit.prepare_invoke();
+        inv.key(k.processed(shop, &commit.event_key)).key(k.processed_counts(shop)).key(k.dirty(shop));
+        for (record, _) in &commit.expect {
+            inv.key(k.record(shop, &record.name()));
+        }
+        for (record, _) in &commit.writes {
+            inv.key(k.record(shop, &record.name()));
+        }
+        for (record, _) in &commit.writes {
+            match record {
+                Record::Level { item, .. } => inv.key(k.level_index(shop, *item)),
+                _ => inv.key(k.dirty(shop)),
+            };
+        }
+        for line in &commit.lines {
+            inv.key(k.lines(shop, line.variant));
+        }
+        let dirty: Vec<String> = commit
+            .dirty_orders
+            .iter()
+            .map(|o| format!("o:{o}"))
+            .chain(commit.dirty_variants.iter().map(|v| format!("v:{v}")))
+            .collect();
+        inv.arg(super::ttl_ms(commit.mark_ttl))
+            .arg(&commit.topic)
+            .arg(commit.expect.len())
+            .arg(commit.writes.len())
+            .arg(commit.lines.len())
+            .arg(dirty.len());
+        for (_, value) in commit.expect.iter().chain(commit.writes.iter()) {
+            match value {
+                Some(bytes) => inv.arg("1").arg(bytes.as_slice()),
+                None => inv.arg("0").arg(""),
+            };
+        }
+        for (record, _) in &commit.writes {
+            match record {
+                Record::Level { location, .. } => inv.arg(location.to_string()),
+                _ => inv.arg(""),
+            };
+        }
+        for line in &commit.lines {
+            let old = if line.old == 0 { Vec::new() } else { member(&line.key, line.old) };
+            let new = if line.qty == 0 { Vec::new() } else { member(&line.key, line.qty) };
+            inv.arg(old).arg(new);
+        }
+        for mark in &dirty {
+            inv.arg(mark);
+        }
+        // Not repeatable: a second run after a dropped connection would report the event as
+        // already processed even though this call applied it. The caller's retry of the whole
+        // event reads that answer correctly.
+        let outcome: i64 = self.invoke(false, &inv).await?;
+        Ok(match outcome {
+            1 => CommitOutcome::Applied,
+            0 => CommitOutcome::AlreadyProcessed,
+            _ => CommitOutcome::Conflict,
+        })
+    }
+
+    pub(super) async fn ledger_dirty_impl(&self, shop: &str) -> Result<Dirty, StoreError> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(self.keys.dirty(shop));
+        let marks: Vec<String> = self.query(&cmd).await?;
+        let mut dirty = Dirty::default();
+        for mark in marks {
+            let parse = |id: &str| id.parse::<u64>().map_err(|_| StoreError::Corrupt(format!("dirty mark {mark:?}")));
+            match mark.split_once(':') {
+                Some(("o", id)) => dirty.orders.push(parse(id)?),
+                Some(("v", id)) => dirty.variants.push(parse(id)?),
+                _ => return Err(StoreError::Corrupt(format!("dirty mark {mark:?}"))),
+            }
+        }
+        dirty.orders.sort_unstable();
+        dirty.variants.sort_unstable();
+        Ok(dirty)
+    }
+}

@@ -1,0 +1,75 @@
+-- ledger_commit.lua: one ledger event's whole change, checked and applied atomically.
+--
+-- KEYS[1]  processed mark of the event           ({shop})
+-- KEYS[2]  per-topic processed counts (hash)       ({shop})
+-- KEYS[3]  dirty set                               ({shop})
+-- KEYS[4 .. 3+E]        expected records           ({shop})
+-- KEYS[4+E .. 3+E+W]    written records            ({shop})
+-- KEYS[4+E+W .. 3+E+2W] per written record, its item's level index (any {shop} key when the
+--                       record is not a level; it is then left alone)
+-- KEYS[4+E+2W .. ]      per line write, the variant's line set ({shop})
+-- ARGV[1]  mark ttl in ms
+-- ARGV[2]  topic
+-- ARGV[3]  E: number of expected records; ARGV[4]  W: number of written records;
+-- ARGV[5]  L: number of line writes;       ARGV[6]  D: number of dirty marks
+-- then E pairs (present "1"/"0", bytes), W pairs (present, bytes), W level locations ("" when
+-- the record is not a level), L pairs (old member or "", new member or ""), D dirty marks.
+--
+-- Returns 1 applied, 0 already processed, -1 conflict (nothing written).
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+
+local e, w, l, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local a = 7
+for i = 1, e do
+  local present, bytes = ARGV[a], ARGV[a + 1]
+  a = a + 2
+  local current = redis.call('GET', KEYS[3 + i])
+  if present == '1' then
+    if current ~= bytes then return -1 end
+  elseif current then
+    return -1
+  end
+end
+
+local k = 4 + e
+local levels = 4 + e + w
+for i = 1, w do
+  local present, bytes = ARGV[a], ARGV[a + 1]
+  a = a + 2
+  if present == '1' then
+    redis.call('SET', KEYS[k + i - 1], bytes)
+  else
+    redis.call('DEL', KEYS[k + i - 1])
+  end
+end
+for i = 1, w do
+  local location = ARGV[a]
+  a = a + 1
+  if location ~= '' then
+    if redis.call('EXISTS', KEYS[k + i - 1]) == 1 then
+      redis.call('ZADD', KEYS[levels + i - 1], 0, location)
+    else
+      redis.call('ZREM', KEYS[levels + i - 1], location)
+    end
+  end
+end
+
+local lines = levels + w
+for i = 1, l do
+  local old, new = ARGV[a], ARGV[a + 1]
+  a = a + 2
+  if old ~= '' then redis.call('ZREM', KEYS[lines + i - 1], old) end
+  if new ~= '' then redis.call('ZADD', KEYS[lines + i - 1], 0, new) end
+end
+
+for i = 1, d do
+  redis.call('SADD', KEYS[3], ARGV[a])
+  a = a + 1
+end
+
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+return 1
