@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod intake;
 mod ledger_backends;
+mod ledger_http;
 mod ledger_model;
 mod ledger_scenarios;
 mod ledger_store;

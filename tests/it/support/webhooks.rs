@@ -13,6 +13,8 @@ pub struct Delivery {
     pub body: Vec<u8>,
     /// `None`: sign correctly. `Some(v)`: send this header value instead (`""` omits it).
     pub hmac: Option<String>,
+    /// `X-Shopify-Triggered-At`; a fixed instant when `None`.
+    pub triggered_at: Option<String>,
 }
 
 pub fn new_id() -> String {
@@ -28,6 +30,7 @@ impl Delivery {
             event_id: Some(new_id()),
             body: body.into(),
             hmac: None,
+            triggered_at: None,
         }
     }
 
@@ -55,7 +58,7 @@ impl Delivery {
             .header("X-Shopify-Shop-Domain", &self.shop)
             .header("X-Shopify-API-Version", "2025-10")
             .header("X-Shopify-Webhook-Id", &self.webhook_id)
-            .header("X-Shopify-Triggered-At", "2026-11-20T15:00:00.000Z");
+            .header("X-Shopify-Triggered-At", self.triggered_at.as_deref().unwrap_or("2026-11-20T15:00:00.000Z"));
         if let Some(event) = &self.event_id {
             req = req.header("X-Shopify-Event-Id", event);
         }
