@@ -1,5 +1,6 @@
 //! HTTP routes. Handlers stay thin: they translate between HTTP and the modules that do the work.
 
+pub mod api;
 mod health;
 mod request_id;
 
@@ -11,7 +12,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/webhooks", web::post().to(intake::receive))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics));
+        .route("/metrics", web::get().to(health::metrics))
+        .configure(api::routes);
 }
 
 pub use request_id::RequestId;

@@ -11,6 +11,56 @@ use super::Header;
 pub struct VariantRecord {
     pub inventory_item_id: Option<u64>,
     pub header: Header,
+    #[serde(default)]
+    pub settings: VariantSettings,
+}
+
+/// What the merchant sets for a variant (SPEC 3.3, `PUT /api/variants/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantSettings {
+    pub enabled: bool,
+    pub discontinued: bool,
+    /// Most backordered units allowed; `None` = no cap.
+    pub cap: Option<u64>,
+    /// `fixed`, or `supply`: the cap is the total of the remaining supply.
+    pub cap_mode: String,
+    pub lead_time_days: Option<u32>,
+    pub handling_days: u32,
+    pub supply: Vec<SupplyBatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyBatch {
+    pub qty: u64,
+    /// `YYYY-MM-DD`.
+    pub eta: String,
+}
+
+impl Default for VariantSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            discontinued: false,
+            cap: None,
+            cap_mode: "fixed".into(),
+            lead_time_days: None,
+            handling_days: 0,
+            supply: Vec::new(),
+        }
+    }
+}
+
+impl VariantSettings {
+    /// The cap in force: the fixed one, or the remaining supply.
+    pub fn effective_cap(&self) -> Option<u64> {
+        if self.cap_mode == "supply" { Some(self.supply.iter().map(|b| b.qty).sum()) } else { self.cap }
+    }
+
+    /// `CONTINUE` (keep selling) while enabled, not discontinued and under the cap.
+    pub fn policy(&self, backordered: u64) -> &'static str {
+        let under_cap = self.effective_cap().is_none_or(|cap| backordered < cap);
+        if self.enabled && !self.discontinued && under_cap { "CONTINUE" } else { "DENY" }
+    }
 }
 
 /// The managed variants an inventory item backs (usually one).

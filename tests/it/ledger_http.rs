@@ -11,10 +11,10 @@ use crate::support::shopify::{Line, Order, level_body, triggered_at};
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, TestApp, eventually};
 
-const VARIANT: u64 = 9_153_027_655_318_407_221;
-const ITEM: u64 = 9_007_199_254_740_993;
+pub const VARIANT: u64 = 9_153_027_655_318_407_221;
+pub const ITEM: u64 = 9_007_199_254_740_993;
 
-fn order(id: u64, qty: u32, at: i64) -> Delivery {
+pub fn order(id: u64, qty: u32, at: i64) -> Delivery {
     let order = Order {
         id,
         created_at: at,
@@ -28,21 +28,24 @@ fn order(id: u64, qty: u32, at: i64) -> Delivery {
     d
 }
 
-fn level(available: i64, at: i64) -> Delivery {
+pub fn level(available: i64, at: i64) -> Delivery {
     let mut d = Delivery::new("inventory_levels/update", level_body(ITEM, 1, available, at));
     d.triggered_at = Some(triggered_at(at, 1));
     d
+}
+
+/// Enrols the test variant in the test shop, as the settings page will.
+pub async fn enrol(app: &TestApp) {
+    let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
+    let event = Event { shop: SHOP, key: "enrol".into(), topic: "setup", mark_ttl: std::time::Duration::from_secs(60) };
+    map_variant(app.store.as_ref(), &event, &info, true).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_beyond_stock_delivered_out_of_order_are_attributed_oldest_first() {
     for backend in [Backend::Redis, Backend::Embedded] {
         let (app, _store) = TestApp::spawn(backend, &[]).await;
-        let info =
-            VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
-        let enrol =
-            Event { shop: SHOP, key: "enrol".into(), topic: "setup", mark_ttl: std::time::Duration::from_secs(60) };
-        map_variant(app.store.as_ref(), &enrol, &info, true).await.unwrap();
+        enrol(&app).await;
 
         // Three orders of 2 against 3 in stock: Shopify's level goes 3 → 1 → -1 → -3.
         let deliveries =

@@ -1,0 +1,65 @@
+//! What an API client sees when something goes wrong: a status and a plain message, never
+//! internals (those go to the log).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::auth::session_token::SessionError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(#[from] SessionError),
+    #[error("missing session token (Authorization: Bearer …)")]
+    MissingToken,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("temporarily unavailable, retry later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "api: store unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) | ApiError::MissingToken => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        match self {
+            // App Bridge fetches a fresh token and retries when it sees this header.
+            ApiError::Unauthorized(_) | ApiError::MissingToken => {
+                resp.insert_header(("X-Shopify-Retry-Invalid-Session-Request", "1"));
+            }
+            ApiError::Internal(why) => tracing::error!(error = %why, "api: internal error"),
+            _ => {}
+        }
+        let body = match self {
+            ApiError::Invalid { field, message } => serde_json::json!({ "error": message, "field": field }),
+            other => serde_json::json!({ "error": other.to_string() }),
+        };
+        resp.json(body)
+    }
+}
