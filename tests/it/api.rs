@@ -97,3 +97,66 @@ async fn bad_session_tokens_get_401_with_the_retry_header() {
     assert_eq!(resp.status(), 401, "no token");
     app.app.stop().await;
 }
+
+async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+    app.client.put(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_enrols_a_variant_and_changes_only_the_fields_sent() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let path = "/api/variants/777";
+        assert_eq!(get(&app, path, Some(&token(SHOP))).await.status(), 404);
+        let body = json!({"enabled": true, "cap": 20, "lead_time_days": 14, "handling_days": 2,
+                          "supply": [{"qty": 50, "eta": "2027-01-15"}, {"qty": 12, "eta": "2026-12-10"}]});
+        let resp = put(&app, path, &token(SHOP), body).await;
+        assert_eq!(resp.status(), 200);
+        let shown: Value = resp.json().await.unwrap();
+        assert_eq!(shown["cap"], 20);
+        assert_eq!(shown["supply"], json!([{"qty": 12, "eta": "2026-12-10"}, {"qty": 50, "eta": "2027-01-15"}]));
+        assert_eq!(shown["policy"], "CONTINUE");
+
+        let resp = put(&app, path, &token(SHOP), json!({"discontinued": true})).await;
+        let shown: Value = resp.json().await.unwrap();
+        assert_eq!((shown["discontinued"].clone(), shown["cap"].clone()), (json!(true), json!(20)));
+        assert_eq!(shown["policy"], "DENY");
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_put_gets_422_naming_the_field_and_changes_nothing() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[]).await;
+    let path = "/api/variants/778";
+    assert_eq!(put(&app, path, &token(SHOP), json!({"cap": 5})).await.status(), 200);
+    for (body, field) in [
+        (json!({"cap": -1}), "cap"),
+        (json!({"cap_mode": "sometimes"}), "cap_mode"),
+        (json!({"lead_time_days": 9999}), "lead_time_days"),
+        (json!({"supply": [{"qty": 0, "eta": "2026-12-10"}]}), "supply[0].qty"),
+        (json!({"supply": [{"qty": 1, "eta": "next week"}]}), "supply[0].eta"),
+        (json!({"colour": "red"}), "colour"),
+        (json!({"cap": 7, "enabled": "yes"}), "enabled"),
+    ] {
+        let resp = put(&app, path, &token(SHOP), body).await;
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["field"], field);
+        assert!(err["error"].as_str().unwrap().starts_with(field), "{err}");
+    }
+    let shown: Value = get(&app, path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(shown["cap"], 5, "no rejected body changed anything");
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_with_another_shops_token_changes_only_that_shop() {
+    let (app, _store) = app_with_a_queue().await;
+    let path = format!("/api/variants/{VARIANT}");
+    assert_eq!(put(&app, &path, &token("other-shop.myshopify.com"), json!({"enabled": false})).await.status(), 200);
+    let mine: Value = get(&app, &path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(mine["enabled"], true);
+    assert_eq!(mine["backordered_units"], 3);
+    app.app.stop().await;
+}

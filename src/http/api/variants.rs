@@ -29,8 +29,11 @@ pub async fn show(
     path: web::Path<u64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let variant = path.into_inner();
-    let shop = session.shop.as_str();
+    respond(&state, &session.shop, path.into_inner()).await
+}
+
+/// The variant's settings, live state and queue, as `GET` answers and `PUT` echoes.
+pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
     let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
     let record: VariantRecord = decode(bytes.as_deref())

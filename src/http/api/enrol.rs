@@ -1,0 +1,111 @@
+//! `PUT /api/variants/{id}`: enrol a variant or change its settings. Every field is optional;
+//! a bad one gets 422 naming it, and nothing changes.
+
+use actix_web::{HttpResponse, web};
+use serde_json::Value;
+
+use super::{ApiError, ShopSession, variants};
+use crate::ledger::input::VariantInfo;
+use crate::ledger::records::{SupplyBatch, VariantRecord, VariantSettings, decode, encode};
+use crate::state::AppState;
+use crate::store::{CommitOutcome, LedgerCommit, Record};
+use crate::worker::ledger::{Event, map_variant};
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Invalid { field: field.into(), message: format!("{field} {message}") }
+}
+
+fn whole(v: &Value, field: &str, max: u64) -> Result<u64, ApiError> {
+    v.as_u64().filter(|n| *n <= max).ok_or_else(|| invalid(field, &format!("must be a whole number from 0 to {max}")))
+}
+
+/// Applies the body's fields to `settings`, or names the first bad one.
+pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), ApiError> {
+    let fields = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    for (field, v) in fields {
+        match field.as_str() {
+            "enabled" => settings.enabled = v.as_bool().ok_or_else(|| invalid(field, "must be true or false"))?,
+            "discontinued" => {
+                settings.discontinued = v.as_bool().ok_or_else(|| invalid(field, "must be true or false"))?
+            }
+            "cap" => settings.cap = if v.is_null() { None } else { Some(whole(v, field, 1_000_000)?) },
+            "cap_mode" => match v.as_str() {
+                Some(mode @ ("fixed" | "supply")) => settings.cap_mode = mode.into(),
+                _ => return Err(invalid(field, "must be \"fixed\" or \"supply\"")),
+            },
+            "lead_time_days" => {
+                settings.lead_time_days = if v.is_null() { None } else { Some(whole(v, field, 365)? as u32) }
+            }
+            "handling_days" => settings.handling_days = whole(v, field, 60)? as u32,
+            "supply" => {
+                let batches = v.as_array().ok_or_else(|| invalid(field, "must be a list of {qty, eta}"))?;
+                let mut supply = Vec::new();
+                for (i, b) in batches.iter().enumerate() {
+                    let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));
+                    let qty =
+                        qty.ok_or_else(|| invalid(&format!("supply[{i}].qty"), "must be a whole number from 1"))?;
+                    let eta = b.get("eta").and_then(Value::as_str).filter(|d| is_date(d));
+                    let eta =
+                        eta.ok_or_else(|| invalid(&format!("supply[{i}].eta"), "must be a date like 2026-12-10"))?;
+                    supply.push(SupplyBatch { qty, eta: eta.into() });
+                }
+                supply.sort_by(|a, b| a.eta.cmp(&b.eta));
+                settings.supply = supply;
+            }
+            _ => return Err(invalid(field, "is not a setting of a variant")),
+        }
+    }
+    Ok(())
+}
+
+fn is_date(s: &str) -> bool {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    s.len() == 10 && time::Date::parse(s, format).is_ok()
+}
+
+pub async fn update(
+    session: ShopSession,
+    path: web::Path<u64>,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let variant = path.into_inner();
+    let shop = session.shop.as_str();
+    let store = state.store.as_ref();
+    // Validate before touching anything.
+    apply_body(&body, &mut VariantSettings::default())?;
+    for attempt in 0..16 {
+        let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
+        let Some(mut record) =
+            decode::<VariantRecord>(bytes.as_deref()).map_err(|e| ApiError::Internal(e.to_string()))?
+        else {
+            // Not managed yet: start its book. Its inventory item comes with the next
+            // products/update (or the platform read of a later issue).
+            let info =
+                VariantInfo { variant_id: variant, product_id: 0, inventory_item_id: None, title: String::new() };
+            let event = Event {
+                shop,
+                key: format!("api:enrol:{variant}:{attempt}:{}", fastrand::u64(..)),
+                topic: "api",
+                mark_ttl: std::time::Duration::from_secs(3600),
+            };
+            map_variant(store, &event, &info, true).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            continue;
+        };
+        apply_body(&body, &mut record.settings)?;
+        let commit = LedgerCommit {
+            event_key: format!("api:{variant}:{:016x}", fastrand::u64(..)),
+            topic: "api".into(),
+            mark_ttl: std::time::Duration::from_secs(3600),
+            expect: vec![(Record::Variant(variant), bytes)],
+            writes: vec![(Record::Variant(variant), Some(encode(&record)))],
+            dirty_variants: vec![variant],
+            ..LedgerCommit::default()
+        };
+        match store.ledger_commit(shop, &commit).await? {
+            CommitOutcome::Conflict => continue,
+            _ => return variants::respond(&state, shop, variant).await,
+        }
+    }
+    Err(ApiError::Unavailable)
+}
