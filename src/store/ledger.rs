@@ -86,3 +86,48 @@ pub struct Dirty {
     pub orders: Vec<u64>,
     pub variants: Vec<u64>,
 }
+
+impl LedgerCommit {
+    /// The dirty marks as stored: `o:<order>` and `v:<variant>`.
+    pub fn dirty_marks(&self) -> Vec<String> {
+        let orders = self.dirty_orders.iter().map(|o| format!("o:{o}"));
+        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).collect()
+    }
+}
+
+impl Dirty {
+    /// Reads stored marks back, sorted.
+    pub fn from_marks<'a>(marks: impl IntoIterator<Item = &'a str>) -> Result<Self, super::StoreError> {
+        let mut dirty = Dirty::default();
+        for mark in marks {
+            let bad = || super::StoreError::Corrupt(format!("dirty mark {mark:?}"));
+            let (kind, id) = mark.split_once(':').ok_or_else(bad)?;
+            let id: u64 = id.parse().map_err(|_| bad())?;
+            match kind {
+                "o" => dirty.orders.push(id),
+                "v" => dirty.variants.push(id),
+                _ => return Err(bad()),
+            }
+        }
+        dirty.orders.sort_unstable();
+        dirty.variants.sort_unstable();
+        Ok(dirty)
+    }
+}
+
+impl LineRead {
+    /// Puts together the two reads of `ledger_lines`: `before` nearest first (descending),
+    /// `after` ascending from `around` on (empty without `around`).
+    pub fn assemble(mut before: Vec<(FillKey, u32)>, after: Vec<(FillKey, u32)>, around: bool, reach: usize) -> Self {
+        let low =
+            if before.len() < reach { Bound::Unbounded } else { Bound::Included(before.last().expect("reach > 0").0) };
+        let high = if !around || after.len() < reach {
+            Bound::Unbounded
+        } else {
+            Bound::Included(after.last().expect("reach > 0").0)
+        };
+        before.reverse();
+        before.extend(after);
+        Self { lines: before, low, high }
+    }
+}

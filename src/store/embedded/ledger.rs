@@ -1,8 +1,6 @@
 //! The ledger's records and lines in the file. Every key starts with the shop, so one shop is
 //! one range and shops never see each other's rows.
 
-use std::ops::Bound::{Included, Unbounded};
-
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::tables::{self, COUNTS, PROCESSED};
@@ -91,15 +89,7 @@ impl Inner {
                 after.push((decode_key(key.value().2)?, qty.value()));
             }
         }
-        let low = if before.len() < reach { Unbounded } else { Included(before.last().expect("reach > 0").0) };
-        let high = if around.is_none() || after.len() < reach {
-            Unbounded
-        } else {
-            Included(after.last().expect("reach > 0").0)
-        };
-        before.reverse();
-        before.extend(after);
-        Ok(LineRead { lines: before, low, high })
+        Ok(LineRead::assemble(before, after, around.is_some(), reach))
     }
 
     pub(super) fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError> {
@@ -152,12 +142,7 @@ impl Inner {
                 }
             }
             let mut dirty = txn.open_table(LEDGER_DIRTY).db()?;
-            let marks = commit
-                .dirty_orders
-                .iter()
-                .map(|o| format!("o:{o}"))
-                .chain(commit.dirty_variants.iter().map(|v| format!("v:{v}")));
-            for mark in marks {
+            for mark in commit.dirty_marks() {
                 dirty.insert((shop, mark.as_str()), ()).db()?;
             }
             let ttl = u64::try_from(commit.mark_ttl.as_millis()).unwrap_or(u64::MAX);
@@ -173,22 +158,15 @@ impl Inner {
     pub(super) fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError> {
         let txn = self.db.begin_read().db()?;
         let table = txn.open_table(LEDGER_DIRTY).db()?;
-        let mut dirty = Dirty::default();
+        let mut marks = Vec::new();
         for row in table.range((shop, "")..).db()? {
             let (key, _) = row.db()?;
             let (owner, mark) = key.value();
             if owner != shop {
                 break;
             }
-            let parse = |id: &str| id.parse::<u64>().map_err(|_| StoreError::Corrupt(format!("dirty mark {mark:?}")));
-            match mark.split_once(':') {
-                Some(("o", id)) => dirty.orders.push(parse(id)?),
-                Some(("v", id)) => dirty.variants.push(parse(id)?),
-                _ => return Err(StoreError::Corrupt(format!("dirty mark {mark:?}"))),
-            }
+            marks.push(mark.to_string());
         }
-        dirty.orders.sort_unstable();
-        dirty.variants.sort_unstable();
-        Ok(dirty)
+        Dirty::from_marks(marks.iter().map(String::as_str))
     }
 }

@@ -2,8 +2,6 @@
 //! one script on one Cluster slot. Lines are members of a sorted set compared as bytes: the fill
 //! key first (its bytes sort like the fill order), the quantity after it.
 
-use std::ops::Bound::{Included, Unbounded};
-
 use super::{RedisStore, unavailable};
 use crate::ledger::FillKey;
 use crate::store::{CommitOutcome, Dirty, LedgerCommit, LineRead, Record, StoreError};
@@ -100,19 +98,11 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         let mut replies = replies.into_iter();
-        let mut before: Vec<(FillKey, u32)> =
+        let before: Vec<(FillKey, u32)> =
             replies.next().unwrap_or_default().iter().map(|m| parse_member(m)).collect::<Result<_, _>>()?;
         let after: Vec<(FillKey, u32)> =
             replies.next().unwrap_or_default().iter().map(|m| parse_member(m)).collect::<Result<_, _>>()?;
-        let low = if before.len() < reach { Unbounded } else { Included(before.last().expect("reach > 0").0) };
-        let high = if around.is_none() || after.len() < reach {
-            Unbounded
-        } else {
-            Included(after.last().expect("reach > 0").0)
-        };
-        before.reverse();
-        before.extend(after);
-        Ok(LineRead { lines: before, low, high })
+        Ok(LineRead::assemble(before, after, around.is_some(), reach))
     }
 
     pub(super) async fn ledger_commit_impl(
@@ -138,12 +128,7 @@ impl RedisStore {
         for line in &commit.lines {
             inv.key(k.lines(shop, line.variant));
         }
-        let dirty: Vec<String> = commit
-            .dirty_orders
-            .iter()
-            .map(|o| format!("o:{o}"))
-            .chain(commit.dirty_variants.iter().map(|v| format!("v:{v}")))
-            .collect();
+        let dirty = commit.dirty_marks();
         inv.arg(super::ttl_ms(commit.mark_ttl))
             .arg(&commit.topic)
             .arg(commit.expect.len())
@@ -185,17 +170,6 @@ impl RedisStore {
         let mut cmd = redis::cmd("SMEMBERS");
         cmd.arg(self.keys.dirty(shop));
         let marks: Vec<String> = self.query(&cmd).await?;
-        let mut dirty = Dirty::default();
-        for mark in marks {
-            let parse = |id: &str| id.parse::<u64>().map_err(|_| StoreError::Corrupt(format!("dirty mark {mark:?}")));
-            match mark.split_once(':') {
-                Some(("o", id)) => dirty.orders.push(parse(id)?),
-                Some(("v", id)) => dirty.variants.push(parse(id)?),
-                _ => return Err(StoreError::Corrupt(format!("dirty mark {mark:?}"))),
-            }
-        }
-        dirty.orders.sort_unstable();
-        dirty.variants.sort_unstable();
-        Ok(dirty)
+        Dirty::from_marks(marks.iter().map(String::as_str))
     }
 }
