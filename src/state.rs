@@ -11,16 +11,25 @@ pub struct AppState {
     pub store: SharedStore,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// One ledger event of a shop at a time in this process: commits are optimistic, and
+    /// consumers racing on one hot variant would mostly redo each other's work.
+    shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
-        Self { store, metrics: Arc::new(Metrics::new()), settings }
+        Self { store, metrics: Arc::new(Metrics::new()), settings, shop_locks: Default::default() }
     }
 
     /// The key of webhook signatures (the app's API secret).
     pub fn webhook_secret(&self) -> &[u8] {
         self.settings.api_secret().as_bytes()
+    }
+
+    /// The lock that serializes a shop's ledger events in this process.
+    pub fn shop_lock(&self, shop: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.shop_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(shop.to_string()).or_default().clone()
     }
 
     pub fn dedupe_ttl(&self) -> Duration {

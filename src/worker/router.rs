@@ -44,6 +44,8 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     let triggered = meta.triggered_at.as_deref();
     let event = |key: String| Event { shop: &meta.shop, key, topic: topic.as_str(), mark_ttl: state.dedupe_ttl() };
     let store = state.store.as_ref();
+    let lock = state.shop_lock(&meta.shop);
+    let _serial = lock.lock().await;
     match topic {
         Topic::OrdersCreate | Topic::OrdersUpdated | Topic::OrdersCancelled | Topic::OrdersFulfilled => {
             let order = input::parse_order(body, triggered).map_err(bad_input)?;
