@@ -46,11 +46,6 @@ impl Topic {
             Topic::ShopRedact => "shop/redact",
         }
     }
-
-    /// Privacy topics must be honoured even for shops that are not installed.
-    pub fn is_compliance(self) -> bool {
-        matches!(self, Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact)
-    }
 }
 
 #[cfg(test)]
