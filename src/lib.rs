@@ -10,6 +10,7 @@ pub mod http;
 pub mod ledger;
 pub mod metrics;
 pub mod secret;
+pub mod shop;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::store::SharedStore;
+use crate::worker::rekey::Progress;
 
 pub struct AppState {
     pub store: SharedStore,
@@ -14,11 +15,19 @@ pub struct AppState {
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
     /// consumers racing on one hot variant would mostly redo each other's work.
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Reworks of books after a rules change running in this process, by shop, with progress.
+    reworks: std::sync::Mutex<std::collections::HashMap<String, Progress>>,
 }
 
 impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
-        Self { store, metrics: Arc::new(Metrics::new()), settings, shop_locks: Default::default() }
+        Self {
+            store,
+            metrics: Arc::new(Metrics::new()),
+            settings,
+            shop_locks: Default::default(),
+            reworks: Default::default(),
+        }
     }
 
     /// The key of webhook signatures (the app's API secret).
@@ -30,6 +39,29 @@ impl AppState {
     pub fn shop_lock(&self, shop: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.shop_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         locks.entry(shop.to_string()).or_default().clone()
+    }
+
+    /// `true` if this caller may run the shop's rework: no other task of this process is.
+    pub fn claim_rework(&self, shop: &str) -> bool {
+        let mut reworks = self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if reworks.contains_key(shop) {
+            return false;
+        }
+        reworks.insert(shop.to_string(), Progress::default());
+        true
+    }
+
+    pub fn set_rework_progress(&self, shop: &str, progress: Progress) {
+        let mut reworks = self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        reworks.insert(shop.to_string(), progress);
+    }
+
+    pub fn rework_progress(&self, shop: &str) -> Option<Progress> {
+        self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(shop).copied()
+    }
+
+    pub fn release_rework(&self, shop: &str) {
+        self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(shop);
     }
 
     pub fn dedupe_ttl(&self) -> Duration {

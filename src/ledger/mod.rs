@@ -5,6 +5,7 @@ pub mod book;
 pub mod input;
 mod key;
 pub mod memory;
+pub mod preview;
 pub mod records;
 pub mod rules;
 pub mod window;

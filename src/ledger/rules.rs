@@ -40,6 +40,10 @@ pub struct OrderRecord {
     pub created_at_ms: i64,
     pub priority: i32,
     pub lines: Vec<OrderLine>,
+    /// Kept so a change of the shop's priority map can re-key the order without waiting for its
+    /// next webhook.
+    #[serde(default)]
+    pub customer_tags: Vec<String>,
 }
 
 impl OrderRecord {
@@ -50,6 +54,7 @@ impl OrderRecord {
             created_at_ms: state.created_at_ms,
             priority: rules.priority(&state.customer_tags),
             lines: state.lines.clone(),
+            customer_tags: state.customer_tags.clone(),
         }
     }
 
@@ -88,8 +93,36 @@ pub fn plan_order(
         return None;
     }
     let record = OrderRecord::from_state(new, rules);
-    let before = old.map(|o| o.open_lines(new.order_id)).unwrap_or_default();
-    let after = record.open_lines(new.order_id);
+    let changes = line_changes(new.order_id, old, &record, managed);
+    Some(OrderPlan { record, changes })
+}
+
+/// The order re-keyed under changed rules (its priority class), or `None` when its class is
+/// unchanged.
+pub fn plan_rekey(
+    order_id: u64,
+    old: &OrderRecord,
+    rules: &ShopRules,
+    managed: impl Fn(u64) -> bool,
+) -> Option<OrderPlan> {
+    let priority = rules.priority(&old.customer_tags);
+    if priority == old.priority {
+        return None;
+    }
+    let record = OrderRecord { priority, ..old.clone() };
+    let changes = line_changes(order_id, Some(old), &record, managed);
+    Some(OrderPlan { record, changes })
+}
+
+/// What moving from `old` to `new` changes in each managed variant's book.
+fn line_changes(
+    order_id: u64,
+    old: Option<&OrderRecord>,
+    new: &OrderRecord,
+    managed: impl Fn(u64) -> bool,
+) -> BTreeMap<u64, Vec<LineChange>> {
+    let before = old.map(|o| o.open_lines(order_id)).unwrap_or_default();
+    let after = new.open_lines(order_id);
     let mut changes: BTreeMap<u64, Vec<LineChange>> = BTreeMap::new();
     let keys: BTreeSet<&(u64, FillKey)> = before.keys().chain(after.keys()).collect();
     for k @ (variant, key) in keys {
@@ -98,7 +131,7 @@ pub fn plan_order(
             changes.entry(*variant).or_default().push(LineChange { key: *key, old: old_qty, new: new_qty });
         }
     }
-    Some(OrderPlan { record, changes })
+    changes
 }
 
 /// `Some(delta)` of the counted stock when `new` is newer than `old`; `None` when it changes
@@ -165,6 +198,20 @@ mod tests {
         let vip = plan_order(&order(2, &["VIP"], &[(1, 7, 2)]), Some(&first.record), &r, |_| true).unwrap();
         let changes = &vip.changes[&7];
         assert_eq!(changes.len(), 2);
+        assert!(changes.iter().any(|c| c.key.priority == 0 && c.old == 2 && c.new == 0));
+        assert!(changes.iter().any(|c| c.key.priority == 10 && c.old == 0 && c.new == 2));
+    }
+
+    #[test]
+    fn a_changed_priority_map_re_keys_only_the_orders_whose_class_moved() {
+        let before = ShopRules::default();
+        let plain = plan_order(&order(1, &["VIP"], &[(1, 7, 2)]), None, &before, |_| true).unwrap();
+        assert_eq!(plain.record.priority, 0);
+        assert!(plan_rekey(1, &plain.record, &before, |_| true).is_none());
+        let rekeyed = plan_rekey(1, &plain.record, &rules(), |_| true).unwrap();
+        assert_eq!(rekeyed.record.priority, 10);
+        assert_eq!(rekeyed.record.version, plain.record.version, "a re-key is not a newer state of the order");
+        let changes = &rekeyed.changes[&7];
         assert!(changes.iter().any(|c| c.key.priority == 0 && c.old == 2 && c.new == 0));
         assert!(changes.iter().any(|c| c.key.priority == 10 && c.old == 0 && c.new == 2));
     }

@@ -20,10 +20,16 @@ pub enum Record {
     Variant(u64),
     /// The managed variants an inventory item backs.
     Item(u64),
+    /// Every managed variant of the shop, for shop-wide views and settings changes.
+    Variants,
+    /// The shop's settings the rules do not read (tags, holds, timings, emails): kept apart so
+    /// the record every event reads stays small.
+    Settings,
 }
 
 impl Record {
-    /// A stable name, used in store keys: `rules`, `order:1`, `level:7:2`, `variant:3`, `item:9`.
+    /// A stable name, used in store keys: `rules`, `order:1`, `level:7:2`, `variant:3`, `item:9`,
+    /// `variants`, `settings`.
     pub fn name(&self) -> String {
         match self {
             Record::Rules => "rules".into(),
@@ -31,6 +37,8 @@ impl Record {
             Record::Level { item, location } => format!("level:{item}:{location}"),
             Record::Variant(id) => format!("variant:{id}"),
             Record::Item(id) => format!("item:{id}"),
+            Record::Variants => "variants".into(),
+            Record::Settings => "settings".into(),
         }
     }
 }

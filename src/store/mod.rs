@@ -151,6 +151,16 @@ pub trait Store: Send + Sync + 'static {
         reach: usize,
     ) -> Result<LineRead, StoreError>;
 
+    /// Lines of `variant` in fill order from `from` on, at most `limit`: pages through a book
+    /// (queues, re-keying) without reading what lies before the page.
+    async fn ledger_scan(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: std::ops::Bound<crate::ledger::FillKey>,
+        limit: usize,
+    ) -> Result<Vec<(crate::ledger::FillKey, u32)>, StoreError>;
+
     /// Applies `commit` atomically: checks the processed mark and every expected record, then
     /// writes records, lines, the mark, the per-topic count and the dirty marks together.
     async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError>;

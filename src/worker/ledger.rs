@@ -2,13 +2,13 @@
 //! rules decide, commit everything in one checked step, and decide again if another worker
 //! changed a record in between.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::HandlerError;
 use crate::ledger::input::{LevelState, OrderState, VariantInfo};
 use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
-use crate::ledger::rules::{OrderRecord, ShopRules, plan_level, plan_order};
+use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
 use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
 use crate::store::{CommitOutcome, LedgerCommit, LineWrite, Record, Store, StoreError};
@@ -30,23 +30,23 @@ pub enum Outcome {
     AlreadyProcessed,
 }
 
-fn transient(e: impl std::fmt::Display) -> HandlerError {
+pub(super) fn transient(e: impl std::fmt::Display) -> HandlerError {
     HandlerError::Transient(e.to_string())
 }
 
 /// Reads records and remembers their bytes, so the commit can demand they are unchanged.
-struct Reads<'a> {
+pub(super) struct Reads<'a> {
     store: &'a dyn Store,
     shop: &'a str,
     seen: BTreeMap<Record, Option<Vec<u8>>>,
 }
 
 impl<'a> Reads<'a> {
-    fn new(store: &'a dyn Store, shop: &'a str) -> Self {
+    pub(super) fn new(store: &'a dyn Store, shop: &'a str) -> Self {
         Self { store, shop, seen: BTreeMap::new() }
     }
 
-    async fn load(&mut self, records: &[Record]) -> Result<(), StoreError> {
+    pub(super) async fn load(&mut self, records: &[Record]) -> Result<(), StoreError> {
         let missing: Vec<Record> = records.iter().filter(|r| !self.seen.contains_key(r)).copied().collect();
         if missing.is_empty() {
             return Ok(());
@@ -56,12 +56,12 @@ impl<'a> Reads<'a> {
         Ok(())
     }
 
-    fn get<T: serde::de::DeserializeOwned>(&self, record: Record) -> Result<Option<T>, HandlerError> {
+    pub(super) fn get<T: serde::de::DeserializeOwned>(&self, record: Record) -> Result<Option<T>, HandlerError> {
         let bytes = self.seen.get(&record).and_then(|v| v.as_deref());
         decode(bytes).map_err(|e| HandlerError::Permanent(e.to_string()))
     }
 
-    fn commit(self, event: &Event<'_>) -> LedgerCommit {
+    pub(super) fn commit(self, event: &Event<'_>) -> LedgerCommit {
         LedgerCommit {
             event_key: event.key.clone(),
             topic: event.topic.to_string(),
@@ -74,7 +74,7 @@ impl<'a> Reads<'a> {
 
 /// Moves a variant's book by `changes` and a new stock, reading only the lines near its
 /// boundary (a wider window only when the first one was too narrow).
-async fn rebook(
+pub(super) async fn rebook(
     store: &dyn Store,
     shop: &str,
     variant: u64,
@@ -108,14 +108,24 @@ async fn rebook(
 }
 
 /// Writes a variant's new header and lines into the commit and marks what changed.
-fn book_into(commit: &mut LedgerCommit, variant: u64, record: &VariantRecord, changes: &[LineChange], moved: &[Moved]) {
+pub(super) fn book_into(
+    commit: &mut LedgerCommit,
+    variant: u64,
+    record: &VariantRecord,
+    changes: &[LineChange],
+    moved: &[Moved],
+) {
     commit.writes.push((Record::Variant(variant), Some(encode(record))));
     commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
     commit.dirty_orders.extend(moved.iter().map(|m| m.key.order_id));
     commit.dirty_variants.push(variant);
 }
 
-async fn finish(store: &dyn Store, shop: &str, commit: &LedgerCommit) -> Result<Option<Outcome>, HandlerError> {
+pub(super) async fn finish(
+    store: &dyn Store,
+    shop: &str,
+    commit: &LedgerCommit,
+) -> Result<Option<Outcome>, HandlerError> {
     let mut commit = commit.clone();
     commit.dirty_orders.sort_unstable();
     commit.dirty_orders.dedup();
@@ -126,7 +136,7 @@ async fn finish(store: &dyn Store, shop: &str, commit: &LedgerCommit) -> Result<
     }
 }
 
-fn too_contended(event: &Event<'_>) -> HandlerError {
+pub(super) fn too_contended(event: &Event<'_>) -> HandlerError {
     HandlerError::Transient(format!("{} kept conflicting with concurrent commits", event.topic))
 }
 
@@ -141,33 +151,53 @@ pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderStat
         variants.extend(old.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.variant_id)));
         variants.sort_unstable();
         variants.dedup();
-        let variant_records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
-        reads.load(&variant_records).await.map_err(transient)?;
-        let mut books: BTreeMap<u64, VariantRecord> = BTreeMap::new();
-        for v in &variants {
-            if let Some(record) = reads.get::<VariantRecord>(Record::Variant(*v))? {
-                books.insert(*v, record);
-            }
-        }
-
+        let books = load_books(&mut reads, &variants).await?;
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
         let mut commit = reads.commit(event);
         if let Some(plan) = plan {
-            commit.writes.push((Record::Order(state.order_id), Some(encode(&plan.record))));
-            commit.dirty_orders.push(state.order_id);
-            for (variant, changes) in &plan.changes {
-                let mut record = books[variant].clone();
-                let (header, moved) =
-                    rebook(store, event.shop, *variant, &record.header, changes, record.header.stock).await?;
-                record.header = header;
-                book_into(&mut commit, *variant, &record, changes, &moved);
-            }
+            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit).await?;
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);
         }
     }
     Err(too_contended(event))
+}
+
+/// The managed variants among `variants`, with their records.
+pub(super) async fn load_books(
+    reads: &mut Reads<'_>,
+    variants: &[u64],
+) -> Result<BTreeMap<u64, VariantRecord>, HandlerError> {
+    let records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
+    reads.load(&records).await.map_err(transient)?;
+    let mut books = BTreeMap::new();
+    for v in variants {
+        if let Some(record) = reads.get::<VariantRecord>(Record::Variant(*v))? {
+            books.insert(*v, record);
+        }
+    }
+    Ok(books)
+}
+
+/// Writes an order plan into `commit`: the order's record and every changed book.
+pub(super) async fn book_order(
+    store: &dyn Store,
+    shop: &str,
+    order_id: u64,
+    plan: &OrderPlan,
+    books: &BTreeMap<u64, VariantRecord>,
+    commit: &mut LedgerCommit,
+) -> Result<(), HandlerError> {
+    commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
+    commit.dirty_orders.push(order_id);
+    for (variant, changes) in &plan.changes {
+        let mut record = books[variant].clone();
+        let (header, moved) = rebook(store, shop, *variant, &record.header, changes, record.header.stock).await?;
+        record.header = header;
+        book_into(commit, *variant, &record, changes, &moved);
+    }
+    Ok(())
 }
 
 /// `inventory_levels/update`.
@@ -208,7 +238,7 @@ pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelStat
 }
 
 /// Counted stock of an inventory item from its stored levels.
-async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, HandlerError> {
+pub(super) async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, HandlerError> {
     let levels = store.ledger_levels(shop, item).await.map_err(transient)?;
     let mut stock = 0;
     for (location, bytes) in levels {
@@ -262,6 +292,13 @@ pub async fn map_variant(
                 record.inventory_item_id = info.inventory_item_id;
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
                 record.header = header;
+                if enrol {
+                    reads.load(&[Record::Variants]).await.map_err(transient)?;
+                    let mut managed: BTreeSet<u64> = reads.get(Record::Variants)?.unwrap_or_default();
+                    if managed.insert(info.variant_id) {
+                        item_writes.push((Record::Variants, Some(encode(&managed))));
+                    }
+                }
                 commit = reads.commit(event);
                 commit.writes.extend(item_writes);
                 book_into(&mut commit, info.variant_id, &record, &[], &moved);

@@ -2,6 +2,7 @@
 //! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
 
 pub mod ledger;
+pub mod rekey;
 mod router;
 
 use std::sync::Arc;

@@ -18,11 +18,11 @@ fn token_with(shop: &str, aud: &str, secret: &[u8], exp: i64, nbf: i64) -> Strin
     sign(&claims, secret)
 }
 
-fn token(shop: &str) -> String {
+pub fn token(shop: &str) -> String {
     token_with(shop, "test-api-key", SECRET.as_bytes(), now() + 60, now() - 1)
 }
 
-async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+pub async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let mut req = app.client.get(app.url(path));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -30,7 +30,7 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Respons
     req.send().await.unwrap()
 }
 
-async fn app_with_a_queue() -> (TestApp, crate::support::TestStore) {
+pub async fn app_with_a_queue() -> (TestApp, crate::support::TestStore) {
     let (app, store) = TestApp::spawn(Backend::Redis, &[]).await;
     enrol(&app).await;
     for d in [order(1, 2, 10), level(1, 10), order(2, 2, 20), level(-1, 20), order(3, 2, 30), level(-3, 30)] {
@@ -98,7 +98,7 @@ async fn bad_session_tokens_get_401_with_the_retry_header() {
     app.app.stop().await;
 }
 
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+pub async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
     app.client.put(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
 }
 

@@ -1,7 +1,7 @@
 //! The ledger's storage contract, run unchanged against the embedded store, a standalone Redis
 //! and a local 3-node Redis Cluster.
 
-use std::ops::Bound::{Included, Unbounded};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::time::Duration;
 
 use backorder::ledger::FillKey;
@@ -109,6 +109,23 @@ async fn lines_read_around_a_point_say_how_far_they_are_complete(store: SharedSt
     assert_eq!(read.lines, [(key(3), 3), (key(4), 4)]);
 }
 
+async fn a_scan_pages_forward_through_one_book(store: SharedStore) {
+    let mut c = commit("ev:1");
+    c.lines = (1..=10).map(|n| line(3, n, 0, n as u32)).chain([line(4, 1, 0, 7)]).collect();
+    store.ledger_commit(SHOP, &c).await.unwrap();
+    let first = store.ledger_scan(SHOP, 3, Unbounded, 4).await.unwrap();
+    assert_eq!(first, (1..=4).map(|n| (key(n), n as u32)).collect::<Vec<_>>());
+    let next = store.ledger_scan(SHOP, 3, Excluded(key(4)), 4).await.unwrap();
+    assert_eq!(next, (5..=8).map(|n| (key(n), n as u32)).collect::<Vec<_>>());
+    let from = store.ledger_scan(SHOP, 3, Included(key(9)), 100).await.unwrap();
+    assert_eq!(from, [(key(9), 9), (key(10), 10)], "the book of variant 4 is not part of the scan");
+    // A point between lines starts at the next line.
+    let between = FillKey { line_id: 1, ..key(4) };
+    assert_eq!(store.ledger_scan(SHOP, 3, Included(between), 1).await.unwrap(), [(key(4), 4)]);
+    assert!(store.ledger_scan(SHOP, 3, Excluded(key(10)), 5).await.unwrap().is_empty());
+    assert!(store.ledger_scan(OTHER, 3, Unbounded, 5).await.unwrap().is_empty());
+}
+
 async fn lines_change_and_disappear(store: SharedStore) {
     let mut c = commit("ev:1");
     c.lines = vec![line(3, 1, 0, 2), line(3, 2, 0, 1), line(4, 1, 0, 9)];
@@ -170,6 +187,7 @@ on_every_backend!(
     an_event_commits_once,
     lines_read_around_a_point_say_how_far_they_are_complete,
     lines_change_and_disappear,
+    a_scan_pages_forward_through_one_book,
     levels_of_an_item_list_by_location,
     dirty_marks_accumulate_without_repeats,
     shops_never_see_each_others_ledger,

@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod api_shop;
 mod cli;
 mod conformance;
 mod intake;

@@ -11,11 +11,11 @@ use crate::state::AppState;
 use crate::store::{CommitOutcome, LedgerCommit, Record};
 use crate::worker::ledger::{Event, map_variant};
 
-fn invalid(field: &str, message: &str) -> ApiError {
+pub(super) fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::Invalid { field: field.into(), message: format!("{field} {message}") }
 }
 
-fn whole(v: &Value, field: &str, max: u64) -> Result<u64, ApiError> {
+pub(super) fn whole(v: &Value, field: &str, max: u64) -> Result<u64, ApiError> {
     v.as_u64().filter(|n| *n <= max).ok_or_else(|| invalid(field, &format!("must be a whole number from 0 to {max}")))
 }
 

@@ -1,6 +1,8 @@
 //! The ledger's records and lines in the file. Every key starts with the shop, so one shop is
 //! one range and shops never see each other's rows.
 
+use std::ops::Bound;
+
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::tables::{self, COUNTS, PROCESSED};
@@ -55,6 +57,36 @@ impl Inner {
             if let Some(value) = records.get((shop, name.as_str())).db()? {
                 out.push((location, value.value().to_vec()));
             }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn ledger_scan(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: Bound<FillKey>,
+        count: usize,
+    ) -> Result<Vec<(FillKey, u32)>, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let table = txn.open_table(LEDGER_LINES).db()?;
+        let from_bytes = match from {
+            Bound::Included(k) | Bound::Excluded(k) => k.encode().to_vec(),
+            Bound::Unbounded => Vec::new(),
+        };
+        let start: (&str, u64, &[u8]) = (shop, variant, &from_bytes);
+        let last: (&str, u64, &[u8]) = (shop, variant, &LAST_KEY);
+        let mut out = Vec::new();
+        for row in table.range(start..=last).db()? {
+            let (key, qty) = row.db()?;
+            let key = decode_key(key.value().2)?;
+            if matches!(from, Bound::Excluded(k) if k == key) {
+                continue;
+            }
+            if out.len() == count {
+                break;
+            }
+            out.push((key, qty.value()));
         }
         Ok(out)
     }

@@ -288,6 +288,17 @@ impl Store for EmbeddedStore {
         self.run(move |inner| inner.ledger_lines(&shop, variant, around, reach)).await
     }
 
+    async fn ledger_scan(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: std::ops::Bound<crate::ledger::FillKey>,
+        limit: usize,
+    ) -> Result<Vec<(crate::ledger::FillKey, u32)>, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.ledger_scan(&shop, variant, from, limit)).await
+    }
+
     async fn ledger_commit(
         &self,
         shop: &str,

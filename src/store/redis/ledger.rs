@@ -2,6 +2,8 @@
 //! one script on one Cluster slot. Lines are members of a sorted set compared as bytes: the fill
 //! key first (its bytes sort like the fill order), the quantity after it.
 
+use std::ops::Bound;
+
 use super::{RedisStore, unavailable};
 use crate::ledger::FillKey;
 use crate::store::{CommitOutcome, Dirty, LedgerCommit, LineRead, Record, StoreError};
@@ -103,6 +105,26 @@ impl RedisStore {
         let after: Vec<(FillKey, u32)> =
             replies.next().unwrap_or_default().iter().map(|m| parse_member(m)).collect::<Result<_, _>>()?;
         Ok(LineRead::assemble(before, after, around.is_some(), reach))
+    }
+
+    pub(super) async fn ledger_scan_impl(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: Bound<FillKey>,
+        count: usize,
+    ) -> Result<Vec<(FillKey, u32)>, StoreError> {
+        // A member is the 28-byte key and 4 quantity bytes, so the key alone sorts before every
+        // member of its line, and the key followed by a fifth byte sorts after all of them.
+        let start = match from {
+            Bound::Unbounded => b"-".to_vec(),
+            Bound::Included(k) => lex(true, &k.encode()),
+            Bound::Excluded(k) => lex(true, &[k.encode().as_slice(), &[0xff; 5]].concat()),
+        };
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.keys.lines(shop, variant)).arg(start).arg("+").arg("BYLEX").arg("LIMIT").arg(0).arg(limit(count));
+        let members: Vec<Vec<u8>> = self.query(&cmd).await?;
+        members.iter().map(|m| parse_member(m)).collect()
     }
 
     pub(super) async fn ledger_commit_impl(

@@ -337,6 +337,16 @@ impl Store for RedisStore {
         self.ledger_lines_impl(shop, variant, around, reach).await
     }
 
+    async fn ledger_scan(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: std::ops::Bound<crate::ledger::FillKey>,
+        limit: usize,
+    ) -> Result<Vec<(crate::ledger::FillKey, u32)>, StoreError> {
+        self.ledger_scan_impl(shop, variant, from, limit).await
+    }
+
     async fn ledger_commit(
         &self,
         shop: &str,

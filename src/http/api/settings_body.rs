@@ -1,0 +1,236 @@
+//! Reading a `PUT /api/settings` body into the shop's rules and settings. Every field is
+//! optional; the first bad one gets a 422 naming it. The handler works on copies, so a refused
+//! body changes nothing.
+
+use serde_json::Value;
+
+use super::ApiError;
+use super::enrol::{invalid, whole};
+use crate::ledger::rules::ShopRules;
+use crate::shop::{ShopSettings, TEMPLATE_KINDS, Template};
+
+/// Shopify keeps tags up to 255 characters.
+const MAX_TAG: usize = 255;
+const MAX_TEMPLATE: usize = 64 * 1024;
+
+fn boolean(v: &Value, field: &str) -> Result<bool, ApiError> {
+    v.as_bool().ok_or_else(|| invalid(field, "must be true or false"))
+}
+
+fn optional(v: &Value, field: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let n = whole(v, field, max)?;
+    if n < min {
+        return Err(invalid(field, &format!("must be null or a whole number from {min} to {max}")));
+    }
+    Ok(Some(n))
+}
+
+fn tag(v: &Value, field: &str) -> Result<String, ApiError> {
+    let t = v.as_str().map(str::trim).unwrap_or_default();
+    if t.is_empty() || t.len() > MAX_TAG || t.contains(',') {
+        return Err(invalid(field, &format!("must be a tag of 1 to {MAX_TAG} characters without commas")));
+    }
+    Ok(t.to_string())
+}
+
+fn email(v: &Value, field: &str) -> Result<Option<String>, ApiError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let e = v.as_str().map(str::trim).unwrap_or_default();
+    let well_formed = e.len() <= 254
+        && !e.chars().any(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.')
+        });
+    if !well_formed {
+        return Err(invalid(field, "must be null or an email address like owner@example.com"));
+    }
+    Ok(Some(e.to_string()))
+}
+
+fn priority_tags(v: &Value, field: &str) -> Result<std::collections::BTreeMap<String, i32>, ApiError> {
+    let map = v.as_object().ok_or_else(|| invalid(field, "must be an object of customer tag → priority class"))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (name, class) in map {
+        let inner = format!("{field}.{name}");
+        let name = tag(&Value::String(name.clone()), &inner)?;
+        let class = class
+            .as_i64()
+            .filter(|c| (-1000..=1000).contains(c))
+            .ok_or_else(|| invalid(&inner, "must be a whole number from -1000 to 1000"))?;
+        if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
+            return Err(invalid(&inner, "repeats a tag (tags compare without case)"));
+        }
+        out.insert(name, class as i32);
+    }
+    Ok(out)
+}
+
+fn locations(v: &Value, field: &str) -> Result<Option<std::collections::BTreeSet<u64>>, ApiError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let list = v.as_array().ok_or_else(|| invalid(field, "must be null (all locations) or a list of location ids"))?;
+    let ids = list
+        .iter()
+        .map(|id| id.as_u64().filter(|n| *n > 0))
+        .collect::<Option<std::collections::BTreeSet<u64>>>()
+        .ok_or_else(|| invalid(field, "must list location ids as positive whole numbers"))?;
+    if ids.is_empty() {
+        return Err(invalid(field, "must name at least one location, or be null for all"));
+    }
+    Ok(Some(ids))
+}
+
+fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), ApiError> {
+    let map = v.as_object().ok_or_else(|| invalid(field, "must be an object of email kind → template"))?;
+    for (kind, t) in map {
+        let inner = format!("{field}.{kind}");
+        if !TEMPLATE_KINDS.contains(&kind.as_str()) {
+            return Err(invalid(&inner, &format!("is not an email kind ({})", TEMPLATE_KINDS.join(", "))));
+        }
+        if t.is_null() {
+            settings.templates.remove(kind);
+            continue;
+        }
+        let part = |name: &str| -> Result<String, ApiError> {
+            let p = format!("{inner}.{name}");
+            t.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| s.len() <= MAX_TEMPLATE)
+                .map(str::to_string)
+                .ok_or_else(|| invalid(&p, &format!("must be a text of at most {MAX_TEMPLATE} bytes")))
+        };
+        let template = Template { subject: part("subject")?, text: part("text")?, html: part("html")? };
+        settings.templates.insert(kind.clone(), template);
+    }
+    Ok(())
+}
+
+/// Applies the body to `rules` and `settings`, or names the first bad field.
+pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -> Result<(), ApiError> {
+    let fields = body.as_object().ok_or_else(|| invalid("body", "must be a JSON object"))?;
+    for (field, v) in fields {
+        let f = field.as_str();
+        match f {
+            "priority_tags" => rules.priority_tags = priority_tags(v, f)?,
+            "counted_locations" => rules.counted_locations = locations(v, f)?,
+            "tags" => {
+                let names = v.as_object().ok_or_else(|| invalid(f, "must be {\"backordered\": …, \"ready\": …}"))?;
+                for (which, name) in names {
+                    let inner = format!("tags.{which}");
+                    match which.as_str() {
+                        "backordered" => settings.tags.backordered = tag(name, &inner)?,
+                        "ready" => settings.tags.ready = tag(name, &inner)?,
+                        _ => return Err(invalid(&inner, "is not a tag setting (backordered, ready)")),
+                    }
+                }
+                if settings.tags.backordered.eq_ignore_ascii_case(&settings.tags.ready) {
+                    return Err(invalid("tags.ready", "must differ from tags.backordered"));
+                }
+            }
+            "holds" => settings.holds = boolean(v, f)?,
+            "settle_ms" => settings.settle_ms = optional(v, f, 0, 86_400_000)?,
+            "eta_change_threshold_days" => settings.eta_change_threshold_days = whole(v, f, 365)? as u32,
+            "reminder_days" => settings.reminder_days = optional(v, f, 1, 365)?.map(|d| d as u32),
+            "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
+            "owner_email" => settings.owner_email = email(v, f)?,
+            "templates" => templates(v, f, settings)?,
+            _ => return Err(invalid(f, "is not a shop setting")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn field_of(body: Value) -> String {
+        match apply(&body, &mut ShopRules::default(), &mut ShopSettings::default()) {
+            Err(ApiError::Invalid { field, .. }) => field,
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_example_of_the_spec_is_accepted() {
+        let body = json!({"priority_tags": {"VIP": 10, "wholesale": 5}, "counted_locations": null,
+            "tags": {"backordered": "backorder", "ready": "backorder-ready"},
+            "holds": true, "settle_ms": 2000, "eta_change_threshold_days": 3, "reminder_days": null,
+            "alert_threshold_units": 20, "owner_email": "owner@example.com",
+            "templates": {"backordered": {"subject": "s", "text": "t", "html": "<p>h</p>"}}});
+        let (mut rules, mut settings) = (ShopRules::default(), ShopSettings::default());
+        apply(&body, &mut rules, &mut settings).unwrap();
+        assert_eq!(rules.priority(&["vip".into()]), 10);
+        assert_eq!(settings.settle_ms, Some(2000));
+        assert_eq!(settings.owner_email.as_deref(), Some("owner@example.com"));
+        assert_eq!(settings.templates["backordered"].html, "<p>h</p>");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        assert_eq!(field_of(json!({"priority_tags": {"VIP": "high"}})), "priority_tags.VIP");
+        assert_eq!(field_of(json!({"priority_tags": {"VIP": 1, "vip": 2}})), "priority_tags.vip");
+        assert_eq!(field_of(json!({"counted_locations": [1, -2]})), "counted_locations");
+        assert_eq!(field_of(json!({"counted_locations": []})), "counted_locations");
+        assert_eq!(field_of(json!({"tags": {"ready": "a,b"}})), "tags.ready");
+        assert_eq!(field_of(json!({"tags": {"ready": "backorder"}})), "tags.ready");
+        assert_eq!(field_of(json!({"holds": "yes"})), "holds");
+        assert_eq!(field_of(json!({"settle_ms": -1})), "settle_ms");
+        assert_eq!(field_of(json!({"reminder_days": 0})), "reminder_days");
+        assert_eq!(field_of(json!({"owner_email": "not-an-email"})), "owner_email");
+        assert_eq!(field_of(json!({"templates": {"welcome": {}}})), "templates.welcome");
+        assert_eq!(field_of(json!({"templates": {"ready": {"subject": "s"}}})), "templates.ready.text");
+        assert_eq!(field_of(json!({"colour": "red"})), "colour");
+        assert_eq!(field_of(json!([1])), "body");
+    }
+
+    proptest! {
+        /// Outside input: any JSON is either applied or refused with a field named, never a
+        /// panic. (The handler applies a body to copies and stores them only when it passes.)
+        #[test]
+        fn any_body_is_applied_or_refused_whole(body in arb_json()) {
+            let (mut rules, mut settings) = (ShopRules::default(), ShopSettings::default());
+            match apply(&body, &mut rules, &mut settings) {
+                Ok(()) => {}
+                Err(ApiError::Invalid { field, .. }) => prop_assert!(!field.is_empty()),
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z@.,]{0,12}".prop_map(Value::String),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let keys = prop_oneof![
+            Just("priority_tags".to_string()),
+            Just("counted_locations".to_string()),
+            Just("tags".to_string()),
+            Just("holds".to_string()),
+            Just("settle_ms".to_string()),
+            Just("reminder_days".to_string()),
+            Just("owner_email".to_string()),
+            Just("templates".to_string()),
+            "[a-z_]{1,8}",
+        ];
+        prop::collection::btree_map(keys, value, 0..5).prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+}

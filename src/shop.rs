@@ -1,0 +1,76 @@
+//! A shop's settings beyond the ledger's rules (SPEC 3.3 `/api/settings`): how the service marks
+//! orders, when it acts, and whom it tells. The rules part (priority map, counted locations)
+//! lives in `ledger::rules::ShopRules`, the record every ledger event reads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShopSettings {
+    pub tags: TagNames,
+    /// Place fulfillment holds on backordered quantities.
+    pub holds: bool,
+    /// Overrides the configured settle time; `None` = the configured one.
+    pub settle_ms: Option<u64>,
+    /// An ETA moving later by more than this many days tells the customer.
+    pub eta_change_threshold_days: u32,
+    /// Remind waiting customers every N days; `None` = never.
+    pub reminder_days: Option<u32>,
+    /// Backordered units of a variant at which the owner is told to reorder; `None` = never.
+    pub alert_threshold_units: Option<u64>,
+    pub owner_email: Option<String>,
+    /// Email kind → merchant-edited template; a kind not here uses the built-in one.
+    pub templates: BTreeMap<String, Template>,
+    /// A rules change whose rework of the books has not finished yet.
+    pub rework: Option<PendingRework>,
+    /// Raised by every change of the rules, so each rework's commits have keys of their own.
+    pub rules_revision: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagNames {
+    pub backordered: String,
+    pub ready: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRework {
+    pub revision: u64,
+    pub rekey: bool,
+    pub recount: bool,
+}
+
+/// The email kinds a template can be set for.
+pub const TEMPLATE_KINDS: [&str; 4] = ["backordered", "eta_changed", "ready", "reminder"];
+
+impl Default for TagNames {
+    fn default() -> Self {
+        Self { backordered: "backorder".into(), ready: "backorder-ready".into() }
+    }
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        Self {
+            tags: TagNames::default(),
+            holds: true,
+            settle_ms: None,
+            eta_change_threshold_days: 3,
+            reminder_days: None,
+            alert_threshold_units: Some(20),
+            owner_email: None,
+            templates: BTreeMap::new(),
+            rework: None,
+            rules_revision: 0,
+        }
+    }
+}

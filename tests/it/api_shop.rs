@@ -1,0 +1,171 @@
+//! The shop-wide API over real HTTP: the backorder list, previews, and settings, including what
+//! a settings change does to the existing books.
+
+use serde_json::{Value, json};
+
+use crate::api::{app_with_a_queue, get, put, token};
+use crate::ledger_http::{ITEM, VARIANT, enrol, level, order};
+use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, TestApp, eventually};
+
+const OTHER: &str = "other-shop.myshopify.com";
+
+async fn json_of(app: &TestApp, path: &str, shop: &str) -> Value {
+    let resp = get(app, path, Some(&token(shop))).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backorder_list_holds_every_backordered_line_of_the_shop_and_no_other() {
+    let (app, _store) = app_with_a_queue().await;
+    let list = json_of(&app, "/api/backorders", SHOP).await;
+    assert_eq!(
+        list["backorders"],
+        json!([
+            {"variant_id": VARIANT, "order_id": 2, "order_name": "#1002", "line_item_id": 20, "backordered": 1, "position": 1, "eta": null},
+            {"variant_id": VARIANT, "order_id": 3, "order_name": "#1003", "line_item_id": 30, "backordered": 2, "position": 2, "eta": null},
+        ])
+    );
+    assert_eq!(list["backordered_units"], 3);
+    let theirs = json_of(&app, "/api/backorders", OTHER).await;
+    assert_eq!(theirs["backorders"], json!([]));
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_names_the_lines_arriving_units_would_fill_and_changes_nothing() {
+    let (app, _store) = app_with_a_queue().await;
+    let path = format!("/api/variants/{VARIANT}");
+    let before = json_of(&app, &path, SHOP).await;
+
+    let two = json_of(&app, &format!("{path}/preview?units=2"), SHOP).await;
+    assert_eq!(
+        two["fills"],
+        json!([
+            {"order_id": 2, "order_name": "#1002", "line_item_id": 20, "backordered": 1, "position": 1, "eta": null, "units": 1, "covered": true},
+            {"order_id": 3, "order_name": "#1003", "line_item_id": 30, "backordered": 2, "position": 2, "eta": null, "units": 1, "covered": false},
+        ])
+    );
+    assert_eq!((two["still_backordered"].clone(), two["left_in_stock"].clone()), (json!(1), json!(0)));
+    let five = json_of(&app, &format!("{path}/preview?units=5"), SHOP).await;
+    assert_eq!((five["still_backordered"].clone(), five["left_in_stock"].clone()), (json!(0), json!(2)));
+
+    for bad in ["", "?units=-1", "?units=lots", "?units=99999999999"] {
+        let resp = get(&app, &format!("{path}/preview{bad}"), Some(&token(SHOP))).await;
+        assert_eq!(resp.status(), 422, "{bad}");
+        assert_eq!(resp.json::<Value>().await.unwrap()["field"], "units");
+    }
+    let other = get(&app, &format!("{path}/preview?units=2"), Some(&token(OTHER))).await;
+    assert_eq!(other.status(), 404, "another shop's token previews nothing of this shop");
+    assert_eq!(json_of(&app, &path, SHOP).await, before, "a preview changes nothing");
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_answer_the_full_object_and_a_put_changes_only_the_fields_sent() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let defaults = json_of(&app, "/api/settings", SHOP).await;
+        assert_eq!(
+            defaults,
+            json!({"priority_tags": {}, "counted_locations": null,
+                   "tags": {"backordered": "backorder", "ready": "backorder-ready"},
+                   "holds": true, "settle_ms": 2000, "eta_change_threshold_days": 3, "reminder_days": null,
+                   "alert_threshold_units": 20, "owner_email": null, "templates": {}, "rework": null})
+        );
+        let resp =
+            put(&app, "/api/settings", &token(SHOP), json!({"owner_email": "owner@example.com", "settle_ms": 500}))
+                .await;
+        assert_eq!(resp.status(), 200);
+        let shown: Value = resp.json().await.unwrap();
+        assert_eq!(
+            (shown["owner_email"].clone(), shown["settle_ms"].clone()),
+            (json!("owner@example.com"), json!(500))
+        );
+        assert_eq!(shown["tags"], defaults["tags"]);
+
+        let resp = put(&app, "/api/settings", &token(SHOP), json!({"holds": false, "reminder_days": 0})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.json::<Value>().await.unwrap()["field"], "reminder_days");
+        let now = json_of(&app, "/api/settings", SHOP).await;
+        assert_eq!(now["holds"], true, "a refused body changes nothing");
+        assert_eq!(json_of(&app, "/api/settings", OTHER).await, defaults, "another shop keeps its own settings");
+        app.app.stop().await;
+    }
+}
+
+fn customer_order(id: u64, qty: u32, at: i64, tags: &[&str]) -> Delivery {
+    let order = Order {
+        id,
+        created_at: at,
+        updated_at: at,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        cancelled: false,
+        lines: vec![Line { line_id: id * 10, variant_id: VARIANT, quantity: qty, fulfillable: qty }],
+    };
+    let mut d = Delivery::new("orders/create", order.body());
+    d.triggered_at = Some(triggered_at(at, 0));
+    d
+}
+
+async fn backordered_orders(app: &TestApp) -> Vec<u64> {
+    let shown = json_of(app, &format!("/api/variants/{VARIANT}"), SHOP).await;
+    shown["queue"].as_array().unwrap().iter().map(|q| q["order_id"].as_u64().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_priority_map_moves_waiting_vip_orders_ahead_of_earlier_ones() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        enrol(&app).await;
+        // 2 in stock, three orders of 1; the last one is a VIP's, but no map says so yet.
+        for d in [
+            customer_order(1, 1, 10, &[]),
+            customer_order(2, 1, 20, &[]),
+            customer_order(3, 1, 30, &["VIP"]),
+            level(-1, 30),
+        ] {
+            assert_eq!(app.deliver(&d).await.status(), 200);
+        }
+        app.drained().await;
+        assert_eq!(backordered_orders(&app).await, [3]);
+
+        let resp = put(&app, "/api/settings", &token(SHOP), json!({"priority_tags": {"VIP": 10}})).await;
+        assert_eq!(resp.status(), 200);
+        eventually("the VIP order to move ahead", || async { (backordered_orders(&app).await == [2]).then_some(()) })
+            .await;
+        eventually("the rework to finish", || async {
+            json_of(&app, "/api/settings", SHOP).await["rework"].is_null().then_some(())
+        })
+        .await;
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counting_fewer_locations_recounts_the_stock_of_every_managed_variant() {
+    let (app, _store) = TestApp::spawn(Backend::Embedded, &[]).await;
+    enrol(&app).await;
+    let mut second = Delivery::new("inventory_levels/update", level_body(ITEM, 2, 5, 40));
+    second.triggered_at = Some(triggered_at(40, 2));
+    for d in [order(1, 2, 10), level(-2, 10), second] {
+        assert_eq!(app.deliver(&d).await.status(), 200);
+    }
+    app.drained().await;
+    let path = format!("/api/variants/{VARIANT}");
+    assert_eq!(json_of(&app, &path, SHOP).await["available"], 3, "both locations count by default");
+
+    let resp = put(&app, "/api/settings", &token(SHOP), json!({"counted_locations": [1]})).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["counted_locations"], json!([1]));
+    let shown = eventually("the stock to be recounted", || async {
+        let shown = json_of(&app, &path, SHOP).await;
+        (shown["available"] == -2).then_some(shown)
+    })
+    .await;
+    assert_eq!(shown["backordered_units"], 2);
+    assert_eq!(backordered_orders(&app).await, [1]);
+    app.app.stop().await;
+}
