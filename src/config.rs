@@ -24,6 +24,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub app: AppSettings,
     pub shopify: ShopifySettings,
+    pub platform: PlatformSettings,
     pub store: StoreSettings,
     pub queue: QueueSettings,
     pub email: EmailSettings,
@@ -50,6 +51,16 @@ pub struct ShopifySettings {
     pub api_secret: Option<Secret>,
     pub admin_base_url: String,
     pub api_version: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PlatformSettings {
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub pool_idle_secs: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -186,10 +197,17 @@ impl Settings {
             ("BACKORDER__QUEUE__RECLAIM_IDLE_MS", self.queue.reclaim_idle_ms),
             ("BACKORDER__QUEUE__MAX_ATTEMPTS", u64::from(self.queue.max_attempts)),
             ("BACKORDER__QUEUE__DEDUPE_HOURS", self.queue.dedupe_hours),
+            ("BACKORDER__PLATFORM__TIMEOUT_MS", self.platform.timeout_ms),
+            ("BACKORDER__PLATFORM__CONNECT_TIMEOUT_MS", self.platform.connect_timeout_ms),
+            ("BACKORDER__PLATFORM__MAX_ATTEMPTS", u64::from(self.platform.max_attempts)),
+            ("BACKORDER__PLATFORM__RETRY_BASE_MS", self.platform.retry_base_ms),
         ] {
             if value == 0 {
                 problems.push(format!("{name}: must be greater than 0"));
             }
+        }
+        if !(1..60).contains(&self.platform.pool_idle_secs) {
+            problems.push("BACKORDER__PLATFORM__POOL_IDLE_SECS: must be from 1 to 59".into());
         }
         if !self.email.smtp_url.is_empty() && !self.email.smtp_url.starts_with("smtp") {
             problems.push(format!(

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod platform;
 pub mod secret;
 pub mod shop;
 pub mod state;

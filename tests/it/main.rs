@@ -14,4 +14,5 @@ mod ledger_http;
 mod ledger_model;
 mod ledger_scenarios;
 mod ledger_store;
+mod platform_schema;
 mod queue;

@@ -1,0 +1,260 @@
+//! The Admin GraphQL client: paced by the shop's cost bucket, retried where retrying can help,
+//! and strict about errors (a `userErrors` entry is an error, never ignored).
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::PlatformError;
+use super::ops::Operation;
+use super::pacing::{Pacer, ThrottleStatus};
+use crate::secret::Secret;
+use crate::worker::backoff;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `{shop}` is replaced by the shop's domain.
+    pub admin_base_url: String,
+    pub api_version: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Below the 60 s after which servers commonly drop idle connections, so a pooled
+    /// connection is never reused just as the other side closes it.
+    pub pool_idle: Duration,
+    /// Attempts for 5xx, 429, timeouts and dropped connections before giving up.
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl ClientConfig {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let p = &settings.platform;
+        Self {
+            admin_base_url: settings.shopify.admin_base_url.clone(),
+            api_version: settings.shopify.api_version.clone(),
+            timeout: Duration::from_millis(p.timeout_ms),
+            connect_timeout: Duration::from_millis(p.connect_timeout_ms),
+            pool_idle: Duration::from_secs(p.pool_idle_secs),
+            max_attempts: p.max_attempts,
+            retry_base_ms: p.retry_base_ms,
+            retry_max_ms: p.retry_max_ms,
+        }
+    }
+}
+
+pub struct AdminClient {
+    http: Client,
+    config: ClientConfig,
+    pacer: Pacer,
+}
+
+#[derive(Debug, Deserialize)]
+struct Reply {
+    data: Option<Value>,
+    #[serde(default)]
+    errors: Vec<GraphQlError>,
+    extensions: Option<Extensions>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GraphQlError {
+    message: String,
+    extensions: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Extensions {
+    cost: Option<Cost>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cost {
+    requested_query_cost: Option<f64>,
+    throttle_status: Option<ThrottleStatus>,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Value),
+    /// Worth another try after the given wait (`None`: the backoff for this attempt).
+    Again(Option<Duration>, PlatformError),
+}
+
+impl AdminClient {
+    pub fn new(config: ClientConfig) -> Result<Self, PlatformError> {
+        crate::init_crypto();
+        let http = Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(config.pool_idle)
+            .user_agent(concat!("backorder/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PlatformError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(Self { http, config, pacer: Pacer::default() })
+    }
+
+    pub fn endpoint(&self, shop: &str) -> String {
+        let base = self.config.admin_base_url.replace("{shop}", shop);
+        format!("{}/admin/api/{}/graphql.json", base.trim_end_matches('/'), self.config.api_version)
+    }
+
+    /// Sends `op` for `shop` and returns its `data`, waiting for the cost bucket first and
+    /// retrying throttling, 5xx, timeouts and dropped connections within the retry budget.
+    pub async fn call(
+        &self,
+        shop: &str,
+        token: &Secret,
+        op: &Operation,
+        variables: Value,
+    ) -> Result<Value, PlatformError> {
+        let body = json!({ "query": op.document, "operationName": op.name, "variables": variables });
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let cost = f64::from(op.estimated_cost);
+            self.pacer.acquire(shop, cost).await;
+            match self.attempt(shop, token, op, &body, cost).await? {
+                Attempt::Done(data) => return Ok(data),
+                Attempt::Again(_, e) if attempt >= self.config.max_attempts => return Err(e),
+                Attempt::Again(wait, e) => {
+                    let wait =
+                        wait.unwrap_or_else(|| backoff(attempt, self.config.retry_base_ms, self.config.retry_max_ms));
+                    tracing::debug!(shop, operation = op.name, attempt, wait_ms = wait.as_millis() as u64, error = %e, "platform: retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        shop: &str,
+        token: &Secret,
+        op: &Operation,
+        body: &Value,
+        cost: f64,
+    ) -> Result<Attempt, PlatformError> {
+        let retry = |why: String| Attempt::Again(None, PlatformError::Unavailable(why));
+        let sent = self
+            .http
+            .post(self.endpoint(shop))
+            .header("X-Shopify-Access-Token", token.expose())
+            .json(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.pacer.answered(shop, cost, None, Instant::now());
+                return Ok(retry(format!("{}: {}", op.name, transport(&e))));
+            }
+        };
+        let status = response.status();
+        let retry_after =
+            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
+        let bytes = response.bytes().await;
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.pacer.answered(shop, cost, None, Instant::now());
+                return Ok(retry(format!("{}: {}", op.name, transport(&e))));
+            }
+        };
+        let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
+        let throttle = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.throttle_status);
+        self.pacer.answered(shop, cost, throttle, Instant::now());
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = Duration::from_secs_f64(retry_after.unwrap_or(1.0).clamp(0.0, 60.0));
+                return Ok(Attempt::Again(Some(wait), PlatformError::Unavailable(format!("{}: HTTP 429", op.name))));
+            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(PlatformError::Denied(status.as_u16())),
+            s if s.is_server_error() => return Ok(retry(format!("{}: HTTP {}", op.name, s.as_u16()))),
+            s if !s.is_success() => {
+                return Err(PlatformError::Refused { operation: op.name, message: format!("HTTP {}", s.as_u16()) });
+            }
+            _ => {}
+        }
+        let reply =
+            reply.ok_or_else(|| PlatformError::Malformed { operation: op.name, message: "not GraphQL JSON".into() })?;
+        if reply.errors.iter().any(|e| code_of(e) == Some("THROTTLED")) {
+            let requested =
+                reply.extensions.as_ref().and_then(|x| x.cost.as_ref()?.requested_query_cost).unwrap_or(cost);
+            let wait = throttle.map_or(Duration::from_secs(1), |t| {
+                Duration::from_secs_f64(
+                    ((requested - t.currently_available) / t.restore_rate.max(0.1)).clamp(0.05, 60.0),
+                )
+            });
+            return Ok(Attempt::Again(Some(wait), PlatformError::Unavailable(format!("{}: THROTTLED", op.name))));
+        }
+        if !reply.errors.is_empty() {
+            let message = reply.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+            return Err(PlatformError::Refused { operation: op.name, message });
+        }
+        let data =
+            reply.data.ok_or_else(|| PlatformError::Malformed { operation: op.name, message: "no data".into() })?;
+        user_errors(op, &data)?;
+        Ok(Attempt::Done(data))
+    }
+}
+
+fn code_of(e: &GraphQlError) -> Option<&str> {
+    e.extensions.as_ref()?.get("code")?.as_str()
+}
+
+/// A transport error without the URL (it names the shop's host, fine in logs, but the error
+/// text travels into dead letters that the merchant may see).
+fn transport(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "connection dropped"
+    }
+}
+
+/// Mutations answer `userErrors` next to their result; any entry means the change did not
+/// happen as asked.
+fn user_errors(op: &Operation, data: &Value) -> Result<(), PlatformError> {
+    let Some(fields) = data.as_object() else { return Ok(()) };
+    let mut messages = Vec::new();
+    for payload in fields.values() {
+        for e in payload.get("userErrors").and_then(Value::as_array).into_iter().flatten() {
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("unknown error");
+            let field = e
+                .get("field")
+                .and_then(Value::as_array)
+                .map(|f| f.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("."));
+            messages.push(match field {
+                Some(f) if !f.is_empty() => format!("{f}: {message}"),
+                _ => message.to_string(),
+            });
+        }
+    }
+    if messages.is_empty() {
+        Ok(())
+    } else {
+        Err(PlatformError::Refused { operation: op.name, message: messages.join("; ") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::ops::TAGS_ADD;
+
+    #[test]
+    fn user_errors_of_a_mutation_are_errors() {
+        let data = json!({"tagsAdd": {"userErrors": [{"field": ["id"], "message": "Order does not exist"}]}});
+        let err = user_errors(&TAGS_ADD, &data).unwrap_err();
+        assert_eq!(err.to_string(), "TagsAdd refused: id: Order does not exist");
+        assert!(!err.is_retryable());
+        assert!(user_errors(&TAGS_ADD, &json!({"tagsAdd": {"userErrors": []}})).is_ok());
+    }
+}

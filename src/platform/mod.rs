@@ -1,0 +1,9 @@
+//! Talking to the platform: the Admin GraphQL client, its pacing, and the operations it sends.
+
+pub mod client;
+pub mod error;
+pub mod ops;
+pub mod pacing;
+
+pub use client::{AdminClient, ClientConfig};
+pub use error::PlatformError;

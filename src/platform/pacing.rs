@@ -1,0 +1,140 @@
+//! A cost bucket per shop, mirroring Shopify's leaky bucket, so the client waits before sending
+//! instead of being throttled.
+//!
+//! Shopify admits a query only if the bucket holds its *requested* cost, refunds the difference
+//! to the *actual* cost afterwards, and refills at `restoreRate` points per second. Every reply
+//! carries `extensions.cost.throttleStatus`, so the local copy is corrected on each response;
+//! until the first reply it assumes a small bucket (the one of the smallest plan would be
+//! larger), which costs a few milliseconds of warm-up and never a `THROTTLED` reply.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// Before the platform has said otherwise.
+const SEED_MAX: f64 = 50.0;
+const SEED_RESTORE: f64 = 10.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleStatus {
+    pub maximum_available: f64,
+    pub currently_available: f64,
+    pub restore_rate: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    max: f64,
+    available: f64,
+    restore: f64,
+    at: Instant,
+    /// Points taken by calls not answered yet: a status read by one reply does not know them.
+    in_flight: f64,
+}
+
+impl Bucket {
+    fn seed(now: Instant) -> Self {
+        Self { max: SEED_MAX, available: SEED_MAX, restore: SEED_RESTORE, at: now, in_flight: 0.0 }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.available = (self.available + elapsed * self.restore).min(self.max);
+        self.at = now;
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Pacer {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Pacer {
+    /// Takes `cost` points from the shop's bucket, or says how long to wait before asking again.
+    /// A cost above the whole bucket is admitted once the bucket is full (the platform decides).
+    pub fn take(&self, shop: &str, cost: f64, now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.entry(shop.to_string()).or_insert_with(|| Bucket::seed(now));
+        bucket.refill(now);
+        let need = cost.min(bucket.max);
+        if bucket.available >= need {
+            bucket.available -= cost;
+            bucket.in_flight += cost;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((need - bucket.available) / bucket.restore.max(0.1)))
+        }
+    }
+
+    /// Waits until `cost` points are available, then takes them.
+    pub async fn acquire(&self, shop: &str, cost: f64) {
+        while let Err(wait) = self.take(shop, cost, Instant::now()) {
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+
+    /// A call that took `cost` got its reply; with the platform's word on the bucket, that
+    /// replaces the local estimate. Points of calls still in flight are taken again, so
+    /// concurrent callers stay under it.
+    pub fn answered(&self, shop: &str, cost: f64, status: Option<ThrottleStatus>, now: Instant) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.entry(shop.to_string()).or_insert_with(|| Bucket::seed(now));
+        bucket.in_flight = (bucket.in_flight - cost).max(0.0);
+        if let Some(status) = status {
+            bucket.max = status.maximum_available.max(1.0);
+            bucket.restore = status.restore_rate.max(0.1);
+            bucket.available = (status.currently_available - bucket.in_flight).min(bucket.max);
+            bucket.at = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_bucket_says_how_long_to_wait_for_the_missing_points() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        assert!(pacer.take("s", 40.0, t0).is_ok());
+        let wait = pacer.take("s", 30.0, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(2), "20 points missing at 10 points/s");
+        assert!(pacer.take("s", 30.0, t0 + Duration::from_secs(2)).is_ok());
+    }
+
+    #[test]
+    fn the_platforms_status_replaces_the_estimate() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        let status = ThrottleStatus { maximum_available: 2000.0, currently_available: 1000.0, restore_rate: 100.0 };
+        pacer.answered("s", 0.0, Some(status), t0);
+        assert!(pacer.take("s", 1000.0, t0).is_ok());
+        assert_eq!(pacer.take("s", 100.0, t0).unwrap_err(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn points_of_calls_still_in_flight_stay_taken_after_another_reply() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        assert!(pacer.take("s", 10.0, t0).is_ok());
+        assert!(pacer.take("s", 10.0, t0).is_ok());
+        // The first reply reports the bucket before the second call reached the platform.
+        let status = ThrottleStatus { maximum_available: 50.0, currently_available: 40.0, restore_rate: 10.0 };
+        pacer.answered("s", 10.0, Some(status), t0);
+        assert!(pacer.take("s", 30.0, t0).is_ok());
+        assert!(pacer.take("s", 1.0, t0).is_err(), "the second call's 10 points are still spoken for");
+    }
+
+    #[test]
+    fn shops_have_buckets_of_their_own() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        assert!(pacer.take("a", 50.0, t0).is_ok());
+        assert!(pacer.take("b", 50.0, t0).is_ok());
+        assert!(pacer.take("a", 1.0, t0).is_err());
+    }
+}
