@@ -14,5 +14,6 @@ mod ledger_http;
 mod ledger_model;
 mod ledger_scenarios;
 mod ledger_store;
+mod platform;
 mod platform_schema;
 mod queue;

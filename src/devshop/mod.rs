@@ -1,0 +1,212 @@
+//! The dev shop (SPEC 3.6): a simulated platform over real HTTP for `demo` and the tests. It
+//! hosts any number of shops, each with its own world, access token and cost bucket, answers the
+//! service's Admin GraphQL operations with Shopify's shapes, refuses calls its bucket cannot
+//! afford with `THROTTLED`, and injects faults on demand. Every call is logged, so a test can
+//! say exactly what the service asked for.
+//!
+//! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
+
+mod bucket;
+pub mod graphql;
+pub mod world;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+pub use bucket::Bucket;
+pub use world::{Policy, World};
+
+/// Faults injected into Admin API calls, each drawn per call.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of calls answered 503.
+    pub server_errors: f64,
+    /// Share of calls answered 429 with `Retry-After`.
+    pub too_many_requests: f64,
+    /// Share of calls whose connection is dropped mid-reply.
+    pub dropped: f64,
+    /// Added to every call.
+    pub latency: Duration,
+    /// The `Retry-After` of a 429, in seconds.
+    pub retry_after_secs: f64,
+}
+
+/// One Admin API call as the dev shop saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub operation: String,
+    pub variables: Value,
+    /// `ok`, `throttled`, `5xx`, `429`, `dropped`, `denied`, `error`.
+    pub outcome: &'static str,
+}
+
+struct Account {
+    token: String,
+    bucket: Bucket,
+    world: World,
+    calls: Vec<Call>,
+}
+
+struct Shared {
+    shops: Mutex<HashMap<String, Account>>,
+    faults: Mutex<Faults>,
+    bucket_max: f64,
+    restore_rate: f64,
+}
+
+pub struct DevShop {
+    pub url: String,
+    shared: Arc<Shared>,
+    server: actix_web::dev::ServerHandle,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+impl DevShop {
+    /// Starts on a free loopback port with a cost bucket of `bucket_max` points restoring
+    /// `restore_rate` points per second (Shopify Standard: 2000 / 100).
+    pub async fn start(bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            shops: Mutex::new(HashMap::new()),
+            faults: Mutex::new(Faults::default()),
+            bucket_max,
+            restore_rate,
+        });
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(10 << 20))
+                .route("/shops/{shop}/admin/api/{version}/graphql.json", web::post().to(admin_graphql))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Self { url, shared, server: handle })
+    }
+
+    /// The value of `BACKORDER__SHOPIFY__ADMIN_BASE_URL` that points the service here.
+    pub fn admin_base_url(&self) -> String {
+        format!("{}/shops/{{shop}}", self.url)
+    }
+
+    /// Creates a shop (or returns the existing one's token): its access token.
+    pub fn install(&self, shop: &str) -> String {
+        let mut shops = lock(&self.shared.shops);
+        let account = shops.entry(shop.to_string()).or_insert_with(|| Account {
+            token: format!("shpat_dev_{:032x}", fastrand::u128(..)),
+            bucket: Bucket::new(self.shared.bucket_max, self.shared.restore_rate),
+            world: World::default(),
+            calls: Vec::new(),
+        });
+        account.token.clone()
+    }
+
+    /// Reads or changes a shop's world (orders, stock, policies).
+    pub fn world<T>(&self, shop: &str, f: impl FnOnce(&mut World) -> T) -> T {
+        let mut shops = lock(&self.shared.shops);
+        let account = shops.get_mut(shop).expect("dev shop: install the shop first");
+        f(&mut account.world)
+    }
+
+    pub fn calls(&self, shop: &str) -> Vec<Call> {
+        lock(&self.shared.shops).get(shop).map(|a| a.calls.clone()).unwrap_or_default()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
+    }
+}
+
+async fn admin_graphql(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let (shop, _version) = path.into_inner();
+    let faults = lock(&shared.faults).clone();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let operation = body["operationName"].as_str().unwrap_or_default().to_string();
+    let variables = body["variables"].clone();
+    let token = req.headers().get("x-shopify-access-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut shops = lock(&shared.shops);
+    let Some(account) = shops.get_mut(&shop) else {
+        return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
+    };
+    let log = |outcome: &'static str| account_log(outcome, &operation, &variables);
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), account.token.as_bytes())) {
+        account.calls.push(log("denied"));
+        return HttpResponse::Unauthorized()
+            .json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}));
+    }
+    let draw = fastrand::f64();
+    if draw < faults.server_errors {
+        account.calls.push(log("5xx"));
+        return HttpResponse::ServiceUnavailable().json(json!({"errors": "Service Unavailable"}));
+    }
+    if draw < faults.server_errors + faults.too_many_requests {
+        account.calls.push(log("429"));
+        return HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", format!("{:.1}", faults.retry_after_secs)))
+            .json(json!({"errors": "Exceeded rate limit"}));
+    }
+    let now = Instant::now();
+    let requested = graphql::requested_cost(&operation);
+    if !account.bucket.admit(requested, now) {
+        account.calls.push(log("throttled"));
+        return HttpResponse::Ok().json(json!({
+            "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+            "extensions": account.bucket.extensions(requested, None, now),
+        }));
+    }
+    let dropped = draw < faults.server_errors + faults.too_many_requests + faults.dropped;
+    let resolved = graphql::resolve(&mut account.world, &operation, &variables);
+    let reply = match resolved {
+        Ok(data) => {
+            account.calls.push(log(if dropped { "dropped" } else { "ok" }));
+            json!({"data": data, "extensions": account.bucket.extensions(requested, Some(requested), now)})
+        }
+        Err(message) => {
+            account.bucket.refund(requested, now);
+            account.calls.push(log("error"));
+            json!({"errors": [{"message": message}], "extensions": account.bucket.extensions(requested, None, now)})
+        }
+    };
+    drop(shops);
+    if dropped {
+        // The change happened, the reply never arrives: the client must not apply it twice.
+        let broken =
+            futures_util::stream::once(async { Err::<web::Bytes, _>(std::io::Error::other("connection dropped")) });
+        return HttpResponse::Ok().content_type("application/json").streaming(broken);
+    }
+    HttpResponse::Ok().json(reply)
+}
+
+fn account_log(outcome: &'static str, operation: &str, variables: &Value) -> Call {
+    Call { operation: operation.to_string(), variables: variables.clone(), outcome }
+}

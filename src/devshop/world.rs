@@ -1,0 +1,244 @@
+//! The dev shop's data and Shopify's rules over it: products and variants with their inventory
+//! policy, inventory levels per location, orders with tags and fulfillment orders with holds.
+//!
+//! Inventory accounting follows Shopify: an order lowers `available` at the location it is
+//! assigned to (it may go below zero only for a `CONTINUE` variant; a `DENY` variant refuses an
+//! order beyond stock), a cancellation with restock raises it again, and a fulfillment leaves it
+//! alone (it only lowers `committed`, which the ledger does not read).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Policy {
+    Deny,
+    Continue,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub id: u64,
+    pub product_id: u64,
+    pub inventory_item_id: u64,
+    pub title: String,
+    pub policy: Policy,
+    /// Namespace/key → (type, value).
+    pub metafields: BTreeMap<(String, String), (String, String)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    pub available: i64,
+    /// Milliseconds since the epoch; strictly increasing per level, like Shopify's `updated_at`.
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderLine {
+    pub id: u64,
+    pub variant_id: u64,
+    pub quantity: u32,
+    pub fulfilled: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hold {
+    pub id: u64,
+    pub handle: String,
+    pub reason: String,
+    /// Line item id → units held.
+    pub quantities: BTreeMap<u64, u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub customer_tags: Vec<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub cancelled: bool,
+    pub lines: Vec<OrderLine>,
+    pub tags: BTreeSet<String>,
+    /// One fulfillment order per order in the dev shop; its id.
+    pub fulfillment_order_id: u64,
+    pub holds: Vec<Hold>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorldError {
+    #[error("variant {0} does not exist")]
+    NoVariant(u64),
+    #[error("{title} is out of stock: {available} available, {wanted} ordered")]
+    OutOfStock { title: String, available: i64, wanted: u32 },
+    #[error("order {0} does not exist")]
+    NoOrder(u64),
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub variants: BTreeMap<u64, Variant>,
+    /// (inventory item, location) → level.
+    pub levels: BTreeMap<(u64, u64), Level>,
+    pub orders: BTreeMap<u64, Order>,
+    next_id: u64,
+    clock_ms: i64,
+}
+
+/// The location orders are assigned to.
+pub const MAIN_LOCATION: u64 = 1;
+
+impl World {
+    /// A fresh id (variants, orders, lines, holds share one sequence, as distinct as Shopify's).
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// A timestamp later than every earlier one, near the wall clock.
+    pub fn tick(&mut self) -> i64 {
+        let now = crate::store::now_ms() as i64;
+        self.clock_ms = now.max(self.clock_ms + 1);
+        self.clock_ms
+    }
+
+    pub fn add_variant(&mut self, title: &str, stock: i64, policy: Policy) -> u64 {
+        let (id, product_id, item) = (self.next_id(), self.next_id(), self.next_id());
+        let variant = Variant {
+            id,
+            product_id,
+            inventory_item_id: item,
+            title: title.into(),
+            policy,
+            metafields: BTreeMap::new(),
+        };
+        self.variants.insert(id, variant);
+        let at = self.tick();
+        self.levels.insert((item, MAIN_LOCATION), Level { available: stock, updated_at_ms: at });
+        id
+    }
+
+    pub fn available(&self, variant: u64) -> i64 {
+        let Some(v) = self.variants.get(&variant) else { return 0 };
+        self.levels.range((v.inventory_item_id, 0)..=(v.inventory_item_id, u64::MAX)).map(|(_, l)| l.available).sum()
+    }
+
+    fn adjust(&mut self, variant: u64, delta: i64) -> Result<(u64, Level), WorldError> {
+        let item = self.variants.get(&variant).ok_or(WorldError::NoVariant(variant))?.inventory_item_id;
+        let at = self.tick();
+        let level = self.levels.entry((item, MAIN_LOCATION)).or_insert(Level { available: 0, updated_at_ms: at });
+        level.available += delta;
+        level.updated_at_ms = at;
+        Ok((item, *level))
+    }
+
+    /// Sets a variant's stock at the main location (a receipt or a count).
+    pub fn set_stock(&mut self, variant: u64, available: i64) -> Result<(u64, Level), WorldError> {
+        let delta = available - self.available(variant);
+        self.adjust(variant, delta)
+    }
+
+    /// Places an order as the checkout would: refused as a whole when a `DENY` variant lacks
+    /// the stock. Returns the order id.
+    pub fn place_order(
+        &mut self,
+        email: &str,
+        customer_tags: &[&str],
+        lines: &[(u64, u32)],
+    ) -> Result<u64, WorldError> {
+        for (variant, qty) in lines {
+            let v = self.variants.get(variant).ok_or(WorldError::NoVariant(*variant))?;
+            let wanted: u32 = lines.iter().filter(|(id, _)| id == variant).map(|(_, q)| q).sum();
+            let available = self.available(*variant);
+            if v.policy == Policy::Deny && i64::from(wanted) > available {
+                return Err(WorldError::OutOfStock { title: v.title.clone(), available, wanted: *qty });
+            }
+        }
+        for (variant, qty) in lines {
+            self.adjust(*variant, -i64::from(*qty))?;
+        }
+        let id = self.next_id();
+        let fulfillment_order_id = self.next_id();
+        let lines = lines
+            .iter()
+            .map(|(variant_id, quantity)| OrderLine {
+                id: self.next_id(),
+                variant_id: *variant_id,
+                quantity: *quantity,
+                fulfilled: 0,
+            })
+            .collect();
+        let at = self.tick();
+        let order = Order {
+            id,
+            name: format!("#{}", 1000 + self.orders.len() + 1),
+            email: email.into(),
+            customer_tags: customer_tags.iter().map(|t| t.to_string()).collect(),
+            created_at_ms: at,
+            updated_at_ms: at,
+            cancelled: false,
+            lines,
+            tags: BTreeSet::new(),
+            fulfillment_order_id,
+            holds: Vec::new(),
+        };
+        self.orders.insert(id, order);
+        Ok(id)
+    }
+
+    /// Cancels an order; with `restock`, its unfulfilled units go back to stock.
+    pub fn cancel_order(&mut self, order: u64, restock: bool) -> Result<(), WorldError> {
+        let o = self.orders.get(&order).ok_or(WorldError::NoOrder(order))?.clone();
+        if o.cancelled {
+            return Ok(());
+        }
+        if restock {
+            for l in &o.lines {
+                self.adjust(l.variant_id, i64::from(l.quantity - l.fulfilled))?;
+            }
+        }
+        let at = self.tick();
+        let o = self.orders.get_mut(&order).expect("checked");
+        o.cancelled = true;
+        o.holds.clear();
+        o.updated_at_ms = at;
+        Ok(())
+    }
+
+    /// Units of a line that are not held (what the warehouse could ship now).
+    pub fn fulfillable(&self, order: &Order, line: &OrderLine) -> u32 {
+        let held: u32 = order.holds.iter().filter_map(|h| h.quantities.get(&line.id)).sum();
+        (line.quantity - line.fulfilled).saturating_sub(held)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deny_variant_refuses_an_order_beyond_stock_and_a_continue_variant_goes_negative() {
+        let mut w = World::default();
+        let deny = w.add_variant("Mug", 2, Policy::Deny);
+        let cont = w.add_variant("Tee", 2, Policy::Continue);
+        assert!(matches!(w.place_order("a@example.com", &[], &[(deny, 3)]), Err(WorldError::OutOfStock { .. })));
+        assert_eq!(w.available(deny), 2, "a refused order takes nothing");
+        w.place_order("a@example.com", &[], &[(cont, 5)]).unwrap();
+        assert_eq!(w.available(cont), -3);
+    }
+
+    #[test]
+    fn a_cancellation_with_restock_returns_the_units() {
+        let mut w = World::default();
+        let v = w.add_variant("Tee", 1, Policy::Continue);
+        let o = w.place_order("a@example.com", &[], &[(v, 3)]).unwrap();
+        w.cancel_order(o, true).unwrap();
+        assert_eq!(w.available(v), 1);
+        let o = w.place_order("a@example.com", &[], &[(v, 3)]).unwrap();
+        w.cancel_order(o, false).unwrap();
+        assert_eq!(w.available(v), -2);
+    }
+}

@@ -1,0 +1,127 @@
+//! The Admin API client against the dev shop over real HTTP: answers, refusals, pacing under a
+//! small cost bucket, retries through injected faults, and the retry budget.
+
+use std::time::Duration;
+
+use backorder::devshop::{DevShop, Faults, Policy};
+use backorder::platform::ops::{PRODUCT_VARIANT_ITEM, TAGS_ADD};
+use backorder::platform::{AdminClient, ClientConfig, PlatformError};
+use backorder::secret::Secret;
+use serde_json::json;
+
+const SHOP: &str = "platform.myshopify.com";
+
+fn client(devshop: &DevShop, max_attempts: u32) -> AdminClient {
+    AdminClient::new(ClientConfig {
+        admin_base_url: devshop.admin_base_url(),
+        api_version: "2025-10".into(),
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        pool_idle: Duration::from_secs(30),
+        max_attempts,
+        retry_base_ms: 5,
+        retry_max_ms: 50,
+    })
+    .unwrap()
+}
+
+fn outcomes(devshop: &DevShop, outcome: &str) -> usize {
+    devshop.calls(SHOP).iter().filter(|c| c.outcome == outcome).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variants_inventory_item_is_read_from_the_platform() {
+    let devshop = DevShop::start(1000.0, 100.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let (variant, item) = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 3, Policy::Deny);
+        (v, w.variants[&v].inventory_item_id)
+    });
+    let data = client(&devshop, 3)
+        .call(SHOP, &token, &PRODUCT_VARIANT_ITEM, json!({"id": format!("gid://shopify/ProductVariant/{variant}")}))
+        .await
+        .unwrap();
+    assert_eq!(data["productVariant"]["inventoryItem"]["id"], format!("gid://shopify/InventoryItem/{item}"));
+    assert_eq!(data["productVariant"]["inventoryPolicy"], "DENY");
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_errors_and_a_wrong_token_are_errors_that_no_retry_can_fix() {
+    let devshop = DevShop::start(1000.0, 100.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let c = client(&devshop, 5);
+    let missing = json!({"id": "gid://shopify/Order/404", "tags": ["backorder"]});
+    match c.call(SHOP, &token, &TAGS_ADD, missing.clone()).await {
+        Err(e @ PlatformError::Refused { .. }) => assert!(e.to_string().contains("Order does not exist"), "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let denied = c.call(SHOP, &Secret::new("shpat_wrong"), &TAGS_ADD, missing).await;
+    assert!(matches!(denied, Err(PlatformError::Denied(401))), "{denied:?}");
+    assert_eq!(devshop.calls(SHOP).len(), 2, "neither was retried");
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_stay_within_a_small_cost_bucket_without_a_throttled_reply() {
+    let devshop = DevShop::start(50.0, 100.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let order = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Continue);
+        w.place_order("a@example.com", &[], &[(v, 1)]).unwrap()
+    });
+    let c = std::sync::Arc::new(client(&devshop, 3));
+    let calls = (0..30).map(|i| {
+        let (c, token) = (c.clone(), token.clone());
+        tokio::spawn(async move {
+            let vars = json!({"id": format!("gid://shopify/Order/{order}"), "tags": [format!("t{i}")]});
+            c.call(SHOP, &token, &TAGS_ADD, vars).await
+        })
+    });
+    for call in futures_util::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+    assert_eq!(outcomes(&devshop, "throttled"), 0, "the client waited for the bucket instead");
+    assert_eq!(devshop.world(SHOP, |w| w.orders[&order].tags.len()), 30);
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_rate_limits_and_dropped_connections_are_retried_until_the_call_succeeds() {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let order = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Continue);
+        w.place_order("a@example.com", &[], &[(v, 1)]).unwrap()
+    });
+    devshop.set_faults(Faults {
+        server_errors: 0.15,
+        too_many_requests: 0.05,
+        dropped: 0.05,
+        retry_after_secs: 0.01,
+        ..Faults::default()
+    });
+    let c = client(&devshop, 12);
+    for i in 0..20 {
+        let vars = json!({"id": format!("gid://shopify/Order/{order}"), "tags": [format!("t{i}")]});
+        c.call(SHOP, &token, &TAGS_ADD, vars).await.unwrap();
+    }
+    assert_eq!(devshop.world(SHOP, |w| w.orders[&order].tags.len()), 20);
+    assert!(devshop.calls(SHOP).len() >= 20);
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_keeps_failing_gives_up_after_its_retry_budget() {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    devshop.set_faults(Faults { server_errors: 1.0, ..Faults::default() });
+    let result =
+        client(&devshop, 4).call(SHOP, &token, &TAGS_ADD, json!({"id": "gid://shopify/Order/1", "tags": ["x"]})).await;
+    match result {
+        Err(e) => assert!(e.is_retryable(), "{e}"),
+        Ok(v) => panic!("a failing platform answered {v}"),
+    }
+    assert_eq!(outcomes(&devshop, "5xx"), 4, "exactly the budget of attempts");
+    devshop.stop().await;
+}
