@@ -98,6 +98,9 @@ pub struct LedgerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SecuritySettings {
     pub encryption_key: Option<Secret>,
+    /// The key before a rotation: values sealed under it still open and are re-sealed.
+    #[serde(default)]
+    pub previous_encryption_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -171,6 +174,9 @@ impl Settings {
                     problems.push(format!("BACKORDER__SECURITY__ENCRYPTION_KEY: {why}"));
                 }
             }
+        }
+        if let Some(Err(why)) = self.security.previous_encryption_key.as_ref().map(decode_key) {
+            problems.push(format!("BACKORDER__SECURITY__PREVIOUS_ENCRYPTION_KEY: {why}"));
         }
         if self.server.bind.parse::<SocketAddr>().is_err() {
             problems
@@ -262,6 +268,15 @@ fn is_http_url(s: &str) -> bool {
 }
 
 /// The 32-byte key inside `BACKORDER__SECURITY__ENCRYPTION_KEY`.
+impl Settings {
+    /// The sealer of tokens at rest, when an encryption key is configured (and valid).
+    pub fn sealer(&self) -> Option<crate::auth::seal::Sealer> {
+        let current = decode_key(self.security.encryption_key.as_ref()?).ok()?;
+        let previous = self.security.previous_encryption_key.as_ref().and_then(|k| decode_key(k).ok());
+        Some(crate::auth::seal::Sealer::new(&current, previous.as_ref()))
+    }
+}
+
 pub fn decode_key(key: &Secret) -> Result<[u8; 32], String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(key.expose().trim())

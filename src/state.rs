@@ -3,13 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::install::{self, Install, InstallError};
+use crate::auth::seal::Sealer;
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::platform::{AdminClient, ClientConfig};
 use crate::store::SharedStore;
 use crate::worker::rekey::Progress;
 
 pub struct AppState {
     pub store: SharedStore,
+    /// Seals tokens at rest; `None` only where no encryption key is configured (`serve`
+    /// refuses to start that way).
+    pub sealer: Option<Arc<Sealer>>,
+    pub platform: Arc<AdminClient>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
@@ -21,8 +28,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
+        let sealer = settings.sealer().map(Arc::new);
+        let platform = AdminClient::new(ClientConfig::from_settings(&settings)).expect("the HTTP client builds");
         Self {
             store,
+            sealer,
+            platform: Arc::new(platform),
             metrics: Arc::new(Metrics::new()),
             settings,
             shop_locks: Default::default(),
@@ -62,6 +73,14 @@ impl AppState {
 
     pub fn release_rework(&self, shop: &str) {
         self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(shop);
+    }
+
+    /// The shop's install (its access token), if it has one and tokens can be opened here.
+    pub async fn install(&self, shop: &str) -> Result<Option<Install>, InstallError> {
+        match &self.sealer {
+            Some(sealer) => install::load(self.store.as_ref(), sealer, shop).await,
+            None => Ok(None),
+        }
     }
 
     pub fn dedupe_ttl(&self) -> Duration {

@@ -1,6 +1,7 @@
 //! The command line of SPEC 3.1.
 
 mod dlq;
+mod shop;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         command: dlq::DlqCommand,
     },
+    /// Shops of a custom (single-store) app.
+    Shop {
+        #[command(subcommand)]
+        command: shop::ShopCommand,
+    },
     /// Load generator: fires signed orders/create webhooks at a running service.
     Bench(crate::bench::BenchArgs),
 }
@@ -49,6 +55,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Config { command: ConfigCommand::Check } => config_check(),
         Command::Serve => serve().await,
         Command::Dlq { command } => dlq::run(command).await,
+        Command::Shop { command } => shop::run(command).await,
         Command::Bench(args) => crate::bench::run(args).await,
     }
 }

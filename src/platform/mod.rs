@@ -4,6 +4,7 @@ pub mod client;
 pub mod error;
 pub mod ops;
 pub mod pacing;
+pub mod reads;
 
 pub use client::{AdminClient, ClientConfig};
 pub use error::PlatformError;

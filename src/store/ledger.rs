@@ -25,6 +25,8 @@ pub enum Record {
     /// The shop's settings the rules do not read (tags, holds, timings, emails): kept apart so
     /// the record every event reads stays small.
     Settings,
+    /// The shop's install: sealed access (and refresh) tokens.
+    Install,
 }
 
 impl Record {
@@ -39,6 +41,7 @@ impl Record {
             Record::Item(id) => format!("item:{id}"),
             Record::Variants => "variants".into(),
             Record::Settings => "settings".into(),
+            Record::Install => "install".into(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod api;
 mod api_shop;
 mod cli;
 mod conformance;
+mod install;
 mod intake;
 mod ledger_backends;
 mod ledger_http;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{ApiError, ShopSession, variants};
 use crate::ledger::input::VariantInfo;
 use crate::ledger::records::{SupplyBatch, VariantRecord, VariantSettings, decode, encode};
+use crate::platform::reads::variant_info;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, LedgerCommit, Record};
 use crate::worker::ledger::{Event, map_variant};
@@ -63,6 +64,26 @@ fn is_date(s: &str) -> bool {
     s.len() == 10 && time::Date::parse(s, format).is_ok()
 }
 
+/// The variant's inventory item as the platform knows it; `None` (logged) when the shop has no
+/// install here or the platform cannot say right now.
+async fn platform_info(state: &AppState, shop: &str, variant: u64) -> Option<VariantInfo> {
+    let install = match state.install(shop).await {
+        Ok(Some(install)) => install,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(shop, error = %e, "enrol: cannot read the shop's install");
+            return None;
+        }
+    };
+    match variant_info(&state.platform, shop, &install.access_token, variant).await {
+        Ok(info) => info,
+        Err(e) => {
+            tracing::warn!(shop, variant, error = %e, "enrol: cannot read the variant's inventory item; waiting for products/update");
+            None
+        }
+    }
+}
+
 pub async fn update(
     session: ShopSession,
     path: web::Path<u64>,
@@ -79,10 +100,14 @@ pub async fn update(
         let Some(mut record) =
             decode::<VariantRecord>(bytes.as_deref()).map_err(|e| ApiError::Internal(e.to_string()))?
         else {
-            // Not managed yet: start its book. Its inventory item comes with the next
-            // products/update (or the platform read of a later issue).
-            let info =
-                VariantInfo { variant_id: variant, product_id: 0, inventory_item_id: None, title: String::new() };
+            // Not managed yet: start its book, with its inventory item read from the platform
+            // (or, if that read fails, from the next products/update).
+            let info = platform_info(&state, shop, variant).await.unwrap_or(VariantInfo {
+                variant_id: variant,
+                product_id: 0,
+                inventory_item_id: None,
+                title: String::new(),
+            });
             let event = Event {
                 shop,
                 key: format!("api:enrol:{variant}:{attempt}:{}", fastrand::u64(..)),

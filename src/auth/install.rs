@@ -1,0 +1,85 @@
+//! A shop's install: its Admin API access token (and, for expiring tokens, the refresh token),
+//! sealed at rest, kept with the shop's ledger records so one shop's data is one unit (and
+//! `shop/redact` removes it with the rest).
+
+use serde::{Deserialize, Serialize};
+
+use super::seal::{SealError, Sealer};
+use crate::ledger::records::{decode, encode};
+use crate::secret::Secret;
+use crate::store::{CommitOutcome, LedgerCommit, Record, Store, StoreError};
+
+/// What the store holds: tokens sealed, never plain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredInstall {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at_ms: Option<i64>,
+    scopes: Vec<String>,
+    installed_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    pub expires_at_ms: Option<i64>,
+    pub scopes: Vec<String>,
+    pub installed_at_ms: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored install cannot be opened: {0}")]
+    Sealed(#[from] SealError),
+    #[error("the stored install is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Stores `install` for `shop`, replacing any earlier one.
+pub async fn save(store: &dyn Store, sealer: &Sealer, shop: &str, install: &Install) -> Result<(), InstallError> {
+    let stored = StoredInstall {
+        access_token: sealer.seal(&install.access_token),
+        refresh_token: install.refresh_token.as_ref().map(|t| sealer.seal(t)),
+        expires_at_ms: install.expires_at_ms,
+        scopes: install.scopes.clone(),
+        installed_at_ms: install.installed_at_ms,
+    };
+    let commit = LedgerCommit {
+        event_key: format!("install:{:016x}", fastrand::u64(..)),
+        topic: "install".into(),
+        mark_ttl: std::time::Duration::from_secs(3600),
+        writes: vec![(Record::Install, Some(encode(&stored)))],
+        ..LedgerCommit::default()
+    };
+    match store.ledger_commit(shop, &commit).await? {
+        CommitOutcome::Applied | CommitOutcome::AlreadyProcessed => Ok(()),
+        CommitOutcome::Conflict => unreachable!("a commit without expectations cannot conflict"),
+    }
+}
+
+/// The shop's install, if it has one.
+pub async fn load(store: &dyn Store, sealer: &Sealer, shop: &str) -> Result<Option<Install>, InstallError> {
+    let bytes = store.ledger_get(shop, &[Record::Install]).await?.remove(0);
+    let Some(stored) = decode::<StoredInstall>(bytes.as_deref()).map_err(|e| InstallError::Corrupt(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let (access_token, stale) = sealer.open(&stored.access_token)?;
+    let refresh_token = stored.refresh_token.as_deref().map(|t| sealer.open(t)).transpose()?;
+    let install = Install {
+        access_token,
+        refresh_token: refresh_token.map(|(t, _)| t),
+        expires_at_ms: stored.expires_at_ms,
+        scopes: stored.scopes,
+        installed_at_ms: stored.installed_at_ms,
+    };
+    if stale {
+        // Sealed under the previous key: re-seal under the current one, so the previous key
+        // can be retired once every shop has been read.
+        save(store, sealer, shop, &install).await?;
+    }
+    Ok(Some(install))
+}

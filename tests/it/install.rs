@@ -1,0 +1,126 @@
+//! Installs of custom apps (`backorder shop add`), tokens sealed at rest, and the service using
+//! a shop's token to read from the platform (the dev shop, over real HTTP).
+
+use std::process::Command;
+
+use backorder::auth::install;
+use backorder::devshop::{DevShop, Policy};
+use backorder::secret::Secret;
+use serde_json::{Value, json};
+
+use crate::api::{put, token};
+use crate::support::shopify::{level_body, triggered_at};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, redis, settings};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backorder");
+const TOKEN: &str = "shpat_plaintext_never_stored_0123456789";
+
+fn shop_add(store: &TestStore, shop: &str) -> std::process::Output {
+    let env = settings(store, &[]);
+    let key = env.security.encryption_key.as_ref().unwrap().expose().to_string();
+    Command::new(BIN)
+        .args(["shop", "add", "--shop", shop, "--scopes", "read_orders,write_orders"])
+        .env_clear()
+        .env("BACKORDER_SHOP_ACCESS_TOKEN", TOKEN)
+        .env("BACKORDER__SECURITY__ENCRYPTION_KEY", key)
+        .env("BACKORDER__STORE__URL", &store.url)
+        .env("BACKORDER__STORE__PREFIX", &store.prefix)
+        .output()
+        .unwrap()
+}
+
+/// Every byte the store holds for this test: the embedded file, or every Redis value under the
+/// test's prefix.
+fn raw_store(store: &TestStore) -> Vec<u8> {
+    match &store.dir {
+        Some(dir) => {
+            let mut all = Vec::new();
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                all.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+            }
+            all
+        }
+        None => {
+            let port = redis::shared().port;
+            let keys =
+                redis::command(port, &["--scan", "--pattern", &format!("{}:*", store.prefix)]).unwrap_or_default();
+            let mut all = keys.clone().into_bytes();
+            for key in keys.lines().filter(|k| !k.is_empty()) {
+                all.extend(redis::command(port, &["GET", key]).unwrap_or_default().into_bytes());
+            }
+            all
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_add_stores_the_token_sealed_and_the_service_opens_it() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let store = backend.prepare();
+        let out = shop_add(&store, "custom.myshopify.com");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN), "the token is never printed");
+
+        let raw = raw_store(&store);
+        assert!(!raw.is_empty(), "the dump reads the store");
+        assert!(!raw.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the token is not stored in plain text");
+
+        let sealer = settings(&store, &[]).sealer().unwrap();
+        let opened =
+            install::load(store.open().await.as_ref(), &sealer, "custom.myshopify.com").await.unwrap().unwrap();
+        assert_eq!(opened.access_token, Secret::new(TOKEN));
+        assert_eq!(opened.scopes, ["read_orders", "write_orders"]);
+    }
+}
+
+#[test]
+fn shop_add_refuses_a_domain_that_is_not_a_shop() {
+    let store = Backend::Embedded.prepare();
+    for bad in ["evil.example.com", "shop.myshopify.com.evil.com", "../x.myshopify.com"] {
+        let out = shop_add(&store, bad);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a shop domain"), "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
+    let devshop = DevShop::start(1000.0, 100.0).await.unwrap();
+    let shop_token = devshop.install(SHOP);
+    let (variant, item) = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Deny);
+        (v, w.variants[&v].inventory_item_id)
+    });
+    let base = devshop.admin_base_url();
+    let (app, store) =
+        TestApp::spawn(Backend::Embedded, &[("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str())]).await;
+    let sealer = settings(&store, &[]).sealer().unwrap();
+    let install = install::Install {
+        access_token: Secret::new(shop_token),
+        refresh_token: None,
+        expires_at_ms: None,
+        scopes: vec![],
+        installed_at_ms: 0,
+    };
+    install::save(app.store.as_ref(), &sealer, SHOP, &install).await.unwrap();
+
+    let resp = put(&app, &format!("/api/variants/{variant}"), &token(SHOP), json!({"cap": 10})).await;
+    assert_eq!(resp.status(), 200);
+    let shown: Value = resp.json().await.unwrap();
+    assert_eq!(shown["inventory_item_id"], json!(item), "read from the platform, before any products/update");
+    assert_eq!(devshop.calls(SHOP).iter().filter(|c| c.operation == "ProductVariantItem").count(), 1);
+
+    // Its levels now move its book.
+    let mut level = Delivery::new("inventory_levels/update", level_body(item, 1, -2, 50));
+    level.triggered_at = Some(triggered_at(50, 1));
+    assert_eq!(app.deliver(&level).await.status(), 200);
+    eventually("the level to reach the book", || async {
+        let shown: Value =
+            crate::api::get(&app, &format!("/api/variants/{variant}"), Some(&token(SHOP))).await.json().await.ok()?;
+        (shown["available"] == -2).then_some(())
+    })
+    .await;
+    app.app.stop().await;
+    devshop.stop().await;
+}
