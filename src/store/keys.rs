@@ -79,9 +79,20 @@ impl Keys {
         self.shop(shop, &format!("levels:{item}"))
     }
 
-    /// Set of `o:<order>` / `v:<variant>` whose derived state changed.
+    /// Sorted set of `o:<order>` / `v:<variant>` whose derived state changed, scored by the
+    /// time (ms) of the last change: the effects act once a mark has settled.
     pub fn dirty(&self, shop: &str) -> String {
-        self.shop(shop, "dirty")
+        self.shop(shop, "pending")
+    }
+
+    /// A lease held by one instance at a time (e.g. the effects of a shop).
+    pub fn lock(&self, shop: &str, name: &str) -> String {
+        self.shop(shop, &format!("lock:{name}"))
+    }
+
+    /// Every shop that ever sent a webhook: sweeps over all shops start here.
+    pub fn shops(&self) -> String {
+        self.intake("shops")
     }
 }
 
@@ -99,7 +110,7 @@ mod tests {
     #[test]
     fn intake_keys_share_one_slot() {
         let k = Keys::new("bo");
-        for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y")] {
+        for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y"), k.shops()] {
             assert_eq!(hash_tag(&key), "intake", "{key}");
         }
     }
@@ -115,6 +126,7 @@ mod tests {
             k.lines(shop, 3),
             k.level_index(shop, 7),
             k.dirty(shop),
+            k.lock(shop, "effects"),
         ] {
             assert_eq!(hash_tag(&key), "a.myshopify.com", "{key}");
         }

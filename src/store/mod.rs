@@ -165,6 +165,27 @@ pub trait Store: Send + Sync + 'static {
     /// writes records, lines, the mark, the per-topic count and the dirty marks together.
     async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError>;
 
+    /// Dirty marks whose last change is at or before `settled_at_ms`, oldest first, with the
+    /// time of that change.
+    async fn dirty_settled(
+        &self,
+        shop: &str,
+        settled_at_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Removes marks whose last change is still the one given; a mark dirtied again since stays.
+    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError>;
+
+    /// Every shop that ever sent a webhook, sorted.
+    async fn shops(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Takes (or renews) the lease `name` of `shop` for `holder`, unless another holder has it;
+    /// it lapses after `ttl` unless renewed.
+    async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError>;
+
     /// Orders and variants marked dirty by commits, not yet cleared.
     async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError>;
 }

@@ -242,6 +242,13 @@ async fn queue_stats_count_each_state(store: SharedStore) {
     assert_eq!((stats.queued, stats.delayed, stats.dead), (2, 1, 1));
 }
 
+async fn a_shop_that_sent_a_webhook_is_remembered_for_sweeps(store: SharedStore) {
+    assert!(store.shops().await.unwrap().is_empty());
+    assert_eq!(store.enqueue(&order(1), TTL).await.unwrap(), Enqueued::New);
+    assert_eq!(store.enqueue(&order(2), TTL).await.unwrap(), Enqueued::New);
+    assert_eq!(store.shops().await.unwrap(), ["conformance.myshopify.com"]);
+}
+
 async fn the_store_answers_a_ping(store: SharedStore) {
     store.ping().await.unwrap();
 }
@@ -264,4 +271,5 @@ on_every_backend!(
     concurrent_consumers_each_get_distinct_entries,
     queue_stats_count_each_state,
     the_store_answers_a_ping,
+    a_shop_that_sent_a_webhook_is_remembered_for_sweeps,
 );

@@ -167,6 +167,44 @@ async fn dirty_marks_accumulate_without_repeats(store: SharedStore) {
     assert_eq!(dirty.variants, [3]);
 }
 
+async fn settled_marks_clear_only_if_unchanged_since_they_were_read(store: SharedStore) {
+    let mut c = commit("ev:1");
+    c.dirty_orders = vec![1, 2];
+    store.ledger_commit(SHOP, &c).await.unwrap();
+    let now = backorder::store::now_ms();
+    let settled = store.dirty_settled(SHOP, now, 10).await.unwrap();
+    assert_eq!(settled.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(), ["o:1", "o:2"]);
+    assert!(settled.iter().all(|(_, at)| *at <= now));
+    assert!(store.dirty_settled(SHOP, settled[0].1 - 1, 10).await.unwrap().is_empty(), "not settled yet");
+
+    // Order 2 changes again after the read: its mark must survive the clear.
+    let mut again = commit("ev:2");
+    again.dirty_orders = vec![2];
+    eventually_later(settled[1].1).await;
+    store.ledger_commit(SHOP, &again).await.unwrap();
+    store.clear_dirty(SHOP, &settled).await.unwrap();
+    assert_eq!(store.ledger_dirty(SHOP).await.unwrap().orders, [2]);
+    assert!(store.ledger_dirty(OTHER).await.unwrap().orders.is_empty());
+}
+
+/// Waits until the clock has moved past `ms`, so a new change gets a later time.
+async fn eventually_later(ms: u64) {
+    crate::support::eventually("the clock to move on", || async { (backorder::store::now_ms() > ms).then_some(()) })
+        .await;
+}
+
+async fn a_lease_has_one_holder_at_a_time(store: SharedStore) {
+    let ttl = Duration::from_secs(30);
+    assert!(store.try_lease(SHOP, "effects", "a", ttl).await.unwrap());
+    assert!(store.try_lease(SHOP, "effects", "a", ttl).await.unwrap(), "the holder renews");
+    assert!(!store.try_lease(SHOP, "effects", "b", ttl).await.unwrap());
+    assert!(store.try_lease(OTHER, "effects", "b", ttl).await.unwrap(), "another shop's lease is another lease");
+    store.release_lease(SHOP, "effects", "b").await.unwrap();
+    assert!(!store.try_lease(SHOP, "effects", "b", ttl).await.unwrap(), "only the holder releases");
+    store.release_lease(SHOP, "effects", "a").await.unwrap();
+    assert!(store.try_lease(SHOP, "effects", "b", ttl).await.unwrap());
+}
+
 async fn shops_never_see_each_others_ledger(store: SharedStore) {
     let mut c = commit("ev:1");
     c.writes = vec![(Record::Order(1), Some(b"a".to_vec()))];
@@ -191,4 +229,6 @@ on_every_backend!(
     levels_of_an_item_list_by_location,
     dirty_marks_accumulate_without_repeats,
     shops_never_see_each_others_ledger,
+    settled_marks_clear_only_if_unchanged_since_they_were_read,
+    a_lease_has_one_holder_at_a_time,
 );

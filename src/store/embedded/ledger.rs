@@ -20,8 +20,9 @@ pub(super) const LEDGER_LEVELS: TableDefinition<(&str, u64, u64), ()> = TableDef
 /// (shop, variant, encoded fill key) → open quantity. The key encoding sorts like the fill order.
 pub(super) const LEDGER_LINES: TableDefinition<(&str, u64, &[u8]), u32> = TableDefinition::new("ledger_lines");
 
-/// (shop, `o:<order>` | `v:<variant>`): derived state changed, effects to reconcile.
-pub(super) const LEDGER_DIRTY: TableDefinition<(&str, &str), ()> = TableDefinition::new("ledger_dirty");
+/// (shop, `o:<order>` | `v:<variant>`) → time (ms) of the last change of its derived state:
+/// effects to reconcile once it has settled.
+pub(super) const LEDGER_DIRTY: TableDefinition<(&str, &str), u64> = TableDefinition::new("effects_pending");
 
 /// Above every 28-byte key: the inclusive end of a variant's lines.
 const LAST_KEY: [u8; FillKey::ENCODED_LEN] = [0xff; FillKey::ENCODED_LEN];
@@ -175,7 +176,7 @@ impl Inner {
             }
             let mut dirty = txn.open_table(LEDGER_DIRTY).db()?;
             for mark in commit.dirty_marks() {
-                dirty.insert((shop, mark.as_str()), ()).db()?;
+                dirty.insert((shop, mark.as_str()), now).db()?;
             }
             let ttl = u64::try_from(commit.mark_ttl.as_millis()).unwrap_or(u64::MAX);
             tables::mark_processed(&txn, shop, &commit.event_key, now.saturating_add(ttl))?;

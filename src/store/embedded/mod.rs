@@ -10,6 +10,7 @@
 //! Tables are described in [`tables`].
 
 mod dead;
+mod effects;
 mod index;
 mod ledger;
 mod ops;
@@ -47,6 +48,8 @@ struct Inner {
     /// Woken whenever an entry becomes available, or a retry is parked (a sleeping consumer
     /// may need to wake earlier for it).
     notify: Notify,
+    /// (shop, name) → holder and expiry.
+    leases: Mutex<std::collections::HashMap<(String, String), (String, std::time::Instant)>>,
 }
 
 impl Inner {
@@ -71,7 +74,9 @@ impl EmbeddedStore {
         .map_err(task_failed)??;
         let (queued, delayed) = index.counts(now_ms());
         tracing::info!(path = %dir.join(FILE_NAME).display(), queued, delayed, "embedded store open");
-        Ok(Self { inner: Arc::new(Inner { db, index: Mutex::new(index), notify: Notify::new() }) })
+        Ok(Self {
+            inner: Arc::new(Inner { db, index: Mutex::new(index), notify: Notify::new(), leases: Mutex::default() }),
+        })
     }
 
     /// Runs `op` on the blocking pool. It runs to the end even if the caller stops waiting, so
@@ -306,6 +311,34 @@ impl Store for EmbeddedStore {
     ) -> Result<crate::store::CommitOutcome, StoreError> {
         let (shop, commit) = (shop.to_string(), commit.clone());
         self.run(move |inner| inner.ledger_commit(&shop, &commit)).await
+    }
+
+    async fn dirty_settled(
+        &self,
+        shop: &str,
+        settled_at_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.dirty_settled(&shop, settled_at_ms, limit)).await
+    }
+
+    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+        let (shop, marks) = (shop.to_string(), marks.to_vec());
+        self.run(move |inner| inner.clear_dirty(&shop, &marks)).await
+    }
+
+    async fn shops(&self) -> Result<Vec<String>, StoreError> {
+        self.run(move |inner| inner.shops()).await
+    }
+
+    async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.inner.try_lease(shop, name, holder, ttl))
+    }
+
+    async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(shop, name, holder);
+        Ok(())
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

@@ -31,6 +31,7 @@ pub(super) fn open(path: &Path) -> Result<(Database, Index), StoreError> {
     let txn = begin_write(&db)?;
     tables::init(&txn)?;
     super::ledger::init(&txn)?;
+    super::effects::init(&txn)?;
     txn.commit().db()?;
     let index = rebuild(&db)?;
     Ok((db, index))
@@ -122,6 +123,7 @@ impl Inner {
         if let Some(event) = &event {
             tables::mark_seen(&txn, event, expiry)?;
         }
+        super::effects::remember_shop(&txn, &envelope.meta.shop)?;
         let seq = tables::next_id(&txn, QUEUE_SEQ)?;
         {
             let mut queue = txn.open_table(QUEUE).db()?;

@@ -156,7 +156,8 @@ impl RedisStore {
             .arg(commit.expect.len())
             .arg(commit.writes.len())
             .arg(commit.lines.len())
-            .arg(dirty.len());
+            .arg(dirty.len())
+            .arg(crate::store::now_ms());
         for (_, value) in commit.expect.iter().chain(commit.writes.iter()) {
             match value {
                 Some(bytes) => inv.arg("1").arg(bytes.as_slice()),
@@ -189,8 +190,8 @@ impl RedisStore {
     }
 
     pub(super) async fn ledger_dirty_impl(&self, shop: &str) -> Result<Dirty, StoreError> {
-        let mut cmd = redis::cmd("SMEMBERS");
-        cmd.arg(self.keys.dirty(shop));
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.keys.dirty(shop)).arg(0).arg(-1);
         let marks: Vec<String> = self.query(&cmd).await?;
         Dirty::from_marks(marks.iter().map(String::as_str))
     }

@@ -9,6 +9,7 @@
 //!   answers 503 and Shopify retries.
 
 mod conn;
+mod effects;
 mod ledger;
 mod queue;
 mod reply;
@@ -45,6 +46,9 @@ struct Scripts {
     replay: Script,
     commit: Script,
     ledger_commit: Script,
+    clear_dirty: Script,
+    lease: Script,
+    release: Script,
 }
 
 impl Scripts {
@@ -58,6 +62,9 @@ impl Scripts {
             replay: Script::new(include_str!("lua/replay.lua")),
             commit: Script::new(include_str!("lua/commit.lua")),
             ledger_commit: Script::new(include_str!("lua/ledger_commit.lua")),
+            clear_dirty: Script::new(include_str!("lua/clear_dirty.lua")),
+            lease: Script::new(include_str!("lua/lease.lua")),
+            release: Script::new(include_str!("lua/release.lua")),
         }
     }
 }
@@ -196,11 +203,11 @@ impl Store for RedisStore {
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         let meta = &envelope.meta;
         let mut inv = self.scripts.enqueue.prepare_invoke();
-        inv.key(self.keys.queue()).key(self.keys.seen_delivery(&meta.webhook_id));
+        inv.key(self.keys.queue()).key(self.keys.shops()).key(self.keys.seen_delivery(&meta.webhook_id));
         if let Some(event) = &meta.event_id {
             inv.key(self.keys.seen_event(event));
         }
-        inv.arg(envelope.encode()).arg(ttl_ms(dedupe_ttl));
+        inv.arg(envelope.encode()).arg(ttl_ms(dedupe_ttl)).arg(&meta.shop);
         // Repeatable: if the first run went through before the connection dropped, the second
         // sees the marks and says Duplicate; either way the delivery is durably queued once.
         let queued: i64 = self.invoke(true, &inv).await?;
@@ -353,6 +360,31 @@ impl Store for RedisStore {
         commit: &crate::store::LedgerCommit,
     ) -> Result<crate::store::CommitOutcome, StoreError> {
         self.ledger_commit_impl(shop, commit).await
+    }
+
+    async fn dirty_settled(
+        &self,
+        shop: &str,
+        settled_at_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.dirty_settled_impl(shop, settled_at_ms, limit).await
+    }
+
+    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+        self.clear_dirty_impl(shop, marks).await
+    }
+
+    async fn shops(&self) -> Result<Vec<String>, StoreError> {
+        self.shops_impl().await
+    }
+
+    async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.try_lease_impl(shop, name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.release_lease_impl(shop, name, holder).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

@@ -1,17 +1,19 @@
 -- enqueue.lua: mark a delivery as seen and queue it, in one atomic step.
 --
 -- KEYS[1]  queue stream ({intake})
--- KEYS[2]  seen mark of the delivery id (X-Shopify-Webhook-Id)
--- KEYS[3]  seen mark of the event id (X-Shopify-Event-Id); absent when there is none
+-- KEYS[2]  set of every shop that ever sent a webhook ({intake}), for sweeps over all shops
+-- KEYS[3]  seen mark of the delivery id (X-Shopify-Webhook-Id)
+-- KEYS[4]  seen mark of the event id (X-Shopify-Event-Id); absent when there is none
 -- ARGV[1]  the encoded envelope
 -- ARGV[2]  dedupe window in milliseconds
+-- ARGV[3]  the shop
 --
 -- Returns 1 when queued, 0 when the delivery or the event was already seen.
 
 local window = tonumber(ARGV[2])
 
-local seen = redis.call('EXISTS', KEYS[2]) == 1
-if not seen and KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+local seen = redis.call('EXISTS', KEYS[3]) == 1
+if not seen and KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
   seen = true
 end
 
@@ -19,13 +21,14 @@ if seen then
   -- Seen through the event id only: mark the delivery id as well, so a retry under the same
   -- delivery id stays a duplicate even if the event mark is gone by then. NX keeps an existing
   -- mark's expiry, so repeated retries cannot stretch the window forever.
-  redis.call('SET', KEYS[2], '1', 'PX', window, 'NX')
+  redis.call('SET', KEYS[3], '1', 'PX', window, 'NX')
   return 0
 end
 
-redis.call('SET', KEYS[2], '1', 'PX', window)
-if KEYS[3] then
-  redis.call('SET', KEYS[3], '1', 'PX', window)
+redis.call('SET', KEYS[3], '1', 'PX', window)
+if KEYS[4] then
+  redis.call('SET', KEYS[4], '1', 'PX', window)
 end
 redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[3])
 return 1

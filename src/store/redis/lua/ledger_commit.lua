@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  processed mark of the event           ({shop})
 -- KEYS[2]  per-topic processed counts (hash)       ({shop})
--- KEYS[3]  dirty set                               ({shop})
+-- KEYS[3]  dirty marks: sorted set scored by the time of the last change ({shop})
 -- KEYS[4 .. 3+E]        expected records           ({shop})
 -- KEYS[4+E .. 3+E+W]    written records            ({shop})
 -- KEYS[4+E+W .. 3+E+2W] per written record, its item's level index (any {shop} key when the
@@ -12,6 +12,7 @@
 -- ARGV[2]  topic
 -- ARGV[3]  E: number of expected records; ARGV[4]  W: number of written records;
 -- ARGV[5]  L: number of line writes;       ARGV[6]  D: number of dirty marks
+-- ARGV[7]  now, in ms (the score of the dirty marks: settling counts from the last change)
 -- then E pairs (present "1"/"0", bytes), W pairs (present, bytes), W level locations ("" when
 -- the record is not a level), L pairs (old member or "", new member or ""), D dirty marks.
 --
@@ -22,7 +23,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 
 local e, w, l, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local a = 7
+local a = 8
 for i = 1, e do
   local present, bytes = ARGV[a], ARGV[a + 1]
   a = a + 2
@@ -66,7 +67,7 @@ for i = 1, l do
 end
 
 for i = 1, d do
-  redis.call('SADD', KEYS[3], ARGV[a])
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[a])
   a = a + 1
 end
 

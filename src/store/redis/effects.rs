@@ -1,0 +1,70 @@
+//! What the effects need from Redis: settled dirty marks, their checked removal, the shops to
+//! sweep, and per-shop leases so one instance at a time reconciles a shop.
+
+use std::time::Duration;
+
+use super::{RedisStore, ttl_ms};
+use crate::store::StoreError;
+
+impl RedisStore {
+    pub(super) async fn dirty_settled_impl(
+        &self,
+        shop: &str,
+        settled_at_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.keys.dirty(shop))
+            .arg("-inf")
+            .arg(settled_at_ms)
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(i64::try_from(limit).unwrap_or(i64::MAX))
+            .arg("WITHSCORES");
+        let pairs: Vec<(String, f64)> = self.query(&cmd).await?;
+        Ok(pairs.into_iter().map(|(mark, score)| (mark, score as u64)).collect())
+    }
+
+    pub(super) async fn clear_dirty_impl(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let mut inv = self.scripts.clear_dirty.prepare_invoke();
+        inv.key(self.keys.dirty(shop));
+        for (mark, score) in marks {
+            inv.arg(mark).arg(*score);
+        }
+        // Repeatable: removing a mark twice removes nothing the second time.
+        let _: i64 = self.invoke(true, &inv).await?;
+        Ok(())
+    }
+
+    pub(super) async fn shops_impl(&self) -> Result<Vec<String>, StoreError> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(self.keys.shops());
+        let mut shops: Vec<String> = self.query(&cmd).await?;
+        shops.sort();
+        Ok(shops)
+    }
+
+    pub(super) async fn try_lease_impl(
+        &self,
+        shop: &str,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut inv = self.scripts.lease.prepare_invoke();
+        inv.key(self.keys.lock(shop, name)).arg(holder).arg(ttl_ms(ttl));
+        let got: i64 = self.invoke(true, &inv).await?;
+        Ok(got == 1)
+    }
+
+    pub(super) async fn release_lease_impl(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut inv = self.scripts.release.prepare_invoke();
+        inv.key(self.keys.lock(shop, name)).arg(holder);
+        let _: i64 = self.invoke(true, &inv).await?;
+        Ok(())
+    }
+}
