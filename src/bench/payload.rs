@@ -183,10 +183,15 @@ pub fn signed_pool(template: &Template, secret: &[u8], first_ordinal: u64, count
     (first_ordinal..first_ordinal + count as u64)
         .map(|ordinal| {
             template.render(ordinal, &mut buf);
-            let hmac = HeaderValue::from_str(&verify::sign(secret, &buf)).expect("base64 is a valid header value");
-            Signed { body: Bytes::copy_from_slice(&buf), hmac }
+            sign(secret, buf.clone())
         })
         .collect()
+}
+
+/// A body and its `X-Shopify-Hmac-Sha256`.
+pub fn sign(secret: &[u8], body: Vec<u8>) -> Signed {
+    let hmac = HeaderValue::from_str(&verify::sign(secret, &body)).expect("base64 is a valid header value");
+    Signed { body: Bytes::from(body), hmac }
 }
 
 #[cfg(test)]

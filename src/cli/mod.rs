@@ -34,8 +34,11 @@ pub enum Command {
         #[command(subcommand)]
         command: dlq::DlqCommand,
     },
-    /// Load generator: fires signed orders/create webhooks at a running service.
-    Bench(crate::bench::BenchArgs),
+    /// Load generators of BENCHMARKS.md: intake, ledger depth, flash sale.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,7 +52,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Config { command: ConfigCommand::Check } => config_check(),
         Command::Serve => serve().await,
         Command::Dlq { command } => dlq::run(command).await,
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Bench { command } => crate::bench::run(command).await,
     }
 }
 
