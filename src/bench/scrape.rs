@@ -86,7 +86,8 @@ mod tests {
         let before = Buckets { bounds: vec![(0.001, 2), (0.0012, 2), (f64::INFINITY, 2)] };
         let diff = now.since(&before);
         assert_eq!(diff.count(), 8);
-        assert_eq!(diff.percentile(99.0), Some(0.0012));
+        assert_eq!(diff.percentile(50.0), Some(0.0012));
+        assert_eq!(diff.percentile(99.0), Some(f64::INFINITY));
         assert_eq!(Buckets::default().percentile(50.0), None);
         assert!(Buckets::parse(TEXT, "backorder_z").is_none());
     }

@@ -19,6 +19,8 @@ pub struct Measured {
     pub p50: Option<f64>,
     pub p99: Option<f64>,
     pub drained: Option<Drained>,
+    /// Commits while the load generator was still sending, and how long it sent.
+    pub while_sending: Option<(u64, Duration)>,
 }
 
 impl Measured {
@@ -30,6 +32,7 @@ impl Measured {
             p50: buckets.percentile(50.0),
             p99: buckets.percentile(99.0),
             drained,
+            while_sending: None,
         }
     }
 }
@@ -84,14 +87,22 @@ pub fn render(args: &FlashArgs, phases: &[Phase]) -> String {
             f64::from(a.p99) / 1000.0,
             a.non_2xx + a.errors
         );
-        if let Some(d) = p.commits.as_ref().and_then(|m| m.drained) {
-            notes.push(format!(
-                "{}: {} orders committed in the measured window; afterwards the queue drained {} webhooks in {:.1}s",
-                p.key,
-                p.commits.as_ref().map_or(0, |m| m.committed),
-                d.entries,
-                d.took.as_secs_f64()
-            ));
+        if let Some(m) = &p.commits {
+            let mut note =
+                format!("{}: {} orders committed from the first send to the empty queue", p.key, m.committed);
+            if let Some((n, t)) = m.while_sending {
+                let _ = write!(note, "; {n} of them while sending ({:.0}/s)", n as f64 / t.as_secs_f64().max(1e-9));
+            }
+            if let Some(d) = m.drained.filter(|d| d.entries > 0) {
+                let rate = d.entries as f64 / d.took.as_secs_f64().max(1e-3);
+                let _ = write!(
+                    note,
+                    "; then the queue drained {} webhooks in {:.1}s ({rate:.0}/s)",
+                    d.entries,
+                    d.took.as_secs_f64()
+                );
+            }
+            notes.push(note);
         }
     }
     let ceiling = phases.iter().find(|p| p.key == "a").map(|p| p.acks.ok_rate);

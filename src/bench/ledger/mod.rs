@@ -99,10 +99,10 @@ async fn bench(args: &LedgerArgs) -> Result<bool, String> {
         let counts = store.snapshot().since(&before);
         let depth_after = book.depth();
         drop(store);
-        if !args.keep {
-            if let Err(e) = remove(&parsed, &url, &prefix).await {
-                eprintln!("depth {depth}: could not delete its data: {e}");
-            }
+        if !args.keep
+            && let Err(e) = remove(&parsed, &url, &prefix).await
+        {
+            eprintln!("depth {depth}: could not delete its data: {e}");
         }
         results.push(DepthResult { depth, depth_after, setup, samples, counts });
     }
