@@ -60,7 +60,11 @@ impl Bodies {
     pub fn mean_len(&self) -> usize {
         match self {
             Bodies::Pool(pool) => pool.iter().map(|s| s.body.len()).sum::<usize>() / pool.len().max(1),
-            Bodies::Fresh { .. } => self.get(0).body.len(),
+            Bodies::Fresh { template, .. } => {
+                let mut buf = Vec::new();
+                template.render(0, &mut buf);
+                buf.len()
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ mod load;
 pub mod payload;
 mod report;
 mod scrape;
+mod signed;
 
 use std::process::ExitCode;
 use std::time::Duration;
