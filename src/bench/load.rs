@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 
 use super::ids::{rfc3339_utc, uuid_like};
-use super::payload::Signed;
+use super::payload::{Signed, Template, sign};
 
 const TOPIC: HeaderName = HeaderName::from_static("x-shopify-topic");
 const HMAC: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");
@@ -24,13 +25,48 @@ const TRIGGERED_AT: HeaderName = HeaderName::from_static("x-shopify-triggered-at
 /// generator into a busy loop of instant `connection refused`s.
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 
-/// Where to send, and the pre-signed bodies to cycle through.
+/// Where to send, and the bodies to send.
 pub struct Target {
     pub client: Client,
     pub url: Url,
     pub shop: HeaderValue,
     pub api_version: HeaderValue,
-    pub bodies: Vec<Signed>,
+    pub bodies: Bodies,
+}
+
+/// What a target sends.
+pub enum Bodies {
+    /// Pre-signed bodies, cycled through: the generator spends no CPU on them while it measures.
+    Pool(Vec<Signed>),
+    /// A new order on every send, rendered and signed on the spot (a few µs each), for runs
+    /// where each send must be a distinct order (the ledger would take a recycled one as an
+    /// update of an order it has).
+    Fresh { template: Template, secret: Vec<u8>, next_ordinal: AtomicU64 },
+}
+
+impl Bodies {
+    fn get(&self, index: usize) -> Signed {
+        match self {
+            Bodies::Pool(pool) => pool[index % pool.len()].clone(),
+            Bodies::Fresh { template, secret, next_ordinal } => {
+                let mut buf = Vec::new();
+                template.render(next_ordinal.fetch_add(1, Ordering::Relaxed), &mut buf);
+                sign(secret, buf)
+            }
+        }
+    }
+
+    /// Mean body size in bytes.
+    pub fn mean_len(&self) -> usize {
+        match self {
+            Bodies::Pool(pool) => pool.iter().map(|s| s.body.len()).sum::<usize>() / pool.len().max(1),
+            Bodies::Fresh { template, .. } => {
+                let mut buf = Vec::new();
+                template.render(0, &mut buf);
+                buf.len()
+            }
+        }
+    }
 }
 
 impl Target {
@@ -38,25 +74,35 @@ impl Target {
     /// the service never treats a recycled body as a duplicate. Returns the status once the
     /// response body is read, which is when the connection can carry the next request.
     pub async fn send(&self, index: usize) -> Result<StatusCode, reqwest::Error> {
-        let signed = &self.bodies[index % self.bodies.len()];
-        let resp = self
-            .client
-            .post(self.url.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(TOPIC, HeaderValue::from_static("orders/create"))
-            .header(HMAC, signed.hmac.clone())
-            .header(SHOP, self.shop.clone())
-            .header(WEBHOOK_ID, uuid_like())
-            .header(EVENT_ID, uuid_like())
-            .header(API_VERSION, self.api_version.clone())
-            .header(TRIGGERED_AT, rfc3339_utc(SystemTime::now()))
-            .body(signed.body.clone())
-            .send()
-            .await?;
+        let signed = self.bodies.get(index);
+        let resp =
+            delivery(&self.client, &self.url, &self.shop, &self.api_version, "orders/create", signed).send().await?;
         let status = resp.status();
         resp.bytes().await?;
         Ok(status)
     }
+}
+
+/// A delivery as Shopify sends one: signed body, fresh webhook and event ids, trigger time now.
+pub fn delivery(
+    client: &Client,
+    url: &Url,
+    shop: &HeaderValue,
+    api_version: &HeaderValue,
+    topic: &'static str,
+    signed: Signed,
+) -> reqwest::RequestBuilder {
+    client
+        .post(url.clone())
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(TOPIC, HeaderValue::from_static(topic))
+        .header(HMAC, signed.hmac)
+        .header(SHOP, shop.clone())
+        .header(WEBHOOK_ID, uuid_like())
+        .header(EVENT_ID, uuid_like())
+        .header(API_VERSION, api_version.clone())
+        .header(TRIGGERED_AT, rfc3339_utc(SystemTime::now()))
+        .body(signed.body)
 }
 
 /// What one phase saw. Latencies are in microseconds, one per answered request.

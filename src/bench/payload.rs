@@ -7,10 +7,7 @@
 
 use std::io::Write as _;
 
-use bytes::Bytes;
-use reqwest::header::HeaderValue;
-
-use crate::webhook::verify;
+pub use super::signed::{Signed, sign};
 
 /// Our own `orders/create` sample in Shopify's shape. Tests use it too.
 pub const FIXTURE: &str = include_str!("../../fixtures/orders_create.json");
@@ -169,13 +166,6 @@ fn minify(json: &str) -> String {
     out
 }
 
-/// One body and the `X-Shopify-Hmac-Sha256` Shopify would send with it.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    pub body: Bytes,
-    pub hmac: HeaderValue,
-}
-
 /// Renders and signs `count` consecutive orders starting at `first_ordinal`. Done before a phase
 /// so the load generator spends no CPU on JSON or HMAC while it measures.
 pub fn signed_pool(template: &Template, secret: &[u8], first_ordinal: u64, count: usize) -> Vec<Signed> {
@@ -183,8 +173,7 @@ pub fn signed_pool(template: &Template, secret: &[u8], first_ordinal: u64, count
     (first_ordinal..first_ordinal + count as u64)
         .map(|ordinal| {
             template.render(ordinal, &mut buf);
-            let hmac = HeaderValue::from_str(&verify::sign(secret, &buf)).expect("base64 is a valid header value");
-            Signed { body: Bytes::copy_from_slice(&buf), hmac }
+            sign(secret, buf.clone())
         })
         .collect()
 }
@@ -257,8 +246,8 @@ mod tests {
         let t = Template::from_fixture().unwrap();
         let pool = signed_pool(&t, b"shpss_bench", 3 * ORDINALS_PER_RUN, 2);
         for s in &pool {
-            assert_eq!(verify::verify(b"shpss_bench", &s.body, Some(s.hmac.as_bytes())), Ok(()));
-            assert!(verify::verify(b"other", &s.body, Some(s.hmac.as_bytes())).is_err());
+            assert_eq!(crate::webhook::verify::verify(b"shpss_bench", &s.body, Some(s.hmac.as_bytes())), Ok(()));
+            assert!(crate::webhook::verify::verify(b"other", &s.body, Some(s.hmac.as_bytes())).is_err());
             let v: Value = serde_json::from_slice(&s.body).unwrap();
             assert!(v["line_items"][1]["variant_id"].as_u64().unwrap() > 1 << 53, "big ids survive");
         }

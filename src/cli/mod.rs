@@ -40,8 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: shop::ShopCommand,
     },
-    /// Load generator: fires signed orders/create webhooks at a running service.
-    Bench(crate::bench::BenchArgs),
+    /// Load generators of BENCHMARKS.md: intake, ledger depth, flash sale.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,7 +59,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve().await,
         Command::Dlq { command } => dlq::run(command).await,
         Command::Shop { command } => shop::run(command).await,
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Bench { command } => crate::bench::run(command).await,
     }
 }
 

@@ -49,11 +49,13 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     match topic {
         Topic::OrdersCreate | Topic::OrdersUpdated | Topic::OrdersCancelled | Topic::OrdersFulfilled => {
             let order = input::parse_order(body, triggered).map_err(bad_input)?;
-            Ok(ledger::apply_order(store, &event(envelope.event_key()), &order).await?.into())
+            let outcome = ledger::apply_order(store, &event(envelope.event_key()), &order).await?;
+            Ok(committed(state, envelope, outcome))
         }
         Topic::InventoryLevelsUpdate => {
             let level = input::parse_level(body, triggered).map_err(bad_input)?;
-            Ok(ledger::apply_level(store, &event(envelope.event_key()), &level).await?.into())
+            let outcome = ledger::apply_level(store, &event(envelope.event_key()), &level).await?;
+            Ok(committed(state, envelope, outcome))
         }
         Topic::ProductsUpdate => {
             let variants = input::parse_product(body).map_err(bad_input)?;
@@ -74,6 +76,18 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
     }
+}
+
+/// Observes the time from the webhook's receipt to its ledger commit. `received_at_ms` has whole
+/// milliseconds, so the time observed is up to 1 ms longer than the true one.
+fn committed(state: &AppState, envelope: &Envelope, outcome: Outcome) -> Handled {
+    if outcome == Outcome::Applied {
+        let now_us =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        let since_us = now_us.saturating_sub(envelope.meta.received_at_ms.saturating_mul(1000));
+        state.metrics.ledger_committed(since_us as f64 / 1e6);
+    }
+    outcome.into()
 }
 
 async fn record_once(

@@ -1,0 +1,196 @@
+//! A store that counts what the engine asks of it: calls per kind (each one round trip on Redis;
+//! a line read is one pipelined round trip of two range reads), lines read, records and lines
+//! written, conflicts. Per event, these say whether the work depends on the depth.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ledger::FillKey;
+use crate::store::{
+    CommitOutcome, DeadLetter, Dirty, Enqueued, Envelope, LedgerCommit, LineRead, QueueEntry, QueueStats, Record,
+    SharedStore, Store, StoreError,
+};
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub gets: AtomicU64,
+    pub records_read: AtomicU64,
+    pub line_reads: AtomicU64,
+    pub lines_read: AtomicU64,
+    pub level_reads: AtomicU64,
+    pub commits: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub lines_written: AtomicU64,
+}
+
+/// The counts at one moment, to diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub gets: u64,
+    pub records_read: u64,
+    pub line_reads: u64,
+    pub lines_read: u64,
+    pub level_reads: u64,
+    pub commits: u64,
+    pub conflicts: u64,
+    pub lines_written: u64,
+}
+
+impl Snapshot {
+    pub fn since(&self, earlier: &Snapshot) -> Snapshot {
+        Snapshot {
+            gets: self.gets - earlier.gets,
+            records_read: self.records_read - earlier.records_read,
+            line_reads: self.line_reads - earlier.line_reads,
+            lines_read: self.lines_read - earlier.lines_read,
+            level_reads: self.level_reads - earlier.level_reads,
+            commits: self.commits - earlier.commits,
+            conflicts: self.conflicts - earlier.conflicts,
+            lines_written: self.lines_written - earlier.lines_written,
+        }
+    }
+
+    /// Store calls, each one round trip to Redis.
+    pub fn round_trips(&self) -> u64 {
+        self.gets + self.line_reads + self.level_reads + self.commits
+    }
+}
+
+pub struct Counting {
+    inner: SharedStore,
+    pub counts: Counts,
+}
+
+impl Counting {
+    pub fn new(inner: SharedStore) -> Self {
+        Self { inner, counts: Counts::default() }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let c = &self.counts;
+        Snapshot {
+            gets: c.gets.load(Relaxed),
+            records_read: c.records_read.load(Relaxed),
+            line_reads: c.line_reads.load(Relaxed),
+            lines_read: c.lines_read.load(Relaxed),
+            level_reads: c.level_reads.load(Relaxed),
+            commits: c.commits.load(Relaxed),
+            conflicts: c.conflicts.load(Relaxed),
+            lines_written: c.lines_written.load(Relaxed),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Counting {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
+        self.inner.enqueue(envelope, dedupe_ttl).await
+    }
+    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.dequeue(consumer, max, block).await
+    }
+    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.reclaim(consumer, min_idle, max).await
+    }
+    async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
+        self.inner.ack(entry).await
+    }
+    async fn retry_later(&self, entry: &QueueEntry, delay: Duration) -> Result<(), StoreError> {
+        self.inner.retry_later(entry, delay).await
+    }
+    async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
+        self.inner.dead_letter(entry, reason).await
+    }
+    async fn maintain(&self) -> Result<u64, StoreError> {
+        self.inner.maintain().await
+    }
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+        self.inner.queue_stats().await
+    }
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.inner.dead_letters(limit).await
+    }
+    async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError> {
+        self.inner.replay_dead_letters(id).await
+    }
+    async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.commit_event(shop, event_key, topic, ttl).await
+    }
+    async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.inner.processed_counts(shop).await
+    }
+    async fn ledger_get(&self, shop: &str, records: &[Record]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.counts.gets.fetch_add(1, Relaxed);
+        self.counts.records_read.fetch_add(records.len() as u64, Relaxed);
+        self.inner.ledger_get(shop, records).await
+    }
+    async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.counts.level_reads.fetch_add(1, Relaxed);
+        self.inner.ledger_levels(shop, item).await
+    }
+    async fn ledger_scan(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: std::ops::Bound<FillKey>,
+        limit: usize,
+    ) -> Result<Vec<(FillKey, u32)>, StoreError> {
+        let lines = self.inner.ledger_scan(shop, variant, from, limit).await?;
+        self.counts.line_reads.fetch_add(1, Relaxed);
+        self.counts.lines_read.fetch_add(lines.len() as u64, Relaxed);
+        Ok(lines)
+    }
+    async fn dirty_settled(
+        &self,
+        shop: &str,
+        settled_at_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.dirty_settled(shop, settled_at_ms, limit).await
+    }
+    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+        self.inner.clear_dirty(shop, marks).await
+    }
+    async fn shops(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.shops().await
+    }
+    async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.try_lease(shop, name, holder, ttl).await
+    }
+    async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(shop, name, holder).await
+    }
+    async fn ledger_lines(
+        &self,
+        shop: &str,
+        variant: u64,
+        around: Option<FillKey>,
+        reach: usize,
+    ) -> Result<LineRead, StoreError> {
+        let read = self.inner.ledger_lines(shop, variant, around, reach).await?;
+        self.counts.line_reads.fetch_add(1, Relaxed);
+        self.counts.lines_read.fetch_add(read.lines.len() as u64, Relaxed);
+        Ok(read)
+    }
+    async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError> {
+        let outcome = self.inner.ledger_commit(shop, commit).await?;
+        self.counts.commits.fetch_add(1, Relaxed);
+        match outcome {
+            CommitOutcome::Conflict => self.counts.conflicts.fetch_add(1, Relaxed),
+            _ => self.counts.lines_written.fetch_add(commit.lines.len() as u64, Relaxed),
+        };
+        Ok(outcome)
+    }
+    async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError> {
+        self.inner.ledger_dirty(shop).await
+    }
+}
