@@ -8,6 +8,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App as ActixApp, HttpServer, web};
 
 use crate::config::{ConfigError, Settings};
+use crate::effects::Effects;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
 use crate::worker::Workers;
@@ -29,6 +30,7 @@ pub struct App {
     server: ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Workers,
+    effects: Option<Effects>,
     grace: Duration,
 }
 
@@ -62,8 +64,10 @@ impl App {
         let handle = server.handle();
         let server_task = tokio::spawn(server);
         let workers = Workers::spawn(state.clone());
+        let effects = (settings.effects.sweep_ms > 0)
+            .then(|| Effects::spawn(state.clone(), Duration::from_millis(settings.effects.sweep_ms)));
         tracing::info!(%addr, store = state.store.backend(), "backorder is serving");
-        Ok(Self { addr, state, server: handle, server_task, workers, grace })
+        Ok(Self { addr, state, server: handle, server_task, workers, effects, grace })
     }
 
     pub fn url(&self) -> String {
@@ -76,6 +80,9 @@ impl App {
         self.server.stop(true).await;
         let _ = self.server_task.await;
         self.workers.shutdown(self.grace).await;
+        if let Some(effects) = self.effects {
+            effects.shutdown().await;
+        }
         tracing::info!("backorder stopped");
     }
 

@@ -29,6 +29,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub email: EmailSettings,
     pub ledger: LedgerSettings,
+    pub effects: EffectsSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
 }
@@ -93,6 +94,11 @@ pub struct EmailSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct LedgerSettings {
     pub settle_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EffectsSettings {
+    pub sweep_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

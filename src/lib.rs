@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod devshop;
+pub mod effects;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

@@ -28,6 +28,7 @@ pub struct Metrics {
     processed: Family<Outcome, Counter>,
     latency: Family<TopicLabel, Histogram>,
     commit: Histogram,
+    effects_dead: Counter,
     queued: Gauge,
     delayed: Gauge,
     dead: Gauge,
@@ -85,10 +86,16 @@ impl Metrics {
             "Time from a ledger webhook's receipt at intake to its ledger commit (queueing included)",
             commit.clone(),
         );
+        let effects_dead = Counter::default();
+        registry.register(
+            "effects_dead_lettered",
+            "Platform effects dead-lettered after their retry budget",
+            effects_dead.clone(),
+        );
         registry.register("queue_depth", "Webhooks queued or being processed", queued.clone());
         registry.register("queue_delayed", "Webhooks waiting out a retry delay", delayed.clone());
         registry.register("dead_letters", "Entries in the dead-letter list", dead.clone());
-        Self { registry, received, processed, latency, commit, queued, delayed, dead }
+        Self { registry, received, processed, latency, commit, effects_dead, queued, delayed, dead }
     }
 
     pub fn received(&self, topic: Option<&str>, outcome: Received) {
@@ -119,6 +126,10 @@ impl Metrics {
     /// A ledger event committed `seconds` after its webhook was received.
     pub fn ledger_committed(&self, seconds: f64) {
         self.commit.observe(seconds);
+    }
+
+    pub fn effect_dead_lettered(&self) {
+        self.effects_dead.inc();
     }
 
     /// Renders the text exposition with the queue sizes read just now.

@@ -23,8 +23,8 @@ pub fn parse_gid(kind: &str, v: &Value) -> Option<u64> {
 pub fn requested_cost(operation: &str) -> f64 {
     match operation {
         "ProductVariantItem" => 3.0,
-        "OrderFulfillmentOrders" => 52.0,
-        "InventoryItemLevels" => 52.0,
+        "OrderFulfillmentOrders" => 20.0,
+        "InventoryItemLevels" => 20.0,
         "OpenOrders" => 302.0,
         _ => 10.0,
     }

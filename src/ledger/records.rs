@@ -10,6 +10,9 @@ use super::Header;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantRecord {
     pub inventory_item_id: Option<u64>,
+    /// The variant's product: policy changes go out one call per product.
+    #[serde(default)]
+    pub product_id: Option<u64>,
     pub header: Header,
     #[serde(default)]
     pub settings: VariantSettings,

@@ -26,10 +26,10 @@ operation!(TAGS_ADD, "TagsAdd", 10);
 operation!(TAGS_REMOVE, "TagsRemove", 10);
 operation!(VARIANTS_POLICY, "VariantsPolicy", 10);
 operation!(ETA_METAFIELDS, "EtaMetafields", 10);
-operation!(ORDER_FULFILLMENT_ORDERS, "OrderFulfillmentOrders", 60);
+operation!(ORDER_FULFILLMENT_ORDERS, "OrderFulfillmentOrders", 20);
 operation!(FULFILLMENT_ORDER_HOLD, "FulfillmentOrderHold", 10);
 operation!(FULFILLMENT_ORDER_RELEASE_HOLD, "FulfillmentOrderReleaseHold", 10);
-operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels", 60);
+operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels", 20);
 operation!(OPEN_ORDERS, "OpenOrders", 300);
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate", 10);
 

@@ -27,6 +27,10 @@ pub enum Record {
     Settings,
     /// The shop's install: sealed access (and refresh) tokens.
     Install,
+    /// What the effects last applied on the platform for an order (tags, holds).
+    AppliedOrder(u64),
+    /// What the effects last applied for a variant (inventory policy).
+    AppliedVariant(u64),
 }
 
 impl Record {
@@ -42,6 +46,8 @@ impl Record {
             Record::Variants => "variants".into(),
             Record::Settings => "settings".into(),
             Record::Install => "install".into(),
+            Record::AppliedOrder(id) => format!("applied:o:{id}"),
+            Record::AppliedVariant(id) => format!("applied:v:{id}"),
         }
     }
 }

@@ -58,11 +58,27 @@ impl QueueEntry {
     }
 }
 
-/// Where a dead letter came from; later issues add platform effects.
+/// Where a dead letter came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadLetterKind {
     Webhook,
+    /// A platform effect that failed through its whole retry budget; its envelope names the
+    /// order or variant, and a replay reconciles it again.
+    Effect,
+}
+
+impl DeadLetterKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeadLetterKind::Webhook => "webhook",
+            DeadLetterKind::Effect => "effect",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "effect" { DeadLetterKind::Effect } else { DeadLetterKind::Webhook }
+    }
 }
 
 /// A webhook kept whole after it could not be processed, with the reason.
@@ -113,6 +129,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Moves the entry to the dead-letter list with the reason, atomically.
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError>;
+
+    /// Adds a dead letter that was never a queue entry (a platform effect out of retries).
+    async fn bury(&self, envelope: &Envelope, kind: DeadLetterKind, reason: &str) -> Result<(), StoreError>;
 
     /// Moves retries whose delay is over back into the queue and drops expired dedupe marks.
     /// Returns how many entries became ready.

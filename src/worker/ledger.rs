@@ -266,7 +266,11 @@ pub async fn map_variant(
         let existing: Option<VariantRecord> = reads.get(Record::Variant(info.variant_id))?;
         let mut commit;
         match existing.or_else(|| enrol.then(VariantRecord::default)) {
-            Some(mut record) if record.inventory_item_id != info.inventory_item_id || enrol => {
+            Some(mut record)
+                if record.inventory_item_id != info.inventory_item_id
+                    || enrol
+                    || (info.product_id != 0 && record.product_id != Some(info.product_id)) =>
+            {
                 let items: Vec<Record> = record
                     .inventory_item_id
                     .iter()
@@ -290,6 +294,9 @@ pub async fn map_variant(
                     None => 0,
                 };
                 record.inventory_item_id = info.inventory_item_id;
+                if info.product_id != 0 {
+                    record.product_id = Some(info.product_id);
+                }
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
                 record.header = header;
                 if enrol {

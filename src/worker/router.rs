@@ -38,6 +38,11 @@ fn bad_input(e: InputError) -> HandlerError {
 
 pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let meta = &envelope.meta;
+    if meta.topic == crate::effects::EFFECT_TOPIC {
+        // A dead-lettered effect put back by `dlq replay`.
+        crate::effects::redirty(state, envelope).await.map_err(HandlerError::Permanent)?;
+        return Ok(Handled::Done);
+    }
     let topic =
         Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
     let body = &envelope.body;

@@ -30,6 +30,16 @@ impl Inner {
         })
     }
 
+    /// Adds a dead letter that never was a queue entry.
+    pub(super) fn bury_new(&self, envelope: &[u8], kind: DeadLetterKind, reason: &str) -> Result<(), StoreError> {
+        let txn = self.write()?;
+        let id = tables::next_id(&txn, DEAD_SEQ)?;
+        let meta = DeadMeta { kind, reason: reason.to_string(), failed_at_ms: now_ms() };
+        txn.open_table(DEAD).db()?.insert(id, tables::dead_record(&meta, envelope).as_slice()).db()?;
+        txn.commit().db()?;
+        Ok(())
+    }
+
     pub(super) fn dead_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().db()?;
         txn.open_table(DEAD).db()?.len().db()

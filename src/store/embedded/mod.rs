@@ -240,6 +240,16 @@ impl Store for EmbeddedStore {
         Ok(QueueStats { queued, delayed, dead })
     }
 
+    async fn bury(
+        &self,
+        envelope: &Envelope,
+        kind: crate::store::DeadLetterKind,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (bytes, reason) = (envelope.encode(), reason.to_string());
+        self.run(move |inner| inner.bury_new(&bytes, kind, &reason)).await
+    }
+
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());

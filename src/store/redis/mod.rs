@@ -261,6 +261,24 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    async fn bury(
+        &self,
+        envelope: &Envelope,
+        kind: crate::store::DeadLetterKind,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(self.keys.dead()).arg("*").arg("e").arg(envelope.encode()).arg("reason").arg(reason);
+        cmd.arg("kind").arg(kind.as_str()).arg("at").arg(now_ms());
+        // Not repeatable blindly: a retry after a dropped reply could add it twice. Burying is
+        // rare and an operator-facing list, so one attempt is enough.
+        let cmd = &cmd;
+        self.run(false, |mut c| async move { cmd.query_async::<redis::Value>(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn maintain(&self) -> Result<u64, StoreError> {
         // Dedupe and processed marks carry a TTL: Redis drops them by itself.
         let mut moved = 0;

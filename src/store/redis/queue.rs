@@ -216,8 +216,7 @@ pub(super) fn dead_letter_of(raw: &RawEntry) -> DeadLetter {
     };
     DeadLetter {
         id: raw.id.clone(),
-        // Webhooks are the only kind so far; the `kind` field is written for the kinds to come.
-        kind: DeadLetterKind::Webhook,
+        kind: DeadLetterKind::parse(&raw.text("kind").unwrap_or_default()),
         reason: raw.text("reason").unwrap_or_default(),
         failed_at_ms: raw.text("at").and_then(|at| at.parse().ok()).unwrap_or(0),
         envelope,

@@ -1,0 +1,130 @@
+//! What the platform should show, derived from the ledger, and what the effects last applied:
+//! pure data and rules, so "send only the difference" is decided without any I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::shop::ShopSettings;
+
+/// One open line of an order as the ledger sees it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineState {
+    pub line_id: u64,
+    pub open: u32,
+    pub backordered: u32,
+}
+
+/// An order's effects as last applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedOrder {
+    /// Our tags the order carries.
+    pub tags: BTreeSet<String>,
+    /// Line id → units held.
+    pub holds: BTreeMap<u64, u32>,
+    /// The order has had backordered units: once they are all covered it is ready.
+    pub was_backordered: bool,
+}
+
+/// What an order should carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderDesired {
+    pub tags: BTreeSet<String>,
+    pub holds: BTreeMap<u64, u32>,
+    pub was_backordered: bool,
+}
+
+pub fn order_desired(lines: &[LineState], settings: &ShopSettings, applied: &AppliedOrder) -> OrderDesired {
+    let backordered = lines.iter().any(|l| l.backordered > 0);
+    let open = lines.iter().any(|l| l.open > 0);
+    let was_backordered = applied.was_backordered || backordered;
+    let mut tags = BTreeSet::new();
+    if backordered {
+        tags.insert(settings.tags.backordered.clone());
+    } else if was_backordered && open {
+        tags.insert(settings.tags.ready.clone());
+    }
+    let holds = if settings.holds {
+        lines.iter().filter(|l| l.backordered > 0).map(|l| (l.line_id, l.backordered)).collect()
+    } else {
+        BTreeMap::new()
+    };
+    OrderDesired { tags, holds, was_backordered }
+}
+
+/// The calls that bring an order from `applied` to `desired`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderDiff {
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+    /// `Some(new holds)` when the holds change (an empty map releases them).
+    pub holds: Option<BTreeMap<u64, u32>>,
+}
+
+impl OrderDiff {
+    pub fn between(applied: &AppliedOrder, desired: &OrderDesired) -> Self {
+        Self {
+            add_tags: desired.tags.difference(&applied.tags).cloned().collect(),
+            remove_tags: applied.tags.difference(&desired.tags).cloned().collect(),
+            holds: (applied.holds != desired.holds).then(|| desired.holds.clone()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.add_tags.is_empty() && self.remove_tags.is_empty() && self.holds.is_none()
+    }
+}
+
+/// A variant's effects as last applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedVariant {
+    /// `CONTINUE` or `DENY`; `None` before the first change.
+    pub policy: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(line_id: u64, open: u32, backordered: u32) -> LineState {
+        LineState { line_id, open, backordered }
+    }
+
+    #[test]
+    fn a_partly_backordered_order_is_tagged_and_holds_only_the_missing_units() {
+        let d = order_desired(&[line(1, 10, 6), line(2, 1, 0)], &ShopSettings::default(), &AppliedOrder::default());
+        assert_eq!(d.tags, BTreeSet::from(["backorder".to_string()]));
+        assert_eq!(d.holds, BTreeMap::from([(1, 6)]));
+    }
+
+    #[test]
+    fn a_covered_order_that_waited_is_ready_and_one_that_never_waited_is_left_alone() {
+        let waited = AppliedOrder { was_backordered: true, ..AppliedOrder::default() };
+        let d = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &waited);
+        assert_eq!(d.tags, BTreeSet::from(["backorder-ready".to_string()]));
+        assert!(d.holds.is_empty());
+        let never = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &AppliedOrder::default());
+        assert!(never.tags.is_empty() && !never.was_backordered);
+    }
+
+    #[test]
+    fn only_the_difference_is_sent() {
+        let applied = AppliedOrder {
+            tags: BTreeSet::from(["backorder".to_string()]),
+            holds: BTreeMap::from([(1, 6)]),
+            was_backordered: true,
+        };
+        let same = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &applied);
+        assert!(OrderDiff::between(&applied, &same).is_empty(), "a flip that flipped back sends nothing");
+        let covered = order_desired(&[line(1, 10, 0)], &ShopSettings::default(), &applied);
+        let diff = OrderDiff::between(&applied, &covered);
+        assert_eq!((diff.add_tags, diff.remove_tags), (vec!["backorder-ready".into()], vec!["backorder".into()]));
+        assert_eq!(diff.holds, Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn holds_are_left_alone_when_the_shop_turned_them_off() {
+        let settings = ShopSettings { holds: false, ..ShopSettings::default() };
+        assert!(order_desired(&[line(1, 10, 6)], &settings, &AppliedOrder::default()).holds.is_empty());
+    }
+}

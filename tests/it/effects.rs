@@ -1,0 +1,241 @@
+//! Effects end to end: signed webhooks into the ledger, settled effects out to the dev shop over
+//! real HTTP, on both store backends.
+
+use std::collections::BTreeMap;
+
+use backorder::auth::install::{self, Install};
+use backorder::devshop::{DevShop, Faults, Policy, world::World};
+use backorder::secret::Secret;
+use serde_json::json;
+
+use crate::api::{put, token};
+use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, TestApp, eventually, settings};
+
+/// A service wired to a dev shop that has one variant with `stock` units.
+struct Setup {
+    app: TestApp,
+    devshop: DevShop,
+    variant: u64,
+    item: u64,
+    clock: i64,
+}
+
+impl Setup {
+    async fn start(backend: Backend, stock: i64, settle_ms: &str, overrides: &[(&str, &str)]) -> Self {
+        let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+        let shop_token = devshop.install(SHOP);
+        let (variant, item) = devshop.world(SHOP, |w| {
+            let v = w.add_variant("Trail Runner", stock, Policy::Deny);
+            (v, w.variants[&v].inventory_item_id)
+        });
+        let base = devshop.admin_base_url();
+        let mut all = vec![
+            ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
+            ("BACKORDER__LEDGER__SETTLE_MS", settle_ms),
+            ("BACKORDER__EFFECTS__SWEEP_MS", "50"),
+            ("BACKORDER__PLATFORM__RETRY_BASE_MS", "5"),
+            ("BACKORDER__PLATFORM__RETRY_MAX_MS", "20"),
+        ];
+        all.extend_from_slice(overrides);
+        let (app, store) = TestApp::spawn(backend, &all).await;
+        let sealer = settings(&store, &[]).sealer().unwrap();
+        let install = Install {
+            access_token: Secret::new(shop_token),
+            refresh_token: None,
+            expires_at_ms: None,
+            scopes: vec![],
+            installed_at_ms: 0,
+        };
+        install::save(app.store.as_ref(), &sealer, SHOP, &install).await.unwrap();
+        // The level webhook that the shop's stock would have sent, so the ledger knows it.
+        let mut setup = Self { app, devshop, variant, item, clock: 100 };
+        setup.deliver_level().await;
+        setup
+    }
+
+    async fn enrol(&self, body: serde_json::Value) {
+        let resp = put(&self.app, &format!("/api/variants/{}", self.variant), &token(SHOP), body).await;
+        assert_eq!(resp.status(), 200);
+    }
+
+    fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        self.devshop.world(SHOP, f)
+    }
+
+    fn tick(&mut self) -> i64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    async fn deliver_level(&mut self) {
+        let available = self.world(|w| w.available(self.variant));
+        let at = self.tick();
+        let mut d = Delivery::new("inventory_levels/update", level_body(self.item, 1, available, at));
+        d.triggered_at = Some(triggered_at(at, 1));
+        assert_eq!(self.app.deliver(&d).await.status(), 200);
+    }
+
+    async fn deliver_order(&mut self, order_id: u64, topic: &str) {
+        let o = self.world(|w| w.orders[&order_id].clone());
+        let at = self.tick();
+        let body = Order {
+            id: o.id,
+            created_at: at - (self.clock - 100),
+            updated_at: at,
+            tags: o.customer_tags.clone(),
+            cancelled: o.cancelled,
+            lines: o
+                .lines
+                .iter()
+                .map(|l| Line {
+                    line_id: l.id,
+                    variant_id: l.variant_id,
+                    quantity: l.quantity,
+                    fulfillable: l.quantity - l.fulfilled,
+                })
+                .collect(),
+        };
+        let mut d = Delivery::new(topic, body.body());
+        d.triggered_at = Some(triggered_at(at, 0));
+        assert_eq!(self.app.deliver(&d).await.status(), 200);
+    }
+
+    /// Places an order in the dev shop and delivers its webhooks (order, then stock).
+    async fn order(&mut self, qty: u32) -> u64 {
+        let variant = self.variant;
+        let id = self
+            .world(|w| w.place_order("buyer@example.com", &[], &[(variant, qty)]))
+            .expect("the shop takes the order");
+        self.deliver_order(id, "orders/create").await;
+        self.deliver_level().await;
+        id
+    }
+
+    fn policy(&self) -> Policy {
+        self.world(|w| w.variants[&self.variant].policy)
+    }
+
+    fn holds(&self, order: u64) -> Vec<BTreeMap<u64, u32>> {
+        self.world(|w| w.orders[&order].holds.iter().map(|h| h.quantities.clone()).collect())
+    }
+
+    fn tags(&self, order: u64) -> Vec<String> {
+        self.world(|w| w.orders[&order].tags.iter().cloned().collect())
+    }
+
+    fn calls(&self, operation: &str) -> usize {
+        self.devshop.calls(SHOP).iter().filter(|c| c.operation == operation && c.outcome == "ok").count()
+    }
+
+    /// Waits until every change has been reconciled.
+    async fn settled(&self) {
+        self.app.drained().await;
+        eventually("every dirty mark to be reconciled", || async {
+            let d = self.app.store.ledger_dirty(SHOP).await.ok()?;
+            (d.orders.is_empty() && d.variants.is_empty()).then_some(())
+        })
+        .await;
+    }
+
+    async fn stop(self) {
+        self.app.app.stop().await;
+        self.devshop.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_order_holds_only_the_missing_units_and_is_tagged() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let mut s = Setup::start(backend, 4, "100", &[]).await;
+        s.enrol(json!({"enabled": true})).await;
+        eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) })
+            .await;
+
+        let order = s.order(10).await;
+        let line = s.world(|w| w.orders[&order].lines[0].id);
+        eventually("the hold and the tag", || async {
+            (s.holds(order) == [BTreeMap::from([(line, 6)])] && s.tags(order) == ["backorder"]).then_some(())
+        })
+        .await;
+        let fulfillable = s.world(|w| {
+            let o = &w.orders[&order];
+            w.fulfillable(o, &o.lines[0])
+        });
+        assert_eq!(fulfillable, 4, "the in-stock part still ships");
+        s.settled().await;
+        assert_eq!(s.calls("FulfillmentOrderHold"), 1, "held once");
+        assert_eq!(s.calls("TagsAdd"), 1, "tagged once");
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_flips_back_inside_the_settle_window_sends_nothing() {
+    let mut s = Setup::start(Backend::Embedded, 1, "1500", &[]).await;
+    s.enrol(json!({"enabled": true})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    s.settled().await;
+    let before = s.devshop.calls(SHOP).len();
+
+    // Backordered, then cancelled with restock, well inside 1.5 s.
+    let order = s.order(3).await;
+    s.world(|w| w.cancel_order(order, true)).unwrap();
+    s.deliver_order(order, "orders/cancelled").await;
+    s.deliver_level().await;
+    s.settled().await;
+    assert_eq!(s.devshop.calls(SHOP).len(), before, "no platform call for a state that did not hold");
+    assert!(s.tags(order).is_empty() && s.holds(order).is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaching_the_cap_stops_selling_and_a_restock_sells_again() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let mut s = Setup::start(backend, 0, "100", &[]).await;
+        s.enrol(json!({"enabled": true, "cap": 3})).await;
+        eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) })
+            .await;
+        let first = s.order(2).await;
+        let second = s.order(1).await;
+        eventually("the cap to stop sales", || async { (s.policy() == Policy::Deny).then_some(()) }).await;
+        assert!(
+            s.world(|w| w.place_order("late@example.com", &[], &[(s.variant, 1)])).is_err(),
+            "the shop refuses orders beyond the cap"
+        );
+
+        s.world(|w| w.set_stock(s.variant, 2)).unwrap();
+        s.deliver_level().await;
+        eventually("the restock to reopen sales", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+        eventually("the oldest order to be ready", || async {
+            (s.tags(first) == ["backorder-ready"] && s.holds(first).is_empty()).then_some(())
+        })
+        .await;
+        assert_eq!(s.tags(second), ["backorder-ready"]);
+        s.settled().await;
+        s.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_effect_whose_calls_always_fail_ends_in_the_dead_letter_list() {
+    let s = Setup::start(Backend::Embedded, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "2")]).await;
+    s.devshop.set_faults(Faults { server_errors: 1.0, ..Faults::default() });
+    s.enrol(json!({"enabled": true})).await;
+    let dead = eventually("the effect to be dead-lettered", || async {
+        let dead = s.app.store.dead_letters(10).await.ok()?;
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert_eq!(dead[0].kind, backorder::store::DeadLetterKind::Effect);
+    assert_eq!(dead[0].envelope.meta.shop, SHOP);
+    s.settled().await;
+    assert_eq!(s.policy(), Policy::Deny, "nothing was applied");
+
+    // The platform recovers; replaying the dead letter applies the effect.
+    s.devshop.set_faults(Faults::default());
+    assert_eq!(s.app.store.replay_dead_letters(None).await.unwrap(), 1);
+    eventually("the replayed effect to apply", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    s.stop().await;
+}
