@@ -8,6 +8,9 @@
 
 mod bucket;
 pub mod graphql;
+mod notify;
+pub mod payloads;
+pub mod sender;
 pub mod world;
 
 use std::collections::HashMap;
@@ -19,6 +22,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
 pub use bucket::Bucket;
+pub use sender::{Batch, Report, Sender};
 pub use world::{Policy, World};
 
 /// Faults injected into Admin API calls, each drawn per call.

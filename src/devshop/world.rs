@@ -208,6 +208,22 @@ impl World {
         Ok(())
     }
 
+    /// Ships every unshipped unit of an open order. `available` stays as it is: Shopify already
+    /// took the units from it when the order was placed (a fulfillment lowers `committed`).
+    pub fn fulfill_order(&mut self, order: u64) -> Result<(), WorldError> {
+        let at = self.tick();
+        let o = self.orders.get_mut(&order).ok_or(WorldError::NoOrder(order))?;
+        if o.cancelled {
+            return Ok(());
+        }
+        for l in &mut o.lines {
+            l.fulfilled = l.quantity;
+        }
+        o.holds.clear();
+        o.updated_at_ms = at;
+        Ok(())
+    }
+
     /// Units of a line that are not held (what the warehouse could ship now).
     pub fn fulfillable(&self, order: &Order, line: &OrderLine) -> u32 {
         let held: u32 = order.holds.iter().filter_map(|h| h.quantities.get(&line.id)).sum();
