@@ -25,6 +25,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the service: HTTP endpoints and queue workers.
     Serve,
+    /// Play a flash sale on this machine: the service, an embedded store and the built-in dev
+    /// shop, no outside service needed.
+    Demo {
+        /// Keep the service and the dev shop running after the sale (Ctrl-C stops them).
+        #[arg(long)]
+        keep_running: bool,
+        /// Seed of the webhook shuffling, for a reproducible run.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -57,10 +67,33 @@ pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Config { command: ConfigCommand::Check } => config_check(),
         Command::Serve => serve().await,
+        Command::Demo { keep_running, seed } => demo(keep_running, seed).await,
         Command::Dlq { command } => dlq::run(command).await,
         Command::Shop { command } => shop::run(command).await,
         Command::Bench { command } => crate::bench::run(command).await,
     }
+}
+
+async fn demo(keep_running: bool, seed: u64) -> ExitCode {
+    let options = crate::demo::DemoOptions { seed, ..Default::default() };
+    let (_, stage) = match crate::demo::run(&options).await {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("backorder demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if keep_running {
+        println!(
+            "\nStill running: the service at {} (shop {}), the dev shop at {}. Ctrl-C stops both.",
+            stage.app.url(),
+            crate::demo::SHOP,
+            stage.devshop.url
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    stage.stop().await;
+    ExitCode::SUCCESS
 }
 
 /// Loads the layers or explains why not.

@@ -1,0 +1,190 @@
+//! `backorder demo`: the whole product on one machine with no outside service. The embedded
+//! store in a temporary directory, the dev shop on loopback, the real service in between, and a
+//! flash sale played over real HTTP with signed, duplicated and shuffled webhooks.
+
+mod scene;
+mod show;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::auth::install::{self, Install};
+use crate::auth::session_token;
+use crate::config::Settings;
+use crate::devshop::{Batch, DevShop, Sender};
+use crate::secret::Secret;
+
+pub use scene::{Outcome, Snapshot};
+
+pub const SHOP: &str = "demo-outfitters.myshopify.com";
+const API_KEY: &str = "demo-api-key";
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// `file://…` (default: a fresh temporary directory) or `redis://…`.
+    pub store_url: Option<String>,
+    pub store_prefix: String,
+    /// Print what happens (the CLI); tests read the outcome instead.
+    pub verbose: bool,
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self { store_url: None, store_prefix: "demo".into(), verbose: true, seed: 7 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot start: {0}")]
+    Start(String),
+    #[error("{0}")]
+    Step(String),
+}
+
+/// The running pieces of a demo.
+pub struct Stage {
+    pub app: App,
+    pub devshop: DevShop,
+    pub sender: Sender,
+    pub http: reqwest::Client,
+    secret: String,
+    verbose: bool,
+    started: Instant,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Stage {
+    pub async fn start(options: &DemoOptions) -> Result<Self, DemoError> {
+        let started = Instant::now();
+        crate::init_crypto();
+        let start = |e: &dyn std::fmt::Display| DemoError::Start(e.to_string());
+        let devshop = DevShop::start(2000.0, 100.0).await.map_err(|e| start(&e))?;
+        let shop_token = devshop.install(SHOP);
+        let (dir, store_url) = match &options.store_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let dir = tempfile::tempdir().map_err(|e| start(&e))?;
+                let url = format!("file://{}", dir.path().display());
+                (Some(dir), url)
+            }
+        };
+        let secret = format!("demo-secret-{:016x}", fastrand::u64(..));
+        let key = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            fastrand::u64(..).to_be_bytes().repeat(4),
+        );
+        let env = [
+            ("BACKORDER__SERVER__BIND", "127.0.0.1:0".to_string()),
+            ("BACKORDER__SHOPIFY__API_KEY", API_KEY.into()),
+            ("BACKORDER__SHOPIFY__API_SECRET", secret.clone()),
+            ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", devshop.admin_base_url()),
+            ("BACKORDER__SECURITY__ENCRYPTION_KEY", key),
+            ("BACKORDER__STORE__URL", store_url),
+            ("BACKORDER__STORE__PREFIX", options.store_prefix.clone()),
+            ("BACKORDER__LEDGER__SETTLE_MS", "300".into()),
+            ("BACKORDER__EFFECTS__SWEEP_MS", "50".into()),
+            ("BACKORDER__QUEUE__BLOCK_MS", "200".into()),
+            ("BACKORDER__LOG__LEVEL", "warn".into()),
+        ];
+        let settings = Settings::load_from(env.into_iter().map(|(k, v)| (k.to_string(), v))).map_err(|e| start(&e))?;
+        let sealer = settings.sealer().ok_or_else(|| DemoError::Start("no encryption key".into()))?;
+        let app = App::start(settings).await.map_err(|e| start(&e))?;
+        let install = Install {
+            access_token: Secret::new(shop_token),
+            refresh_token: None,
+            expires_at_ms: None,
+            scopes: vec!["read_orders".into(), "write_orders".into(), "write_products".into()],
+            installed_at_ms: crate::store::now_ms() as i64,
+        };
+        install::save(app.state.store.as_ref(), &sealer, SHOP, &install).await.map_err(|e| start(&e))?;
+        let sender = Sender::new(&app.url(), &secret, SHOP);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| start(&e))?;
+        Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir })
+    }
+
+    /// A session token as the embedded admin would send it.
+    fn session_token(&self) -> String {
+        let now = (crate::store::now_ms() / 1000) as i64;
+        let claims = json!({
+            "iss": format!("https://{SHOP}/admin"), "dest": format!("https://{SHOP}"), "aud": API_KEY,
+            "sub": "1", "exp": now + 60, "nbf": now - 1, "iat": now, "jti": format!("{:x}", fastrand::u64(..)), "sid": "demo",
+        });
+        session_token::sign(&claims, self.secret.as_bytes())
+    }
+
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, DemoError> {
+        let mut req = self.http.request(method, format!("{}{path}", self.app.url())).bearer_auth(self.session_token());
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.map_err(|e| DemoError::Step(format!("{path}: {e}")))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| DemoError::Step(format!("{path}: {e}")))?;
+        if !status.is_success() {
+            return Err(DemoError::Step(format!("{path} answered {status}: {body}")));
+        }
+        Ok(body)
+    }
+
+    /// Sends everything queued, duplicated, delayed and shuffled, and waits until the ledger has
+    /// it and the effects have settled.
+    pub async fn deliver(&mut self, seed: u64) -> Result<usize, DemoError> {
+        let batch = Batch {
+            seed,
+            redeliver: 0.2,
+            same_event: 0.1,
+            delay_share: 0.1,
+            delay: Duration::from_millis(100),
+            shuffle: true,
+        };
+        let report = self.sender.send(&batch).await;
+        if !report.all_delivered() {
+            return Err(DemoError::Step(format!("{} webhooks were not accepted", report.undelivered().len())));
+        }
+        self.settled().await?;
+        Ok(report.sent.len())
+    }
+
+    /// Waits until the queue is empty and every change's effects were sent.
+    pub async fn settled(&self) -> Result<(), DemoError> {
+        let store = self.app.state.store.clone();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let stats = store.queue_stats().await.map_err(|e| DemoError::Step(e.to_string()))?;
+            let dirty = store.ledger_dirty(SHOP).await.map_err(|e| DemoError::Step(e.to_string()))?;
+            if stats.queued == 0 && stats.delayed == 0 && dirty.orders.is_empty() && dirty.variants.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(DemoError::Step("the service did not settle within 20 s".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn say(&self, text: &str) {
+        if self.verbose {
+            println!("{text}");
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub async fn stop(self) {
+        self.app.stop().await;
+        self.devshop.stop().await;
+    }
+}
+
+/// Plays the flash sale; the CLI prints as it goes, tests read the outcome.
+pub async fn run(options: &DemoOptions) -> Result<(Outcome, Stage), DemoError> {
+    let mut stage = Stage::start(options).await?;
+    let outcome = scene::play(&mut stage, options.seed).await?;
+    Ok((outcome, stage))
+}

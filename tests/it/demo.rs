@@ -1,0 +1,103 @@
+//! `backorder demo`'s flash sale, checked against the dev shop's state on both store backends:
+//! tags, hold quantities, policy flips, and the queue after every act.
+
+use std::collections::BTreeMap;
+
+use backorder::demo::{DemoOptions, Snapshot, run};
+use backorder::devshop::Policy;
+
+use crate::support::unique_prefix;
+
+/// Holds equal each waiting order's backordered units, and exactly the waiting orders carry
+/// the `backorder` tag.
+fn platform_matches_the_queue(s: &Snapshot) {
+    let mut waiting: BTreeMap<u64, u32> = BTreeMap::new();
+    for q in &s.queue {
+        *waiting.entry(q.order_id).or_default() += q.backordered;
+    }
+    assert_eq!(s.held, waiting, "holds are exactly the backordered units");
+    for (order, tags) in &s.tags {
+        assert_eq!(tags.contains(&"backorder".to_string()), waiting.contains_key(order), "order {order}: {tags:?}");
+    }
+    assert_eq!(waiting.values().map(|b| u64::from(*b)).sum::<u64>(), s.backordered_units);
+}
+
+async fn check(store_url: Option<String>) {
+    let options = DemoOptions { store_url, store_prefix: unique_prefix(), verbose: false, seed: 3 };
+    let (o, stage) = run(&options).await.expect("the demo plays");
+
+    // The sale: 43 units against 5 in stock, 38 backordered = the cap.
+    assert_eq!((o.after_sale.backordered_units, o.after_sale.available), (38, -38));
+    assert_eq!(o.after_sale.policy, Policy::Deny, "DENY once the cap is reached");
+    assert!(o.refused_at_cap, "the shop refuses orders at the cap");
+    assert!(o.after_sale.queue.iter().all(|q| q.order_id != o.vip_order), "the VIP order is covered");
+    assert_eq!(o.after_sale.queue[0].order_name, "#1004", "the first three orders and the VIP's took the stock");
+    assert_eq!(o.after_sale.queue[0].position, 1);
+    for s in [&o.after_sale, &o.after_restock, &o.after_cancellations, &o.partial] {
+        platform_matches_the_queue(s);
+    }
+    for covered in &o.orders[..3] {
+        assert!(o.after_sale.tags[covered].is_empty(), "in-stock orders are left alone");
+    }
+
+    // The restock: 12 units fill the oldest lines; selling resumes.
+    assert_eq!(o.after_restock.backordered_units, 26);
+    assert_eq!(o.after_restock.policy, Policy::Continue, "CONTINUE after the restock");
+    let now_ready: Vec<u64> = o
+        .after_sale
+        .queue
+        .iter()
+        .map(|q| q.order_id)
+        .filter(|id| o.after_restock.queue.iter().all(|q| q.order_id != *id))
+        .collect();
+    assert!(!now_ready.is_empty());
+    for id in &now_ready {
+        assert_eq!(o.after_restock.tags[id], ["backorder-ready"], "order {id} became ready");
+    }
+    let oldest_waiting = o.after_sale.queue.iter().map(|q| q.order_id).find(|id| !now_ready.contains(id));
+    assert_eq!(o.after_restock.queue.first().map(|q| q.order_id), oldest_waiting, "filled strictly oldest first");
+
+    // The cancellations: the last backordered order frees nobody; the in-stock one fills the
+    // oldest waiting line.
+    let (backordered, in_stock) = o.cancelled;
+    assert!(o.after_cancellations.queue.iter().all(|q| q.order_id != backordered));
+    assert_eq!(o.after_cancellations.backordered_units, 24);
+    assert!(o.after_cancellations.tags[&in_stock].is_empty());
+    let freed = o.after_restock.queue[0].order_id;
+    assert_eq!(o.after_cancellations.tags[&freed], ["backorder-ready"]);
+
+    // The partial order: 10 ordered, 4 in stock.
+    assert_eq!(o.partial.held.get(&o.partial_order), Some(&6));
+    assert_eq!(o.partial_fulfillable, 4);
+    assert_eq!(o.partial.tags[&o.partial_order], ["backorder"]);
+
+    // Nothing applied twice: one hold per held order, and no THROTTLED reply.
+    let holds_per_order =
+        stage.devshop.world(backorder::demo::SHOP, |w| w.orders.values().map(|o| o.holds.len()).max());
+    assert_eq!(holds_per_order, Some(1));
+    assert!(stage.devshop.calls(backorder::demo::SHOP).iter().all(|c| c.outcome != "throttled"));
+    stage.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_flash_sale_on_the_embedded_store_ends_with_the_expected_tags_holds_and_policies() {
+    check(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_flash_sale_on_redis_ends_with_the_expected_tags_holds_and_policies() {
+    check(Some(crate::support::redis::shared().url())).await;
+}
+
+#[test]
+fn backorder_demo_runs_with_no_outside_service_and_exits_zero() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder"))
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Flash sale") && stdout.contains("Done in"), "{stdout}");
+}
