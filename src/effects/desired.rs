@@ -24,6 +24,9 @@ pub struct AppliedOrder {
     pub holds: BTreeMap<u64, u32>,
     /// The order has had backordered units: once they are all covered it is ready.
     pub was_backordered: bool,
+    /// Passes in a row whose calls failed after the client's retries.
+    #[serde(default)]
+    pub failures: u32,
 }
 
 /// What an order should carry.
@@ -80,6 +83,9 @@ impl OrderDiff {
 pub struct AppliedVariant {
     /// `CONTINUE` or `DENY`; `None` before the first change.
     pub policy: Option<String>,
+    /// Passes in a row whose calls failed after the client's retries.
+    #[serde(default)]
+    pub failures: u32,
 }
 
 #[cfg(test)]
@@ -113,6 +119,7 @@ mod tests {
             tags: BTreeSet::from(["backorder".to_string()]),
             holds: BTreeMap::from([(1, 6)]),
             was_backordered: true,
+            failures: 0,
         };
         let same = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &applied);
         assert!(OrderDiff::between(&applied, &same).is_empty(), "a flip that flipped back sends nothing");

@@ -167,11 +167,22 @@ async fn settle_order(
     let diff = OrderDiff::between(&applied, &desired);
     if !diff.is_empty() {
         if let Err(e) = order::apply(ctx, order_id, &diff).await {
-            return give_up(state, ctx.shop, mark, e).await;
+            let failures = applied.failures + 1;
+            let settled = give_up(state, ctx.shop, mark, e, failures).await?;
+            // Counted so a platform that keeps failing ends in the dead letters; what was
+            // applied stays as it was, so the next pass compares (and reads holds) again.
+            let kept = AppliedOrder { failures: if settled { 0 } else { failures }, ..applied.clone() };
+            write_applied(state, ctx.shop, record, encode(&kept)).await?;
+            return Ok(settled);
         }
         tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
     }
-    let now = AppliedOrder { tags: desired.tags, holds: desired.holds, was_backordered: desired.was_backordered };
+    let now = AppliedOrder {
+        tags: desired.tags,
+        holds: desired.holds,
+        was_backordered: desired.was_backordered,
+        failures: 0,
+    };
     if now != applied {
         write_applied(state, ctx.shop, record, encode(&now)).await?;
     }
@@ -192,7 +203,7 @@ async fn settle_variants(
             decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
         match variant::desired(store, ctx.shop, id).await? {
             Some((product, policy)) if applied.policy.as_deref() != Some(policy) => {
-                changes.push((id, product, policy, mark, at))
+                changes.push((id, product, policy, mark, at, applied))
             }
             _ => done.push((mark, at)),
         }
@@ -200,27 +211,35 @@ async fn settle_variants(
     if changes.is_empty() {
         return Ok(done);
     }
-    let calls: Vec<_> = changes.iter().map(|(id, product, policy, _, _)| (*id, *product, *policy)).collect();
+    let calls: Vec<_> = changes.iter().map(|(id, product, policy, ..)| (*id, *product, *policy)).collect();
     if let Err(e) = variant::apply(ctx, &calls).await {
-        for (_, _, _, mark, at) in changes {
-            if give_up(state, ctx.shop, &mark, clone_error(&e)).await? {
+        for (id, _, _, mark, at, applied) in changes {
+            let failures = applied.failures + 1;
+            let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
+            let kept = AppliedVariant { failures: if settled { 0 } else { failures }, ..applied };
+            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&kept)).await?;
+            if settled {
                 done.push((mark, at));
             }
         }
         return Ok(done);
     }
-    for (id, _, policy, mark, at) in changes {
+    for (id, _, policy, mark, at, _) in changes {
         tracing::info!(shop = ctx.shop, variant = id, policy, "effects: inventory policy set");
-        let applied = AppliedVariant { policy: Some(policy.to_string()) };
+        let applied = AppliedVariant { policy: Some(policy.to_string()), failures: 0 };
         write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
         done.push((mark, at));
     }
     Ok(done)
 }
 
-fn clone_error(e: &EffectError) -> EffectError {
+/// The same failure for each variant of a failed batch.
+fn copy(e: &EffectError) -> EffectError {
     match e {
         EffectError::Platform(PlatformError::Denied(code)) => EffectError::Platform(PlatformError::Denied(*code)),
+        EffectError::Platform(PlatformError::Refused { operation, message }) => {
+            EffectError::Platform(PlatformError::Refused { operation, message: message.clone() })
+        }
         other => EffectError::Platform(PlatformError::Unavailable(other.to_string())),
     }
 }
@@ -237,35 +256,44 @@ async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<
     Ok(())
 }
 
-/// A failed effect: dead-lettered (its mark is cleared) unless the token was refused, which
-/// keeps the mark until the shop's token works again. Store errors end the pass.
-async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError) -> Result<bool, EffectError> {
-    match e {
+/// Passes in a row an effect may fail (each after the client's own retries) before it is
+/// dead-lettered: a dropped reply can leave a call applied, and the next pass, which reads the
+/// platform first, repairs that instead of giving up.
+const MAX_FAILED_PASSES: u32 = 3;
+
+/// A failed effect. `true`: dead-lettered (clear its mark). `false`: keep the mark and try again
+/// next pass; so when the token was refused (nothing for the shop can succeed until it works
+/// again) and while a retryable failure has passes left. Store errors end the pass.
+async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failures: u32) -> Result<bool, EffectError> {
+    let why = match e {
         EffectError::Platform(PlatformError::Denied(code)) => {
             tracing::warn!(shop, code, "effects: the platform refused the shop's token; effects wait");
-            Ok(false)
+            return Ok(false);
         }
-        EffectError::Platform(why) => {
-            tracing::error!(shop, mark, error = %why, "effects: dead-lettered after its retry budget");
-            state.metrics.effect_dead_lettered();
-            let envelope = Envelope {
-                meta: EnvelopeMeta {
-                    topic: EFFECT_TOPIC.into(),
-                    shop: shop.to_string(),
-                    webhook_id: format!("effect-{mark}-{:016x}", fastrand::u64(..)),
-                    event_id: None,
-                    api_version: None,
-                    triggered_at: None,
-                    received_at_ms: now_ms(),
-                    attempts: 0,
-                },
-                body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
-            };
-            state.store.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
-            Ok(true)
+        EffectError::Platform(why) if why.is_retryable() && failures < MAX_FAILED_PASSES => {
+            tracing::warn!(shop, mark, failures, error = %why, "effects: failed; trying again next pass");
+            return Ok(false);
         }
-        other => Err(other),
-    }
+        EffectError::Platform(why) => why,
+        other => return Err(other),
+    };
+    tracing::error!(shop, mark, error = %why, "effects: dead-lettered after its retry budget");
+    state.metrics.effect_dead_lettered();
+    let envelope = Envelope {
+        meta: EnvelopeMeta {
+            topic: EFFECT_TOPIC.into(),
+            shop: shop.to_string(),
+            webhook_id: format!("effect-{mark}-{:016x}", fastrand::u64(..)),
+            event_id: None,
+            api_version: None,
+            triggered_at: None,
+            received_at_ms: now_ms(),
+            attempts: 0,
+        },
+        body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
+    };
+    state.store.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
+    Ok(true)
 }
 
 /// A replayed dead letter of an effect: mark it again, so the next pass reconciles it.

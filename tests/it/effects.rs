@@ -24,7 +24,18 @@ struct Setup {
 
 impl Setup {
     async fn start(backend: Backend, stock: i64, settle_ms: &str, overrides: &[(&str, &str)]) -> Self {
-        let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+        Self::start_paced(backend, stock, settle_ms, overrides, (1000.0, 1000.0)).await
+    }
+
+    /// With the dev shop's cost bucket of `bucket.0` points restoring `bucket.1` per second.
+    async fn start_paced(
+        backend: Backend,
+        stock: i64,
+        settle_ms: &str,
+        overrides: &[(&str, &str)],
+        bucket: (f64, f64),
+    ) -> Self {
+        let devshop = DevShop::start(bucket.0, bucket.1).await.unwrap();
         let shop_token = devshop.install(SHOP);
         let (variant, item) = devshop.world(SHOP, |w| {
             let v = w.add_variant("Trail Runner", stock, Policy::Deny);
@@ -238,4 +249,41 @@ async fn an_effect_whose_calls_always_fail_ends_in_the_dead_letter_list() {
     assert_eq!(s.app.store.replay_dead_letters(None).await.unwrap(), 1);
     eventually("the replayed effect to apply", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
     s.stop().await;
+}
+
+/// A small bucket (50 points, 10 per second) and one call in five failing with a 5xx: every
+/// effect still ends applied exactly once, and the client never runs into `THROTTLED`.
+async fn effects_apply_once_through_a_small_bucket_and_server_errors(backend: Backend) {
+    let mut s =
+        Setup::start_paced(backend, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")], (50.0, 10.0)).await;
+    s.devshop.set_faults(Faults { server_errors: 0.2, ..Faults::default() });
+    s.enrol(json!({"enabled": true})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(s.order(1).await);
+    }
+    s.settled().await;
+    for order in &orders {
+        assert_eq!(s.holds(*order).len(), 1, "order {order}: one hold");
+        assert_eq!(s.tags(*order), ["backorder"]);
+    }
+    assert_eq!(s.calls("FulfillmentOrderHold"), orders.len(), "each hold placed once");
+    assert_eq!(s.calls("TagsAdd"), orders.len(), "each tag added once");
+    assert_eq!(s.calls("VariantsPolicy"), 1);
+    let throttled = s.devshop.calls(SHOP).iter().filter(|c| c.outcome == "throttled").count();
+    assert_eq!(throttled, 0, "the client waits for the bucket instead of being throttled");
+    assert!(s.devshop.calls(SHOP).iter().any(|c| c.outcome == "5xx"), "faults were injected");
+    assert!(s.app.store.dead_letters(10).await.unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_effects_apply_once_through_a_small_bucket_and_server_errors() {
+    effects_apply_once_through_a_small_bucket_and_server_errors(Backend::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_embedded_store_effects_apply_once_through_a_small_bucket_and_server_errors() {
+    effects_apply_once_through_a_small_bucket_and_server_errors(Backend::Embedded).await;
 }
