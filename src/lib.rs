@@ -13,6 +13,7 @@ pub mod http;
 pub mod ledger;
 pub mod metrics;
 pub mod platform;
+pub mod reconcile;
 pub mod secret;
 pub mod shop;
 pub mod state;

@@ -1,6 +1,7 @@
 //! The command line of SPEC 3.1.
 
 mod dlq;
+mod reconcile;
 mod shop;
 
 use std::process::ExitCode;
@@ -45,6 +46,12 @@ pub enum Command {
         #[command(subcommand)]
         command: dlq::DlqCommand,
     },
+    /// Compare the ledger with the platform (levels, open orders) and repair the drift.
+    Reconcile {
+        /// Only this shop (default: every shop that ever sent a webhook).
+        #[arg(long)]
+        shop: Option<String>,
+    },
     /// Shops of a custom (single-store) app.
     Shop {
         #[command(subcommand)]
@@ -70,6 +77,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Demo { keep_running, seed } => demo(keep_running, seed).await,
         Command::Dlq { command } => dlq::run(command).await,
         Command::Shop { command } => shop::run(command).await,
+        Command::Reconcile { shop } => reconcile::run(shop).await,
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }

@@ -18,6 +18,14 @@ pub fn parse_gid(kind: &str, v: &Value) -> Option<u64> {
     v.as_str()?.strip_prefix("gid://shopify/")?.strip_prefix(kind)?.strip_prefix('/')?.parse().ok()
 }
 
+/// A timestamp as the Admin API writes it: UTC, whole seconds (`2026-03-14T16:27:41Z`).
+fn admin_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// What the dev shop charges per operation: Shopify's rules (objects 1, connections by their
 /// page size, mutations 10) applied to our documents.
 pub fn requested_cost(operation: &str) -> f64 {
@@ -45,6 +53,7 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value) -> Resolved {
         "FulfillmentOrderReleaseHold" => Ok(release(world, vars)),
         "InventoryItemLevels" => Ok(levels(world, vars)),
         "OpenOrders" => Ok(open_orders(world, vars)),
+        "OrderState" => Ok(json!({"order": parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id)).map(order_node)})),
         "WebhookSubscriptionCreate" => Ok(json!({"webhookSubscriptionCreate": {
             "webhookSubscription": {"id": gid("WebhookSubscription", world.next_id()), "topic": vars["topic"]},
             "userErrors": [],
@@ -245,7 +254,7 @@ fn levels(world: &World, vars: &Value) -> Value {
             json!({
                 "location": {"id": gid("Location", *location)},
                 "quantities": [{"name": "available", "quantity": l.available}],
-                "updatedAt": super::rfc3339(l.updated_at_ms),
+                "updatedAt": admin_time(l.updated_at_ms),
             })
         })
         .collect();
@@ -268,19 +277,25 @@ fn open_orders(world: &World, vars: &Value) -> Value {
     let page = &open[..open.len().min(PAGE)];
     json!({"orders": {
         "pageInfo": {"hasNextPage": more, "endCursor": page.last().map(|o| o.id.to_string())},
-        "nodes": page.iter().map(|o| json!({
-            "id": gid("Order", o.id),
-            "name": o.name,
-            "createdAt": super::rfc3339(o.created_at_ms),
-            "updatedAt": super::rfc3339(o.updated_at_ms),
-            "cancelledAt": null,
-            "customer": {"tags": o.customer_tags},
-            "lineItems": {"nodes": o.lines.iter().map(|l| json!({
-                "id": gid("LineItem", l.id),
-                "quantity": l.quantity,
-                "unfulfilledQuantity": l.quantity - l.fulfilled,
-                "variant": {"id": gid("ProductVariant", l.variant_id)},
-            })).collect::<Vec<_>>()},
-        })).collect::<Vec<_>>(),
+        "nodes": page.iter().map(|o| order_node(o)).collect::<Vec<_>>(),
     }})
+}
+
+/// An order as `OpenOrders` and `OrderState` select it.
+fn order_node(o: &Order) -> Value {
+    json!({
+        "id": gid("Order", o.id),
+        "name": o.name,
+        "createdAt": admin_time(o.created_at_ms),
+        "updatedAt": admin_time(o.updated_at_ms),
+        "cancelledAt": if o.cancelled { Value::from(admin_time(o.updated_at_ms)) } else { Value::Null },
+        "closedAt": null,
+        "customer": {"tags": o.customer_tags},
+        "lineItems": {"nodes": o.lines.iter().map(|l| json!({
+            "id": gid("LineItem", l.id),
+            "quantity": l.quantity,
+            "unfulfilledQuantity": if o.cancelled { 0 } else { l.quantity - l.fulfilled },
+            "variant": {"id": gid("ProductVariant", l.variant_id)},
+        })).collect::<Vec<_>>()},
+    })
 }

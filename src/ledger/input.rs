@@ -147,6 +147,39 @@ fn digest(parts: &impl serde::Serialize) -> u64 {
     u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
+impl OrderState {
+    /// A state read from the platform (reconciliation) rather than a webhook. Its version
+    /// sorts after a webhook's of the same second, so a repaired state is not undone by an
+    /// older delivery arriving late.
+    pub fn from_platform(
+        order_id: u64,
+        name: String,
+        created_at_ms: i64,
+        updated_at_ms: i64,
+        mut customer_tags: Vec<String>,
+        lines: Vec<OrderLine>,
+    ) -> Self {
+        customer_tags.sort();
+        customer_tags.dedup();
+        let digest = digest(&(&name, created_at_ms, &customer_tags, &lines));
+        let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest };
+        Self { order_id, name, created_at_ms, version, customer_tags, lines }
+    }
+}
+
+impl LevelState {
+    /// A level read from the platform (reconciliation); see [`OrderState::from_platform`].
+    pub fn from_platform(inventory_item_id: u64, location_id: u64, available: Option<i64>, updated_at_ms: i64) -> Self {
+        let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest: 0 };
+        Self { inventory_item_id, location_id, available, version }
+    }
+}
+
+/// The last nanosecond of the second holding `ms`.
+fn end_of_second_ns(ms: i64) -> i64 {
+    (ms.div_euclid(1000) * 1000 + 999).saturating_mul(1_000_000).saturating_add(999_999)
+}
+
 /// `orders/create`, `orders/updated`, `orders/cancelled` and `orders/fulfilled` all carry the
 /// whole order. `triggered_at` is the delivery's `X-Shopify-Triggered-At`.
 pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState, InputError> {

@@ -31,9 +31,10 @@ operation!(FULFILLMENT_ORDER_HOLD, "FulfillmentOrderHold", 10);
 operation!(FULFILLMENT_ORDER_RELEASE_HOLD, "FulfillmentOrderReleaseHold", 10);
 operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels", 20);
 operation!(OPEN_ORDERS, "OpenOrders", 300);
+operation!(ORDER_STATE, "OrderState", 10);
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate", 10);
 
-pub const ALL: [Operation; 11] = [
+pub const ALL: [Operation; 12] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -44,5 +45,6 @@ pub const ALL: [Operation; 11] = [
     FULFILLMENT_ORDER_RELEASE_HOLD,
     INVENTORY_ITEM_LEVELS,
     OPEN_ORDERS,
+    ORDER_STATE,
     WEBHOOK_SUBSCRIPTION_CREATE,
 ];

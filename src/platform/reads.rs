@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::ops::PRODUCT_VARIANT_ITEM;
+use super::ops::{INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_STATE, Operation, PRODUCT_VARIANT_ITEM};
 use super::{AdminClient, PlatformError};
-use crate::ledger::input::VariantInfo;
+use crate::ledger::input::{LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
 use crate::secret::Secret;
 
 /// The number at the end of a GID (`gid://shopify/InventoryItem/42` → 42).
@@ -33,4 +33,79 @@ pub async fn variant_info(
         inventory_item_id: Some(gid_number(&v["inventoryItem"]["id"]).ok_or_else(|| malformed("inventory item id"))?),
         title: String::new(),
     }))
+}
+
+/// The item's `available` at every location, as the platform has it now.
+pub async fn item_levels(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    item: u64,
+) -> Result<Vec<LevelState>, PlatformError> {
+    let vars = json!({"id": format!("gid://shopify/InventoryItem/{item}")});
+    let data = client.call(shop, token, &INVENTORY_ITEM_LEVELS, vars).await?;
+    let malformed = |m: &str| PlatformError::Malformed { operation: INVENTORY_ITEM_LEVELS.name, message: m.into() };
+    let mut levels = Vec::new();
+    for node in data["inventoryItem"]["inventoryLevels"]["nodes"].as_array().into_iter().flatten() {
+        let location = gid_number(&node["location"]["id"]).ok_or_else(|| malformed("a level without a location"))?;
+        let available = node["quantities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|q| q["name"] == "available")
+            .and_then(|q| q["quantity"].as_i64());
+        let updated = node["updatedAt"].as_str().ok_or_else(|| malformed("a level without updatedAt"))?;
+        let updated_at_ms = timestamp_ms("updatedAt", updated).map_err(|e| malformed(&e.to_string()))?;
+        levels.push(LevelState::from_platform(item, location, available, updated_at_ms));
+    }
+    Ok(levels)
+}
+
+/// One page of open orders, and the cursor of the next page if there is one.
+pub async fn open_orders(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    after: Option<&str>,
+) -> Result<(Vec<OrderState>, Option<String>), PlatformError> {
+    let vars = json!({"query": "status:open", "after": after});
+    let data = client.call(shop, token, &OPEN_ORDERS, vars).await?;
+    let page = &data["orders"];
+    let orders = page["nodes"].as_array().into_iter().flatten().map(|n| order_of(&OPEN_ORDERS, n)).collect::<Result<_, _>>()?;
+    let next = (page["pageInfo"]["hasNextPage"] == true).then(|| page["pageInfo"]["endCursor"].as_str().map(String::from)).flatten();
+    Ok((orders, next))
+}
+
+/// One order as the platform has it now; `None` when it no longer exists.
+pub async fn order_state(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    order: u64,
+) -> Result<Option<OrderState>, PlatformError> {
+    let data = client.call(shop, token, &ORDER_STATE, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
+    if data["order"].is_null() {
+        return Ok(None);
+    }
+    order_of(&ORDER_STATE, &data["order"]).map(Some)
+}
+
+/// An order node (`OpenOrders`, `OrderState`) as the ledger's order state.
+fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
+    let malformed = |m: String| PlatformError::Malformed { operation: op.name, message: m };
+    let id = gid_number(&node["id"]).ok_or_else(|| malformed("an order without an id".into()))?;
+    let time = |field: &'static str| -> Result<i64, PlatformError> {
+        let v = node[field].as_str().ok_or_else(|| malformed(format!("order {id} without {field}")))?;
+        timestamp_ms(field, v).map_err(|e| malformed(e.to_string()))
+    };
+    let closed = !node["cancelledAt"].is_null() || !node["closedAt"].is_null();
+    let mut lines = Vec::new();
+    for l in node["lineItems"]["nodes"].as_array().into_iter().flatten() {
+        let line_id = gid_number(&l["id"]).ok_or_else(|| malformed(format!("order {id}: a line without an id")))?;
+        let open = l["unfulfilledQuantity"].as_i64().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
+        lines.push(OrderLine { line_id, variant_id: gid_number(&l["variant"]["id"]), open_qty: if closed { 0 } else { open } });
+    }
+    let tags = node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+    let name = node["name"].as_str().unwrap_or_default().to_string();
+    Ok(OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines))
 }
