@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
