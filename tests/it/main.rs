@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod cli;
 mod conformance;
+mod crash;
 mod intake;
 mod ledger_backends;
 mod ledger_http;
