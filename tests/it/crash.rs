@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,8 +27,38 @@ use crate::support::{self, Backend, TestStore};
 const BIN: &str = env!("CARGO_BIN_EXE_backorder");
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const SIGABRT: i32 = 6;
-/// Longest a step may take before the test fails: a generous bound, never a sleep.
-const DEADLINE: Duration = Duration::from_secs(30);
+/// Longest a step may take before the test fails. Generous: every enqueue, commit and ack is
+/// fsynced, and disks shared with parallel builds can make that slow. Never a sleep.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// The `backorder` binary of this build, pinned under a name of this test binary's own: a
+/// checkout sharing the target directory can rebuild `target/debug/backorder` at any moment,
+/// and a binary built without failure points would never die where the test expects.
+fn binary() -> &'static Path {
+    static PINNED: OnceLock<PathBuf> = OnceLock::new();
+    PINNED.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let name = exe.file_name().expect("a file name").to_string_lossy().into_owned();
+        let pinned = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("backorder-for-{name}"));
+        let staged = pinned.with_extension(format!("{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&staged);
+        std::fs::hard_link(BIN, &staged)
+            .or_else(|_| std::fs::copy(BIN, &staged).map(drop))
+            .unwrap_or_else(|e| panic!("cannot pin {BIN}: {e}"));
+        std::fs::rename(&staged, &pinned).expect("pin the binary");
+        let armed = std::process::Command::new("grep")
+            .args(["-q", "-a", "-F", failpoint::ENV])
+            .arg(&pinned)
+            .status()
+            .expect("grep runs");
+        assert!(
+            armed.success(),
+            "{BIN} has no failure points: another checkout sharing the target directory rebuilt it; \
+             run `cargo build` here and rerun the tests"
+        );
+        pinned
+    })
+}
 
 /// One Redis writing every command to an fsynced append-only file, as production runs it;
 /// the crash tests share it under distinct key prefixes.
@@ -93,6 +124,8 @@ struct Server {
     child: Child,
     addr: String,
     log: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr to its end; done once the process is gone.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -113,7 +146,7 @@ impl Server {
             ("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "300"),
             ("BACKORDER__LOG__LEVEL", "info"),
         ];
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -143,12 +176,12 @@ impl Server {
         .expect("serve starts in time");
         // Keep reading, so the process never blocks on a full pipe, and keep the lines for failures.
         let sink = log.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 sink.lock().unwrap().push(line);
             }
         });
-        Self { child, addr, log }
+        Self { child, addr, log, reader }
     }
 
     fn url(&self, path: &str) -> String {
@@ -159,11 +192,15 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
-    async fn exit(&mut self) -> ExitStatus {
-        match tokio::time::timeout(DEADLINE, self.child.wait()).await {
+    /// Waits for the process to end and its last words to be read.
+    async fn exit(&mut self, what: &str) -> ExitStatus {
+        let status = match tokio::time::timeout(DEADLINE, self.child.wait()).await {
             Ok(status) => status.expect("wait for the process"),
-            Err(_) => panic!("the process did not exit in time; its log:\n{}", self.log()),
-        }
+            Err(_) => panic!("the process did not exit in time ({what}); its log:\n{}", self.log()),
+        };
+        let reader = tokio::time::timeout(DEADLINE, &mut self.reader).await;
+        assert!(reader.is_ok(), "stderr not closed after exit ({what})");
+        status
     }
 
     /// Waits until every queued entry is acked: nothing waiting, held or delayed.
@@ -191,14 +228,14 @@ impl Server {
         let pid = self.child.id().expect("still running").to_string();
         let kill = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
         assert!(kill.success());
-        let status = self.exit().await;
+        let status = self.exit("after SIGTERM").await;
         assert!(status.success(), "exit status {status}; log:\n{}", self.log());
     }
 }
 
 fn http_client() -> reqwest::Client {
     backorder::init_crypto();
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client")
+    reqwest::Client::builder().timeout(DEADLINE).build().expect("client")
 }
 
 /// Passes through a point at which the crash tests kill: early, in the middle and at the last
@@ -218,6 +255,9 @@ async fn crash_and_recover(backend: fn() -> Backend, point: &str) {
 async fn crash_once(backend: Backend, failpoint: &str) {
     let test_store = backend.prepare();
     let platform = history();
+    let (point, hit) = failpoint.split_once(':').expect("point:hit");
+    // Every event passes each point at least once, so the armed pass is always reached.
+    assert!(hit.parse::<usize>().unwrap() <= platform.deliveries.len(), "{failpoint}: the history is shorter");
     let (reference, counted) = setup(false);
     {
         let store = test_store.open().await;
@@ -226,17 +266,29 @@ async fn crash_once(backend: Backend, failpoint: &str) {
 
     let mut doomed = Server::start(&test_store, Some(failpoint)).await;
     let client = http_client();
+    // Deliver as Shopify does: what is not answered with 200 (a 503 from a slow store) is sent
+    // again, until the process dies or has everything.
+    let mut pending = deliveries(&platform);
     let mut unacknowledged = Vec::new();
-    for delivery in deliveries(&platform) {
-        match delivery.try_send(&client, &doomed.url("/webhooks")).await {
-            Ok(r) if r.status() == 200 => {}
-            _ => unacknowledged.push(delivery),
+    let deadline = Instant::now() + DEADLINE;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tick.tick().await;
+        for delivery in pending.drain(..) {
+            match delivery.try_send(&client, &doomed.url("/webhooks")).await {
+                Ok(r) if r.status() == 200 => {}
+                _ => unacknowledged.push(delivery),
+            }
         }
+        if unacknowledged.is_empty() || doomed.child.try_wait().expect("process state").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{failpoint}: deliveries still refused; log:\n{}", doomed.log());
+        pending = std::mem::take(&mut unacknowledged);
     }
-    let status = doomed.exit().await;
+    let status = doomed.exit(&format!("{failpoint}: at the failure point")).await;
     let log = doomed.log();
     assert_eq!(status.signal(), Some(SIGABRT), "{failpoint}: not killed at the failure point ({status}); log:\n{log}");
-    let (point, hit) = failpoint.split_once(':').expect("point:hit");
     assert!(log.contains(&format!("failure point {point} reached (hit {hit})")), "{failpoint}: {log}");
     drop(client);
 
