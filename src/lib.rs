@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod devshop;
 pub mod effects;
+pub mod failpoint;
 pub mod http;
 pub mod ledger;
 pub mod metrics;

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 
 use super::{Topic, verify};
+use crate::failpoint;
 use crate::metrics::Received;
 use crate::state::AppState;
 use crate::store::{Enqueued, Envelope, EnvelopeMeta, now_ms};
@@ -125,10 +126,12 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
         },
         body,
     };
-    state.store.enqueue(&envelope, state.dedupe_ttl()).await.map_err(|e| {
+    let enqueued = state.store.enqueue(&envelope, state.dedupe_ttl()).await.map_err(|e| {
         tracing::warn!(error = %e, "webhook not accepted: store unavailable");
         Accept::Refused(IntakeError::Unavailable)
-    })
+    })?;
+    failpoint::hit(failpoint::points::INTAKE_ENQUEUED);
+    Ok(enqueued)
 }
 
 /// Reads the body, refusing it as soon as it is known to exceed the limit.

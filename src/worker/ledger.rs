@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::HandlerError;
+use crate::failpoint::{self, points};
 use crate::ledger::input::{LevelState, OrderState, VariantInfo};
 use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
@@ -129,7 +130,10 @@ pub(super) async fn finish(
     let mut commit = commit.clone();
     commit.dirty_orders.sort_unstable();
     commit.dirty_orders.dedup();
-    match store.ledger_commit(shop, &commit).await.map_err(transient)? {
+    failpoint::hit(points::LEDGER_BEFORE_COMMIT);
+    let outcome = store.ledger_commit(shop, &commit).await.map_err(transient)?;
+    failpoint::hit(points::LEDGER_COMMITTED);
+    match outcome {
         CommitOutcome::Applied => Ok(Some(Outcome::Applied)),
         CommitOutcome::AlreadyProcessed => Ok(Some(Outcome::AlreadyProcessed)),
         CommitOutcome::Conflict => Ok(None),

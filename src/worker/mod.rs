@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::failpoint::{self, points};
 use crate::metrics::Processed;
 use crate::state::AppState;
 use crate::store::QueueEntry;
@@ -138,12 +139,15 @@ impl Worker {
         let started = Instant::now();
         let meta = &entry.envelope.meta;
         let max = u64::from(self.state.settings.queue.max_attempts);
+        failpoint::hit(points::WORKER_DEQUEUED);
         let outcome = if entry.attempts() > max {
             // Delivered more often than allowed without an answer: its consumers keep dying on it.
             let reason = format!("gave up after {} deliveries without an outcome", entry.attempts() - 1);
             self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
         } else {
-            match router::handle(&self.state, &entry.envelope).await {
+            let handled = router::handle(&self.state, &entry.envelope).await;
+            failpoint::hit(points::WORKER_HANDLED);
+            match handled {
                 Ok(Handled::Done) => self.settle(self.state.store.ack(&entry).await, Processed::Done),
                 Ok(Handled::AlreadyDone) => self.settle(self.state.store.ack(&entry).await, Processed::AlreadyDone),
                 Err(HandlerError::Permanent(reason)) => {
@@ -161,6 +165,7 @@ impl Worker {
                 }
             }
         };
+        failpoint::hit(points::WORKER_SETTLED);
         if let Some(outcome) = outcome {
             if matches!(outcome, Processed::DeadLettered) {
                 tracing::warn!(topic = %meta.topic, webhook_id = %meta.webhook_id, "webhook dead-lettered");

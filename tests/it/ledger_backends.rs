@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use crate::ledger_model::{Delivered, Expected, Platform, VARIANTS, history, item_of, model, scramble};
 use crate::support::Backend;
 
-const SHOP: &str = "model.myshopify.com";
+pub const SHOP: &str = "model.myshopify.com";
 
 fn event(key: String, topic: &'static str) -> Event<'static> {
     Event { shop: SHOP, key, topic, mark_ttl: Duration::from_secs(3600) }

@@ -8,6 +8,7 @@ mod api;
 mod api_shop;
 mod cli;
 mod conformance;
+mod crash;
 mod demo;
 mod devshop_sender;
 mod effects;

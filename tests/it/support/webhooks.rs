@@ -51,6 +51,11 @@ impl Delivery {
     }
 
     pub async fn send(&self, client: &reqwest::Client, url: &str) -> reqwest::Response {
+        self.try_send(client, url).await.expect("request reaches the app")
+    }
+
+    /// Sends, letting the caller see a connection that fails (the app died mid-request).
+    pub async fn try_send(&self, client: &reqwest::Client, url: &str) -> reqwest::Result<reqwest::Response> {
         let mut req = client
             .post(url)
             .header("Content-Type", "application/json")
@@ -67,6 +72,6 @@ impl Delivery {
             Some(v) if v.is_empty() => {}
             Some(v) => req = req.header("X-Shopify-Hmac-Sha256", v),
         }
-        req.body(self.body.clone()).send().await.expect("request reaches the app")
+        req.body(self.body.clone()).send().await
     }
 }
