@@ -61,7 +61,8 @@ fn event<'a>(shop: &'a str, key: String) -> Event<'a> {
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, ReconcileError> {
     let store = state.store.as_ref();
-    let ids: BTreeSet<u64> = decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
+    let ids: BTreeSet<u64> =
+        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
     let ids: Vec<u64> = ids.into_iter().collect();
     let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
     let mut out = BTreeMap::new();
@@ -104,7 +105,10 @@ pub async fn reconcile_shop(
                     || (s.version.updated_at_ms == level.version.updated_at_ms && s.available != level.available)
             });
             if stale {
-                let key = format!("reconcile:level:{item}:{}:{}:{:?}", level.location_id, level.version.updated_at_ms, level.available);
+                let key = format!(
+                    "reconcile:level:{item}:{}:{}:{:?}",
+                    level.location_id, level.version.updated_at_ms, level.available
+                );
                 apply_level(store, &event(shop, key), &level).await?;
                 report.levels_repaired += 1;
             }
@@ -115,7 +119,9 @@ pub async fn reconcile_shop(
     let mut after: Option<String> = None;
     loop {
         let (page, next) = open_orders(client, shop, token, after.as_deref()).await?;
-        for order in page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id.is_some_and(|v| variants.contains_key(&v)))) {
+        for order in
+            page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id.is_some_and(|v| variants.contains_key(&v))))
+        {
             seen.insert(order.order_id);
             report.orders_checked += 1;
             match repair_order(state, shop, order).await? {
@@ -155,7 +161,8 @@ enum Repair {
 
 async fn repair_order(state: &AppState, shop: &str, order: &OrderState) -> Result<Repair, ReconcileError> {
     let store = state.store.as_ref();
-    let stored: Option<OrderRecord> = decode(store.ledger_get(shop, &[Record::Order(order.order_id)]).await?[0].as_deref())?;
+    let stored: Option<OrderRecord> =
+        decode(store.ledger_get(shop, &[Record::Order(order.order_id)]).await?[0].as_deref())?;
     let repair = match &stored {
         None => Repair::Added,
         Some(s) if s.version.updated_at_ms < order.version.updated_at_ms => Repair::Updated,

@@ -53,7 +53,9 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value) -> Resolved {
         "FulfillmentOrderReleaseHold" => Ok(release(world, vars)),
         "InventoryItemLevels" => Ok(levels(world, vars)),
         "OpenOrders" => Ok(open_orders(world, vars)),
-        "OrderState" => Ok(json!({"order": parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id)).map(order_node)})),
+        "OrderState" => {
+            Ok(json!({"order": parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id)).map(order_node)}))
+        }
         "WebhookSubscriptionCreate" => Ok(json!({"webhookSubscriptionCreate": {
             "webhookSubscription": {"id": gid("WebhookSubscription", world.next_id()), "topic": vars["topic"]},
             "userErrors": [],

@@ -71,8 +71,11 @@ pub async fn open_orders(
     let vars = json!({"query": "status:open", "after": after});
     let data = client.call(shop, token, &OPEN_ORDERS, vars).await?;
     let page = &data["orders"];
-    let orders = page["nodes"].as_array().into_iter().flatten().map(|n| order_of(&OPEN_ORDERS, n)).collect::<Result<_, _>>()?;
-    let next = (page["pageInfo"]["hasNextPage"] == true).then(|| page["pageInfo"]["endCursor"].as_str().map(String::from)).flatten();
+    let orders =
+        page["nodes"].as_array().into_iter().flatten().map(|n| order_of(&OPEN_ORDERS, n)).collect::<Result<_, _>>()?;
+    let next = (page["pageInfo"]["hasNextPage"] == true)
+        .then(|| page["pageInfo"]["endCursor"].as_str().map(String::from))
+        .flatten();
     Ok((orders, next))
 }
 
@@ -103,9 +106,14 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
     for l in node["lineItems"]["nodes"].as_array().into_iter().flatten() {
         let line_id = gid_number(&l["id"]).ok_or_else(|| malformed(format!("order {id}: a line without an id")))?;
         let open = l["unfulfilledQuantity"].as_i64().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
-        lines.push(OrderLine { line_id, variant_id: gid_number(&l["variant"]["id"]), open_qty: if closed { 0 } else { open } });
+        lines.push(OrderLine {
+            line_id,
+            variant_id: gid_number(&l["variant"]["id"]),
+            open_qty: if closed { 0 } else { open },
+        });
     }
-    let tags = node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+    let tags =
+        node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
     let name = node["name"].as_str().unwrap_or_default().to_string();
     Ok(OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines))
 }

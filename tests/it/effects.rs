@@ -14,21 +14,21 @@ use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, TestApp, eventually, settings};
 
 /// A service wired to a dev shop that has one variant with `stock` units.
-struct Setup {
-    app: TestApp,
-    devshop: DevShop,
-    variant: u64,
+pub struct Setup {
+    pub app: TestApp,
+    pub devshop: DevShop,
+    pub variant: u64,
     item: u64,
     clock: i64,
 }
 
 impl Setup {
-    async fn start(backend: Backend, stock: i64, settle_ms: &str, overrides: &[(&str, &str)]) -> Self {
+    pub async fn start(backend: Backend, stock: i64, settle_ms: &str, overrides: &[(&str, &str)]) -> Self {
         Self::start_paced(backend, stock, settle_ms, overrides, (1000.0, 1000.0)).await
     }
 
     /// With the dev shop's cost bucket of `bucket.0` points restoring `bucket.1` per second.
-    async fn start_paced(
+    pub async fn start_paced(
         backend: Backend,
         stock: i64,
         settle_ms: &str,
@@ -66,12 +66,12 @@ impl Setup {
         setup
     }
 
-    async fn enrol(&self, body: serde_json::Value) {
+    pub async fn enrol(&self, body: serde_json::Value) {
         let resp = put(&self.app, &format!("/api/variants/{}", self.variant), &token(SHOP), body).await;
         assert_eq!(resp.status(), 200);
     }
 
-    fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+    pub fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
         self.devshop.world(SHOP, f)
     }
 
@@ -80,7 +80,7 @@ impl Setup {
         self.clock
     }
 
-    async fn deliver_level(&mut self) {
+    pub async fn deliver_level(&mut self) {
         let available = self.world(|w| w.available(self.variant));
         let at = self.tick();
         let mut d = Delivery::new("inventory_levels/update", level_body(self.item, 1, available, at));
@@ -88,7 +88,7 @@ impl Setup {
         assert_eq!(self.app.deliver(&d).await.status(), 200);
     }
 
-    async fn deliver_order(&mut self, order_id: u64, topic: &str) {
+    pub async fn deliver_order(&mut self, order_id: u64, topic: &str) {
         let o = self.world(|w| w.orders[&order_id].clone());
         let at = self.tick();
         let body = Order {
@@ -114,7 +114,7 @@ impl Setup {
     }
 
     /// Places an order in the dev shop and delivers its webhooks (order, then stock).
-    async fn order(&mut self, qty: u32) -> u64 {
+    pub async fn order(&mut self, qty: u32) -> u64 {
         let variant = self.variant;
         let id = self
             .world(|w| w.place_order("buyer@example.com", &[], &[(variant, qty)]))
@@ -124,24 +124,24 @@ impl Setup {
         id
     }
 
-    fn policy(&self) -> Policy {
+    pub fn policy(&self) -> Policy {
         self.world(|w| w.variants[&self.variant].policy)
     }
 
-    fn holds(&self, order: u64) -> Vec<BTreeMap<u64, u32>> {
+    pub fn holds(&self, order: u64) -> Vec<BTreeMap<u64, u32>> {
         self.world(|w| w.orders[&order].holds.iter().map(|h| h.quantities.clone()).collect())
     }
 
-    fn tags(&self, order: u64) -> Vec<String> {
+    pub fn tags(&self, order: u64) -> Vec<String> {
         self.world(|w| w.orders[&order].tags.iter().cloned().collect())
     }
 
-    fn calls(&self, operation: &str) -> usize {
+    pub fn calls(&self, operation: &str) -> usize {
         self.devshop.calls(SHOP).iter().filter(|c| c.operation == operation && c.outcome == "ok").count()
     }
 
     /// Waits until every change has been reconciled.
-    async fn settled(&self) {
+    pub async fn settled(&self) {
         self.app.drained().await;
         eventually("every dirty mark to be reconciled", || async {
             let d = self.app.store.ledger_dirty(SHOP).await.ok()?;
@@ -150,7 +150,7 @@ impl Setup {
         .await;
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.app.app.stop().await;
         self.devshop.stop().await;
     }

@@ -22,3 +22,4 @@ mod ledger_store;
 mod platform;
 mod platform_schema;
 mod queue;
+mod reconcile;
