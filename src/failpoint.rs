@@ -31,6 +31,14 @@ pub mod points {
     /// Worker: the entry is acked (or retried, or dead-lettered).
     pub const WORKER_SETTLED: &str = "worker.settled";
 
+    /// Effects: the platform calls of an order or a variant succeeded, nothing recorded yet.
+    pub const EFFECTS_APPLIED: &str = "effects.applied";
+    /// Effects: a pass recorded what it applied, its dirty marks are not cleared yet.
+    pub const EFFECTS_RECORDED: &str = "effects.recorded";
+
+    /// The points of the effects, tested by their own crash tests.
+    pub const EFFECTS: [&str; 2] = [EFFECTS_APPLIED, EFFECTS_RECORDED];
+
     pub const ALL: [&str; 6] =
         [INTAKE_ENQUEUED, WORKER_DEQUEUED, LEDGER_BEFORE_COMMIT, LEDGER_COMMITTED, WORKER_HANDLED, WORKER_SETTLED];
 }

@@ -33,8 +33,10 @@ use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 pub const EFFECT_TOPIC: &str = "effects/reconcile";
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
-/// A lease outlives a pass by far; a holder that dies frees the shop after this.
-const LEASE: Duration = Duration::from_secs(60);
+/// A holder that dies frees the shop after this. A pass renews it before each mark, so it only
+/// lapses under a live holder when one mark's calls take longer (a platform retrying slowly);
+/// another instance may then send the same idempotent calls once more.
+const LEASE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
@@ -107,12 +109,12 @@ pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Resul
     if !store.try_lease(shop, "effects", holder, LEASE).await? {
         return Ok(0);
     }
-    let result = reconcile_leased(state, shop).await;
+    let result = reconcile_leased(state, shop, holder).await;
     store.release_lease(shop, "effects", holder).await?;
     result
 }
 
-async fn reconcile_leased(state: &AppState, shop: &str) -> Result<usize, EffectError> {
+async fn reconcile_leased(state: &AppState, shop: &str, holder: &str) -> Result<usize, EffectError> {
     let store = state.store.as_ref();
     let install = match state.install(shop).await {
         Ok(Some(install)) => install,
@@ -134,6 +136,9 @@ async fn reconcile_leased(state: &AppState, shop: &str) -> Result<usize, EffectE
     let mut done = Vec::new();
     let mut variants = Vec::new();
     for (mark, at) in marks {
+        if !store.try_lease(shop, "effects", holder, LEASE).await? {
+            break;
+        }
         match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
             Some(("o", id)) => {
                 if settle_order(state, &ctx, &settings, id, &mark).await? {
@@ -146,6 +151,7 @@ async fn reconcile_leased(state: &AppState, shop: &str) -> Result<usize, EffectE
     }
     done.extend(settle_variants(state, &ctx, variants).await?);
     let settled = done.len();
+    crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
     store.clear_dirty(shop, &done).await?;
     Ok(settled)
 }
@@ -175,6 +181,7 @@ async fn settle_order(
             write_applied(state, ctx.shop, record, encode(&kept)).await?;
             return Ok(settled);
         }
+        crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
         tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
     }
     let now = AppliedOrder {
@@ -224,6 +231,7 @@ async fn settle_variants(
         }
         return Ok(done);
     }
+    crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
     for (id, _, policy, mark, at, _) in changes {
         tracing::info!(shop = ctx.shop, variant = id, policy, "effects: inventory policy set");
         let applied = AppliedVariant { policy: Some(policy.to_string()), failures: 0 };

@@ -24,9 +24,9 @@ use crate::support::redis::RedisServer;
 use crate::support::webhooks::{Delivery, new_id};
 use crate::support::{self, Backend, TestStore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_backorder");
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const SIGABRT: i32 = 6;
+pub const BIN: &str = env!("CARGO_BIN_EXE_backorder");
+pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const SIGABRT: i32 = 6;
 /// Longest a step may take before the test fails. Generous: every enqueue, commit and ack is
 /// fsynced, and disks shared with parallel builds can make that slow. Never a sleep.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -34,7 +34,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// The `backorder` binary of this build, pinned under a name of this test binary's own: a
 /// checkout sharing the target directory can rebuild `target/debug/backorder` at any moment,
 /// and a binary built without failure points would never die where the test expects.
-fn binary() -> &'static Path {
+pub fn binary() -> &'static Path {
     static PINNED: OnceLock<PathBuf> = OnceLock::new();
     PINNED.get_or_init(|| {
         let exe = std::env::current_exe().expect("the test binary's path");
@@ -62,7 +62,7 @@ fn binary() -> &'static Path {
 
 /// One Redis writing every command to an fsynced append-only file, as production runs it;
 /// the crash tests share it under distinct key prefixes.
-fn durable_redis() -> &'static RedisServer {
+pub fn durable_redis() -> &'static RedisServer {
     static DURABLE: OnceLock<RedisServer> = OnceLock::new();
     DURABLE.get_or_init(RedisServer::start_durable)
 }
@@ -120,7 +120,7 @@ fn event_id(triggered: &str) -> String {
 }
 
 /// The real binary, serving.
-struct Server {
+pub struct Server {
     child: Child,
     addr: String,
     log: Arc<Mutex<Vec<String>>>,
@@ -130,6 +130,11 @@ struct Server {
 
 impl Server {
     async fn start(store: &TestStore, failpoint: Option<&str>) -> Self {
+        Self::start_with(store, failpoint, &[]).await
+    }
+
+    /// With `extra` settings on top of the crash tests' own.
+    pub async fn start_with(store: &TestStore, failpoint: Option<&str>, extra: &[(&str, &str)]) -> Self {
         let env = [
             ("BACKORDER__SHOPIFY__API_KEY", "k"),
             ("BACKORDER__SHOPIFY__API_SECRET", support::SECRET),
@@ -151,6 +156,7 @@ impl Server {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env)
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -184,16 +190,16 @@ impl Server {
         Self { child, addr, log, reader }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// Waits for the process to end and its last words to be read.
-    async fn exit(&mut self, what: &str) -> ExitStatus {
+    pub async fn exit(&mut self, what: &str) -> ExitStatus {
         let status = match tokio::time::timeout(DEADLINE, self.child.wait()).await {
             Ok(status) => status.expect("wait for the process"),
             Err(_) => panic!("the process did not exit in time ({what}); its log:\n{}", self.log()),
@@ -204,7 +210,7 @@ impl Server {
     }
 
     /// Waits until every queued entry is acked: nothing waiting, held or delayed.
-    async fn drained(&self, client: &reqwest::Client) {
+    pub async fn drained(&self, client: &reqwest::Client) {
         let deadline = Instant::now() + DEADLINE;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         loop {
@@ -224,7 +230,7 @@ impl Server {
     }
 
     /// SIGTERM, as an operator stops it; it must exit cleanly.
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         let pid = self.child.id().expect("still running").to_string();
         let kill = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
         assert!(kill.success());
@@ -234,7 +240,7 @@ impl Server {
 }
 
 /// Sends each delivery once; returns those not answered with 200.
-async fn deliver(server: &Server, client: &reqwest::Client, deliveries: Vec<Delivery>) -> Vec<Delivery> {
+pub async fn deliver(server: &Server, client: &reqwest::Client, deliveries: Vec<Delivery>) -> Vec<Delivery> {
     let mut refused = Vec::new();
     for delivery in deliveries {
         match delivery.try_send(client, &server.url("/webhooks")).await {
@@ -245,7 +251,7 @@ async fn deliver(server: &Server, client: &reqwest::Client, deliveries: Vec<Deli
     refused
 }
 
-fn http_client() -> reqwest::Client {
+pub fn http_client() -> reqwest::Client {
     backorder::init_crypto();
     reqwest::Client::builder().timeout(DEADLINE).build().expect("client")
 }

@@ -9,6 +9,7 @@ mod api_shop;
 mod cli;
 mod conformance;
 mod crash;
+mod crash_effects;
 mod demo;
 mod devshop_sender;
 mod effects;

@@ -1,0 +1,132 @@
+//! The process killed in the middle of sending effects (after the platform calls, before they
+//! are recorded; after they are recorded, before the marks are cleared), restarted: every
+//! effect ends applied exactly once on the dev shop (one hold per order, one tag, the policy).
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use backorder::auth::install::{self, Install};
+use backorder::devshop::{DevShop, Policy};
+use backorder::failpoint::points;
+use backorder::ledger::input::VariantInfo;
+use backorder::secret::Secret;
+use backorder::worker::ledger::{Event, map_variant};
+
+use crate::crash::{SIGABRT, Server, deliver, durable_redis, http_client};
+use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, eventually, settings};
+
+const ORDERS: u32 = 3;
+
+async fn crash_while_sending_effects(point: &str, hit: u32) {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = devshop.install(SHOP);
+    let (variant, product, item) = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Continue);
+        (v, w.variants[&v].product_id, w.variants[&v].inventory_item_id)
+    });
+    let store = Backend::Url(durable_redis().url()).prepare();
+    {
+        let shared = store.open().await;
+        let sealer = settings(&store, &[]).sealer().unwrap();
+        let install = Install {
+            access_token: Secret::new(token),
+            refresh_token: None,
+            expires_at_ms: None,
+            scopes: vec![],
+            installed_at_ms: 0,
+        };
+        install::save(shared.as_ref(), &sealer, SHOP, &install).await.unwrap();
+        let info = VariantInfo {
+            variant_id: variant,
+            product_id: product,
+            inventory_item_id: Some(item),
+            title: "Tee".into(),
+        };
+        let event = Event { shop: SHOP, key: "enrol".into(), topic: "setup", mark_ttl: Duration::from_secs(600) };
+        map_variant(shared.as_ref(), &event, &info, true).await.unwrap();
+    }
+    let base = devshop.admin_base_url();
+    let extra = [
+        ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
+        ("BACKORDER__LEDGER__SETTLE_MS", "50"),
+        ("BACKORDER__EFFECTS__SWEEP_MS", "50"),
+    ];
+    let armed = format!("{point}:{hit}");
+    let mut server = Server::start_with(&store, Some(&armed), &extra).await;
+    let client = http_client();
+
+    let mut deliveries = Vec::new();
+    let mut orders = Vec::new();
+    for n in 0..ORDERS {
+        let (id, line) = devshop.world(SHOP, |w| {
+            let id = w.place_order("buyer@example.com", &[], &[(variant, 1)]).unwrap();
+            (id, w.orders[&id].lines[0].id)
+        });
+        orders.push((id, line));
+        let at = 10 + i64::from(n);
+        let body = Order {
+            id,
+            created_at: at,
+            updated_at: at,
+            tags: vec![],
+            cancelled: false,
+            lines: vec![Line { line_id: line, variant_id: variant, quantity: 1, fulfillable: 1 }],
+        };
+        let mut d = Delivery::new("orders/create", body.body());
+        d.triggered_at = Some(triggered_at(at, 0));
+        deliveries.push(d);
+        let mut level = Delivery::new("inventory_levels/update", level_body(item, 1, -(i64::from(n) + 1), at));
+        level.triggered_at = Some(triggered_at(at, 1));
+        deliveries.push(level);
+    }
+    let refused = deliver(&server, &client, deliveries).await;
+    assert!(refused.is_empty(), "the intake took every delivery");
+    let status = server.exit("at the failure point").await;
+    assert_eq!(status.signal(), Some(SIGABRT), "killed at {armed}; log:\n{}", server.log());
+
+    let server = Server::start_with(&store, None, &extra).await;
+    let expected: BTreeMap<u64, Vec<BTreeMap<u64, u32>>> =
+        orders.iter().map(|(id, line)| (*id, vec![BTreeMap::from([(*line, 1)])])).collect();
+    eventually("every effect applied", || async {
+        let (holds, tags_ok) = devshop.world(SHOP, |w| {
+            let holds: BTreeMap<u64, Vec<BTreeMap<u64, u32>>> = orders
+                .iter()
+                .map(|(id, _)| (*id, w.orders[id].holds.iter().map(|h| h.quantities.clone()).collect()))
+                .collect();
+            let tags_ok = orders.iter().all(|(id, _)| w.orders[id].tags.iter().collect::<Vec<_>>() == ["backorder"]);
+            (holds, tags_ok)
+        });
+        (holds == expected && tags_ok).then_some(())
+    })
+    .await;
+    let shared = store.open().await;
+    eventually("every mark cleared", || async {
+        let d = shared.ledger_dirty(SHOP).await.ok()?;
+        (d.orders.is_empty() && d.variants.is_empty()).then_some(())
+    })
+    .await;
+    // Still exactly one hold each once everything has settled: nothing was applied twice.
+    let holds: Vec<usize> = devshop.world(SHOP, |w| orders.iter().map(|(id, _)| w.orders[id].holds.len()).collect());
+    assert_eq!(holds, vec![1; ORDERS as usize]);
+    assert!(shared.dead_letters(10).await.unwrap().is_empty(), "no effect gave up");
+    assert_eq!(devshop.world(SHOP, |w| w.variants[&variant].policy), Policy::Continue);
+    server.stop().await;
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_after_the_platform_calls_but_before_recording_them_applies_each_effect_once() {
+    // The variant's policy and three orders: four applications, each a place to die.
+    for hit in [1, 2, 4] {
+        crash_while_sending_effects(points::EFFECTS_APPLIED, hit).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_after_recording_effects_but_before_clearing_their_marks_applies_each_once() {
+    // The first pass that records anything: how many passes follow depends on timing.
+    crash_while_sending_effects(points::EFFECTS_RECORDED, 1).await;
+}
