@@ -184,7 +184,13 @@ async fn a_partial_order_holds_only_the_missing_units_and_is_tagged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_that_flips_back_inside_the_settle_window_sends_nothing() {
-    let mut s = Setup::start(Backend::Embedded, 1, "1500", &[]).await;
+    for backend in [Backend::Redis, Backend::Embedded] {
+        flip_back_inside_the_settle_window(backend).await;
+    }
+}
+
+async fn flip_back_inside_the_settle_window(backend: Backend) {
+    let mut s = Setup::start(backend, 1, "1500", &[]).await;
     s.enrol(json!({"enabled": true})).await;
     eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
     s.settled().await;
@@ -231,7 +237,13 @@ async fn reaching_the_cap_stops_selling_and_a_restock_sells_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_effect_whose_calls_always_fail_ends_in_the_dead_letter_list() {
-    let s = Setup::start(Backend::Embedded, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "2")]).await;
+    for backend in [Backend::Redis, Backend::Embedded] {
+        always_failing_effect_is_dead_lettered(backend).await;
+    }
+}
+
+async fn always_failing_effect_is_dead_lettered(backend: Backend) {
+    let s = Setup::start(backend, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "2")]).await;
     s.devshop.set_faults(Faults { server_errors: 1.0, ..Faults::default() });
     s.enrol(json!({"enabled": true})).await;
     let dead = eventually("the effect to be dead-lettered", || async {
