@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::store::{self, DeadLetter};
+use crate::store::DeadLetter;
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -26,12 +26,9 @@ pub async fn run(command: DlqCommand) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let store = match store::open(&settings.store.url, &settings.store.prefix).await {
+    let store = match super::open_store(&settings).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("backorder: cannot open the store: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match command {
         DlqCommand::List { limit } => match store.dead_letters(limit).await {

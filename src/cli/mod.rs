@@ -104,6 +104,14 @@ async fn demo(keep_running: bool, seed: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Opens the configured store or explains why not.
+pub(crate) async fn open_store(settings: &Settings) -> Result<crate::store::SharedStore, ExitCode> {
+    crate::store::open(&settings.store.url, &settings.store.prefix).await.map_err(|e| {
+        eprintln!("backorder: cannot open the store: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Loads the layers or explains why not.
 pub(crate) fn load_settings() -> Result<Settings, ExitCode> {
     Settings::load().map_err(|e| {

@@ -6,19 +6,15 @@ use std::sync::Arc;
 
 use crate::reconcile::reconcile_shop;
 use crate::state::AppState;
-use crate::store;
 
 pub async fn run(shop: Option<String>) -> ExitCode {
     let settings = match super::load_settings() {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let store = match store::open(&settings.store.url, &settings.store.prefix).await {
+    let store = match super::open_store(&settings).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("backorder: cannot open the store: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let state = AppState::new(store, Arc::new(settings));
     let shops = match shop {

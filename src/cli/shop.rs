@@ -46,12 +46,9 @@ pub async fn run(command: ShopCommand) -> ExitCode {
         eprintln!("backorder: BACKORDER__SECURITY__ENCRYPTION_KEY must be set: tokens are stored encrypted");
         return ExitCode::from(2);
     };
-    let store = match store::open(&settings.store.url, &settings.store.prefix).await {
+    let store = match super::open_store(&settings).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("backorder: cannot open the store: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let install = Install {
         access_token: Secret::new(access_token.trim()),
