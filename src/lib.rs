@@ -13,6 +13,7 @@ pub mod failpoint;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod notify;
 pub mod platform;
 pub mod reconcile;
 pub mod secret;

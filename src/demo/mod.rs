@@ -85,7 +85,7 @@ impl Stage {
             ("BACKORDER__SECURITY__ENCRYPTION_KEY", key),
             ("BACKORDER__STORE__URL", store_url),
             ("BACKORDER__STORE__PREFIX", options.store_prefix.clone()),
-            ("BACKORDER__LEDGER__SETTLE_MS", "300".into()),
+            ("BACKORDER__LEDGER__SETTLE_MS", "1500".into()),
             ("BACKORDER__EFFECTS__SWEEP_MS", "50".into()),
             ("BACKORDER__QUEUE__BLOCK_MS", "200".into()),
             ("BACKORDER__LOG__LEVEL", "warn".into()),

@@ -43,6 +43,9 @@ pub struct OrderState {
     pub version: Version,
     pub customer_tags: Vec<String>,
     pub lines: Vec<OrderLine>,
+    /// Cancelled: its open units went away without shipping (fulfillments are counted apart).
+    #[serde(default)]
+    pub cancelled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -158,12 +161,13 @@ impl OrderState {
         updated_at_ms: i64,
         mut customer_tags: Vec<String>,
         lines: Vec<OrderLine>,
+        cancelled: bool,
     ) -> Self {
         customer_tags.sort();
         customer_tags.dedup();
         let digest = digest(&(&name, created_at_ms, &customer_tags, &lines));
         let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest };
-        Self { order_id, name, created_at_ms, version, customer_tags, lines }
+        Self { order_id, name, created_at_ms, version, customer_tags, lines, cancelled }
     }
 }
 
@@ -214,6 +218,7 @@ pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState
         version: Version::new(updated_at_ms, triggered_at, digest),
         customer_tags,
         lines,
+        cancelled: raw.cancelled_at.is_some(),
     })
 }
 

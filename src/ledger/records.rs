@@ -16,6 +16,10 @@ pub struct VariantRecord {
     pub header: Header,
     #[serde(default)]
     pub settings: VariantSettings,
+    /// Units fulfilled since enrolment: part of the stock position `S` that tracks arrivals
+    /// (`notify::eta`).
+    #[serde(default)]
+    pub fulfilled: u64,
 }
 
 /// What the merchant sets for a variant (SPEC 3.3, `PUT /api/variants/{id}`).
@@ -30,6 +34,10 @@ pub struct VariantSettings {
     pub lead_time_days: Option<u32>,
     pub handling_days: u32,
     pub supply: Vec<SupplyBatch>,
+    /// The highest stock position since the supply plan was set; arrivals above it consume
+    /// the earliest batches. `None` until the plan is first set.
+    #[serde(default)]
+    pub supply_mark: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +57,7 @@ impl Default for VariantSettings {
             lead_time_days: None,
             handling_days: 0,
             supply: Vec::new(),
+            supply_mark: None,
         }
     }
 }

@@ -165,6 +165,7 @@ mod tests {
                     open_qty: *open_qty,
                 })
                 .collect(),
+            cancelled: false,
         }
     }
 

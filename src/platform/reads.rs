@@ -115,5 +115,6 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
     let tags =
         node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
     let name = node["name"].as_str().unwrap_or_default().to_string();
-    Ok(OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines))
+    let cancelled = !node["cancelledAt"].is_null();
+    Ok(OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines, cancelled))
 }

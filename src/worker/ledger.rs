@@ -112,11 +112,13 @@ pub(super) async fn rebook(
 pub(super) fn book_into(
     commit: &mut LedgerCommit,
     variant: u64,
-    record: &VariantRecord,
+    record: &mut VariantRecord,
     changes: &[LineChange],
     moved: &[Moved],
 ) {
-    commit.writes.push((Record::Variant(variant), Some(encode(record))));
+    // Every change of the book may be an arrival that consumes supply (SPEC 6).
+    crate::notify::eta::consume_arrivals(record);
+    commit.writes.push((Record::Variant(variant), Some(encode(&*record))));
     commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
     commit.dirty_orders.extend(moved.iter().map(|m| m.key.order_id));
     commit.dirty_variants.push(variant);
@@ -159,7 +161,7 @@ pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderStat
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
         let mut commit = reads.commit(event);
         if let Some(plan) = plan {
-            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit).await?;
+            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit, state.cancelled).await?;
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);
@@ -192,6 +194,7 @@ pub(super) async fn book_order(
     plan: &OrderPlan,
     books: &BTreeMap<u64, VariantRecord>,
     commit: &mut LedgerCommit,
+    cancelled: bool,
 ) -> Result<(), HandlerError> {
     commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
     commit.dirty_orders.push(order_id);
@@ -199,7 +202,13 @@ pub(super) async fn book_order(
         let mut record = books[variant].clone();
         let (header, moved) = rebook(store, shop, *variant, &record.header, changes, record.header.stock).await?;
         record.header = header;
-        book_into(commit, *variant, &record, changes, &moved);
+        // Open units that went away without a cancellation were shipped: they stay part of the
+        // stock position, so a fulfillment does not look like stock leaving.
+        let net: i64 = changes.iter().map(|c| i64::from(c.new) - i64::from(c.old)).sum();
+        if net < 0 && !cancelled {
+            record.fulfilled += net.unsigned_abs();
+        }
+        book_into(commit, *variant, &mut record, changes, &moved);
     }
     Ok(())
 }
@@ -231,7 +240,7 @@ pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelStat
                 let stock = record.header.stock + delta;
                 let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
                 record.header = header;
-                book_into(&mut commit, variant, &record, &[], &moved);
+                book_into(&mut commit, variant, &mut record, &[], &moved);
             }
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
@@ -312,7 +321,7 @@ pub async fn map_variant(
                 }
                 commit = reads.commit(event);
                 commit.writes.extend(item_writes);
-                book_into(&mut commit, info.variant_id, &record, &[], &moved);
+                book_into(&mut commit, info.variant_id, &mut record, &[], &moved);
             }
             _ => commit = reads.commit(event),
         }

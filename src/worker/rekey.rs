@@ -36,7 +36,7 @@ pub async fn rekey_order(store: &dyn Store, event: &Event<'_>, order_id: u64) ->
         let books = load_books(&mut reads, &variants).await?;
         let Some(plan) = plan_rekey(order_id, &old, &rules, |v| books.contains_key(&v)) else { return Ok(false) };
         let mut commit = reads.commit(event);
-        book_order(store, event.shop, order_id, &plan, &books, &mut commit).await?;
+        book_order(store, event.shop, order_id, &plan, &books, &mut commit, false).await?;
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }
@@ -63,7 +63,7 @@ pub async fn recount_variant(store: &dyn Store, event: &Event<'_>, variant: u64)
         let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
         record.header = header;
         let mut commit = reads.commit(event);
-        book_into(&mut commit, variant, &record, &[], &moved);
+        book_into(&mut commit, variant, &mut record, &[], &moved);
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }

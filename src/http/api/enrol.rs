@@ -118,6 +118,10 @@ pub async fn update(
             continue;
         };
         apply_body(&body, &mut record.settings)?;
+        if body.get("supply").is_some() {
+            // A new plan counts arrivals from now on.
+            record.settings.supply_mark = Some(crate::notify::eta::stock_position(&record));
+        }
         let commit = LedgerCommit {
             event_key: format!("api:{variant}:{:016x}", fastrand::u64(..)),
             topic: "api".into(),

@@ -35,7 +35,7 @@ pub async fn show(
     let header = record.header;
     // Units first go to unattributed backlog, so the queue needs reading only that far past it.
     let reach = units.saturating_sub(header.unattributed());
-    let lines = queue::read(store, &session.shop, variant, &header, Some(reach)).await?;
+    let lines = queue::read(store, &session.shop, variant, &record, Some(reach)).await?;
     let waiting: Vec<Waiting<queue::QueueEntry>> =
         lines.into_iter().map(|l| Waiting { backordered: l.backordered, line: l }).collect();
     let p = preview(units, header.unattributed(), header.backordered(), &waiting);

@@ -7,9 +7,9 @@ use std::ops::Bound;
 use serde::Serialize;
 
 use super::ApiError;
-use crate::ledger::Header;
-use crate::ledger::records::decode;
+use crate::ledger::records::{VariantRecord, decode};
 use crate::ledger::rules::OrderRecord;
+use crate::notify::eta;
 use crate::store::{Record, Store};
 
 const PAGE: usize = 1000;
@@ -30,9 +30,11 @@ pub async fn read(
     store: &dyn Store,
     shop: &str,
     variant: u64,
-    header: &Header,
+    record: &VariantRecord,
     enough: Option<u64>,
 ) -> Result<Vec<QueueEntry>, ApiError> {
+    let header = &record.header;
+    let today = eta::today();
     let mut queue = Vec::new();
     let Some(boundary) = header.boundary else { return Ok(queue) };
     let mut ahead = 0u64;
@@ -53,7 +55,7 @@ pub async fn read(
                 line_item_id: key.line_id,
                 backordered,
                 position: ahead + 1,
-                eta: None,
+                eta: eta::line_eta(record, ahead + 1, backordered, today).map(eta::format),
             });
             ahead += u64::from(backordered);
         }

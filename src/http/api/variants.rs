@@ -33,7 +33,7 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
     let record = managed(store.as_ref(), shop, variant).await?;
     let header = record.header;
 
-    let queue = queue::read(store.as_ref(), shop, variant, &header, None).await?;
+    let queue = queue::read(store.as_ref(), shop, variant, &record, None).await?;
 
     let settings = &record.settings;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -50,6 +50,8 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
         "backordered_units": header.backordered(),
         "unattributed_units": header.unattributed(),
         "policy": settings.policy(header.backordered()),
+        // The ETA a new order would get now (the storefront's and the metafield's).
+        "eta": crate::notify::eta::new_order_eta(&record, crate::notify::eta::today()).map(crate::notify::eta::format),
         "queue": queue,
     })))
 }

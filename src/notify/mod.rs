@@ -1,0 +1,3 @@
+//! What customers and merchants are told. So far: the ETA engine (SPEC 6).
+
+pub mod eta;
