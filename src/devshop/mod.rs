@@ -47,6 +47,11 @@ pub struct Call {
     pub variables: Value,
     /// `ok`, `throttled`, `5xx`, `429`, `dropped`, `denied`, `error`.
     pub outcome: &'static str,
+    /// When the dev shop decided the call (after any injected latency).
+    pub at: Instant,
+    /// The points the bucket was charged and kept: the requested cost of an admitted call
+    /// (`ok`, `dropped`), 0 for all others (refused, or refunded as on `error`).
+    pub cost: f64,
 }
 
 struct Account {
@@ -162,7 +167,12 @@ async fn admin_graphql(
     let Some(account) = shops.get_mut(&shop) else {
         return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
     };
-    let log = |outcome: &'static str| account_log(outcome, &operation, &variables);
+    let now = Instant::now();
+    let requested = graphql::requested_cost(&operation);
+    let log = |outcome: &'static str| {
+        let cost = if matches!(outcome, "ok" | "dropped") { requested } else { 0.0 };
+        Call { operation: operation.clone(), variables: variables.clone(), outcome, at: now, cost }
+    };
     if !bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), account.token.as_bytes())) {
         account.calls.push(log("denied"));
         return HttpResponse::Unauthorized()
@@ -179,8 +189,6 @@ async fn admin_graphql(
             .insert_header(("Retry-After", format!("{:.1}", faults.retry_after_secs)))
             .json(json!({"errors": "Exceeded rate limit"}));
     }
-    let now = Instant::now();
-    let requested = graphql::requested_cost(&operation);
     if !account.bucket.admit(requested, now) {
         account.calls.push(log("throttled"));
         return HttpResponse::Ok().json(json!({
@@ -209,8 +217,4 @@ async fn admin_graphql(
         return HttpResponse::Ok().content_type("application/json").streaming(broken);
     }
     HttpResponse::Ok().json(reply)
-}
-
-fn account_log(outcome: &'static str, operation: &str, variables: &Value) -> Call {
-    Call { operation: operation.to_string(), variables: variables.clone(), outcome }
 }
