@@ -167,6 +167,7 @@ async fn admin_graphql(
     let Some(account) = shops.get_mut(&shop) else {
         return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
     };
+    // Taken under the lock, so the bucket's clock only moves forward.
     let now = Instant::now();
     let requested = graphql::requested_cost(&operation);
     let log = |outcome: &'static str| {

@@ -14,7 +14,9 @@ mod order;
 mod variant;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
 
 use serde_json::Value;
 use tokio::sync::watch;
@@ -35,6 +37,10 @@ pub const EFFECT_TOPIC: &str = "effects/reconcile";
 const BATCH: usize = 200;
 /// A lease outlives a pass by far; a holder that dies frees the shop after this.
 const LEASE: Duration = Duration::from_secs(60);
+/// No order is started later than this into a pass, so a pass paced by a small bucket (200
+/// orders at 40 points are 80 s of a Standard shop's restore rate) ends well inside its lease;
+/// the rest keep their marks for the next pass.
+const PASS: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
@@ -132,19 +138,30 @@ async fn reconcile_leased(state: &AppState, shop: &str) -> Result<usize, EffectE
     }
     let ctx = Ctx { platform: &state.platform, shop, token: &install.access_token };
     let mut done = Vec::new();
+    let mut orders = Vec::new();
     let mut variants = Vec::new();
     for (mark, at) in marks {
         match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
-            Some(("o", id)) => {
-                if settle_order(state, &ctx, &settings, id, &mark).await? {
-                    done.push((mark, at));
-                }
-            }
+            Some(("o", id)) => orders.push((id, mark, at)),
             Some(("v", id)) => variants.push((id, mark, at)),
             _ => done.push((mark, at)),
         }
     }
-    done.extend(settle_variants(state, &ctx, variants).await?);
+    // Orders are independent of one another: several are in flight at once, so the calls keep
+    // the bucket drained at its restore rate while each waits for its round trip. One order's
+    // calls stay in order (holds before tags), and each mark is settled by one task only.
+    let started = Instant::now();
+    let (ctx, settings) = (&ctx, &settings);
+    let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
+        .take_while(|_| std::future::ready(started.elapsed() < PASS))
+        .map(|(id, mark, at)| async move {
+            Ok::<_, EffectError>(settle_order(state, ctx, settings, id, &mark).await?.then_some((mark, at)))
+        })
+        .buffer_unordered(state.settings.effects.concurrency.max(1))
+        .try_collect()
+        .await?;
+    done.extend(settled.into_iter().flatten());
+    done.extend(settle_variants(state, ctx, variants).await?);
     let settled = done.len();
     store.clear_dirty(shop, &done).await?;
     Ok(settled)
