@@ -99,6 +99,8 @@ pub struct LedgerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct EffectsSettings {
     pub sweep_ms: u64,
+    /// Orders of one shop reconciled at the same time.
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -2,10 +2,12 @@
 //! performance reference; SPEC 8). Each measures against a ceiling taken in the same run:
 //! - `intake`: signed `orders/create` at `POST /webhooks` against a bare actix handler;
 //! - `ledger`: the ledger engine on one variant at several queue depths, against depth 10;
-//! - `flash`: a flash sale on one hot variant, webhook to committed ledger, against intake only.
+//! - `flash`: a flash sale on one hot variant, webhook to committed ledger, against intake only;
+//! - `effects`: a backlog of effects against the dev shop's cost bucket, against its restore rate.
 
 mod bare;
 mod drain;
+mod effects;
 mod flash;
 mod ids;
 mod intake;
@@ -23,6 +25,7 @@ use reqwest::Client;
 
 use crate::secret::Secret;
 
+pub use effects::EffectsArgs;
 pub use flash::FlashArgs;
 pub use intake::IntakeArgs;
 pub use ledger::LedgerArgs;
@@ -41,6 +44,9 @@ pub enum BenchCommand {
     Ledger(LedgerArgs),
     /// A flash sale on one hot variant through a running service, webhook to ledger commit.
     Flash(FlashArgs),
+    /// Effects of a backlog drained against the dev shop's cost bucket: the share of the restore
+    /// rate used, with no THROTTLED reply after the warm-up.
+    Effects(EffectsArgs),
 }
 
 pub async fn run(command: BenchCommand) -> ExitCode {
@@ -48,6 +54,7 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Intake(args) => intake::run(args).await,
         BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::Flash(args) => flash::run(args).await,
+        BenchCommand::Effects(args) => effects::run(args).await,
     }
 }
 

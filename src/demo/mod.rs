@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::devshop::{Batch, DevShop, Sender};
 use crate::secret::Secret;
 
+pub(crate) use scene::new_variant;
 pub use scene::{Outcome, Snapshot};
 
 pub const SHOP: &str = "demo-outfitters.myshopify.com";
@@ -34,6 +35,24 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         Self { store_url: None, store_prefix: "demo".into(), verbose: true, seed: 7 }
+    }
+}
+
+/// The platform a stage runs against and the service's timing; the default is the demo's:
+/// Shopify Standard's bucket (2000 points restoring 100 per second), short settle and sweep.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    pub bucket_max: f64,
+    pub restore_rate: f64,
+    /// `ledger.settle_ms`; `None`: 1.5 s.
+    pub settle_ms: Option<u64>,
+    /// `effects.sweep_ms`; `None`: 50 ms.
+    pub sweep_ms: Option<u64>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self { bucket_max: 2000.0, restore_rate: 100.0, settle_ms: Some(1500), sweep_ms: Some(50) }
     }
 }
 
@@ -59,10 +78,14 @@ pub struct Stage {
 
 impl Stage {
     pub async fn start(options: &DemoOptions) -> Result<Self, DemoError> {
+        Self::start_with(options, &Knobs::default()).await
+    }
+
+    pub async fn start_with(options: &DemoOptions, knobs: &Knobs) -> Result<Self, DemoError> {
         let started = Instant::now();
         crate::init_crypto();
         let start = |e: &dyn std::fmt::Display| DemoError::Start(e.to_string());
-        let devshop = DevShop::start(2000.0, 100.0).await.map_err(|e| start(&e))?;
+        let devshop = DevShop::start(knobs.bucket_max, knobs.restore_rate).await.map_err(|e| start(&e))?;
         let shop_token = devshop.install(SHOP);
         let (dir, store_url) = match &options.store_url {
             Some(url) => (None, url.clone()),
@@ -77,7 +100,7 @@ impl Stage {
             &base64::engine::general_purpose::STANDARD,
             fastrand::u64(..).to_be_bytes().repeat(4),
         );
-        let env = [
+        let mut env = vec![
             ("BACKORDER__SERVER__BIND", "127.0.0.1:0".to_string()),
             ("BACKORDER__SHOPIFY__API_KEY", API_KEY.into()),
             ("BACKORDER__SHOPIFY__API_SECRET", secret.clone()),
@@ -85,11 +108,13 @@ impl Stage {
             ("BACKORDER__SECURITY__ENCRYPTION_KEY", key),
             ("BACKORDER__STORE__URL", store_url),
             ("BACKORDER__STORE__PREFIX", options.store_prefix.clone()),
-            ("BACKORDER__LEDGER__SETTLE_MS", "1500".into()),
-            ("BACKORDER__EFFECTS__SWEEP_MS", "50".into()),
             ("BACKORDER__QUEUE__BLOCK_MS", "200".into()),
             ("BACKORDER__LOG__LEVEL", "warn".into()),
         ];
+        // Long enough that webhooks delivered out of order settle before effects go out, even
+        // on a loaded machine; short enough for a brisk demo.
+        env.push(("BACKORDER__LEDGER__SETTLE_MS", knobs.settle_ms.unwrap_or(1500).to_string()));
+        env.push(("BACKORDER__EFFECTS__SWEEP_MS", knobs.sweep_ms.unwrap_or(50).to_string()));
         let settings = Settings::load_from(env.into_iter().map(|(k, v)| (k.to_string(), v))).map_err(|e| start(&e))?;
         let sealer = settings.sealer().ok_or_else(|| DemoError::Start("no encryption key".into()))?;
         let app = App::start(settings).await.map_err(|e| start(&e))?;
@@ -151,8 +176,12 @@ impl Stage {
 
     /// Waits until the queue is empty and every change's effects were sent.
     pub async fn settled(&self) -> Result<(), DemoError> {
+        self.settled_within(Duration::from_secs(20)).await
+    }
+
+    pub async fn settled_within(&self, timeout: Duration) -> Result<(), DemoError> {
         let store = self.app.state.store.clone();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + timeout;
         loop {
             let stats = store.queue_stats().await.map_err(|e| DemoError::Step(e.to_string()))?;
             let dirty = store.ledger_dirty(SHOP).await.map_err(|e| DemoError::Step(e.to_string()))?;
@@ -160,7 +189,7 @@ impl Stage {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(DemoError::Step("the service did not settle within 20 s".into()));
+                return Err(DemoError::Step(format!("the service did not settle within {} s", timeout.as_secs())));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

@@ -104,7 +104,7 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
 }
 
 /// Creates a variant in the dev shop, tells the service about it and enrols it.
-async fn new_variant(
+pub(crate) async fn new_variant(
     stage: &mut Stage,
     title: &str,
     stock: i64,

@@ -38,6 +38,9 @@ pub struct Faults {
     pub latency: Duration,
     /// The `Retry-After` of a 429, in seconds.
     pub retry_after_secs: f64,
+    /// Every n-th call (counted per dev shop) is answered 503, whatever the draw: a test that
+    /// wants faults gets some for sure. 0 = none.
+    pub every_nth_server_error: u64,
 }
 
 /// One Admin API call as the dev shop saw it.
@@ -47,6 +50,11 @@ pub struct Call {
     pub variables: Value,
     /// `ok`, `throttled`, `5xx`, `429`, `dropped`, `denied`, `error`.
     pub outcome: &'static str,
+    /// When the dev shop decided the call (after any injected latency).
+    pub at: Instant,
+    /// The points the bucket was charged and kept: the requested cost of an admitted call
+    /// (`ok`, `dropped`), 0 for all others (refused, or refunded as on `error`).
+    pub cost: f64,
 }
 
 struct Account {
@@ -58,6 +66,7 @@ struct Account {
 
 struct Shared {
     shops: Mutex<HashMap<String, Account>>,
+    calls_seen: std::sync::atomic::AtomicU64,
     faults: Mutex<Faults>,
     bucket_max: f64,
     restore_rate: f64,
@@ -85,6 +94,7 @@ impl DevShop {
     pub async fn start(bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             shops: Mutex::new(HashMap::new()),
+            calls_seen: Default::default(),
             faults: Mutex::new(Faults::default()),
             bucket_max,
             restore_rate,
@@ -162,14 +172,22 @@ async fn admin_graphql(
     let Some(account) = shops.get_mut(&shop) else {
         return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
     };
-    let log = |outcome: &'static str| account_log(outcome, &operation, &variables);
+    // Taken under the lock, so the bucket's clock only moves forward.
+    let now = Instant::now();
+    let requested = graphql::requested_cost(&operation);
+    let log = |outcome: &'static str| {
+        let cost = if matches!(outcome, "ok" | "dropped") { requested } else { 0.0 };
+        Call { operation: operation.clone(), variables: variables.clone(), outcome, at: now, cost }
+    };
     if !bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), account.token.as_bytes())) {
         account.calls.push(log("denied"));
         return HttpResponse::Unauthorized()
             .json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}));
     }
     let draw = fastrand::f64();
-    if draw < faults.server_errors {
+    let nth = shared.calls_seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let forced = faults.every_nth_server_error > 0 && nth.is_multiple_of(faults.every_nth_server_error);
+    if forced || draw < faults.server_errors {
         account.calls.push(log("5xx"));
         return HttpResponse::ServiceUnavailable().json(json!({"errors": "Service Unavailable"}));
     }
@@ -179,8 +197,6 @@ async fn admin_graphql(
             .insert_header(("Retry-After", format!("{:.1}", faults.retry_after_secs)))
             .json(json!({"errors": "Exceeded rate limit"}));
     }
-    let now = Instant::now();
-    let requested = graphql::requested_cost(&operation);
     if !account.bucket.admit(requested, now) {
         account.calls.push(log("throttled"));
         return HttpResponse::Ok().json(json!({
@@ -209,8 +225,4 @@ async fn admin_graphql(
         return HttpResponse::Ok().content_type("application/json").streaming(broken);
     }
     HttpResponse::Ok().json(reply)
-}
-
-fn account_log(outcome: &'static str, operation: &str, variables: &Value) -> Call {
-    Call { operation: operation.to_string(), variables: variables.clone(), outcome }
 }

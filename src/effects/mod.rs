@@ -14,7 +14,9 @@ mod order;
 mod variant;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
 
 use serde_json::Value;
 use tokio::sync::watch;
@@ -33,10 +35,13 @@ use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 pub const EFFECT_TOPIC: &str = "effects/reconcile";
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
-/// A holder that dies frees the shop after this. A pass renews it before each mark, so it only
-/// lapses under a live holder when one mark's calls take longer (a platform retrying slowly);
-/// another instance may then send the same idempotent calls once more.
-const LEASE: Duration = Duration::from_secs(5);
+/// A holder that dies frees the shop after this. A pass renews it before each order, so it
+/// only lapses under a live holder when one order's calls take longer (a platform retrying
+/// slowly); another instance may then send the same idempotent calls once more.
+const LEASE: Duration = Duration::from_secs(10);
+/// No order is started later than this into a pass, so one pass paced by a small bucket does
+/// not hold a shop for minutes; the rest keep their marks for the next pass.
+const PASS: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
@@ -134,22 +139,33 @@ async fn reconcile_leased(state: &AppState, shop: &str, holder: &str) -> Result<
     }
     let ctx = Ctx { platform: &state.platform, shop, token: &install.access_token };
     let mut done = Vec::new();
+    let mut orders = Vec::new();
     let mut variants = Vec::new();
     for (mark, at) in marks {
-        if !store.try_lease(shop, "effects", holder, LEASE).await? {
-            break;
-        }
         match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
-            Some(("o", id)) => {
-                if settle_order(state, &ctx, &settings, id, &mark).await? {
-                    done.push((mark, at));
-                }
-            }
+            Some(("o", id)) => orders.push((id, mark, at)),
             Some(("v", id)) => variants.push((id, mark, at)),
             _ => done.push((mark, at)),
         }
     }
-    done.extend(settle_variants(state, &ctx, variants).await?);
+    // Orders are independent of one another: several are in flight at once, so the calls keep
+    // the bucket drained at its restore rate while each waits for its round trip. One order's
+    // calls stay in order (holds before tags), and each mark is settled by one task only.
+    let started = Instant::now();
+    let (ctx, settings) = (&ctx, &settings);
+    let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
+        .take_while(|_| std::future::ready(started.elapsed() < PASS))
+        .map(|(id, mark, at)| async move {
+            if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
+                return Ok(None);
+            }
+            Ok::<_, EffectError>(settle_order(state, ctx, settings, id, &mark).await?.then_some((mark, at)))
+        })
+        .buffer_unordered(state.settings.effects.concurrency.max(1))
+        .try_collect()
+        .await?;
+    done.extend(settled.into_iter().flatten());
+    done.extend(settle_variants(state, ctx, variants).await?);
     let settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
     store.clear_dirty(shop, &done).await?;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::PlatformError;
 use super::ops::Operation;
-use super::pacing::{Pacer, ThrottleStatus};
+use super::pacing::{Pacer, ThrottleStatus, Ticket};
 use crate::secret::Secret;
 use crate::worker::backoff;
 
@@ -117,8 +117,8 @@ impl AdminClient {
         loop {
             attempt += 1;
             let cost = f64::from(op.estimated_cost);
-            self.pacer.acquire(shop, cost).await;
-            match self.attempt(shop, token, op, &body, cost).await? {
+            let ticket = self.pacer.acquire(shop, cost).await;
+            match self.attempt(shop, token, op, &body, ticket).await? {
                 Attempt::Done(data) => return Ok(data),
                 Attempt::Again(_, e) if attempt >= self.config.max_attempts => return Err(e),
                 Attempt::Again(wait, e) => {
@@ -137,8 +137,9 @@ impl AdminClient {
         token: &Secret,
         op: &Operation,
         body: &Value,
-        cost: f64,
+        ticket: Ticket,
     ) -> Result<Attempt, PlatformError> {
+        let cost = ticket.cost;
         let retry = |why: String| Attempt::Again(None, PlatformError::Unavailable(why));
         let sent = self
             .http
@@ -150,7 +151,7 @@ impl AdminClient {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.pacer.answered(shop, cost, None, Instant::now());
+                self.pacer.answered(shop, ticket, None, Instant::now());
                 return Ok(retry(format!("{}: {}", op.name, transport(&e))));
             }
         };
@@ -161,13 +162,13 @@ impl AdminClient {
         let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
-                self.pacer.answered(shop, cost, None, Instant::now());
+                self.pacer.answered(shop, ticket, None, Instant::now());
                 return Ok(retry(format!("{}: {}", op.name, transport(&e))));
             }
         };
         let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
         let throttle = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.throttle_status);
-        self.pacer.answered(shop, cost, throttle, Instant::now());
+        self.pacer.answered(shop, ticket, throttle, Instant::now());
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = Duration::from_secs_f64(retry_after.unwrap_or(1.0).clamp(0.0, 60.0));

@@ -33,11 +33,30 @@ struct Bucket {
     at: Instant,
     /// Points taken by calls not answered yet: a status read by one reply does not know them.
     in_flight: f64,
+    /// Points of all calls answered so far. Replies can arrive out of order: a call admitted
+    /// after another's reply was written may be answered first, and then neither that status
+    /// nor `in_flight` counts it. So a status is lowered by what was answered while its call
+    /// was out (the difference of this counter), which can only err on the safe side.
+    answered: f64,
+}
+
+/// What a call took from the bucket, handed back with its reply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ticket {
+    pub cost: f64,
+    answered_before: f64,
+}
+
+impl Ticket {
+    /// A ticket for a call that took nothing from the pacer's view (tests).
+    pub fn untracked(cost: f64) -> Self {
+        Self { cost, answered_before: f64::INFINITY }
+    }
 }
 
 impl Bucket {
     fn seed(now: Instant) -> Self {
-        Self { max: SEED_MAX, available: SEED_MAX, restore: SEED_RESTORE, at: now, in_flight: 0.0 }
+        Self { max: SEED_MAX, available: SEED_MAX, restore: SEED_RESTORE, at: now, in_flight: 0.0, answered: 0.0 }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -55,7 +74,7 @@ pub struct Pacer {
 impl Pacer {
     /// Takes `cost` points from the shop's bucket, or says how long to wait before asking again.
     /// A cost above the whole bucket is admitted once the bucket is full (the platform decides).
-    pub fn take(&self, shop: &str, cost: f64, now: Instant) -> Result<(), Duration> {
+    pub fn take(&self, shop: &str, cost: f64, now: Instant) -> Result<Ticket, Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let bucket = buckets.entry(shop.to_string()).or_insert_with(|| Bucket::seed(now));
         bucket.refill(now);
@@ -63,30 +82,35 @@ impl Pacer {
         if bucket.available >= need {
             bucket.available -= cost;
             bucket.in_flight += cost;
-            Ok(())
+            Ok(Ticket { cost, answered_before: bucket.answered })
         } else {
             Err(Duration::from_secs_f64((need - bucket.available) / bucket.restore.max(0.1)))
         }
     }
 
     /// Waits until `cost` points are available, then takes them.
-    pub async fn acquire(&self, shop: &str, cost: f64) {
-        while let Err(wait) = self.take(shop, cost, Instant::now()) {
-            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+    pub async fn acquire(&self, shop: &str, cost: f64) -> Ticket {
+        loop {
+            match self.take(shop, cost, Instant::now()) {
+                Ok(ticket) => return ticket,
+                Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
+            }
         }
     }
 
     /// A call that took `cost` got its reply; with the platform's word on the bucket, that
     /// replaces the local estimate. Points of calls still in flight are taken again, so
     /// concurrent callers stay under it.
-    pub fn answered(&self, shop: &str, cost: f64, status: Option<ThrottleStatus>, now: Instant) {
+    pub fn answered(&self, shop: &str, ticket: Ticket, status: Option<ThrottleStatus>, now: Instant) {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let bucket = buckets.entry(shop.to_string()).or_insert_with(|| Bucket::seed(now));
-        bucket.in_flight = (bucket.in_flight - cost).max(0.0);
+        bucket.in_flight = (bucket.in_flight - ticket.cost).max(0.0);
+        let overtaken = (bucket.answered - ticket.answered_before).max(0.0);
+        bucket.answered += ticket.cost;
         if let Some(status) = status {
             bucket.max = status.maximum_available.max(1.0);
             bucket.restore = status.restore_rate.max(0.1);
-            bucket.available = (status.currently_available - bucket.in_flight).min(bucket.max);
+            bucket.available = (status.currently_available - bucket.in_flight - overtaken).min(bucket.max);
             bucket.at = now;
         }
     }
@@ -111,7 +135,7 @@ mod tests {
         let pacer = Pacer::default();
         let t0 = Instant::now();
         let status = ThrottleStatus { maximum_available: 2000.0, currently_available: 1000.0, restore_rate: 100.0 };
-        pacer.answered("s", 0.0, Some(status), t0);
+        pacer.answered("s", Ticket::untracked(0.0), Some(status), t0);
         assert!(pacer.take("s", 1000.0, t0).is_ok());
         assert_eq!(pacer.take("s", 100.0, t0).unwrap_err(), Duration::from_secs(1));
     }
@@ -120,13 +144,28 @@ mod tests {
     fn points_of_calls_still_in_flight_stay_taken_after_another_reply() {
         let pacer = Pacer::default();
         let t0 = Instant::now();
-        assert!(pacer.take("s", 10.0, t0).is_ok());
+        let first = pacer.take("s", 10.0, t0).unwrap();
         assert!(pacer.take("s", 10.0, t0).is_ok());
         // The first reply reports the bucket before the second call reached the platform.
         let status = ThrottleStatus { maximum_available: 50.0, currently_available: 40.0, restore_rate: 10.0 };
-        pacer.answered("s", 10.0, Some(status), t0);
+        pacer.answered("s", first, Some(status), t0);
         assert!(pacer.take("s", 30.0, t0).is_ok());
         assert!(pacer.take("s", 1.0, t0).is_err(), "the second call's 10 points are still spoken for");
+    }
+
+    #[test]
+    fn a_reply_overtaken_by_a_later_call_does_not_give_back_its_points() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        let status =
+            |available| ThrottleStatus { maximum_available: 50.0, currently_available: available, restore_rate: 10.0 };
+        let a = pacer.take("s", 10.0, t0).unwrap();
+        let c = pacer.take("s", 10.0, t0).unwrap();
+        // The platform admits a (40 left), writes a's reply, admits c (30 left); c's reply comes first.
+        pacer.answered("s", c, Some(status(30.0)), t0);
+        pacer.answered("s", a, Some(status(40.0)), t0);
+        assert!(pacer.take("s", 30.0, t0).is_ok());
+        assert!(pacer.take("s", 1.0, t0).is_err(), "a's stale 40 must not count c's 10 points again");
     }
 
     #[test]
