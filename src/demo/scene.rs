@@ -23,6 +23,7 @@ pub struct QueueLine {
     pub order_name: String,
     pub backordered: u32,
     pub position: u64,
+    pub eta: Option<String>,
 }
 
 /// One variant as the merchant and the platform see it after an act.
@@ -38,6 +39,8 @@ pub struct Snapshot {
     pub held: BTreeMap<u64, u32>,
     /// Order → its name (`#1001`).
     pub names: BTreeMap<u64, String>,
+    /// The variant's `$app.backorder_eta` metafield on the platform.
+    pub eta_metafield: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,9 +79,10 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
             order_name: q["order_name"].as_str().unwrap_or_default().to_string(),
             backordered: q["backordered"].as_u64().unwrap_or(0) as u32,
             position: q["position"].as_u64().unwrap_or(0),
+            eta: q["eta"].as_str().map(String::from),
         })
         .collect();
-    let (policy, tags, held, names) = stage.devshop.world(SHOP, |w: &mut World| {
+    let (policy, tags, held, names, eta_metafield) = stage.devshop.world(SHOP, |w: &mut World| {
         let mut tags = BTreeMap::new();
         let mut held = BTreeMap::new();
         let mut names = BTreeMap::new();
@@ -90,7 +94,9 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
                 held.insert(o.id, units);
             }
         }
-        (w.variants[&variant].policy, tags, held, names)
+        let v = &w.variants[&variant];
+        let eta = v.metafields.get(&("$app".to_string(), "backorder_eta".to_string())).map(|(_, value)| value.clone());
+        (v.policy, tags, held, names, eta)
     });
     Ok(Snapshot {
         policy,
@@ -100,6 +106,7 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
         tags,
         held,
         names,
+        eta_metafield,
     })
 }
 

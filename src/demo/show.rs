@@ -9,10 +9,11 @@ use crate::devshop::Policy;
 /// The queue with positions, then what the platform shows for those orders.
 pub fn snapshot(stage: &Stage, s: &Snapshot) {
     stage.say(&format!(
-        "   available {}, {} units backordered, inventory policy {}",
+        "   available {}, {} units backordered, inventory policy {}, a new order would ship by {}",
         s.available,
         s.backordered_units,
-        policy(s.policy)
+        policy(s.policy),
+        s.eta_metafield.as_deref().unwrap_or("(to be confirmed)")
     ));
     if s.queue.is_empty() {
         stage.say("   queue: empty, every order is covered");
@@ -21,8 +22,9 @@ pub fn snapshot(stage: &Stage, s: &Snapshot) {
         for q in &s.queue {
             let held = s.held.get(&q.order_id).map(|h| format!(", {h} held")).unwrap_or_default();
             let tags = s.tags.get(&q.order_id).map(|t| t.join(",")).unwrap_or_default();
+            let eta = q.eta.as_deref().unwrap_or("to be confirmed");
             stage.say(&format!(
-                "     #{:<4} {:>6}  {} backordered{held}  [{tags}]",
+                "     #{:<4} {:>6}  {} backordered, ETA {eta}{held}  [{tags}]",
                 q.position, q.order_name, q.backordered
             ));
         }

@@ -83,6 +83,9 @@ impl OrderDiff {
 pub struct AppliedVariant {
     /// `CONTINUE` or `DENY`; `None` before the first change.
     pub policy: Option<String>,
+    /// The `backorder_eta` metafield as last set (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub eta: Option<String>,
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,

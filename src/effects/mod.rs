@@ -224,19 +224,27 @@ async fn settle_variants(
     for (id, mark, at) in variants {
         let applied: AppliedVariant =
             decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
-        match variant::desired(store, ctx.shop, id).await? {
-            Some((product, policy)) if applied.policy.as_deref() != Some(policy) => {
-                changes.push((id, product, policy, mark, at, applied))
-            }
-            _ => done.push((mark, at)),
+        let Some(desired) = variant::desired(store, ctx.shop, id).await? else {
+            done.push((mark, at));
+            continue;
+        };
+        let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
+        // A date that went away (no supply, no lead time) is left as last set: the storefront
+        // reads the live answer from the proxy; the metafield only ever moves to a real date.
+        let eta = desired.eta.filter(|eta| applied.eta.as_ref() != Some(eta));
+        if policy.is_none() && eta.is_none() {
+            done.push((mark, at));
+        } else {
+            changes.push((id, desired.product, policy, eta, mark, at, applied));
         }
     }
     if changes.is_empty() {
         return Ok(done);
     }
-    let calls: Vec<_> = changes.iter().map(|(id, product, policy, ..)| (*id, *product, *policy)).collect();
-    if let Err(e) = variant::apply(ctx, &calls).await {
-        for (id, _, _, mark, at, applied) in changes {
+    let policies: Vec<_> = changes.iter().filter_map(|(id, product, p, ..)| p.map(|p| (*id, *product, p))).collect();
+    let etas: Vec<_> = changes.iter().filter_map(|(id, _, _, eta, ..)| eta.clone().map(|e| (*id, e))).collect();
+    if let Err(e) = variant::apply(ctx, &policies, &etas).await {
+        for (id, _, _, _, mark, at, applied) in changes {
             let failures = applied.failures + 1;
             let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
             let kept = AppliedVariant { failures: if settled { 0 } else { failures }, ..applied };
@@ -248,10 +256,14 @@ async fn settle_variants(
         return Ok(done);
     }
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
-    for (id, _, policy, mark, at, _) in changes {
-        tracing::info!(shop = ctx.shop, variant = id, policy, "effects: inventory policy set");
-        let applied = AppliedVariant { policy: Some(policy.to_string()), failures: 0 };
-        write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+    for (id, _, policy, eta, mark, at, applied) in changes {
+        tracing::info!(shop = ctx.shop, variant = id, ?policy, ?eta, "effects: variant updated");
+        let now = AppliedVariant {
+            policy: policy.map(str::to_string).or(applied.policy),
+            eta: eta.or(applied.eta),
+            failures: 0,
+        };
+        write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
         done.push((mark, at));
     }
     Ok(done)

@@ -1,5 +1,6 @@
 //! A variant's effects: its inventory policy (`CONTINUE` while it may be sold on backorder),
-//! sent one call per product for all of the product's changed variants.
+//! sent one call per product for all of the product's changed variants, and the
+//! `$app.backorder_eta` metafield (the date a new order would get), 25 per call.
 
 use std::collections::BTreeMap;
 
@@ -7,24 +8,40 @@ use serde_json::json;
 
 use super::{Ctx, EffectError};
 use crate::ledger::records::{VariantRecord, decode};
-use crate::platform::ops::VARIANTS_POLICY;
+use crate::notify::eta;
+use crate::platform::ops::{ETA_METAFIELDS, VARIANTS_POLICY};
 use crate::platform::reads::variant_info;
 use crate::store::{Record, Store};
 
-/// What a managed variant's policy should be, with its product if the ledger knows it.
-pub async fn desired(
-    store: &dyn Store,
-    shop: &str,
-    variant: u64,
-) -> Result<Option<(Option<u64>, &'static str)>, EffectError> {
-    let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
-    let Some(record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
-    Ok(Some((record.product_id, record.settings.policy(record.header.backordered()))))
+/// What the platform should show for a managed variant.
+pub struct Desired {
+    /// Its product, if the ledger knows it.
+    pub product: Option<u64>,
+    pub policy: &'static str,
+    /// The ETA a new order would get (SPEC 6), for the `backorder_eta` metafield.
+    pub eta: Option<String>,
 }
 
-/// Sends the policies, grouped by product. A variant whose product the ledger does not know yet
-/// is looked up on the platform first.
-pub async fn apply(ctx: &Ctx<'_>, changes: &[(u64, Option<u64>, &'static str)]) -> Result<(), EffectError> {
+pub async fn desired(store: &dyn Store, shop: &str, variant: u64) -> Result<Option<Desired>, EffectError> {
+    let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
+    let Some(record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
+    Ok(Some(Desired {
+        product: record.product_id,
+        policy: record.settings.policy(record.header.backordered()),
+        eta: eta::new_order_eta(&record, eta::today()).map(eta::format),
+    }))
+}
+
+/// `metafieldsSet` takes at most 25 metafields per call.
+const METAFIELDS_PER_CALL: usize = 25;
+
+/// Sends the policies, grouped by product, then the ETA metafields in batches of 25. A variant
+/// whose product the ledger does not know yet is looked up on the platform first.
+pub async fn apply(
+    ctx: &Ctx<'_>,
+    changes: &[(u64, Option<u64>, &'static str)],
+    etas: &[(u64, String)],
+) -> Result<(), EffectError> {
     let mut by_product: BTreeMap<u64, Vec<(u64, &'static str)>> = BTreeMap::new();
     for (variant, product, policy) in changes {
         let product = match product {
@@ -53,6 +70,16 @@ pub async fn apply(ctx: &Ctx<'_>, changes: &[(u64, Option<u64>, &'static str)]) 
             json!({"productId": format!("gid://shopify/Product/{product}"), "variants": inputs}),
         )
         .await?;
+    }
+    for batch in etas.chunks(METAFIELDS_PER_CALL) {
+        let metafields: Vec<_> = batch
+            .iter()
+            .map(|(v, eta)| {
+                json!({"ownerId": format!("gid://shopify/ProductVariant/{v}"), "namespace": "$app",
+                       "key": "backorder_eta", "type": "date", "value": eta})
+            })
+            .collect();
+        ctx.call(&ETA_METAFIELDS, json!({"metafields": metafields})).await?;
     }
     Ok(())
 }

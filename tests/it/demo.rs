@@ -66,6 +66,17 @@ async fn check(store_url: Option<String>) {
     let freed = o.after_restock.queue[0].order_id;
     assert_eq!(o.after_cancellations.tags[&freed], ["backorder-ready"]);
 
+    // ETAs (SPEC 6): supply of 12 in 10 days and 30 in 40 days, 2 handling days. The front of
+    // the queue gets the first batch; a new order (position 39, then 27 once the 12 arrived and
+    // consumed the first batch) the second.
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |n: i64| (today + time::Duration::days(n)).to_string();
+    assert_eq!(o.after_sale.queue[0].eta.as_deref(), Some(day(12).as_str()));
+    assert_eq!(o.after_sale.queue.last().unwrap().eta.as_deref(), Some(day(42).as_str()));
+    assert_eq!(o.after_sale.eta_metafield.as_deref(), Some(day(42).as_str()), "the metafield of a new order");
+    assert_eq!(o.after_restock.queue[0].eta.as_deref(), Some(day(42).as_str()), "the first batch was consumed");
+    assert_eq!(o.after_restock.eta_metafield.as_deref(), Some(day(42).as_str()));
+
     // The partial order: 10 ordered, 4 in stock.
     assert_eq!(o.partial.held.get(&o.partial_order), Some(&6));
     assert_eq!(o.partial_fulfillable, 4);
