@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Ctx, EffectError};
-use crate::ledger::records::{VariantRecord, decode};
+use crate::ledger::records::{VariantRecord, decode, encode};
 use crate::notify::eta;
 use crate::platform::ops::{ETA_METAFIELDS, VARIANTS_POLICY};
 use crate::platform::reads::variant_info;
-use crate::store::{Record, Store};
+use crate::store::{CommitOutcome, LedgerCommit, Record, Store};
 
 /// What the platform should show for a managed variant.
 pub struct Desired {
@@ -22,9 +22,29 @@ pub struct Desired {
     pub eta: Option<String>,
 }
 
+/// Supply consumed by arrivals, then what the platform should show. Consumption happens here,
+/// once the variant's state has held for the settle time, and not in the webhook path: webhooks
+/// arrive out of order (an order before its level update, a restock before its cancellation),
+/// and the stock position `S` peaks for a moment in between; a settled `S` is a real arrival.
 pub async fn desired(store: &dyn Store, shop: &str, variant: u64) -> Result<Option<Desired>, EffectError> {
     let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
-    let Some(record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
+    let Some(mut record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
+    let before = record.settings.clone();
+    eta::consume_arrivals(&mut record);
+    if record.settings != before {
+        let commit = LedgerCommit {
+            event_key: format!("effects:supply:{variant}:{:016x}", fastrand::u64(..)),
+            topic: "effects".into(),
+            mark_ttl: std::time::Duration::from_secs(3600),
+            expect: vec![(Record::Variant(variant), bytes)],
+            writes: vec![(Record::Variant(variant), Some(encode(&record)))],
+            ..LedgerCommit::default()
+        };
+        // A conflict means the book moved meanwhile: its new mark brings the variant back here.
+        if store.ledger_commit(shop, &commit).await? == CommitOutcome::Conflict {
+            return Ok(None);
+        }
+    }
     Ok(Some(Desired {
         product: record.product_id,
         policy: record.settings.policy(record.header.backordered()),

@@ -112,13 +112,11 @@ pub(super) async fn rebook(
 pub(super) fn book_into(
     commit: &mut LedgerCommit,
     variant: u64,
-    record: &mut VariantRecord,
+    record: &VariantRecord,
     changes: &[LineChange],
     moved: &[Moved],
 ) {
-    // Every change of the book may be an arrival that consumes supply (SPEC 6).
-    crate::notify::eta::consume_arrivals(record);
-    commit.writes.push((Record::Variant(variant), Some(encode(&*record))));
+    commit.writes.push((Record::Variant(variant), Some(encode(record))));
     commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
     commit.dirty_orders.extend(moved.iter().map(|m| m.key.order_id));
     commit.dirty_variants.push(variant);
@@ -208,7 +206,7 @@ pub(super) async fn book_order(
         if net < 0 && !cancelled {
             record.fulfilled += net.unsigned_abs();
         }
-        book_into(commit, *variant, &mut record, changes, &moved);
+        book_into(commit, *variant, &record, changes, &moved);
     }
     Ok(())
 }
@@ -240,7 +238,7 @@ pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelStat
                 let stock = record.header.stock + delta;
                 let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
                 record.header = header;
-                book_into(&mut commit, variant, &mut record, &[], &moved);
+                book_into(&mut commit, variant, &record, &[], &moved);
             }
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
@@ -321,7 +319,7 @@ pub async fn map_variant(
                 }
                 commit = reads.commit(event);
                 commit.writes.extend(item_writes);
-                book_into(&mut commit, info.variant_id, &mut record, &[], &moved);
+                book_into(&mut commit, info.variant_id, &record, &[], &moved);
             }
             _ => commit = reads.commit(event),
         }

@@ -63,7 +63,7 @@ pub async fn recount_variant(store: &dyn Store, event: &Event<'_>, variant: u64)
         let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
         record.header = header;
         let mut commit = reads.commit(event);
-        book_into(&mut commit, variant, &mut record, &[], &moved);
+        book_into(&mut commit, variant, &record, &[], &moved);
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }

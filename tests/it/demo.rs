@@ -71,7 +71,13 @@ async fn check(store_url: Option<String>) {
     // consumed the first batch) the second.
     let today = time::OffsetDateTime::now_utc().date();
     let day = |n: i64| (today + time::Duration::days(n)).to_string();
-    assert_eq!(o.after_sale.queue[0].eta.as_deref(), Some(day(12).as_str()));
+    for q in &o.after_sale.queue {
+        // Webhooks arrived shuffled: only arrivals that held for the settle time consume supply,
+        // so the first batch still covers exactly positions 1 to 12.
+        let last = q.position + u64::from(q.backordered) - 1;
+        let expected = if last <= 12 { day(12) } else { day(42) };
+        assert_eq!(q.eta.as_deref(), Some(expected.as_str()), "{} (positions {}..={last})", q.order_name, q.position);
+    }
     assert_eq!(o.after_sale.queue.last().unwrap().eta.as_deref(), Some(day(42).as_str()));
     assert_eq!(o.after_sale.eta_metafield.as_deref(), Some(day(42).as_str()), "the metafield of a new order");
     assert_eq!(o.after_restock.queue[0].eta.as_deref(), Some(day(42).as_str()), "the first batch was consumed");
