@@ -111,15 +111,26 @@ pub async fn sweep(state: &AppState, holder: &str) -> Result<usize, EffectError>
 /// One pass over a shop's settled marks; the number of marks settled.
 pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Result<usize, EffectError> {
     let store = state.store.as_ref();
-    if !store.try_lease(shop, "effects", holder, LEASE).await? {
+    // Most passes find nothing settled: two reads, before any lease write or token decryption.
+    let settings: ShopSettings =
+        decode(store.ledger_get(shop, &[Record::Settings]).await?[0].as_deref())?.unwrap_or_default();
+    let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
+    let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
+    if marks.is_empty() || !store.try_lease(shop, "effects", holder, LEASE).await? {
         return Ok(0);
     }
-    let result = reconcile_leased(state, shop, holder).await;
+    let result = reconcile_leased(state, shop, holder, &settings, marks).await;
     store.release_lease(shop, "effects", holder).await?;
     result
 }
 
-async fn reconcile_leased(state: &AppState, shop: &str, holder: &str) -> Result<usize, EffectError> {
+async fn reconcile_leased(
+    state: &AppState,
+    shop: &str,
+    holder: &str,
+    settings: &ShopSettings,
+    marks: Vec<(String, u64)>,
+) -> Result<usize, EffectError> {
     let store = state.store.as_ref();
     let install = match state.install(shop).await {
         Ok(Some(install)) => install,
@@ -130,13 +141,6 @@ async fn reconcile_leased(state: &AppState, shop: &str, holder: &str) -> Result<
             return Ok(0);
         }
     };
-    let settings: ShopSettings =
-        decode(store.ledger_get(shop, &[Record::Settings]).await?[0].as_deref())?.unwrap_or_default();
-    let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
-    let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
-    if marks.is_empty() {
-        return Ok(0);
-    }
     let ctx = Ctx { platform: &state.platform, shop, token: &install.access_token };
     let mut done = Vec::new();
     let mut orders = Vec::new();
@@ -152,7 +156,7 @@ async fn reconcile_leased(state: &AppState, shop: &str, holder: &str) -> Result<
     // the bucket drained at its restore rate while each waits for its round trip. One order's
     // calls stay in order (holds before tags), and each mark is settled by one task only.
     let started = Instant::now();
-    let (ctx, settings) = (&ctx, &settings);
+    let ctx = &ctx;
     let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
         .take_while(|_| std::future::ready(started.elapsed() < PASS))
         .map(|(id, mark, at)| async move {
