@@ -103,12 +103,15 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
     })
     .await;
     // Every mark cleared: read with the service stopped, since the embedded store has one
-    // opener at a time; a mark still there means the service had not finished, so run it again.
+    // opener at a time; a mark still there means the service had not finished, so run it again
+    // until its queue is empty. A graceful stop lets the sweeper finish the pass in hand, and a
+    // fresh start sweeps at once.
     let mut server = Some(server);
     let shared = eventually("every mark cleared", || {
         let running = server.take();
         let store = &store;
         let extra = &extra;
+        let client = &client;
         async move {
             if let Some(s) = running {
                 s.stop().await;
@@ -120,7 +123,7 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
             }
             drop(shared);
             let again = Server::start_with(store, None, extra).await;
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            again.drained(client).await;
             again.stop().await;
             None
         }
