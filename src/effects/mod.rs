@@ -29,6 +29,7 @@ use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
 use crate::store::{DeadLetterKind, Envelope, EnvelopeMeta, LedgerCommit, Record, StoreError, now_ms};
+use crate::worker::HandlerError;
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 
 /// The topic of a dead-lettered effect's envelope; replaying it marks the effect again.
@@ -337,11 +338,12 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
 }
 
 /// A replayed dead letter of an effect: mark it again, so the next pass reconciles it.
-pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), String> {
-    let body: Value = serde_json::from_slice(&envelope.body).map_err(|e| format!("effect body: {e}"))?;
-    let mark = body["mark"].as_str().ok_or("effect body has no mark")?;
-    let (kind, id) = mark.split_once(':').ok_or("effect mark is malformed")?;
-    let id: u64 = id.parse().map_err(|_| "effect mark is malformed")?;
+pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
+    let bad = |why: &str| HandlerError::Permanent(format!("dead-lettered effect: {why}"));
+    let body: Value = serde_json::from_slice(&envelope.body).map_err(|_| bad("body is not JSON"))?;
+    let mark = body["mark"].as_str().ok_or_else(|| bad("no mark"))?;
+    let (kind, id) = mark.split_once(':').ok_or_else(|| bad("malformed mark"))?;
+    let id: u64 = id.parse().map_err(|_| bad("malformed mark"))?;
     let mut commit = LedgerCommit {
         event_key: envelope.event_key(),
         topic: EFFECT_TOPIC.into(),
@@ -351,8 +353,13 @@ pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), String
     match kind {
         "o" => commit.dirty_orders.push(id),
         "v" => commit.dirty_variants.push(id),
-        _ => return Err("effect mark is malformed".into()),
+        _ => return Err(bad("malformed mark")),
     }
-    state.store.ledger_commit(&envelope.meta.shop, &commit).await.map_err(|e| e.to_string())?;
+    // A store that is down is worth a retry, like any webhook's commit.
+    state
+        .store
+        .ledger_commit(&envelope.meta.shop, &commit)
+        .await
+        .map_err(|e| HandlerError::Transient(e.to_string()))?;
     Ok(())
 }

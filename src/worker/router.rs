@@ -40,7 +40,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     let meta = &envelope.meta;
     if meta.topic == crate::effects::EFFECT_TOPIC {
         // A dead-lettered effect put back by `dlq replay`.
-        crate::effects::redirty(state, envelope).await.map_err(HandlerError::Permanent)?;
+        crate::effects::redirty(state, envelope).await?;
         return Ok(Handled::Done);
     }
     let topic =
