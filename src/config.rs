@@ -202,6 +202,15 @@ impl Settings {
         if let Err(e) = StoreUrl::parse(&self.store.url) {
             problems.push(format!("BACKORDER__STORE__URL: {e}"));
         }
+        match crate::notify::transport::Mailer::from_settings(&self.email) {
+            Err(crate::notify::transport::MailerError::Url(why)) => {
+                problems.push(format!("BACKORDER__EMAIL__SMTP_URL: {why}"))
+            }
+            Err(crate::notify::transport::MailerError::From(why)) => {
+                problems.push(format!("BACKORDER__EMAIL__FROM: `{}` is not an email address ({why})", self.email.from))
+            }
+            Ok(_) => {}
+        }
         if self.store.prefix.is_empty() || self.store.prefix.contains(['{', '}', ' ']) {
             problems.push("BACKORDER__STORE__PREFIX: must be non-empty, without braces or spaces".into());
         }

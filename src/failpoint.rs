@@ -38,6 +38,10 @@ pub mod points {
 
     /// The points of the effects, tested by their own crash tests.
     pub const EFFECTS: [&str; 2] = [EFFECTS_APPLIED, EFFECTS_RECORDED];
+    /// An email taken from the outbox, before it is handed to the mail server.
+    pub const MAIL_BEFORE_SEND: &str = "mail.before_send";
+    /// The mail server took an email; it is not yet out of the outbox.
+    pub const MAIL_SENT: &str = "mail.sent";
 
     pub const ALL: [&str; 6] =
         [INTAKE_ENQUEUED, WORKER_DEQUEUED, LEDGER_BEFORE_COMMIT, LEDGER_COMMITTED, WORKER_HANDLED, WORKER_SETTLED];

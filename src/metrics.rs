@@ -29,6 +29,7 @@ pub struct Metrics {
     latency: Family<TopicLabel, Histogram>,
     commit: Histogram,
     effects_dead: Counter,
+    emails_sent: Counter,
     queued: Gauge,
     delayed: Gauge,
     dead: Gauge,
@@ -92,10 +93,12 @@ impl Metrics {
             "Platform effects dead-lettered after their retry budget",
             effects_dead.clone(),
         );
+        let emails_sent = Counter::default();
+        registry.register("emails_sent", "Customer and merchant emails handed to the mail server", emails_sent.clone());
         registry.register("queue_depth", "Webhooks queued or being processed", queued.clone());
         registry.register("queue_delayed", "Webhooks waiting out a retry delay", delayed.clone());
         registry.register("dead_letters", "Entries in the dead-letter list", dead.clone());
-        Self { registry, received, processed, latency, commit, effects_dead, queued, delayed, dead }
+        Self { registry, received, processed, latency, commit, effects_dead, emails_sent, queued, delayed, dead }
     }
 
     pub fn received(&self, topic: Option<&str>, outcome: Received) {
@@ -130,6 +133,10 @@ impl Metrics {
 
     pub fn effect_dead_lettered(&self) {
         self.effects_dead.inc();
+    }
+
+    pub fn email_sent(&self) {
+        self.emails_sent.inc();
     }
 
     /// Renders the text exposition with the queue sizes read just now.

@@ -7,6 +7,7 @@ use crate::auth::install::{self, Install, InstallError};
 use crate::auth::seal::Sealer;
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::notify::transport::Mailer;
 use crate::platform::{AdminClient, ClientConfig};
 use crate::store::SharedStore;
 use crate::worker::rekey::Progress;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub platform: Arc<AdminClient>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
+    /// Hands customer and merchant emails to the mail server (or the outbox directory).
+    pub mailer: Arc<Mailer>,
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
     /// consumers racing on one hot variant would mostly redo each other's work.
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -30,10 +33,22 @@ impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
         let sealer = settings.sealer().map(Arc::new);
         let platform = AdminClient::new(ClientConfig::from_settings(&settings)).expect("the HTTP client builds");
+        // `config check` and `serve` refuse a bad email setting before this; anything else
+        // (tests, benches) falls back to files in the outbox directory.
+        let mailer = Mailer::from_settings(&settings.email).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "email settings unusable; writing emails to the outbox directory");
+            let files = crate::config::EmailSettings {
+                smtp_url: String::new(),
+                from: "backorders@localhost".into(),
+                ..settings.email.clone()
+            };
+            Mailer::from_settings(&files).expect("file outbox with a plain sender")
+        });
         Self {
             store,
             sealer,
             platform: Arc::new(platform),
+            mailer: Arc::new(mailer),
             metrics: Arc::new(Metrics::new()),
             settings,
             shop_locks: Default::default(),

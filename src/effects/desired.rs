@@ -86,6 +86,10 @@ pub struct AppliedVariant {
     /// The `backorder_eta` metafield as last set (`YYYY-MM-DD`).
     #[serde(default)]
     pub eta: Option<String>,
+    /// A digest of what the waiting lines' ETAs derive from (supply plan, lead and handling
+    /// times) when their orders were last looked at: when it moves, they are looked at again.
+    #[serde(default)]
+    pub eta_inputs: Option<u64>,
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,

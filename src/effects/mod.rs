@@ -22,7 +22,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::ledger::records::{RecordError, decode, encode};
+use crate::ledger::records::{RecordError, VariantRecord, decode, encode};
+use crate::notify::outbox::{self, NotifyError};
+use crate::notify::standing::Queues;
 use crate::platform::ops::Operation;
 use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
@@ -52,6 +54,8 @@ pub enum EffectError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
 }
 
 /// What one shop's calls need.
@@ -146,13 +150,16 @@ async fn reconcile_leased(
     let mut done = Vec::new();
     let mut orders = Vec::new();
     let mut variants = Vec::new();
+    let mut mail = Vec::new();
     for (mark, at) in marks {
         match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
             Some(("o", id)) => orders.push((id, mark, at)),
             Some(("v", id)) => variants.push((id, mark, at)),
+            Some(("m", id)) => mail.push((id, mark, at)),
             _ => done.push((mark, at)),
         }
     }
+    let queues = &Queues::default();
     // Orders are independent of one another: several are in flight at once, so the calls keep
     // the bucket drained at its restore rate while each waits for its round trip. One order's
     // calls stay in order (holds before tags), and each mark is settled by one task only.
@@ -164,13 +171,24 @@ async fn reconcile_leased(
             if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
                 return Ok(None);
             }
-            Ok::<_, EffectError>(settle_order(state, ctx, settings, id, &mark).await?.then_some((mark, at)))
+            Ok::<_, EffectError>(settle_order(state, ctx, settings, id, &mark, queues).await?.then_some((mark, at)))
         })
         .buffer_unordered(state.settings.effects.concurrency.max(1))
         .try_collect()
         .await?;
     done.extend(settled.into_iter().flatten());
     done.extend(settle_variants(state, ctx, variants).await?);
+    // Emails go one at a time: a mail server takes them at its pace, and one that is down
+    // makes every later try this pass pointless.
+    for (id, mark, at) in mail {
+        if started.elapsed() >= PASS || !state.store.try_lease(shop, "effects", holder, LEASE).await? {
+            break;
+        }
+        if !outbox::deliver(state, shop, id).await? {
+            break;
+        }
+        done.push((mark, at));
+    }
     let settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
     store.clear_dirty(shop, &done).await?;
@@ -185,6 +203,7 @@ async fn settle_order(
     settings: &ShopSettings,
     order_id: u64,
     mark: &str,
+    queues: &Queues,
 ) -> Result<bool, EffectError> {
     let store = state.store.as_ref();
     let record = Record::AppliedOrder(order_id);
@@ -214,7 +233,11 @@ async fn settle_order(
     if now != applied {
         write_applied(state, ctx.shop, record, encode(&now)).await?;
     }
-    Ok(true)
+    // Only an order that has waited can be owed an email; the rest cost no queue read.
+    if !now.was_backordered {
+        return Ok(true);
+    }
+    Ok(outbox::decide(state, ctx.shop, settings, order_id, queues).await?)
 }
 
 /// Brings the policies of `variants` to what the ledger says; the marks to clear.
@@ -229,10 +252,16 @@ async fn settle_variants(
     for (id, mark, at) in variants {
         let applied: AppliedVariant =
             decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
-        let Some(desired) = variant::desired(store, ctx.shop, id).await? else {
+        let Some((desired, record)) = variant::read(store, ctx.shop, id).await? else {
             done.push((mark, at));
             continue;
         };
+        let mut applied = applied;
+        if applied.eta_inputs != Some(desired.eta_inputs) {
+            recheck_waiting(state, ctx.shop, id, &record).await?;
+            applied.eta_inputs = Some(desired.eta_inputs);
+            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+        }
         let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
         // A date that went away (no supply, no lead time) is left as last set: the storefront
         // reads the live answer from the proxy; the metafield only ever moves to a real date.
@@ -266,12 +295,41 @@ async fn settle_variants(
         let now = AppliedVariant {
             policy: policy.map(str::to_string).or(applied.policy),
             eta: eta.or(applied.eta),
+            eta_inputs: applied.eta_inputs,
             failures: 0,
         };
         write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
         done.push((mark, at));
     }
     Ok(done)
+}
+
+/// Marks every order waiting on `variant`, so each is looked at again for an ETA that moved
+/// (a supply date pushed back, a batch removed). Their marks settle like any other.
+async fn recheck_waiting(
+    state: &AppState,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+) -> Result<(), EffectError> {
+    let mut orders: Vec<u64> = crate::notify::queue::scan(state.store.as_ref(), shop, variant, record, None)
+        .await?
+        .into_iter()
+        .map(|e| e.order_id)
+        .collect();
+    orders.sort_unstable();
+    orders.dedup();
+    for chunk in orders.chunks(BATCH) {
+        let commit = LedgerCommit {
+            event_key: format!("effects:recheck:{variant}:{:016x}", fastrand::u64(..)),
+            topic: "effects".into(),
+            mark_ttl: Duration::from_secs(3600),
+            dirty_orders: chunk.to_vec(),
+            ..LedgerCommit::default()
+        };
+        state.store.ledger_commit(shop, &commit).await?;
+    }
+    Ok(())
 }
 
 /// The same failure for each variant of a failed batch.

@@ -20,13 +20,27 @@ pub struct Desired {
     pub policy: &'static str,
     /// The ETA a new order would get (SPEC 6), for the `backorder_eta` metafield.
     pub eta: Option<String>,
+    /// What the waiting lines' ETAs derive from, digested.
+    pub eta_inputs: u64,
+}
+
+/// A digest of the settings every waiting line's ETA derives from.
+fn eta_inputs(record: &VariantRecord) -> u64 {
+    use sha2::Digest;
+    let s = &record.settings;
+    let bytes = serde_json::to_vec(&(&s.supply, s.lead_time_days, s.handling_days)).expect("plain data serializes");
+    u64::from_be_bytes(sha2::Sha256::digest(&bytes)[..8].try_into().expect("8 bytes"))
 }
 
 /// Supply consumed by arrivals, then what the platform should show. Consumption happens here,
 /// once the variant's state has held for the settle time, and not in the webhook path: webhooks
 /// arrive out of order (an order before its level update, a restock before its cancellation),
 /// and the stock position `S` peaks for a moment in between; a settled `S` is a real arrival.
-pub async fn desired(store: &dyn Store, shop: &str, variant: u64) -> Result<Option<Desired>, EffectError> {
+pub async fn read(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
     let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
     let Some(mut record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
     let before = record.settings.clone();
@@ -45,11 +59,13 @@ pub async fn desired(store: &dyn Store, shop: &str, variant: u64) -> Result<Opti
             return Ok(None);
         }
     }
-    Ok(Some(Desired {
+    let desired = Desired {
         product: record.product_id,
         policy: record.settings.policy(record.header.backordered()),
         eta: eta::new_order_eta(&record, eta::today()).map(eta::format),
-    }))
+        eta_inputs: eta_inputs(&record),
+    };
+    Ok(Some((desired, record)))
 }
 
 /// `metafieldsSet` takes at most 25 metafields per call.

@@ -46,6 +46,27 @@ pub struct OrderState {
     /// Cancelled: its open units went away without shipping (fulfillments are counted apart).
     #[serde(default)]
     pub cancelled: bool,
+    /// Whom to tell and what to call the lines: personal data, kept apart from the ledger's
+    /// records (and out of the version digest) so redaction never touches the books.
+    #[serde(default)]
+    pub contact: Contact,
+}
+
+/// What the emails need of an order besides the ledger: personal data, stored on its own
+/// (`Record::Contact`) so `customers/redact` can erase it and leave the counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub customer_id: Option<u64>,
+    pub first_name: Option<String>,
+    /// Line id → what the customer bought, as the order names it (`Product - Variant`).
+    pub titles: std::collections::BTreeMap<u64, String>,
+}
+
+impl Contact {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none() && self.customer_id.is_none() && self.titles.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -90,12 +111,20 @@ struct RawOrder {
     customer: Option<RawCustomer>,
     #[serde(default)]
     line_items: Vec<RawLine>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    contact_email: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawCustomer {
     #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
     tags: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +134,10 @@ struct RawLine {
     variant_id: Option<u64>,
     #[serde(default)]
     fulfillable_quantity: Option<i64>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -167,7 +200,7 @@ impl OrderState {
         customer_tags.dedup();
         let digest = digest(&(&name, created_at_ms, &customer_tags, &lines));
         let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest };
-        Self { order_id, name, created_at_ms, version, customer_tags, lines, cancelled }
+        Self { order_id, name, created_at_ms, version, customer_tags, lines, cancelled, contact: Contact::default() }
     }
 }
 
@@ -200,6 +233,17 @@ pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState
             open_qty: if closed { 0 } else { l.fulfillable_quantity.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32 },
         })
         .collect();
+    let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let contact = Contact {
+        email: nonempty(raw.email).or(nonempty(raw.contact_email)),
+        customer_id: raw.customer.as_ref().and_then(|c| c.id),
+        first_name: nonempty(raw.customer.as_ref().and_then(|c| c.first_name.clone())),
+        titles: raw
+            .line_items
+            .iter()
+            .filter_map(|l| Some((l.id, nonempty(l.name.clone()).or(nonempty(l.title.clone()))?)))
+            .collect(),
+    };
     let mut customer_tags: Vec<String> = raw
         .customer
         .and_then(|c| c.tags)
@@ -219,6 +263,7 @@ pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState
         customer_tags,
         lines,
         cancelled: raw.cancelled_at.is_some(),
+        contact,
     })
 }
 

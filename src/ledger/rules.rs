@@ -166,6 +166,7 @@ mod tests {
                 })
                 .collect(),
             cancelled: false,
+            contact: Default::default(),
         }
     }
 

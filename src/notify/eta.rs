@@ -15,7 +15,7 @@ use crate::ledger::records::{SupplyBatch, VariantRecord};
 const DATE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
 
-fn parse(d: &str) -> Option<Date> {
+pub fn parse(d: &str) -> Option<Date> {
     Date::parse(d, DATE).ok()
 }
 

@@ -1,3 +1,11 @@
-//! What customers and merchants are told. So far: the ETA engine (SPEC 6).
+//! What customers and merchants are told: ETAs (SPEC 6), emails through a durable outbox
+//! (SPEC 3.7), the status page's signed links.
 
 pub mod eta;
+pub mod outbox;
+pub mod plan;
+pub mod queue;
+pub mod standing;
+pub mod status_token;
+pub mod templates;
+pub mod transport;

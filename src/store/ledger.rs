@@ -31,6 +31,11 @@ pub enum Record {
     AppliedOrder(u64),
     /// What the effects last applied for a variant (inventory policy).
     AppliedVariant(u64),
+    /// Whom an order's emails go to and what its lines are called: the personal data
+    /// `customers/redact` erases.
+    Contact(u64),
+    /// An order's emails: those sent, those waiting in the outbox, the ETAs last told.
+    Mail(u64),
 }
 
 impl Record {
@@ -48,6 +53,8 @@ impl Record {
             Record::Install => "install".into(),
             Record::AppliedOrder(id) => format!("applied:o:{id}"),
             Record::AppliedVariant(id) => format!("applied:v:{id}"),
+            Record::Contact(id) => format!("contact:{id}"),
+            Record::Mail(id) => format!("mail:{id}"),
         }
     }
 }
@@ -86,6 +93,8 @@ pub struct LedgerCommit {
     /// Orders and variants whose derived state changed: the input of the effects.
     pub dirty_orders: Vec<u64>,
     pub dirty_variants: Vec<u64>,
+    /// Orders with emails waiting in their outbox.
+    pub dirty_mail: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,13 +111,15 @@ pub enum CommitOutcome {
 pub struct Dirty {
     pub orders: Vec<u64>,
     pub variants: Vec<u64>,
+    pub mail: Vec<u64>,
 }
 
 impl LedgerCommit {
-    /// The dirty marks as stored: `o:<order>` and `v:<variant>`.
+    /// The dirty marks as stored: `o:<order>`, `v:<variant>` and `m:<order>`.
     pub fn dirty_marks(&self) -> Vec<String> {
         let orders = self.dirty_orders.iter().map(|o| format!("o:{o}"));
-        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).collect()
+        let mail = self.dirty_mail.iter().map(|o| format!("m:{o}"));
+        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).chain(mail).collect()
     }
 }
 
@@ -123,11 +134,13 @@ impl Dirty {
             match kind {
                 "o" => dirty.orders.push(id),
                 "v" => dirty.variants.push(id),
+                "m" => dirty.mail.push(id),
                 _ => return Err(bad()),
             }
         }
         dirty.orders.sort_unstable();
         dirty.variants.sort_unstable();
+        dirty.mail.sort_unstable();
         Ok(dirty)
     }
 }

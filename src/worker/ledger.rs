@@ -160,6 +160,10 @@ pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderStat
         let mut commit = reads.commit(event);
         if let Some(plan) = plan {
             book_order(store, event.shop, state.order_id, &plan, &books, &mut commit, state.cancelled).await?;
+            // Only a newer state than the ledger's (a plan) may replace what the emails use.
+            if !state.contact.is_empty() {
+                commit.writes.push((Record::Contact(state.order_id), Some(encode(&state.contact))));
+            }
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);

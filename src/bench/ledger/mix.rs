@@ -152,5 +152,6 @@ fn order_state(o: &Open, updated_at_ms: i64, open_qty: u32) -> OrderState {
         lines: vec![o.line(open_qty)],
         // The bench's closing events are cancellations.
         cancelled: open_qty == 0,
+        contact: Default::default(),
     }
 }

@@ -1,29 +1,12 @@
-//! A variant's queue as the API shows it: backordered lines from the front, with positions and
-//! order names. Reads start at the book's boundary and page forward, so lines already covered
-//! are never read.
-
-use std::ops::Bound;
-
-use serde::Serialize;
+//! A variant's queue as the API shows it: the backordered lines from the front (read by
+//! `notify::queue`), with order names.
 
 use super::ApiError;
 use crate::ledger::records::{VariantRecord, decode};
 use crate::ledger::rules::OrderRecord;
-use crate::notify::eta;
+pub use crate::notify::queue::QueueEntry;
+use crate::notify::queue::{PAGE, scan};
 use crate::store::{Record, Store};
-
-const PAGE: usize = 1000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueEntry {
-    pub order_id: u64,
-    pub order_name: String,
-    pub line_item_id: u64,
-    pub backordered: u32,
-    /// Backordered units ahead of and including this line's first one (1 = filled next).
-    pub position: u64,
-    pub eta: Option<String>,
-}
 
 /// The queue from the front, stopping once it holds `enough` backordered units (all without).
 pub async fn read(
@@ -33,37 +16,7 @@ pub async fn read(
     record: &VariantRecord,
     enough: Option<u64>,
 ) -> Result<Vec<QueueEntry>, ApiError> {
-    let header = &record.header;
-    let today = eta::today();
-    let mut queue = Vec::new();
-    let Some(boundary) = header.boundary else { return Ok(queue) };
-    let mut ahead = 0u64;
-    let mut from = Bound::Included(boundary);
-    'pages: loop {
-        let page = store.ledger_scan(shop, variant, from, PAGE).await?;
-        for (key, qty) in &page {
-            if enough.is_some_and(|units| ahead >= units) {
-                break 'pages;
-            }
-            let backordered = header.backordered_of(key, *qty);
-            if backordered == 0 {
-                continue;
-            }
-            queue.push(QueueEntry {
-                order_id: key.order_id,
-                order_name: String::new(),
-                line_item_id: key.line_id,
-                backordered,
-                position: ahead + 1,
-                eta: eta::line_eta(record, ahead + 1, backordered, today).map(eta::format),
-            });
-            ahead += u64::from(backordered);
-        }
-        match page.last() {
-            Some((last, _)) if page.len() == PAGE => from = Bound::Excluded(*last),
-            _ => break,
-        }
-    }
+    let mut queue = scan(store, shop, variant, record, enough).await?;
     name_orders(store, shop, &mut queue).await?;
     Ok(queue)
 }

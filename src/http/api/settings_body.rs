@@ -106,6 +106,11 @@ fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), 
                 .ok_or_else(|| invalid(&p, &format!("must be a text of at most {MAX_TEMPLATE} bytes")))
         };
         let template = Template { subject: part("subject")?, text: part("text")?, html: part("html")? };
+        // Checked now, so a typo is this 422 and never a failure when a customer is owed an email.
+        crate::notify::templates::validate(kind, &template).map_err(|e| {
+            let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            invalid(&format!("{inner}.{}", e.part), &format!("{at}{}", e.message))
+        })?;
         settings.templates.insert(kind.clone(), template);
     }
     Ok(())

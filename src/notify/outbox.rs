@@ -1,0 +1,220 @@
+//! The durable outbox of customer emails.
+//!
+//! Once an order's state has settled, [`decide`] works out which email it is owed (pure rules in
+//! `plan`), renders it, and stores it in the order's mail record in the same commit that marks
+//! the order `m:<id>`. The sweeper then [`deliver`]s marked orders' emails, removing each from
+//! the outbox as soon as the server has taken it. So an email is decided once per occasion,
+//! waits while the server is down, and is sent again only if the process dies in the instant
+//! between the server's acceptance and that removal; the resend then carries the same
+//! `Message-ID`, which mail clients use to show it once.
+
+use std::time::Duration;
+
+use super::plan::{self, LineNow, MailState, Outgoing, Policy};
+use super::standing::{self, Queues, StandingError};
+use super::templates::{self, MailContext, MailLine};
+use super::transport::SendError;
+use crate::failpoint::{self, points};
+use crate::ledger::input::Contact;
+use crate::ledger::records::{RecordError, decode, encode};
+use crate::shop::ShopSettings;
+use crate::state::AppState;
+use crate::store::{CommitOutcome, LedgerCommit, Record, StoreError, now_ms};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+impl From<StandingError> for NotifyError {
+    fn from(e: StandingError) -> Self {
+        match e {
+            StandingError::Store(e) => NotifyError::Store(e),
+            StandingError::Record(e) => NotifyError::Record(e),
+        }
+    }
+}
+
+/// Decides the email `order_id` is owed now and puts it in the outbox. `false`: not decided
+/// this time (the ledger moved meanwhile); the order's mark stays and the next pass decides.
+pub async fn decide(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    order_id: u64,
+    queues: &Queues,
+) -> Result<bool, NotifyError> {
+    let store = state.store.as_ref();
+    let mut reads = store.ledger_get(shop, &[Record::Mail(order_id), Record::Contact(order_id)]).await?;
+    let contact_bytes = reads.pop().flatten();
+    let mail_bytes = reads.pop().flatten();
+    let mail: MailState = decode(mail_bytes.as_deref())?.unwrap_or_default();
+    let Some((order, lines)) = standing::of_order(store, shop, order_id, queues).await? else { return Ok(true) };
+    if lines.iter().any(|l| l.backordered > 0 && l.position.is_none()) {
+        return Ok(false);
+    }
+    let now: Vec<LineNow> = lines
+        .iter()
+        .map(|l| LineNow {
+            line_id: l.line_id,
+            open: l.open,
+            backordered: l.backordered,
+            position: l.position,
+            eta: l.eta,
+        })
+        .collect();
+    let policy =
+        Policy { eta_change_threshold_days: settings.eta_change_threshold_days, reminder_days: settings.reminder_days };
+    let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
+    let contact: Contact = decode(contact_bytes.as_deref())?.unwrap_or_default();
+    let mut commit = LedgerCommit {
+        event_key: format!("mail:{order_id}:{}:{:016x}", decision.occasion, fastrand::u64(..)),
+        topic: "mail".into(),
+        mark_ttl: Duration::from_secs(3600),
+        expect: vec![(Record::Mail(order_id), mail_bytes)],
+        ..LedgerCommit::default()
+    };
+    match contact.email.as_deref() {
+        // An order without an address (a phone-only checkout) is decided all the same, so it is
+        // not looked at again for this occasion.
+        None => tracing::info!(shop, order_id, occasion = %decision.occasion, "notify: the order has no email address"),
+        Some(to) => {
+            let ctx = MailContext {
+                kind: decision.kind.to_string(),
+                shop_name: shop_name(shop),
+                order_name: order.name.clone(),
+                first_name: contact.first_name.clone(),
+                status_url: status_url(state, shop, order_id),
+                lines: decision
+                    .lines
+                    .iter()
+                    .map(|l| MailLine {
+                        title: contact.titles.get(&l.line_id).cloned().unwrap_or_else(|| "Item".into()),
+                        quantity: l.quantity,
+                        eta: l.eta.map(super::eta::format),
+                        eta_text: l.eta.map(human_date),
+                        previous_eta_text: l.previous_eta.as_deref().and_then(super::eta::parse).map(human_date),
+                        position: l.position,
+                    })
+                    .collect(),
+            };
+            let template = templates::for_shop(settings, decision.kind).unwrap_or_else(|| {
+                templates::builtin(decision.kind).expect("every decided kind has a built-in template")
+            });
+            let rendered = match templates::render(decision.kind, &template, &ctx) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Stored before templates were checked on save: the built-in one goes out.
+                    tracing::warn!(shop, order_id, error = %e, "notify: the shop's template fails; using the built-in one");
+                    let builtin = templates::builtin(decision.kind).expect("built in");
+                    templates::render(decision.kind, &builtin, &ctx).expect("built-in templates render")
+                }
+            };
+            next.outbox.push(Outgoing {
+                occasion: decision.occasion.clone(),
+                message_id: message_id(state, shop, order_id, &decision.occasion),
+                to: to.to_string(),
+                rendered,
+            });
+            commit.dirty_mail.push(order_id);
+        }
+    }
+    commit.writes.push((Record::Mail(order_id), Some(encode(&next))));
+    Ok(store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict)
+}
+
+/// Sends what waits in `order_id`'s outbox. `true`: the outbox is empty (clear the mark).
+/// `false`: the server is unavailable; everything stays for a later pass.
+pub async fn deliver(state: &AppState, shop: &str, order_id: u64) -> Result<bool, NotifyError> {
+    let store = state.store.as_ref();
+    loop {
+        if !state.mailer.ready() {
+            return Ok(false);
+        }
+        let bytes = store.ledger_get(shop, &[Record::Mail(order_id)]).await?.remove(0);
+        let mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+        let Some(out) = mail.outbox.first().cloned() else { return Ok(true) };
+        failpoint::hit(points::MAIL_BEFORE_SEND);
+        let refused = match state.mailer.send(shop, &out).await {
+            Ok(()) => {
+                failpoint::hit(points::MAIL_SENT);
+                state.metrics.email_sent();
+                tracing::info!(shop, order_id, occasion = %out.occasion, "notify: email sent");
+                false
+            }
+            Err(SendError::Unavailable(why)) => {
+                tracing::warn!(shop, order_id, error = %why, "notify: mail server unavailable; the email waits");
+                return Ok(false);
+            }
+            Err(SendError::Refused(why)) => {
+                tracing::warn!(shop, order_id, occasion = %out.occasion, error = %why, "notify: email refused for good");
+                true
+            }
+        };
+        remove(state, shop, order_id, &out.occasion, refused).await?;
+    }
+}
+
+/// Takes a handed-over email out of the outbox. A conflict is a new decision landing meanwhile:
+/// the removal is made again on fresh reads, never the send.
+async fn remove(state: &AppState, shop: &str, order_id: u64, occasion: &str, refused: bool) -> Result<(), NotifyError> {
+    let store = state.store.as_ref();
+    loop {
+        let bytes = store.ledger_get(shop, &[Record::Mail(order_id)]).await?.remove(0);
+        let mut mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+        mail.outbox.retain(|o| o.occasion != occasion);
+        if refused {
+            mail.undeliverable.insert(occasion.to_string());
+        }
+        let commit = LedgerCommit {
+            event_key: format!("mail-sent:{order_id}:{occasion}:{:016x}", fastrand::u64(..)),
+            topic: "mail".into(),
+            mark_ttl: Duration::from_secs(3600),
+            expect: vec![(Record::Mail(order_id), bytes)],
+            writes: vec![(Record::Mail(order_id), Some(encode(&mail)))],
+            ..LedgerCommit::default()
+        };
+        if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
+            return Ok(());
+        }
+    }
+}
+
+fn message_id(state: &AppState, shop: &str, order_id: u64, occasion: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(shop.as_bytes());
+    let host = url::Url::parse(&state.settings.app.url).ok().and_then(|u| u.host_str().map(str::to_string));
+    format!(
+        "<{occasion}.{order_id}.{:x}@{}>",
+        u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")),
+        host.unwrap_or_else(|| "backorder.local".into())
+    )
+}
+
+pub fn status_url(state: &AppState, shop: &str, order_id: u64) -> String {
+    let token = super::status_token::sign(state.webhook_secret(), shop, order_id);
+    format!("{}/status/{token}", state.settings.app.url.trim_end_matches('/'))
+}
+
+/// `dev-shop.myshopify.com` → `Dev Shop`: what customers know the shop by, until the shop's
+/// own name is read at install.
+pub fn shop_name(shop: &str) -> String {
+    let label = shop.split('.').next().unwrap_or(shop);
+    label
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `2026-12-12` → `December 12, 2026`.
+pub fn human_date(d: time::Date) -> String {
+    format!("{} {}, {}", d.month(), d.day(), d.year())
+}

@@ -1,0 +1,160 @@
+//! Which email an order is owed now (SPEC 3.7): pure rules over the order's lines and what its
+//! customer has been told, so "at most once per order and occasion" is decided without I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::templates::Rendered;
+
+/// An order's emails, kept in the store (`Record::Mail`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailState {
+    /// Occasions already decided; each goes out once: `backordered`, `ready`, `eta_changed-2`.
+    pub decided: BTreeSet<String>,
+    /// Line id → the ETA last told (`None`: "the merchant will confirm").
+    pub told: BTreeMap<u64, Option<String>>,
+    /// Line id → the most units that waited, for the `ready` email.
+    pub waited: BTreeMap<u64, u32>,
+    pub eta_changes: u32,
+    pub reminders: u32,
+    /// When the customer was last told something, for reminders.
+    pub last_told_ms: i64,
+    /// Rendered emails not yet handed to the mail server: the outbox.
+    pub outbox: Vec<Outgoing>,
+    /// Occasions the mail server refused for good (a bad address); kept so they are not retried.
+    pub undeliverable: BTreeSet<String>,
+}
+
+/// An email waiting in the outbox, rendered once so every retry sends the same message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub occasion: String,
+    /// Stable per order and occasion: a resend after a crash is the same message.
+    pub message_id: String,
+    pub to: String,
+    pub rendered: Rendered,
+}
+
+/// One line of an order now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineNow {
+    pub line_id: u64,
+    pub open: u32,
+    pub backordered: u32,
+    pub position: Option<u64>,
+    pub eta: Option<Date>,
+}
+
+/// An email to send, and the lines it speaks of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The template kind: `backordered`, `eta_changed`, `ready` or `reminder`.
+    pub kind: &'static str,
+    /// The idempotency key within the order.
+    pub occasion: String,
+    pub lines: Vec<MailLineNow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailLineNow {
+    pub line_id: u64,
+    pub quantity: u32,
+    pub position: Option<u64>,
+    pub eta: Option<Date>,
+    pub previous_eta: Option<String>,
+}
+
+/// The shop's rules for telling customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub eta_change_threshold_days: u32,
+    pub reminder_days: Option<u32>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The email `lines` call for, if any, and the state once it is decided.
+pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64) -> Option<(Decision, MailState)> {
+    let waiting: Vec<&LineNow> = lines.iter().filter(|l| l.backordered > 0).collect();
+    let open = lines.iter().any(|l| l.open > 0);
+    let mut next = state.clone();
+    for l in &waiting {
+        let most = next.waited.entry(l.line_id).or_default();
+        *most = (*most).max(l.backordered);
+    }
+    let told = |l: &LineNow| MailLineNow {
+        line_id: l.line_id,
+        quantity: l.backordered,
+        position: l.position,
+        eta: l.eta,
+        previous_eta: state.told.get(&l.line_id).cloned().flatten(),
+    };
+    let decision = if !state.decided.contains("backordered") {
+        if waiting.is_empty() || !open {
+            return None;
+        }
+        Decision {
+            kind: "backordered",
+            occasion: "backordered".into(),
+            lines: waiting.iter().map(|l| told(l)).collect(),
+        }
+    } else if waiting.is_empty() {
+        // Every unit that waited is covered. An order cancelled or shipped meanwhile is owed
+        // nothing more.
+        if !open || state.decided.contains("ready") {
+            return None;
+        }
+        let lines = state
+            .waited
+            .iter()
+            .map(|(line_id, qty)| MailLineNow {
+                line_id: *line_id,
+                quantity: *qty,
+                position: None,
+                eta: None,
+                previous_eta: None,
+            })
+            .collect();
+        Decision { kind: "ready", occasion: "ready".into(), lines }
+    } else {
+        let later: Vec<&&LineNow> =
+            waiting.iter().filter(|l| moved_later(state.told.get(&l.line_id), l.eta, policy)).collect();
+        if !later.is_empty() {
+            next.eta_changes += 1;
+            let occasion = format!("eta_changed-{}", next.eta_changes);
+            Decision { kind: "eta_changed", occasion, lines: later.iter().map(|l| told(l)).collect() }
+        } else if policy.reminder_days.is_some_and(|d| now_ms - state.last_told_ms >= i64::from(d.max(1)) * DAY_MS) {
+            next.reminders += 1;
+            let occasion = format!("reminder-{}", next.reminders);
+            Decision { kind: "reminder", occasion, lines: waiting.iter().map(|l| told(l)).collect() }
+        } else {
+            return None;
+        }
+    };
+    for l in &decision.lines {
+        if decision.kind != "ready" {
+            next.told.insert(l.line_id, l.eta.map(super::eta::format));
+        }
+    }
+    next.decided.insert(decision.occasion.clone());
+    next.last_told_ms = now_ms;
+    Some((decision, next))
+}
+
+/// A line's ETA moved later than what its customer was told, by more than the threshold. A date
+/// that turns into "to be confirmed" counts; a line never told (it started waiting after the
+/// first email) does not, and neither does a date that moved earlier.
+fn moved_later(told: Option<&Option<String>>, now: Option<Date>, policy: Policy) -> bool {
+    let Some(Some(told)) = told else { return false };
+    let Some(told) = super::eta::parse(told) else { return false };
+    match now {
+        None => true,
+        Some(now) => (now - told).whole_days() > i64::from(policy.eta_change_threshold_days),
+    }
+}
+
+#[cfg(test)]
+mod tests;

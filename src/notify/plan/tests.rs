@@ -1,0 +1,74 @@
+use super::*;
+use crate::notify::eta::parse;
+
+const POLICY: Policy = Policy { eta_change_threshold_days: 3, reminder_days: None };
+
+fn line(line_id: u64, open: u32, backordered: u32, eta: Option<&str>) -> LineNow {
+    LineNow { line_id, open, backordered, position: Some(1), eta: eta.and_then(parse) }
+}
+
+fn first(lines: &[LineNow]) -> MailState {
+    decide(&MailState::default(), lines, POLICY, 0).expect("backordered").1
+}
+
+#[test]
+fn an_order_that_never_waits_is_owed_nothing() {
+    assert_eq!(decide(&MailState::default(), &[line(1, 2, 0, None)], POLICY, 0), None);
+}
+
+#[test]
+fn the_first_wait_is_told_once_with_only_the_waiting_lines() {
+    let lines = [line(1, 2, 0, None), line(2, 3, 2, Some("2026-12-10"))];
+    let (d, state) = decide(&MailState::default(), &lines, POLICY, 5).expect("an email");
+    assert_eq!((d.kind, d.occasion.as_str()), ("backordered", "backordered"));
+    assert_eq!(d.lines.iter().map(|l| (l.line_id, l.quantity)).collect::<Vec<_>>(), vec![(2, 2)]);
+    assert_eq!(state.told.get(&2), Some(&Some("2026-12-10".to_string())));
+    assert_eq!(decide(&state, &lines, POLICY, 6), None, "told once");
+}
+
+#[test]
+fn covered_at_last_the_order_is_ready_once_with_what_waited() {
+    let state = first(&[line(7, 5, 4, Some("2026-12-10"))]);
+    let (d, state) = decide(&state, &[line(7, 5, 0, None)], POLICY, 1).expect("ready");
+    assert_eq!((d.kind, d.lines[0].quantity), ("ready", 4));
+    assert_eq!(decide(&state, &[line(7, 5, 0, None)], POLICY, 2), None);
+}
+
+#[test]
+fn a_cancelled_order_is_not_told_it_is_ready() {
+    let state = first(&[line(7, 5, 4, Some("2026-12-10"))]);
+    assert_eq!(decide(&state, &[line(7, 0, 0, None)], POLICY, 1), None);
+}
+
+#[test]
+fn a_date_moved_later_by_more_than_the_threshold_is_told_and_only_then() {
+    let state = first(&[line(1, 1, 1, Some("2026-12-10")), line(2, 1, 1, Some("2026-12-20"))]);
+    assert_eq!(
+        decide(&state, &[line(1, 1, 1, Some("2026-12-13")), line(2, 1, 1, Some("2026-12-20"))], POLICY, 1),
+        None
+    );
+    let later = [line(1, 1, 1, Some("2026-12-20")), line(2, 1, 1, Some("2026-12-20"))];
+    let (d, state) = decide(&state, &later, POLICY, 1).expect("eta_changed");
+    assert_eq!((d.kind, d.occasion.as_str()), ("eta_changed", "eta_changed-1"));
+    assert_eq!(d.lines.len(), 1);
+    assert_eq!(d.lines[0].previous_eta.as_deref(), Some("2026-12-10"));
+    assert_eq!(decide(&state, &later, POLICY, 2), None, "the new date is what was told");
+}
+
+#[test]
+fn a_date_that_becomes_unknown_is_told_and_an_earlier_one_is_not() {
+    let state = first(&[line(1, 1, 1, Some("2026-12-10"))]);
+    assert_eq!(decide(&state, &[line(1, 1, 1, Some("2026-12-01"))], POLICY, 1), None);
+    assert_eq!(decide(&state, &[line(1, 1, 1, None)], POLICY, 1).expect("told").0.kind, "eta_changed");
+}
+
+#[test]
+fn reminders_come_every_n_days_while_the_order_waits() {
+    let policy = Policy { reminder_days: Some(7), ..POLICY };
+    let lines = [line(1, 1, 1, Some("2026-12-10"))];
+    let state = decide(&MailState::default(), &lines, policy, 0).expect("first").1;
+    assert_eq!(decide(&state, &lines, policy, 6 * DAY_MS), None);
+    let (d, state) = decide(&state, &lines, policy, 7 * DAY_MS).expect("reminder");
+    assert_eq!(d.occasion, "reminder-1");
+    assert_eq!(decide(&state, &lines, policy, 8 * DAY_MS), None);
+}

@@ -1,0 +1,66 @@
+//! A variant's queue: the backordered lines from the front, with positions and ETAs. Reads start
+//! at the book's boundary and page forward, so lines already covered are never read.
+
+use std::ops::Bound;
+
+use serde::Serialize;
+
+use crate::ledger::records::VariantRecord;
+use crate::notify::eta;
+use crate::store::{Store, StoreError};
+
+pub const PAGE: usize = 1000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueEntry {
+    pub order_id: u64,
+    /// Filled in by readers that show it; empty from [`scan`].
+    pub order_name: String,
+    pub line_item_id: u64,
+    pub backordered: u32,
+    /// Backordered units ahead of and including this line's first one (1 = filled next).
+    pub position: u64,
+    pub eta: Option<String>,
+}
+
+/// The queue from the front, stopping once it holds `enough` backordered units (all without).
+pub async fn scan(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    enough: Option<u64>,
+) -> Result<Vec<QueueEntry>, StoreError> {
+    let header = &record.header;
+    let today = eta::today();
+    let mut queue = Vec::new();
+    let Some(boundary) = header.boundary else { return Ok(queue) };
+    let mut ahead = 0u64;
+    let mut from = Bound::Included(boundary);
+    'pages: loop {
+        let page = store.ledger_scan(shop, variant, from, PAGE).await?;
+        for (key, qty) in &page {
+            if enough.is_some_and(|units| ahead >= units) {
+                break 'pages;
+            }
+            let backordered = header.backordered_of(key, *qty);
+            if backordered == 0 {
+                continue;
+            }
+            queue.push(QueueEntry {
+                order_id: key.order_id,
+                order_name: String::new(),
+                line_item_id: key.line_id,
+                backordered,
+                position: ahead + 1,
+                eta: eta::line_eta(record, ahead + 1, backordered, today).map(eta::format),
+            });
+            ahead += u64::from(backordered);
+        }
+        match page.last() {
+            Some((last, _)) if page.len() == PAGE => from = Bound::Excluded(*last),
+            _ => break,
+        }
+    }
+    Ok(queue)
+}

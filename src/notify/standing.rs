@@ -1,0 +1,111 @@
+//! Where an order's lines stand in their queues: what the emails and the status page tell.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::ledger::records::{RecordError, VariantRecord, decode};
+use crate::ledger::rules::OrderRecord;
+use crate::notify::eta;
+use crate::notify::queue::scan;
+use crate::store::{Record, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StandingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineStanding {
+    pub line_id: u64,
+    pub variant_id: Option<u64>,
+    pub open: u32,
+    pub backordered: u32,
+    /// Backordered units ahead of and including the line's first one.
+    pub position: Option<u64>,
+    pub eta: Option<time::Date>,
+}
+
+/// Position and ETA by (order, line), of one variant's queue.
+type QueueIndex = HashMap<(u64, u64), (u64, Option<time::Date>)>;
+
+/// Queues read once and shared by every order looked at in one pass: a flash sale's orders all
+/// wait on one variant, and each would otherwise read its whole queue again.
+#[derive(Default)]
+pub struct Queues {
+    read: tokio::sync::Mutex<HashMap<u64, Arc<QueueIndex>>>,
+}
+
+impl Queues {
+    async fn index(
+        &self,
+        store: &dyn Store,
+        shop: &str,
+        variant: u64,
+        record: &VariantRecord,
+        fresh: bool,
+    ) -> Result<Arc<QueueIndex>, StoreError> {
+        let mut read = self.read.lock().await;
+        if !fresh && let Some(index) = read.get(&variant) {
+            return Ok(index.clone());
+        }
+        let entries = scan(store, shop, variant, record, None).await?;
+        let index: QueueIndex = entries
+            .into_iter()
+            .map(|e| ((e.order_id, e.line_item_id), (e.position, e.eta.as_deref().and_then(eta::parse))))
+            .collect();
+        let index = Arc::new(index);
+        read.insert(variant, index.clone());
+        Ok(index)
+    }
+}
+
+/// The order as the ledger knows it, with each line's standing; `None` for an unknown order.
+pub async fn of_order(
+    store: &dyn Store,
+    shop: &str,
+    order_id: u64,
+    queues: &Queues,
+) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, StandingError> {
+    let bytes = store.ledger_get(shop, &[Record::Order(order_id)]).await?.remove(0);
+    let Some(order) = decode::<OrderRecord>(bytes.as_deref())? else { return Ok(None) };
+    let mut variants: Vec<u64> = order.lines.iter().filter_map(|l| l.variant_id).collect();
+    variants.sort_unstable();
+    variants.dedup();
+    let reads = store.ledger_get(shop, &variants.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+    let mut records = HashMap::new();
+    for (v, bytes) in variants.iter().zip(reads) {
+        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
+            records.insert(*v, record);
+        }
+    }
+    let mut lines = Vec::with_capacity(order.lines.len());
+    for l in &order.lines {
+        let record = l.variant_id.and_then(|v| records.get(&v));
+        let backordered = record.map_or(0, |r| r.header.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
+        let mut standing = LineStanding {
+            line_id: l.line_id,
+            variant_id: l.variant_id,
+            open: l.open_qty,
+            backordered,
+            position: None,
+            eta: None,
+        };
+        if let (Some(record), Some(variant), true) = (record, l.variant_id, backordered > 0) {
+            // A queue read earlier in the pass may predate this line: read it again then.
+            for fresh in [false, true] {
+                let index = queues.index(store, shop, variant, record, fresh).await?;
+                if let Some((position, eta)) = index.get(&(order_id, l.line_id)) {
+                    standing.position = Some(*position);
+                    standing.eta = *eta;
+                    break;
+                }
+            }
+        }
+        lines.push(standing);
+    }
+    Ok(Some((order, lines)))
+}

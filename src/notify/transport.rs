@@ -1,0 +1,121 @@
+//! Handing emails over: to an SMTP server when one is configured, else as `.eml` files in the
+//! outbox directory (the demo, and a machine without mail).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::plan::Outgoing;
+use crate::config::EmailSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later: the server is down, busy, or said "try later" (4xx).
+    #[error("the mail server is unavailable: {0}")]
+    Unavailable(String),
+    /// Will never succeed as it is (5xx, a malformed address).
+    #[error("the mail server refused the message: {0}")]
+    Refused(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("email.smtp_url is not a usable SMTP URL: {0}")]
+    Url(String),
+    #[error("email.from is not an email address: {0}")]
+    From(String),
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+/// While the server is down every pass would fail at once: wait between tries instead.
+struct Backoff {
+    until: Option<Instant>,
+    delay: Duration,
+}
+
+const FIRST_DELAY: Duration = Duration::from_millis(500);
+const MAX_DELAY: Duration = Duration::from_secs(30);
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    backoff: Mutex<Backoff>,
+}
+
+impl Mailer {
+    pub fn from_settings(email: &EmailSettings) -> Result<Self, MailerError> {
+        let from: Mailbox = email.from.parse().map_err(|e| MailerError::From(format!("{e}")))?;
+        let transport = if email.smtp_url.trim().is_empty() {
+            Transport::Files(PathBuf::from(&email.outbox_dir))
+        } else {
+            let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(email.smtp_url.trim())
+                .map_err(|e| MailerError::Url(e.to_string()))?
+                .timeout(Some(Duration::from_secs(15)))
+                .build();
+            Transport::Smtp(smtp)
+        };
+        Ok(Self { transport, from, backoff: Mutex::new(Backoff { until: None, delay: FIRST_DELAY }) })
+    }
+
+    /// `false` while backing off after the server was unavailable.
+    pub fn ready(&self) -> bool {
+        let b = self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        b.until.is_none_or(|t| Instant::now() >= t)
+    }
+
+    fn note(&self, ok: bool) {
+        let mut b = self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ok {
+            *b = Backoff { until: None, delay: FIRST_DELAY };
+        } else {
+            // Jittered, so instances sharing a server do not retry in step.
+            let jitter = Duration::from_millis(fastrand::u64(..=b.delay.as_millis() as u64 / 4));
+            b.until = Some(Instant::now() + b.delay + jitter);
+            b.delay = (b.delay * 2).min(MAX_DELAY);
+        }
+    }
+
+    pub fn build(&self, out: &Outgoing) -> Result<Message, SendError> {
+        let to: Mailbox =
+            out.to.parse().map_err(|_| SendError::Refused("the order's email address is malformed".into()))?;
+        Message::builder()
+            .message_id(Some(out.message_id.clone()))
+            .from(self.from.clone())
+            .to(to)
+            .subject(out.rendered.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(out.rendered.text.clone(), out.rendered.html.clone()))
+            .map_err(|e| SendError::Refused(e.to_string()))
+    }
+
+    /// Hands `out` over. `shop` names the folder of a written file.
+    pub async fn send(&self, shop: &str, out: &Outgoing) -> Result<(), SendError> {
+        let message = self.build(out)?;
+        let result = match &self.transport {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
+                if e.is_permanent() { SendError::Refused(e.to_string()) } else { SendError::Unavailable(e.to_string()) }
+            }),
+            Transport::Files(dir) => write_file(&dir.join(shop), out, &message.formatted()).await,
+        };
+        self.note(!matches!(result, Err(SendError::Unavailable(_))));
+        result
+    }
+}
+
+/// Written under a name fixed by the message, through a temporary file: a resend replaces the
+/// same file, and a reader never sees half a message.
+async fn write_file(dir: &std::path::Path, out: &Outgoing, bytes: &[u8]) -> Result<(), SendError> {
+    let name: String =
+        out.message_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+    let unavailable = |e: std::io::Error| SendError::Unavailable(format!("outbox directory {}: {e}", dir.display()));
+    tokio::fs::create_dir_all(dir).await.map_err(unavailable)?;
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, bytes).await.map_err(unavailable)?;
+    tokio::fs::rename(&tmp, dir.join(format!("{name}.eml"))).await.map_err(unavailable)
+}
