@@ -30,11 +30,13 @@ pub struct DemoOptions {
     /// Print what happens (the CLI); tests read the outcome instead.
     pub verbose: bool,
     pub seed: u64,
+    /// Send emails to this SMTP server; `None`: write them as `.eml` files in a temporary outbox.
+    pub smtp_url: Option<String>,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        Self { store_url: None, store_prefix: "demo".into(), verbose: true, seed: 7 }
+        Self { store_url: None, store_prefix: "demo".into(), verbose: true, seed: 7, smtp_url: None }
     }
 }
 
@@ -74,6 +76,8 @@ pub struct Stage {
     verbose: bool,
     started: Instant,
     _dir: Option<tempfile::TempDir>,
+    /// Where emails are written when no SMTP server is configured.
+    pub outbox: tempfile::TempDir,
 }
 
 impl Stage {
@@ -95,6 +99,7 @@ impl Stage {
                 (Some(dir), url)
             }
         };
+        let outbox = tempfile::tempdir().map_err(|e| start(&e))?;
         let secret = format!("demo-secret-{:016x}", fastrand::u64(..));
         let key = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
@@ -110,7 +115,11 @@ impl Stage {
             ("BACKORDER__STORE__PREFIX", options.store_prefix.clone()),
             ("BACKORDER__QUEUE__BLOCK_MS", "200".into()),
             ("BACKORDER__LOG__LEVEL", "warn".into()),
+            ("BACKORDER__EMAIL__OUTBOX_DIR", outbox.path().display().to_string()),
         ];
+        if let Some(smtp) = &options.smtp_url {
+            env.push(("BACKORDER__EMAIL__SMTP_URL", smtp.clone()));
+        }
         // Long enough that webhooks delivered out of order settle before effects go out, even
         // on a loaded machine; short enough for a brisk demo.
         env.push(("BACKORDER__LEDGER__SETTLE_MS", knobs.settle_ms.unwrap_or(1500).to_string()));
@@ -128,7 +137,7 @@ impl Stage {
         install::save(app.state.store.as_ref(), &sealer, SHOP, &install).await.map_err(|e| start(&e))?;
         let sender = Sender::new(&app.url(), &secret, SHOP);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| start(&e))?;
-        Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir })
+        Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir, outbox })
     }
 
     /// A session token as the embedded admin would send it.
@@ -185,7 +194,8 @@ impl Stage {
         loop {
             let stats = store.queue_stats().await.map_err(|e| DemoError::Step(e.to_string()))?;
             let dirty = store.ledger_dirty(SHOP).await.map_err(|e| DemoError::Step(e.to_string()))?;
-            if stats.queued == 0 && stats.delayed == 0 && dirty.orders.is_empty() && dirty.variants.is_empty() {
+            let quiet = dirty.orders.is_empty() && dirty.variants.is_empty() && dirty.mail.is_empty();
+            if stats.queued == 0 && stats.delayed == 0 && quiet {
                 return Ok(());
             }
             if Instant::now() > deadline {

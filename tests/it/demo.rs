@@ -23,7 +23,7 @@ fn platform_matches_the_queue(s: &Snapshot) {
 }
 
 async fn check(store_url: Option<String>) {
-    let options = DemoOptions { store_url, store_prefix: unique_prefix(), verbose: false, seed: 3 };
+    let options = DemoOptions { store_url, store_prefix: unique_prefix(), verbose: false, seed: 3, smtp_url: None };
     let (o, stage) = run(&options).await.expect("the demo plays");
 
     // The sale: 43 units against 5 in stock, 38 backordered = the cap.

@@ -145,7 +145,7 @@ impl Setup {
         self.app.drained().await;
         eventually("every dirty mark to be reconciled", || async {
             let d = self.app.store.ledger_dirty(SHOP).await.ok()?;
-            (d.orders.is_empty() && d.variants.is_empty()).then_some(())
+            (d.orders.is_empty() && d.variants.is_empty() && d.mail.is_empty()).then_some(())
         })
         .await;
     }

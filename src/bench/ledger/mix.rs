@@ -58,7 +58,7 @@ struct State {
 
 /// One event, decided under the lock and applied outside it.
 enum Planned {
-    Order { state: OrderState, created: Option<Open> },
+    Order { state: Box<OrderState>, created: Option<Open> },
     Level { available: i64, at: i64 },
 }
 
@@ -106,13 +106,13 @@ impl Book {
                 let o =
                     Open { order_id: s.next_order, created_at_ms: at, vip: kind == Kind::Vip, qty: s.rng.u32(1..=3) };
                 s.next_order += 1;
-                Planned::Order { state: order_state(&o, at, o.qty), created: Some(o) }
+                Planned::Order { state: Box::new(order_state(&o, at, o.qty)), created: Some(o) }
             }
             Kind::Cancel => {
                 let len = s.open.len();
                 let i = s.rng.usize(..len);
                 let o = s.open.swap_remove(i);
-                Planned::Order { state: order_state(&o, at, 0), created: None }
+                Planned::Order { state: Box::new(order_state(&o, at, 0)), created: None }
             }
             Kind::Level => {
                 s.available += if s.restock_next { LEVEL_STEP } else { -LEVEL_STEP };

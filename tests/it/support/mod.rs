@@ -40,6 +40,7 @@ macro_rules! on_every_backend {
 
 pub mod redis;
 pub mod shopify;
+pub mod smtp;
 pub mod webhooks;
 
 use std::future::Future;

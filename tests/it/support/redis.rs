@@ -197,7 +197,7 @@ pub fn command(port: u16, parts: &[&str]) -> Option<String> {
     (n > 0).then(|| String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
