@@ -86,19 +86,33 @@ impl App {
         tracing::info!("backorder stopped");
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops gracefully.
-    pub async fn run_until_signal(self) -> std::io::Result<()> {
-        wait_for_signal().await?;
+    /// Serves until SIGTERM or SIGINT (listened for by `signals`), then stops gracefully.
+    pub async fn run_until_signal(self, signals: Signals) -> std::io::Result<()> {
+        signals.wait().await?;
         tracing::info!("shutdown signal received");
         self.stop().await;
         Ok(())
     }
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// SIGTERM and SIGINT, listened for from creation on: created before the service announces it
+/// is serving, so a stop that follows the announcement at once is never the default (fatal)
+/// action.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn wait(mut self) -> std::io::Result<()> {
+        tokio::select! {
+            _ = self.term.recv() => Ok(()),
+            _ = self.int.recv() => Ok(()),
+        }
     }
 }

@@ -15,12 +15,20 @@ use backorder::worker::ledger::{Event, map_variant};
 
 use crate::crash::{SIGABRT, Server, deliver, durable_redis, http_client};
 use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::support::smtp::SmtpSink;
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, eventually, settings};
 
 const ORDERS: u32 = 3;
 
+/// With `mail`, emails go to that SMTP server, and each order's `backordered` email must arrive
+/// once: twice at most for the one the server took at the instant of the crash (`resent`), and
+/// then with the same Message-ID.
 async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit: u32) {
+    crash_while_sending(backend, point, hit, None).await
+}
+
+async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, mail: Option<(&SmtpSink, usize)>) {
     let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
     let token = devshop.install(SHOP);
     let (variant, product, item) = devshop.world(SHOP, |w| {
@@ -49,11 +57,15 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
         map_variant(shared.as_ref(), &event, &info, true).await.unwrap();
     }
     let base = devshop.admin_base_url();
-    let extra = [
+    let smtp = mail.map(|(sink, _)| sink.url()).unwrap_or_default();
+    let mut extra = vec![
         ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
         ("BACKORDER__LEDGER__SETTLE_MS", "50"),
         ("BACKORDER__EFFECTS__SWEEP_MS", "50"),
     ];
+    if mail.is_some() {
+        extra.push(("BACKORDER__EMAIL__SMTP_URL", smtp.as_str()));
+    }
     let armed = format!("{point}:{hit}");
     let mut server = Server::start_with(&store, Some(&armed), &extra).await;
     let client = http_client();
@@ -118,7 +130,7 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
             }
             let shared = store.open().await;
             let d = shared.ledger_dirty(SHOP).await.ok()?;
-            if d.orders.is_empty() && d.variants.is_empty() {
+            if d.orders.is_empty() && d.variants.is_empty() && d.mail.is_empty() {
                 return Some(shared);
             }
             drop(shared);
@@ -134,6 +146,19 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
     assert_eq!(holds, vec![1; ORDERS as usize]);
     assert!(shared.dead_letters(10).await.unwrap().is_empty(), "no effect gave up");
     assert_eq!(devshop.world(SHOP, |w| w.variants[&variant].policy), Policy::Continue);
+    if let Some((sink, resent)) = mail {
+        let received = sink.messages();
+        let mut per_message: BTreeMap<String, usize> = BTreeMap::new();
+        for m in &received {
+            assert_eq!(m.kind(), "backordered", "{m:#?}");
+            *per_message.entry(m.message_id.clone().unwrap_or_default()).or_default() += 1;
+        }
+        let told: Vec<u64> =
+            received.iter().map(|m| m.order_id()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        assert_eq!(told, orders.iter().map(|(id, _)| *id).collect::<Vec<_>>(), "every order told");
+        assert_eq!(per_message.len(), ORDERS as usize, "one message per order: {per_message:?}");
+        assert!(received.len() <= ORDERS as usize + resent, "{per_message:?}");
+    }
     devshop.stop().await;
 }
 
@@ -152,6 +177,18 @@ macro_rules! crash_effects_tests {
                 for hit in [1, 2, 4] {
                     crash_while_sending_effects($backend, points::EFFECTS_APPLIED, hit).await;
                 }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_process_killed_between_two_emails_sends_each_email_exactly_once() {
+                let sink = SmtpSink::start();
+                crash_while_sending($backend, points::MAIL_BEFORE_SEND, 2, Some((&sink, 0))).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_process_killed_as_the_server_takes_an_email_resends_only_that_one_with_the_same_message_id() {
+                let sink = SmtpSink::start();
+                crash_while_sending($backend, points::MAIL_SENT, 2, Some((&sink, 1))).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
