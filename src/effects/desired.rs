@@ -37,7 +37,15 @@ pub struct OrderDesired {
     pub was_backordered: bool,
 }
 
-pub fn order_desired(lines: &[LineState], settings: &ShopSettings, applied: &AppliedOrder) -> OrderDesired {
+/// The tag of an order whose customer asked, on the status page, to cancel.
+pub const CANCEL_REQUESTED_TAG: &str = "backorder-cancel-requested";
+
+pub fn order_desired(
+    lines: &[LineState],
+    settings: &ShopSettings,
+    applied: &AppliedOrder,
+    cancel_requested: bool,
+) -> OrderDesired {
     let backordered = lines.iter().any(|l| l.backordered > 0);
     let open = lines.iter().any(|l| l.open > 0);
     let was_backordered = applied.was_backordered || backordered;
@@ -46,6 +54,9 @@ pub fn order_desired(lines: &[LineState], settings: &ShopSettings, applied: &App
         tags.insert(settings.tags.backordered.clone());
     } else if was_backordered && open {
         tags.insert(settings.tags.ready.clone());
+    }
+    if cancel_requested && open {
+        tags.insert(CANCEL_REQUESTED_TAG.to_string());
     }
     let holds = if settings.holds {
         lines.iter().filter(|l| l.backordered > 0).map(|l| (l.line_id, l.backordered)).collect()
@@ -105,7 +116,8 @@ mod tests {
 
     #[test]
     fn a_partly_backordered_order_is_tagged_and_holds_only_the_missing_units() {
-        let d = order_desired(&[line(1, 10, 6), line(2, 1, 0)], &ShopSettings::default(), &AppliedOrder::default());
+        let d =
+            order_desired(&[line(1, 10, 6), line(2, 1, 0)], &ShopSettings::default(), &AppliedOrder::default(), false);
         assert_eq!(d.tags, BTreeSet::from(["backorder".to_string()]));
         assert_eq!(d.holds, BTreeMap::from([(1, 6)]));
     }
@@ -113,10 +125,10 @@ mod tests {
     #[test]
     fn a_covered_order_that_waited_is_ready_and_one_that_never_waited_is_left_alone() {
         let waited = AppliedOrder { was_backordered: true, ..AppliedOrder::default() };
-        let d = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &waited);
+        let d = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &waited, false);
         assert_eq!(d.tags, BTreeSet::from(["backorder-ready".to_string()]));
         assert!(d.holds.is_empty());
-        let never = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &AppliedOrder::default());
+        let never = order_desired(&[line(1, 2, 0)], &ShopSettings::default(), &AppliedOrder::default(), false);
         assert!(never.tags.is_empty() && !never.was_backordered);
     }
 
@@ -128,9 +140,9 @@ mod tests {
             was_backordered: true,
             failures: 0,
         };
-        let same = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &applied);
+        let same = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &applied, false);
         assert!(OrderDiff::between(&applied, &same).is_empty(), "a flip that flipped back sends nothing");
-        let covered = order_desired(&[line(1, 10, 0)], &ShopSettings::default(), &applied);
+        let covered = order_desired(&[line(1, 10, 0)], &ShopSettings::default(), &applied, false);
         let diff = OrderDiff::between(&applied, &covered);
         assert_eq!((diff.add_tags, diff.remove_tags), (vec!["backorder-ready".into()], vec!["backorder".into()]));
         assert_eq!(diff.holds, Some(BTreeMap::new()));
@@ -139,6 +151,6 @@ mod tests {
     #[test]
     fn holds_are_left_alone_when_the_shop_turned_them_off() {
         let settings = ShopSettings { holds: false, ..ShopSettings::default() };
-        assert!(order_desired(&[line(1, 10, 6)], &settings, &AppliedOrder::default()).holds.is_empty());
+        assert!(order_desired(&[line(1, 10, 6)], &settings, &AppliedOrder::default(), false).holds.is_empty());
     }
 }

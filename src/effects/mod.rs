@@ -209,7 +209,8 @@ async fn settle_order(
     let record = Record::AppliedOrder(order_id);
     let applied: AppliedOrder = decode(store.ledger_get(ctx.shop, &[record]).await?[0].as_deref())?.unwrap_or_default();
     let lines = order::lines(store, ctx.shop, order_id).await?.unwrap_or_default();
-    let desired = order_desired(&lines, settings, &applied);
+    let cancel_requested = store.ledger_get(ctx.shop, &[Record::CancelRequest(order_id)]).await?[0].is_some();
+    let desired = order_desired(&lines, settings, &applied, cancel_requested);
     let diff = OrderDiff::between(&applied, &desired);
     if !diff.is_empty() {
         if let Err(e) = order::apply(ctx, order_id, &diff).await {

@@ -3,6 +3,7 @@
 pub mod api;
 mod health;
 mod request_id;
+mod status;
 
 use actix_web::web;
 
@@ -13,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
-        .configure(api::routes);
+        .configure(api::routes)
+        .configure(status::routes);
 }
 
 pub use request_id::RequestId;

@@ -183,7 +183,7 @@ async fn remove(state: &AppState, shop: &str, order_id: u64, occasion: &str, ref
     }
 }
 
-fn message_id(state: &AppState, shop: &str, order_id: u64, occasion: &str) -> String {
+pub fn message_id(state: &AppState, shop: &str, order_id: u64, occasion: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(shop.as_bytes());
     let host = url::Url::parse(&state.settings.app.url).ok().and_then(|u| u.host_str().map(str::to_string));

@@ -36,6 +36,8 @@ pub enum Record {
     Contact(u64),
     /// An order's emails: those sent, those waiting in the outbox, the ETAs last told.
     Mail(u64),
+    /// The customer asked to cancel the order on its status page (when).
+    CancelRequest(u64),
 }
 
 impl Record {
@@ -55,6 +57,7 @@ impl Record {
             Record::AppliedVariant(id) => format!("applied:v:{id}"),
             Record::Contact(id) => format!("contact:{id}"),
             Record::Mail(id) => format!("mail:{id}"),
+            Record::CancelRequest(id) => format!("cancel:{id}"),
         }
     }
 }

@@ -25,3 +25,4 @@ mod platform;
 mod platform_schema;
 mod queue;
 mod reconcile;
+mod status;

@@ -1,0 +1,317 @@
+//! The customer's order status page (`GET /status/{token}`), linked from every email, and its
+//! "request cancellation" button (`POST /status/{token}/cancel`).
+//!
+//! The token is the capability: signed, naming one shop and one order. Anything wrong with it,
+//! or an order the ledger does not know, is the same 404, so nothing leaks about other orders.
+//! The form also carries a value derived from the token, and a request from another site's page
+//! (by `Origin` or `Sec-Fetch-Site`) is refused: a page elsewhere cannot post for a customer.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use minijinja::{AutoEscape, Environment};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::ledger::input::Contact;
+use crate::ledger::records::{decode, encode};
+use crate::notify::outbox::{self, human_date, shop_name};
+use crate::notify::plan::{MailState, Outgoing};
+use crate::notify::standing::{self, LineStanding, Queues};
+use crate::notify::status_token;
+use crate::notify::templates::Rendered;
+use crate::shop::ShopSettings;
+use crate::state::AppState;
+use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
+
+const PAGE: &str = include_str!("status/page.html");
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/status/{token}", web::get().to(show)).route("/status/{token}/cancel", web::post().to(cancel));
+}
+
+#[derive(Serialize)]
+struct PageLine {
+    title: String,
+    quantity: u32,
+    position: Option<u64>,
+    eta_text: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    shop_name: String,
+    order_name: String,
+    waiting: Vec<PageLine>,
+    ready: Vec<PageLine>,
+    was_waiting: bool,
+    open: bool,
+    cancel_requested: bool,
+    cancel_action: String,
+    csrf: String,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// What the page is built from.
+struct Order {
+    shop: String,
+    order_id: u64,
+    name: String,
+    lines: Vec<LineStanding>,
+    contact: Contact,
+    mail: MailState,
+    mail_bytes: Option<Vec<u8>>,
+    cancel_requested: bool,
+}
+
+enum Failure {
+    NotFound,
+    Unavailable,
+}
+
+fn page(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        // The URL is the capability: keep it out of caches, frames and other sites' referrers.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .body(body)
+}
+
+fn failure(f: Failure) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    match f {
+        Failure::NotFound => page(StatusCode::NOT_FOUND, simple("Order not found", "This link is not valid.")),
+        Failure::Unavailable => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            simple("Try again in a moment", "Your order's status cannot be shown right now."),
+        ),
+    }
+}
+
+fn simple(title: &str, text: &str) -> String {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let tmpl = env
+        .template_from_named_str("simple.html", "<!doctype html><meta name=viewport content=\"width=device-width\"><title>{{ t }}</title><main style=\"font-family:sans-serif;max-width:560px;margin:0 auto;padding:20px\"><h1>{{ t }}</h1><p>{{ x }}</p></main>")
+        .expect("a fixed template");
+    tmpl.render(minijinja::context! { t => title, x => text }).unwrap_or_default()
+}
+
+/// The value a form must carry: derived from the token with a key of its own.
+fn csrf(state: &AppState, token: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(state.webhook_secret()).expect("HMAC takes any key length");
+    mac.update(b"backorder status form v1\n");
+    mac.update(token.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+async fn load(state: &AppState, token: &str) -> Result<Order, Failure> {
+    let (shop, order_id) = status_token::verify(state.webhook_secret(), token).ok_or(Failure::NotFound)?;
+    let store = state.store.as_ref();
+    let unavailable = |e: &dyn std::fmt::Display| {
+        tracing::warn!(error = %e, "status page: cannot read the order");
+        Failure::Unavailable
+    };
+    let found = standing::of_order(store, &shop, order_id, &Queues::default()).await.map_err(|e| unavailable(&e))?;
+    let Some((record, lines)) = found else { return Err(Failure::NotFound) };
+    let mut reads = store
+        .ledger_get(&shop, &[Record::Contact(order_id), Record::Mail(order_id), Record::CancelRequest(order_id)])
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let cancel_requested = reads.pop().flatten().is_some();
+    let mail_bytes = reads.pop().flatten();
+    let contact: Contact = decode(reads.pop().flatten().as_deref()).map_err(|e| unavailable(&e))?.unwrap_or_default();
+    let mail: MailState = decode(mail_bytes.as_deref()).map_err(|e| unavailable(&e))?.unwrap_or_default();
+    Ok(Order { shop, order_id, name: record.name, lines, contact, mail, mail_bytes, cancel_requested })
+}
+
+fn render(state: &AppState, token: &str, order: &Order, notice: Option<&'static str>) -> String {
+    let title = |line_id: u64| order.contact.titles.get(&line_id).cloned().unwrap_or_else(|| "Item".into());
+    let view = Page {
+        shop_name: shop_name(&order.shop),
+        order_name: order.name.clone(),
+        waiting: order
+            .lines
+            .iter()
+            .filter(|l| l.backordered > 0)
+            .map(|l| PageLine {
+                title: title(l.line_id),
+                quantity: l.backordered,
+                position: l.position,
+                eta_text: l.eta.map(human_date),
+            })
+            .collect(),
+        ready: order
+            .lines
+            .iter()
+            .filter(|l| l.open > l.backordered)
+            .map(|l| PageLine {
+                title: title(l.line_id),
+                quantity: l.open - l.backordered,
+                position: None,
+                eta_text: None,
+            })
+            .collect(),
+        was_waiting: !order.mail.waited.is_empty(),
+        open: order.lines.iter().any(|l| l.open > 0),
+        cancel_requested: order.cancel_requested,
+        cancel_action: format!("/status/{token}/cancel"),
+        csrf: csrf(state, token),
+        notice,
+    };
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let tmpl = env.template_from_named_str("status.html", PAGE).expect("the page template compiles");
+    tmpl.render(minijinja::value::Serde(&view)).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "status page: the page does not render");
+        simple("Try again in a moment", "Your order's status cannot be shown right now.")
+    })
+}
+
+pub async fn show(token: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    match load(&state, &token).await {
+        Ok(order) => page(actix_web::http::StatusCode::OK, render(&state, &token, &order, None)),
+        Err(f) => failure(f),
+    }
+}
+
+/// `true` when the request comes from another site's page.
+fn cross_site(state: &AppState, req: &HttpRequest) -> bool {
+    let app = url::Url::parse(&state.settings.app.url).ok().map(|u| u.origin().ascii_serialization());
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let (Some(origin), Some(app)) = (origin, app.as_deref())
+        && origin != app
+    {
+        return true;
+    }
+    let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    site.is_some_and(|s| s != "same-origin" && s != "none")
+}
+
+pub async fn cancel(
+    token: web::Path<String>,
+    form: web::Form<CancelForm>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let token = token.into_inner();
+    let mut order = match load(&state, &token).await {
+        Ok(o) => o,
+        Err(f) => return failure(f),
+    };
+    let expected = csrf(&state, &token);
+    let forged = !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), form.csrf.as_bytes()));
+    if forged || cross_site(&state, &req) {
+        return page(StatusCode::FORBIDDEN, simple("Request refused", "Please use the button on your order's page."));
+    }
+    for _ in 0..8 {
+        if order.cancel_requested {
+            break;
+        }
+        if !order.lines.iter().any(|l| l.backordered > 0) {
+            let body = render(&state, &token, &order, Some("Nothing in this order is waiting any more."));
+            return page(StatusCode::CONFLICT, body);
+        }
+        match record_request(&state, &order).await {
+            Ok(true) => {
+                tracing::info!(shop = %order.shop, order_id = order.order_id, "status page: cancellation requested");
+                break;
+            }
+            Ok(false) => {}
+            Err(f) => return failure(f),
+        }
+        order = match load(&state, &token).await {
+            Ok(o) => o,
+            Err(f) => return failure(f),
+        };
+    }
+    // Post, then redirect, then get: a reload shows the page and never posts again.
+    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/status/{token}"))).finish()
+}
+
+/// Records the request once (it must not exist yet), tags the order through the effects, and
+/// puts an alert for the shop owner in the order's outbox. `false`: a concurrent change; retry.
+async fn record_request(state: &AppState, order: &Order) -> Result<bool, Failure> {
+    let store = state.store.as_ref();
+    let fail = |e: &dyn std::fmt::Display| {
+        tracing::warn!(error = %e, "status page: cannot record the request");
+        Failure::Unavailable
+    };
+    let settings: ShopSettings = match store.ledger_get(&order.shop, &[Record::Settings]).await {
+        Ok(mut r) => decode(r.remove(0).as_deref()).map_err(|e| fail(&e))?.unwrap_or_default(),
+        Err(e) => return Err(fail(&e)),
+    };
+    let mut mail = order.mail.clone();
+    let mut commit = LedgerCommit {
+        event_key: format!("status:cancel:{}:{:016x}", order.order_id, fastrand::u64(..)),
+        topic: "status".into(),
+        mark_ttl: std::time::Duration::from_secs(3600),
+        expect: vec![
+            (Record::CancelRequest(order.order_id), None),
+            (Record::Mail(order.order_id), order.mail_bytes.clone()),
+        ],
+        writes: vec![(Record::CancelRequest(order.order_id), Some(encode(&now_ms())))],
+        dirty_orders: vec![order.order_id],
+        ..LedgerCommit::default()
+    };
+    if let Some(owner) = settings.owner_email.clone() {
+        let occasion = "cancel_requested".to_string();
+        mail.outbox.push(Outgoing {
+            message_id: outbox::message_id(state, &order.shop, order.order_id, &occasion),
+            occasion,
+            to: owner,
+            rendered: alert(order),
+        });
+        commit.dirty_mail.push(order.order_id);
+    }
+    commit.writes.push((Record::Mail(order.order_id), Some(encode(&mail))));
+    match store.ledger_commit(&order.shop, &commit).await {
+        Ok(outcome) => Ok(outcome != CommitOutcome::Conflict),
+        Err(e) => Err(fail(&e)),
+    }
+}
+
+/// The shop owner's alert: plain facts, no customer address (the order in the admin has it).
+fn alert(order: &Order) -> Rendered {
+    let lines: Vec<String> = order
+        .lines
+        .iter()
+        .filter(|l| l.backordered > 0)
+        .map(|l| {
+            let title = order.contact.titles.get(&l.line_id).cloned().unwrap_or_else(|| "Item".into());
+            format!("{title} x {} waiting", l.backordered)
+        })
+        .collect();
+    let admin = format!("https://{}/admin/orders/{}", order.shop, order.order_id);
+    let subject = format!("Cancellation requested: order {}", order.name);
+    let text = format!(
+        "The customer of order {} asked to cancel it on the order's status page.\n\n{}\n\nNothing was cancelled: the order is tagged backorder-cancel-requested and waits for your decision.\n{admin}\n",
+        order.name,
+        lines.join("\n")
+    );
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let html = env
+        .template_from_named_str(
+            "alert.html",
+            "<p>The customer of order <strong>{{ name }}</strong> asked to cancel it on the order's status page.</p><ul>{% for l in lines %}<li>{{ l }}</li>{% endfor %}</ul><p>Nothing was cancelled: the order is tagged <code>backorder-cancel-requested</code> and waits for your decision. <a href=\"{{ admin }}\">Open the order</a></p>",
+        )
+        .and_then(|t| t.render(minijinja::context! { name => order.name.clone(), lines => lines.clone(), admin => admin.clone() }))
+        .unwrap_or_default();
+    Rendered { subject, text, html }
+}
