@@ -2,6 +2,7 @@
 
 pub mod api;
 mod health;
+mod proxy;
 mod request_id;
 mod status;
 
@@ -15,7 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .configure(api::routes)
-        .configure(status::routes);
+        .configure(status::routes)
+        .configure(proxy::routes);
 }
 
 pub use request_id::RequestId;

@@ -23,6 +23,7 @@ mod ledger_scenarios;
 mod ledger_store;
 mod platform;
 mod platform_schema;
+mod proxy;
 mod queue;
 mod reconcile;
 mod status;
