@@ -155,7 +155,8 @@ async fn reconcile_leased(
         match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
             Some(("o", id)) => orders.push((id, mark, at)),
             Some(("v", id)) => variants.push((id, mark, at)),
-            Some(("m", id)) => mail.push((id, mark, at)),
+            Some(("m", id)) => mail.push((Record::Mail(id), mark, at)),
+            Some(("s", _)) => mail.push((Record::ShopMail, mark, at)),
             _ => done.push((mark, at)),
         }
     }
@@ -180,11 +181,11 @@ async fn reconcile_leased(
     done.extend(settle_variants(state, ctx, variants).await?);
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
-    for (id, mark, at) in mail {
+    for (mailbox, mark, at) in mail {
         if started.elapsed() >= PASS || !state.store.try_lease(shop, "effects", holder, LEASE).await? {
             break;
         }
-        if !outbox::deliver(state, shop, id).await? {
+        if !outbox::deliver(state, shop, mailbox).await? {
             break;
         }
         done.push((mark, at));

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::plan::{self, LineNow, MailState, Outgoing, Policy};
 use super::standing::{self, Queues, StandingError};
-use super::templates::{self, MailContext, MailLine};
+use super::templates::{self, MailContext, MailLine, Rendered};
 use super::transport::SendError;
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
@@ -126,15 +126,15 @@ pub async fn decide(
     Ok(store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict)
 }
 
-/// Sends what waits in `order_id`'s outbox. `true`: the outbox is empty (clear the mark).
-/// `false`: the server is unavailable; everything stays for a later pass.
-pub async fn deliver(state: &AppState, shop: &str, order_id: u64) -> Result<bool, NotifyError> {
+/// Sends what waits in one outbox (`Record::Mail(order)` or `Record::ShopMail`). `true`: it is
+/// empty (clear the mark). `false`: the server is unavailable; everything stays for later.
+pub async fn deliver(state: &AppState, shop: &str, mailbox: Record) -> Result<bool, NotifyError> {
     let store = state.store.as_ref();
     loop {
         if !state.mailer.ready() {
             return Ok(false);
         }
-        let bytes = store.ledger_get(shop, &[Record::Mail(order_id)]).await?.remove(0);
+        let bytes = store.ledger_get(shop, &[mailbox]).await?.remove(0);
         let mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
         let Some(out) = mail.outbox.first().cloned() else { return Ok(true) };
         failpoint::hit(points::MAIL_BEFORE_SEND);
@@ -142,39 +142,45 @@ pub async fn deliver(state: &AppState, shop: &str, order_id: u64) -> Result<bool
             Ok(()) => {
                 failpoint::hit(points::MAIL_SENT);
                 state.metrics.email_sent();
-                tracing::info!(shop, order_id, occasion = %out.occasion, "notify: email sent");
+                tracing::info!(shop, mailbox = %mailbox.name(), occasion = %out.occasion, "notify: email sent");
                 false
             }
             Err(SendError::Unavailable(why)) => {
-                tracing::warn!(shop, order_id, error = %why, "notify: mail server unavailable; the email waits");
+                tracing::warn!(shop, error = %why, "notify: mail server unavailable; the email waits");
                 return Ok(false);
             }
             Err(SendError::Refused(why)) => {
-                tracing::warn!(shop, order_id, occasion = %out.occasion, error = %why, "notify: email refused for good");
+                tracing::warn!(shop, mailbox = %mailbox.name(), occasion = %out.occasion, error = %why, "notify: email refused for good");
                 true
             }
         };
-        remove(state, shop, order_id, &out.occasion, refused).await?;
+        remove(state, shop, mailbox, &out.occasion, refused).await?;
     }
 }
 
 /// Takes a handed-over email out of the outbox. A conflict is a new decision landing meanwhile:
 /// the removal is made again on fresh reads, never the send.
-async fn remove(state: &AppState, shop: &str, order_id: u64, occasion: &str, refused: bool) -> Result<(), NotifyError> {
+async fn remove(
+    state: &AppState,
+    shop: &str,
+    mailbox: Record,
+    occasion: &str,
+    refused: bool,
+) -> Result<(), NotifyError> {
     let store = state.store.as_ref();
     loop {
-        let bytes = store.ledger_get(shop, &[Record::Mail(order_id)]).await?.remove(0);
+        let bytes = store.ledger_get(shop, &[mailbox]).await?.remove(0);
         let mut mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
         mail.outbox.retain(|o| o.occasion != occasion);
         if refused {
             mail.undeliverable.insert(occasion.to_string());
         }
         let commit = LedgerCommit {
-            event_key: format!("mail-sent:{order_id}:{occasion}:{:016x}", fastrand::u64(..)),
+            event_key: format!("mail-sent:{}:{occasion}:{:016x}", mailbox.name(), fastrand::u64(..)),
             topic: "mail".into(),
             mark_ttl: Duration::from_secs(3600),
-            expect: vec![(Record::Mail(order_id), bytes)],
-            writes: vec![(Record::Mail(order_id), Some(encode(&mail)))],
+            expect: vec![(mailbox, bytes)],
+            writes: vec![(mailbox, Some(encode(&mail)))],
             ..LedgerCommit::default()
         };
         if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
@@ -217,4 +223,41 @@ pub fn shop_name(shop: &str) -> String {
 /// `2026-12-12` → `December 12, 2026`.
 pub fn human_date(d: time::Date) -> String {
     format!("{} {}, {}", d.month(), d.day(), d.year())
+}
+
+/// Puts an email for the shop owner in the shop's outbox, once per `occasion` (a redelivered
+/// webhook or a repeated pass finds it decided). `false`: it was decided before.
+pub async fn queue_for_owner(
+    state: &AppState,
+    shop: &str,
+    occasion: &str,
+    to: &str,
+    rendered: Rendered,
+) -> Result<bool, NotifyError> {
+    let store = state.store.as_ref();
+    loop {
+        let bytes = store.ledger_get(shop, &[Record::ShopMail]).await?.remove(0);
+        let mut mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+        if !mail.decided.insert(occasion.to_string()) {
+            return Ok(false);
+        }
+        mail.outbox.push(Outgoing {
+            occasion: occasion.to_string(),
+            message_id: message_id(state, shop, 0, occasion),
+            to: to.to_string(),
+            rendered: rendered.clone(),
+        });
+        let commit = LedgerCommit {
+            event_key: format!("mail:shop:{occasion}:{:016x}", fastrand::u64(..)),
+            topic: "mail".into(),
+            mark_ttl: Duration::from_secs(3600),
+            expect: vec![(Record::ShopMail, bytes)],
+            writes: vec![(Record::ShopMail, Some(encode(&mail)))],
+            dirty_shop_mail: true,
+            ..LedgerCommit::default()
+        };
+        if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
+            return Ok(true);
+        }
+    }
 }

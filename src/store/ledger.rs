@@ -38,6 +38,8 @@ pub enum Record {
     Mail(u64),
     /// The customer asked to cancel the order on its status page (when).
     CancelRequest(u64),
+    /// The shop owner's emails (reorder alerts, digests, data requests): sent and waiting.
+    ShopMail,
 }
 
 impl Record {
@@ -58,6 +60,7 @@ impl Record {
             Record::Contact(id) => format!("contact:{id}"),
             Record::Mail(id) => format!("mail:{id}"),
             Record::CancelRequest(id) => format!("cancel:{id}"),
+            Record::ShopMail => "mail:shop".into(),
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct LedgerCommit {
     pub dirty_variants: Vec<u64>,
     /// Orders with emails waiting in their outbox.
     pub dirty_mail: Vec<u64>,
+    /// The shop owner's outbox has emails waiting.
+    pub dirty_shop_mail: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,14 +120,17 @@ pub struct Dirty {
     pub orders: Vec<u64>,
     pub variants: Vec<u64>,
     pub mail: Vec<u64>,
+    pub shop_mail: bool,
 }
 
 impl LedgerCommit {
-    /// The dirty marks as stored: `o:<order>`, `v:<variant>` and `m:<order>`.
+    /// The dirty marks as stored: `o:<order>`, `v:<variant>`, `m:<order>` and `s:0` (the shop
+    /// owner's outbox).
     pub fn dirty_marks(&self) -> Vec<String> {
         let orders = self.dirty_orders.iter().map(|o| format!("o:{o}"));
         let mail = self.dirty_mail.iter().map(|o| format!("m:{o}"));
-        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).chain(mail).collect()
+        let shop = self.dirty_shop_mail.then(|| "s:0".to_string());
+        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).chain(mail).chain(shop).collect()
     }
 }
 
@@ -138,6 +146,7 @@ impl Dirty {
                 "o" => dirty.orders.push(id),
                 "v" => dirty.variants.push(id),
                 "m" => dirty.mail.push(id),
+                "s" => dirty.shop_mail = true,
                 _ => return Err(bad()),
             }
         }

@@ -1,6 +1,7 @@
 //! Queue consumers: drain the queue at least once, process idempotently, retry with backoff,
 //! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
 
+mod customers;
 pub mod ledger;
 pub mod rekey;
 mod router;

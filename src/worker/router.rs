@@ -75,7 +75,15 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             }
             Ok(handled)
         }
-        Topic::AppUninstalled | Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact => {
+        Topic::CustomersRedact => {
+            super::customers::redact(state, envelope).await?;
+            record_once(state, envelope, topic, state.dedupe_ttl()).await
+        }
+        Topic::CustomersDataRequest => {
+            super::customers::data_request(state, envelope).await?;
+            record_once(state, envelope, topic, state.dedupe_ttl()).await
+        }
+        Topic::AppUninstalled | Topic::ShopRedact => {
             serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
                 .map_err(|e| HandlerError::Permanent(format!("body is not a JSON object: {e}")))?;
             record_once(state, envelope, topic, state.dedupe_ttl()).await

@@ -1,0 +1,188 @@
+//! The customer privacy webhooks: `customers/redact` erases what the service keeps about a
+//! customer's orders (address, name, titles, emails waiting to go out, customer tags) and keeps
+//! the anonymous counts the books need; `customers/data_request` sends the shop owner, as JSON,
+//! everything kept about that customer and those orders.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HandlerError;
+use crate::ledger::input::Contact;
+use crate::ledger::records::{decode, encode};
+use crate::ledger::rules::OrderRecord;
+use crate::notify::outbox;
+use crate::notify::plan::MailState;
+use crate::notify::templates::Rendered;
+use crate::shop::ShopSettings;
+use crate::state::AppState;
+use crate::store::{CommitOutcome, Envelope, LedgerCommit, Record};
+
+#[derive(Deserialize)]
+struct Customer {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Redact {
+    /// Required by the shape; the orders named are what is erased.
+    #[serde(rename = "customer")]
+    _customer: Customer,
+    #[serde(default)]
+    orders_to_redact: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct DataRequest {
+    customer: Customer,
+    #[serde(default)]
+    orders_requested: Vec<u64>,
+    #[serde(default)]
+    data_request: Option<RequestId>,
+}
+
+#[derive(Deserialize)]
+struct RequestId {
+    id: u64,
+}
+
+fn transient(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Transient(e.to_string())
+}
+
+fn shape(topic: &str, e: serde_json::Error) -> HandlerError {
+    HandlerError::Permanent(format!("{topic} body is not the expected JSON: {e}"))
+}
+
+/// `customers/redact`. Each order is one commit; all of them are idempotent, so a redelivery
+/// after a crash half-way simply does the rest.
+pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
+    let body: Redact = serde_json::from_slice(&envelope.body).map_err(|e| shape("customers/redact", e))?;
+    let shop = envelope.meta.shop.as_str();
+    let store = state.store.as_ref();
+    for order_id in body.orders_to_redact {
+        loop {
+            let records = [Record::Order(order_id), Record::Mail(order_id), Record::Contact(order_id)];
+            let reads = store.ledger_get(shop, &records).await.map_err(transient)?;
+            let [order_bytes, mail_bytes, contact] = <[_; 3]>::try_from(reads).map_err(|_| transient("short read"))?;
+            let mut commit = LedgerCommit {
+                event_key: format!("redact:{order_id}:{:016x}", fastrand::u64(..)),
+                topic: "customers/redact".into(),
+                mark_ttl: Duration::from_secs(3600),
+                expect: vec![
+                    (Record::Order(order_id), order_bytes.clone()),
+                    (Record::Mail(order_id), mail_bytes.clone()),
+                ],
+                ..LedgerCommit::default()
+            };
+            if contact.is_some() {
+                commit.writes.push((Record::Contact(order_id), None));
+            }
+            // Emails not yet sent carry the address and name: they go; what was decided stays,
+            // so nothing is sent again.
+            if let Some(mut mail) = decode::<MailState>(mail_bytes.as_deref()).map_err(transient)? {
+                if !mail.outbox.is_empty() {
+                    mail.outbox.clear();
+                    commit.writes.push((Record::Mail(order_id), Some(encode(&mail))));
+                }
+            }
+            // Customer tags chose the order's priority class, which stays with its lines.
+            if let Some(mut order) = decode::<OrderRecord>(order_bytes.as_deref()).map_err(transient)? {
+                if !order.customer_tags.is_empty() {
+                    order.customer_tags.clear();
+                    commit.writes.push((Record::Order(order_id), Some(encode(&order))));
+                }
+            }
+            if commit.writes.is_empty() {
+                break;
+            }
+            if store.ledger_commit(shop, &commit).await.map_err(transient)? != CommitOutcome::Conflict {
+                break;
+            }
+        }
+    }
+    tracing::info!(shop, "privacy: customer redacted");
+    Ok(())
+}
+
+/// `customers/data_request`: one email to the shop owner with the data as JSON.
+pub async fn data_request(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
+    let body: DataRequest = serde_json::from_slice(&envelope.body).map_err(|e| shape("customers/data_request", e))?;
+    let shop = envelope.meta.shop.as_str();
+    let store = state.store.as_ref();
+    let settings: ShopSettings =
+        decode(store.ledger_get(shop, &[Record::Settings]).await.map_err(transient)?[0].as_deref())
+            .map_err(transient)?
+            .unwrap_or_default();
+    let Some(owner) = settings.owner_email else {
+        // Kept in the dead letters with this reason: set the address, then `dlq replay`.
+        return Err(HandlerError::Permanent(
+            "customers/data_request: the shop has no owner_email to send the data to; set it in the settings and replay"
+                .into(),
+        ));
+    };
+    let mut orders = Vec::new();
+    for order_id in &body.orders_requested {
+        let records = [
+            Record::Order(*order_id),
+            Record::Contact(*order_id),
+            Record::Mail(*order_id),
+            Record::CancelRequest(*order_id),
+        ];
+        let reads = store.ledger_get(shop, &records).await.map_err(transient)?;
+        let [order, contact, mail, cancel] = <[_; 4]>::try_from(reads).map_err(|_| transient("short read"))?;
+        let Some(order) = decode::<OrderRecord>(order.as_deref()).map_err(transient)? else { continue };
+        let contact: Option<Contact> = decode(contact.as_deref()).map_err(transient)?;
+        // Only what belongs to this customer: an order kept under someone else is not theirs.
+        if let Some(c) = &contact {
+            let same_id = c.customer_id.is_some() && c.customer_id == body.customer.id;
+            let same_email = c.email.is_some() && c.email == body.customer.email;
+            if !same_id && !same_email {
+                continue;
+            }
+        }
+        let mail: MailState = decode(mail.as_deref()).map_err(transient)?.unwrap_or_default();
+        let cancel: Option<u64> = decode(cancel.as_deref()).map_err(transient)?;
+        orders.push(json!({
+            "order_id": order_id,
+            "name": order.name,
+            "customer_tags": order.customer_tags,
+            "lines": order.lines,
+            "contact": contact,
+            "emails": {"sent_or_waiting": mail.decided, "etas_told": mail.told},
+            "cancellation_requested_at_ms": cancel,
+        }));
+    }
+    let request_id = body.data_request.as_ref().map_or(0, |r| r.id);
+    let data = json!({
+        "data_request_id": request_id,
+        "shop": shop,
+        "customer": {"id": body.customer.id, "email": body.customer.email},
+        "orders": orders,
+    });
+    let occasion = format!("data_request-{request_id}-{}", envelope.event_key().replace(':', "_"));
+    outbox::queue_for_owner(state, shop, &occasion, &owner, rendered(request_id, &data)).await.map_err(transient)?;
+    tracing::info!(shop, request_id, "privacy: customer data request queued for the shop owner");
+    Ok(())
+}
+
+const JSON_BEGIN: &str = "----- BEGIN CUSTOMER DATA (JSON) -----";
+const JSON_END: &str = "----- END CUSTOMER DATA -----";
+
+fn rendered(request_id: u64, data: &Value) -> Rendered {
+    let json = serde_json::to_string_pretty(data).expect("JSON values serialize");
+    let intro = format!(
+        "The platform forwarded customer data request {request_id}. Below is everything the Backorder app keeps about \
+         this customer and the orders named, as JSON. Please pass it on to the customer."
+    );
+    let escaped = json.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Rendered {
+        subject: format!("Customer data request {request_id}"),
+        text: format!("{intro}\n\n{JSON_BEGIN}\n{json}\n{JSON_END}\n"),
+        html: format!("<p>{intro}</p><pre>{escaped}</pre>"),
+    }
+}
