@@ -7,6 +7,9 @@ use serde_json::json;
 
 use super::{DemoError, SHOP, Stage, show};
 use crate::devshop::{Policy, World};
+use crate::ledger::records::decode;
+use crate::notify::plan::MailState;
+use crate::store::Record;
 
 /// Units per order of the sale: 43 units over 30 orders against 5 in stock.
 const SALE: [u32; 30] = [1, 2, 1, 1, 3, 1, 2, 1, 1, 1, 2, 1, 1, 4, 1, 1, 2, 1, 1, 1, 1, 3, 1, 1, 2, 1, 1, 1, 2, 1];
@@ -41,6 +44,9 @@ pub struct Snapshot {
     pub names: BTreeMap<u64, String>,
     /// The variant's `$app.backorder_eta` metafield on the platform.
     pub eta_metafield: Option<String>,
+    /// Emails handed over so far to this variant's customers: (order, occasion) → the address
+    /// and the ETAs it told.
+    pub emails: BTreeMap<(u64, String), (String, Vec<Option<String>>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,12 +88,14 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
             eta: q["eta"].as_str().map(String::from),
         })
         .collect();
-    let (policy, tags, held, names, eta_metafield) = stage.devshop.world(SHOP, |w: &mut World| {
+    let (policy, tags, held, names, eta_metafield, addresses) = stage.devshop.world(SHOP, |w: &mut World| {
+        let mut addresses = BTreeMap::new();
         let mut tags = BTreeMap::new();
         let mut held = BTreeMap::new();
         let mut names = BTreeMap::new();
         for o in w.orders.values().filter(|o| o.lines.iter().any(|l| l.variant_id == variant)) {
             names.insert(o.id, o.name.clone());
+            addresses.insert(o.id, o.email.clone());
             tags.insert(o.id, o.tags.iter().cloned().collect::<Vec<_>>());
             let units: u32 = o.holds.iter().flat_map(|h| h.quantities.values()).sum();
             if units > 0 {
@@ -96,8 +104,20 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
         }
         let v = &w.variants[&variant];
         let eta = v.metafields.get(&("$app".to_string(), "backorder_eta".to_string())).map(|(_, value)| value.clone());
-        (v.policy, tags, held, names, eta)
+        (v.policy, tags, held, names, eta, addresses)
     });
+    let mut emails = BTreeMap::new();
+    let ids: Vec<u64> = addresses.keys().copied().collect();
+    let records: Vec<Record> = ids.iter().map(|id| Record::Mail(*id)).collect();
+    let mail = stage.app.state.store.ledger_get(SHOP, &records).await.map_err(step)?;
+    for (id, bytes) in ids.iter().zip(mail) {
+        let Some(state) = decode::<MailState>(bytes.as_deref()).map_err(step)? else { continue };
+        // Sent: decided and no longer waiting in the outbox.
+        for occasion in state.decided.iter().filter(|o| state.outbox.iter().all(|w| &w.occasion != *o)) {
+            let etas = if occasion == "ready" { vec![] } else { state.told.values().cloned().collect() };
+            emails.insert((*id, occasion.clone()), (addresses[id].clone(), etas));
+        }
+    }
     Ok(Snapshot {
         policy,
         available: shown["available"].as_i64().unwrap_or(0),
@@ -107,6 +127,7 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
         held,
         names,
         eta_metafield,
+        emails,
     })
 }
 
@@ -156,6 +177,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
         SALE.iter().sum::<u32>()
     ));
     show::snapshot(stage, &after_sale);
+    show::emails(stage, None, &after_sale);
     let vip = orders[VIP_INDEX];
     let vip_waits = after_sale.queue.iter().any(|q| q.order_id == vip);
     stage.say(&format!(
@@ -177,6 +199,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
     let after_restock = snapshot(stage, variant).await?;
     stage.say(&format!("3. {RESTOCK} units arrived: the oldest waiting orders are filled first."));
     show::snapshot(stage, &after_restock);
+    show::emails(stage, Some(&after_sale), &after_restock);
     stage.say("");
 
     // Act 3: two cancellations.
@@ -188,6 +211,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
     let after_cancellations = snapshot(stage, variant).await?;
     stage.say("4. Two cancellations: the last order in the queue (it frees nobody) and the first, in-stock order (its units go to the oldest waiting line).");
     show::snapshot(stage, &after_cancellations);
+    show::emails(stage, Some(&after_restock), &after_cancellations);
     stage.say("");
 
     // Act 4: a partial order.
@@ -203,10 +227,12 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
         w.fulfillable(o, &o.lines[0])
     });
     stage.say(&format!(
-        "5. A partial order: 10 \"Wool Beanie\" with 4 in stock. {} units held, {partial_fulfillable} ship now; tags {:?}.\n",
+        "5. A partial order: 10 \"Wool Beanie\" with 4 in stock. {} units held, {partial_fulfillable} ship now; tags {:?}.",
         partial.held.get(&partial_order).copied().unwrap_or(0),
         partial.tags.get(&partial_order).cloned().unwrap_or_default()
     ));
+    show::emails(stage, None, &partial);
+    stage.say("");
 
     let mut platform_calls = BTreeMap::new();
     for call in stage.devshop.calls(SHOP).iter().filter(|c| c.outcome == "ok") {

@@ -40,6 +40,24 @@ pub fn snapshot(stage: &Stage, s: &Snapshot) {
     }
 }
 
+/// The emails sent since `before` (customers' addresses are the demo's own, made up).
+pub fn emails(stage: &Stage, before: Option<&Snapshot>, now: &Snapshot) {
+    let new: Vec<_> = now.emails.iter().filter(|(k, _)| before.is_none_or(|b| !b.emails.contains_key(*k))).collect();
+    if new.is_empty() {
+        return;
+    }
+    stage.say(&format!("   emails sent ({}):", new.len()));
+    for ((order, occasion), (to, etas)) in new {
+        let name = now.names.get(order).cloned().unwrap_or_default();
+        let dates: Vec<String> = etas
+            .iter()
+            .map(|e| e.as_ref().map_or_else(|| "date to be confirmed".to_string(), |d| format!("ships by {d}")))
+            .collect();
+        let told = if dates.is_empty() { String::new() } else { format!(": {}", dates.join(" / ")) };
+        stage.say(&format!("     {name:>6} {occasion:<12} to {to}{told}"));
+    }
+}
+
 pub fn policy(p: Policy) -> &'static str {
     match p {
         Policy::Continue => "CONTINUE",
