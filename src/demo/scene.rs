@@ -46,8 +46,11 @@ pub struct Snapshot {
     pub eta_metafield: Option<String>,
     /// Emails handed over so far to this variant's customers: (order, occasion) → the address
     /// and the ETAs it told.
-    pub emails: BTreeMap<(u64, String), (String, Vec<Option<String>>)>,
+    pub emails: BTreeMap<(u64, String), Emailed>,
 }
+
+/// An email's address and the ETAs it told (none for `ready`).
+pub type Emailed = (String, Vec<Option<String>>);
 
 #[derive(Debug, Clone)]
 pub struct Outcome {

@@ -84,18 +84,18 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
             }
             // Emails not yet sent carry the address and name: they go; what was decided stays,
             // so nothing is sent again.
-            if let Some(mut mail) = decode::<MailState>(mail_bytes.as_deref()).map_err(transient)? {
-                if !mail.outbox.is_empty() {
-                    mail.outbox.clear();
-                    commit.writes.push((Record::Mail(order_id), Some(encode(&mail))));
-                }
+            if let Some(mut mail) = decode::<MailState>(mail_bytes.as_deref()).map_err(transient)?
+                && !mail.outbox.is_empty()
+            {
+                mail.outbox.clear();
+                commit.writes.push((Record::Mail(order_id), Some(encode(&mail))));
             }
             // Customer tags chose the order's priority class, which stays with its lines.
-            if let Some(mut order) = decode::<OrderRecord>(order_bytes.as_deref()).map_err(transient)? {
-                if !order.customer_tags.is_empty() {
-                    order.customer_tags.clear();
-                    commit.writes.push((Record::Order(order_id), Some(encode(&order))));
-                }
+            if let Some(mut order) = decode::<OrderRecord>(order_bytes.as_deref()).map_err(transient)?
+                && !order.customer_tags.is_empty()
+            {
+                order.customer_tags.clear();
+                commit.writes.push((Record::Order(order_id), Some(encode(&order))));
             }
             if commit.writes.is_empty() {
                 break;
