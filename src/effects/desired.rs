@@ -101,6 +101,12 @@ pub struct AppliedVariant {
     /// times) when their orders were last looked at: when it moves, they are looked at again.
     #[serde(default)]
     pub eta_inputs: Option<u64>,
+    /// The backlog is at or above the shop's alert threshold, and the owner was told.
+    #[serde(default)]
+    pub alerted: bool,
+    /// Reorder alerts sent so far: each crossing of the threshold is an occasion of its own.
+    #[serde(default)]
+    pub alerts: u32,
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,

@@ -117,8 +117,12 @@ pub async fn sweep(state: &AppState, holder: &str) -> Result<usize, EffectError>
 pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Result<usize, EffectError> {
     let store = state.store.as_ref();
     // Most passes find nothing settled: two reads, before any lease write or token decryption.
-    let settings: ShopSettings =
-        decode(store.ledger_get(shop, &[Record::Settings]).await?[0].as_deref())?.unwrap_or_default();
+    let mut reads = store.ledger_get(shop, &[Record::Settings, Record::Schedule]).await?;
+    let schedule = reads.pop().flatten();
+    let settings: ShopSettings = decode(reads.pop().flatten().as_deref())?.unwrap_or_default();
+    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings, schedule).await {
+        tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
+    }
     let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
     let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
     if marks.is_empty() || !store.try_lease(shop, "effects", holder, LEASE).await? {
@@ -178,7 +182,7 @@ async fn reconcile_leased(
         .try_collect()
         .await?;
     done.extend(settled.into_iter().flatten());
-    done.extend(settle_variants(state, ctx, variants).await?);
+    done.extend(settle_variants(state, ctx, settings, variants).await?);
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
     for (mailbox, mark, at) in mail {
@@ -246,6 +250,7 @@ async fn settle_order(
 async fn settle_variants(
     state: &AppState,
     ctx: &Ctx<'_>,
+    settings: &ShopSettings,
     variants: Vec<(u64, String, u64)>,
 ) -> Result<Vec<(String, u64)>, EffectError> {
     let store = state.store.as_ref();
@@ -259,9 +264,13 @@ async fn settle_variants(
             continue;
         };
         let mut applied = applied;
+        let before = applied.clone();
         if applied.eta_inputs != Some(desired.eta_inputs) {
             recheck_waiting(state, ctx.shop, id, &record).await?;
             applied.eta_inputs = Some(desired.eta_inputs);
+        }
+        alert_owner(state, ctx.shop, settings, id, &record, &mut applied).await?;
+        if applied != before {
             write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
         }
         let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
@@ -297,13 +306,39 @@ async fn settle_variants(
         let now = AppliedVariant {
             policy: policy.map(str::to_string).or(applied.policy),
             eta: eta.or(applied.eta),
-            eta_inputs: applied.eta_inputs,
             failures: 0,
+            ..applied
         };
         write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
         done.push((mark, at));
     }
     Ok(done)
+}
+
+/// Tells the owner once each time the variant's backlog reaches the alert threshold; falling
+/// below it again arms the next alert.
+async fn alert_owner(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    variant: u64,
+    record: &VariantRecord,
+    applied: &mut AppliedVariant,
+) -> Result<(), EffectError> {
+    let Some(threshold) = settings.alert_threshold_units else { return Ok(()) };
+    let reached = record.header.backordered() >= threshold;
+    if reached && !applied.alerted {
+        if let Some(owner) = settings.owner_email.as_deref() {
+            let occasion = format!("reorder-{variant}-{}", applied.alerts + 1);
+            let alert = crate::notify::owner::reorder_alert(shop, variant, record, threshold);
+            outbox::queue_for_owner(state, shop, &occasion, owner, alert).await?;
+            applied.alerts += 1;
+        }
+        applied.alerted = true;
+    } else if !reached && applied.alerted {
+        applied.alerted = false;
+    }
+    Ok(())
 }
 
 /// Marks every order waiting on `variant`, so each is looked at again for an ETA that moved

@@ -3,6 +3,7 @@
 
 pub mod eta;
 pub mod outbox;
+pub mod owner;
 pub mod plan;
 pub mod queue;
 pub mod standing;

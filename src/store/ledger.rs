@@ -40,6 +40,8 @@ pub enum Record {
     CancelRequest(u64),
     /// The shop owner's emails (reorder alerts, digests, data requests): sent and waiting.
     ShopMail,
+    /// When the shop's timed jobs (reminders, the weekly digest) next come due.
+    Schedule,
 }
 
 impl Record {
@@ -61,6 +63,7 @@ impl Record {
             Record::Mail(id) => format!("mail:{id}"),
             Record::CancelRequest(id) => format!("cancel:{id}"),
             Record::ShopMail => "mail:shop".into(),
+            Record::Schedule => "schedule".into(),
         }
     }
 }

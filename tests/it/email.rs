@@ -197,3 +197,26 @@ async fn a_broken_template_is_refused_on_save_naming_its_line_and_nothing_change
     assert_eq!(before, after);
     app.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_is_told_once_when_a_variants_backlog_reaches_the_alert_threshold() {
+    let sink = SmtpSink::start();
+    let mut s = supplied(Backend::Embedded, &sink).await;
+    let body = json!({"owner_email": "owner@example.com", "alert_threshold_units": 3});
+    assert_eq!(put(&s.app, "/api/settings", &token(SHOP), body).await.status(), 200);
+    s.order(2).await;
+    mail_of(&sink, "backordered", 1).await;
+    s.settled().await;
+    assert!(sink.messages().iter().all(|m| m.kind() != "reorder"), "2 units: below the threshold");
+
+    s.order(1).await;
+    let alert = mail_of(&sink, "reorder", 1).await;
+    assert_eq!(alert[0].rcpt_tos, ["owner@example.com"]);
+    assert!(alert[0].text.as_deref().unwrap_or_default().contains("3 units on backorder"), "{alert:#?}");
+    s.order(1).await;
+    mail_of(&sink, "backordered", 3).await;
+    s.settled().await;
+    let alerts = sink.messages().into_iter().filter(|m| m.kind() == "reorder").count();
+    assert_eq!(alerts, 1, "still above the threshold: no second alert");
+    s.stop().await;
+}

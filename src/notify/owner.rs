@@ -1,0 +1,248 @@
+//! What the shop owner is told: a reorder alert when a variant's backordered units reach the
+//! shop's threshold, and a weekly digest of the backlog. Plain built-in texts (owner emails
+//! carry no customer data), rendered here as pure functions and sent through the shop outbox.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::outbox::{self, NotifyError};
+use super::queue::scan;
+use super::templates::Rendered;
+use crate::ledger::records::{VariantRecord, decode, encode};
+use crate::ledger::rules::OrderRecord;
+use crate::shop::ShopSettings;
+use crate::state::AppState;
+use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
+
+const HOUR_MS: i64 = 3_600_000;
+const WEEK_MS: i64 = 7 * 24 * HOUR_MS;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn html_of(text: &str) -> String {
+    text.split("\n\n").map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>"))).collect()
+}
+
+/// The reorder alert for a variant whose backlog reached the threshold.
+pub fn reorder_alert(shop: &str, variant: u64, record: &VariantRecord, threshold: u64) -> Rendered {
+    let backordered = record.header.backordered();
+    let supply: Vec<String> = record.settings.supply.iter().map(|b| format!("{} units due {}", b.qty, b.eta)).collect();
+    let planned = if supply.is_empty() {
+        "No incoming stock is planned yet.".to_string()
+    } else {
+        format!("Incoming stock planned: {}.", supply.join(", "))
+    };
+    let link = match record.product_id {
+        Some(p) => format!("https://{shop}/admin/products/{p}/variants/{variant}"),
+        None => format!("https://{shop}/admin/products"),
+    };
+    let text = format!(
+        "Variant {variant} now has {backordered} units on backorder, at or above your alert threshold of {threshold}.\n\n\
+         It is time to reorder from your supplier. {planned}\n\n{link}\n"
+    );
+    Rendered {
+        subject: format!("Time to reorder: {backordered} units of variant {variant} on backorder"),
+        html: html_of(&text),
+        text,
+    }
+}
+
+/// One variant's line in the digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestLine {
+    pub variant: u64,
+    pub units: u64,
+    pub orders: usize,
+    /// When the order waiting longest was placed.
+    pub oldest_ms: Option<i64>,
+    /// Waiting lines whose date has passed or was never set.
+    pub at_risk: usize,
+}
+
+pub fn digest(shop: &str, lines: &[DigestLine], now_ms: i64) -> Rendered {
+    let units: u64 = lines.iter().map(|l| l.units).sum();
+    let at_risk: usize = lines.iter().map(|l| l.at_risk).sum();
+    let oldest = lines.iter().filter_map(|l| l.oldest_ms).min().map(|ms| (now_ms - ms).max(0) / (24 * HOUR_MS));
+    let mut text = format!(
+        "Your backorders this week: {units} units waiting across {} variants.{}{}\n\n",
+        lines.len(),
+        oldest.map(|d| format!(" The longest wait so far: {d} days.")).unwrap_or_default(),
+        if at_risk > 0 {
+            format!(" {at_risk} waiting lines have a promised date that has passed or was never set.")
+        } else {
+            String::new()
+        },
+    );
+    for l in lines {
+        text.push_str(&format!(
+            "- variant {}: {} units for {} orders{}\n",
+            l.variant,
+            l.units,
+            l.orders,
+            if l.at_risk > 0 { format!(", {} lines at risk", l.at_risk) } else { String::new() }
+        ));
+    }
+    text.push_str(&format!("\nThe whole backlog: https://{shop}/admin/apps\n"));
+    Rendered { subject: format!("Backorder digest: {units} units waiting"), html: html_of(&text), text }
+}
+
+/// A shop's timed jobs (`Record::Schedule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Schedule {
+    pub next_digest_ms: i64,
+    pub next_reminders_ms: i64,
+    pub digests: u32,
+}
+
+/// Runs the shop's timed jobs that are due: each claimed by one commit (so one instance does
+/// it), then done: reminders look at every waiting order again (hourly), the digest goes to the
+/// owner (weekly).
+pub async fn run_due(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    bytes: Option<Vec<u8>>,
+) -> Result<(), NotifyError> {
+    let now = now_ms() as i64;
+    let schedule: Schedule = decode(bytes.as_deref())?.unwrap_or_default();
+    let first = bytes.is_none();
+    // A shop with nothing timed to do gets no record (a redacted shop must stay gone).
+    if first && settings.owner_email.is_none() && settings.reminder_days.is_none() {
+        return Ok(());
+    }
+    let reminders = !first && settings.reminder_days.is_some() && now >= schedule.next_reminders_ms;
+    let digest_due = !first && now >= schedule.next_digest_ms;
+    if !first && !reminders && !digest_due {
+        return Ok(());
+    }
+    let mut next = schedule.clone();
+    if first || reminders {
+        next.next_reminders_ms = now + HOUR_MS;
+    }
+    if first || digest_due {
+        next.next_digest_ms = now + WEEK_MS;
+    }
+    if digest_due {
+        next.digests += 1;
+    }
+    let claim = LedgerCommit {
+        event_key: format!("schedule:{:016x}", fastrand::u64(..)),
+        topic: "schedule".into(),
+        mark_ttl: Duration::from_secs(3600),
+        expect: vec![(Record::Schedule, bytes)],
+        writes: vec![(Record::Schedule, Some(encode(&next)))],
+        ..LedgerCommit::default()
+    };
+    if state.store.ledger_commit(shop, &claim).await? == CommitOutcome::Conflict {
+        return Ok(());
+    }
+    if reminders {
+        mark_waiting(state, shop).await?;
+    }
+    if let (true, Some(owner)) = (digest_due, settings.owner_email.as_deref()) {
+        let lines = backlog(state, shop).await?;
+        if !lines.is_empty() {
+            let occasion = format!("digest-{}", next.digests);
+            outbox::queue_for_owner(state, shop, &occasion, owner, digest(shop, &lines, now)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn managed(state: &AppState, shop: &str) -> Result<Vec<(u64, VariantRecord)>, NotifyError> {
+    let store = state.store.as_ref();
+    let ids: BTreeSet<u64> =
+        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
+    let ids: Vec<u64> = ids.into_iter().collect();
+    let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+    let mut out = Vec::new();
+    for (id, bytes) in ids.into_iter().zip(records) {
+        if let Some(r) = decode::<VariantRecord>(bytes.as_deref())? {
+            out.push((id, r));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks every waiting order, so each is looked at for a reminder that has come due.
+async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
+    for (variant, record) in managed(state, shop).await? {
+        let mut orders: Vec<u64> =
+            scan(state.store.as_ref(), shop, variant, &record, None).await?.into_iter().map(|e| e.order_id).collect();
+        orders.sort_unstable();
+        orders.dedup();
+        for chunk in orders.chunks(200) {
+            let commit = LedgerCommit {
+                event_key: format!("schedule:remind:{variant}:{:016x}", fastrand::u64(..)),
+                topic: "schedule".into(),
+                mark_ttl: Duration::from_secs(3600),
+                dirty_orders: chunk.to_vec(),
+                ..LedgerCommit::default()
+            };
+            state.store.ledger_commit(shop, &commit).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn backlog(state: &AppState, shop: &str) -> Result<Vec<DigestLine>, NotifyError> {
+    let store = state.store.as_ref();
+    let today = super::eta::today();
+    let mut lines = Vec::new();
+    for (variant, record) in managed(state, shop).await? {
+        let queue = scan(store, shop, variant, &record, None).await?;
+        if queue.is_empty() {
+            continue;
+        }
+        let orders: BTreeSet<u64> = queue.iter().map(|e| e.order_id).collect();
+        let at_risk =
+            queue.iter().filter(|e| e.eta.as_deref().and_then(super::eta::parse).is_none_or(|d| d < today)).count();
+        let first = store.ledger_get(shop, &[Record::Order(queue[0].order_id)]).await?.remove(0);
+        let oldest_ms = decode::<OrderRecord>(first.as_deref())?.map(|o| o.created_at_ms);
+        lines.push(DigestLine {
+            variant,
+            units: record.header.backordered(),
+            orders: orders.len(),
+            oldest_ms,
+            at_risk,
+        });
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::outbox::human_date;
+
+    #[test]
+    fn the_digest_sums_the_backlog_and_names_the_longest_wait_and_the_dates_at_risk() {
+        let lines = [
+            DigestLine { variant: 1, units: 8, orders: 5, oldest_ms: Some(0), at_risk: 0 },
+            DigestLine { variant: 2, units: 3, orders: 1, oldest_ms: Some(2 * 24 * HOUR_MS), at_risk: 2 },
+        ];
+        let r = digest("s.myshopify.com", &lines, 10 * 24 * HOUR_MS);
+        assert_eq!(r.subject, "Backorder digest: 11 units waiting");
+        assert!(r.text.contains("11 units waiting across 2 variants"), "{}", r.text);
+        assert!(r.text.contains("longest wait so far: 10 days"), "{}", r.text);
+        assert!(r.text.contains("2 waiting lines have a promised date"), "{}", r.text);
+        assert!(r.text.contains("- variant 2: 3 units for 1 orders, 2 lines at risk"), "{}", r.text);
+    }
+
+    #[test]
+    fn owner_email_html_is_escaped() {
+        let r = digest("<b>.myshopify.com", &[], 0);
+        assert!(r.html.contains("&lt;b&gt;") && !r.html.contains("<b>"));
+    }
+
+    #[test]
+    fn a_human_date_reads_as_month_day_year() {
+        let d = time::Date::from_calendar_date(2026, time::Month::December, 12).unwrap();
+        assert_eq!(human_date(d), "December 12, 2026");
+    }
+}
