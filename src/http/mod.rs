@@ -2,6 +2,7 @@
 
 pub mod api;
 mod health;
+pub mod install;
 mod request_id;
 
 use actix_web::web;
@@ -13,7 +14,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
-        .configure(api::routes);
+        .configure(api::routes)
+        .configure(install::routes);
 }
 
 pub use request_id::RequestId;

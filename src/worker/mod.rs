@@ -2,6 +2,7 @@
 //! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
 
 pub mod ledger;
+mod lifecycle;
 pub mod rekey;
 mod router;
 
