@@ -13,6 +13,7 @@ mod crash_effects;
 mod demo;
 mod devshop_sender;
 mod effects;
+mod forget_store;
 mod install;
 mod intake;
 mod ledger_backends;
