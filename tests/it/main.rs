@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod api_shop;
+mod app_toml;
 mod cli;
 mod conformance;
 mod crash;
