@@ -81,7 +81,8 @@ pub fn token_url(state: &AppState, shop: &str) -> String {
 /// decides how often to try).
 pub async fn request(state: &AppState, shop: &str, grant: Grant<'_>) -> Result<Install, OAuthError> {
     let sent = state.platform.http().post(token_url(state, shop)).json(&body(state, &grant)).send().await;
-    let response = sent.map_err(|e| OAuthError::Unavailable(if e.is_timeout() { "timed out" } else { "no connection" }.into()))?;
+    let response =
+        sent.map_err(|e| OAuthError::Unavailable(if e.is_timeout() { "timed out" } else { "no connection" }.into()))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|_| OAuthError::Unavailable("reply cut off".into()))?;
     if status.is_server_error() || status.as_u16() == 429 {

@@ -40,11 +40,8 @@ fn encode(s: &str) -> String {
 
 /// The text that is signed: every parameter but `hmac` and `signature`, sorted.
 fn message(params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .iter()
-        .filter(|(k, _)| k != "hmac" && k != "signature")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> =
+        params.iter().filter(|(k, _)| k != "hmac" && k != "signature").map(|(k, v)| (k.as_str(), v.as_str())).collect();
     pairs.sort();
     pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
@@ -65,8 +62,7 @@ pub fn verify(secret: &[u8], params: &[(String, String)], now: i64) -> Result<()
     let given = param(params, "hmac").ok_or(QueryError::Unsigned)?;
     let bytes = decode_hex(given).ok_or(QueryError::Signature)?;
     mac(secret, params).verify_slice(&bytes).map_err(|_| QueryError::Signature)?;
-    let timestamp: i64 =
-        param(params, "timestamp").and_then(|t| t.parse().ok()).ok_or(QueryError::NoTimestamp)?;
+    let timestamp: i64 = param(params, "timestamp").and_then(|t| t.parse().ok()).ok_or(QueryError::NoTimestamp)?;
     if (now - timestamp).abs() > TIMESTAMP_TOLERANCE_SECS {
         return Err(QueryError::Stale);
     }
@@ -74,7 +70,7 @@ pub fn verify(secret: &[u8], params: &[(String, String)], now: i64) -> Result<()
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()

@@ -6,13 +6,8 @@
 //! - `read_inventory`: inventory levels and `inventory_levels/update`;
 //! - `write_merchant_managed_fulfillment_orders`: holds on the shop's own fulfillment orders.
 
-pub const REQUIRED: [&str; 5] = [
-    "read_customers",
-    "read_inventory",
-    "write_merchant_managed_fulfillment_orders",
-    "write_orders",
-    "write_products",
-];
+pub const REQUIRED: [&str; 5] =
+    ["read_customers", "read_inventory", "write_merchant_managed_fulfillment_orders", "write_orders", "write_products"];
 
 /// The required scopes `granted` lacks. A `write_` scope includes its `read_` scope.
 pub fn missing(granted: &[String]) -> Vec<&'static str> {

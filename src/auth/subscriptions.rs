@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::platform::ops::WEBHOOK_SUBSCRIPTION_CREATE;
 use crate::platform::PlatformError;
+use crate::platform::ops::WEBHOOK_SUBSCRIPTION_CREATE;
 use crate::secret::Secret;
 use crate::state::AppState;
 use crate::webhook::Topic;

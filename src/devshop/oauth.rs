@@ -53,8 +53,7 @@ pub(super) async fn authorize(req: HttpRequest, path: web::Path<String>, shared:
     let Ok(mut redirect) = url::Url::parse(&get("redirect_uri")) else {
         return HttpResponse::BadRequest().body("Oauth error invalid_request: The redirect_uri is missing");
     };
-    let granted =
-        oauth.granted.get(&shop).cloned().unwrap_or_else(|| crate::auth::oauth::scopes(&get("scope")));
+    let granted = oauth.granted.get(&shop).cloned().unwrap_or_else(|| crate::auth::oauth::scopes(&get("scope")));
     let code = format!("{:032x}", fastrand::u128(..));
     lock(&shared.oauth).codes.insert(code.clone(), (shop.clone(), granted));
     let handle = shop.trim_end_matches(".myshopify.com");
@@ -84,7 +83,9 @@ pub(super) async fn access_token(
     let shop = path.into_inner();
     let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let mut oauth = lock(&shared.oauth);
-    if oauth.api_key.is_empty() || !same(&field("client_id"), &oauth.api_key) || !same(&field("client_secret"), &oauth.secret)
+    if oauth.api_key.is_empty()
+        || !same(&field("client_id"), &oauth.api_key)
+        || !same(&field("client_secret"), &oauth.secret)
     {
         return refuse(401, "invalid_client", "Client authentication failed");
     }
@@ -137,12 +138,24 @@ pub(super) async fn access_token(
         reply["refresh_token"] = json!(refresh);
         reply["refresh_token_expires_in"] = json!(90 * 24 * 3600);
     }
-    account.calls.push(Call { operation: name.into(), variables: Value::Null, outcome: "ok", at: Instant::now(), cost: 0.0 });
+    account.calls.push(Call {
+        operation: name.into(),
+        variables: Value::Null,
+        outcome: "ok",
+        at: Instant::now(),
+        cost: 0.0,
+    });
     HttpResponse::Ok().json(reply)
 }
 
 fn log(shared: &Shared, shop: &str, operation: &str, outcome: &'static str) {
     let mut shops = lock(&shared.shops);
     let account = account(&mut shops, shared, shop);
-    account.calls.push(Call { operation: operation.into(), variables: Value::Null, outcome, at: Instant::now(), cost: 0.0 });
+    account.calls.push(Call {
+        operation: operation.into(),
+        variables: Value::Null,
+        outcome,
+        at: Instant::now(),
+        cost: 0.0,
+    });
 }

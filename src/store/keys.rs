@@ -92,13 +92,15 @@ impl Keys {
 
     /// A `SCAN MATCH` pattern of every key of the shop (`shop/redact`), glob characters escaped.
     pub fn shop_pattern(&self, shop: &str) -> String {
-        let escape = |s: &str| s.chars().fold(String::new(), |mut out, c| {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-            out
-        });
+        let escape = |s: &str| {
+            s.chars().fold(String::new(), |mut out, c| {
+                if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+                out
+            })
+        };
         format!("{}:{{{}}}:*", escape(&self.prefix), escape(shop))
     }
 
@@ -132,7 +134,9 @@ mod tests {
         let k = Keys::new("bo");
         assert_eq!(k.shop_pattern("a.myshopify.com"), "bo:{a.myshopify.com}:*");
         assert_eq!(Keys::new("b*").shop_pattern("x"), "b\\*:{x}:*");
-        assert!(k.record("a.myshopify.com", "install").starts_with(k.shop_pattern("a.myshopify.com").trim_end_matches('*')));
+        assert!(
+            k.record("a.myshopify.com", "install").starts_with(k.shop_pattern("a.myshopify.com").trim_end_matches('*'))
+        );
     }
 
     #[test]

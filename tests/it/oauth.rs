@@ -95,10 +95,15 @@ async fn forged_stale_or_foreign_install_requests_are_refused_and_store_nothing(
         bad_hmac.path_and_query = bad_hmac.path_and_query.replace("hmac=", "hmac=00");
         let stale: Vec<(String, String)> = params
             .iter()
-            .map(|(k, v)| if k == "timestamp" { (k.clone(), (now() - 200).to_string()) } else { (k.clone(), v.clone()) })
+            .map(
+                |(k, v)| if k == "timestamp" { (k.clone(), (now() - 200).to_string()) } else { (k.clone(), v.clone()) },
+            )
             .collect();
         let foreign = |shop: &str| -> Vec<(String, String)> {
-            params.iter().map(|(k, v)| if k == "shop" { (k.clone(), shop.into()) } else { (k.clone(), v.clone()) }).collect()
+            params
+                .iter()
+                .map(|(k, v)| if k == "shop" { (k.clone(), shop.into()) } else { (k.clone(), v.clone()) })
+                .collect()
         };
         let cases: Vec<(&str, Callback, Option<String>, u16)> = vec![
             ("a bad hmac", bad_hmac, Some(good.cookie.clone()), 401),

@@ -108,8 +108,10 @@ fn other_redis_entries(store: &crate::support::TestStore) -> Vec<String> {
         return Vec::new();
     }
     let tag = format!("{{{OTHER}}}");
-    let mut entries: Vec<String> =
-        redis_entries(store).into_iter().filter(|e| e.split('\t').next().is_some_and(|k| k.contains(&tag) && !k.contains(":lock:"))).collect();
+    let mut entries: Vec<String> = redis_entries(store)
+        .into_iter()
+        .filter(|e| e.split('\t').next().is_some_and(|k| k.contains(&tag) && !k.contains(":lock:")))
+        .collect();
     entries.sort();
     entries
 }

@@ -66,7 +66,10 @@ load("/api/backorders", "backorders");
 </script></body></html>"#
     );
     HttpResponse::Ok()
-        .insert_header(("Content-Security-Policy", format!("frame-ancestors https://{shop} https://admin.shopify.com;")))
+        .insert_header((
+            "Content-Security-Policy",
+            format!("frame-ancestors https://{shop} https://admin.shopify.com;"),
+        ))
         .content_type("text/html; charset=utf-8")
         .body(body)
 }

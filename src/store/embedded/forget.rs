@@ -7,9 +7,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteT
 
 use super::effects::SHOPS;
 use super::ledger::{LEDGER_DIRTY, LEDGER_LEVELS, LEDGER_LINES, LEDGER_RECORDS};
-use super::tables::{
-    self, COUNTS, DEAD, META, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, SEEN, SEEN_BY_EXPIRY,
-};
+use super::tables::{self, COUNTS, DEAD, META, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, SEEN, SEEN_BY_EXPIRY};
 use super::{Db, Inner};
 use crate::store::{Envelope, StoreError};
 
