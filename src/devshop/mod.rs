@@ -1,8 +1,9 @@
 //! The dev shop (SPEC 3.6): a simulated platform over real HTTP for `demo` and the tests. It
 //! hosts any number of shops, each with its own world, access token and cost bucket, answers the
 //! service's Admin GraphQL operations with Shopify's shapes, refuses calls its bucket cannot
-//! afford with `THROTTLED`, and injects faults on demand. Every call is logged, so a test can
-//! say exactly what the service asked for.
+//! afford with `THROTTLED`, and injects faults on demand. It also plays Shopify's OAuth
+//! (`oauth`: consent, and the code, token-exchange and refresh grants). Every call is logged,
+//! token grants included, so a test can say exactly what the service asked for.
 //!
 //! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
 

@@ -62,12 +62,16 @@ async fn two_instances_racing_to_refresh_an_expiring_token_refresh_it_exactly_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_that_fails_for_a_moment_is_retried_and_one_that_keeps_failing_is_surfaced() {
     for backend in [Backend::Embedded, Backend::Redis] {
-        let (app, _store, devshop) = start(backend).await;
+        let (app, store, devshop) = start(backend).await;
         let old = installed_and_about_to_expire(&app).await;
         devshop.fail_refreshes(2);
         let token = tokens::access_token(&app.app.state, SHOP).await.unwrap().unwrap();
         assert_ne!(token, old);
         assert_eq!(devshop.grants(SHOP, "refresh_token"), 1);
+        let refreshed = stored(&app, SHOP).await.unwrap();
+        let raw = raw_bytes(&store);
+        assert!(!contains(&raw, token.expose()), "the refreshed access token is sealed");
+        assert!(!contains(&raw, refreshed.refresh_token.unwrap().expose()), "and so is the refresh token");
 
         installed_and_about_to_expire(&app).await;
         let before = stored(&app, SHOP).await.unwrap();
