@@ -58,6 +58,12 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
             (dead.len() == 2).then_some(())
         })
         .await;
+        // The other shop's order touches no managed variant: its mark settles with no call.
+        eventually("the other shop's marks to settle", || async {
+            let dirty = s.app.store.ledger_dirty(OTHER).await.ok()?;
+            (dirty.orders.is_empty() && dirty.variants.is_empty()).then_some(())
+        })
+        .await;
         let other_before = visible(&s.app.store, OTHER).await;
         let other_keys_before = other_redis_entries(&store);
         if store.dir.is_none() {
