@@ -86,19 +86,32 @@ impl App {
         tracing::info!("backorder stopped");
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops gracefully.
-    pub async fn run_until_signal(self) -> std::io::Result<()> {
-        wait_for_signal().await?;
+    /// Serves until SIGTERM or SIGINT (heard by `signals`), then stops gracefully.
+    pub async fn run_until_signal(self, mut signals: Signals) -> std::io::Result<()> {
+        signals.wait().await;
         tracing::info!("shutdown signal received");
         self.stop().await;
         Ok(())
     }
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// SIGTERM and SIGINT listeners. Installed before the service starts, so a signal that arrives
+/// right after it says it is serving still stops it gracefully instead of killing it.
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

@@ -150,6 +150,13 @@ async fn serve() -> ExitCode {
         eprintln!("backorder: {e}");
         return ExitCode::from(2);
     }
+    let signals = match crate::app::Signals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("backorder: cannot listen for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let app = match App::start(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -158,7 +165,7 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app.run_until_signal().await {
+    match app.run_until_signal(signals).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("backorder: {e}");
