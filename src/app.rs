@@ -86,18 +86,17 @@ impl App {
         tracing::info!("backorder stopped");
     }
 
-    /// Serves until SIGTERM or SIGINT (listened for by `signals`), then stops gracefully.
-    pub async fn run_until_signal(self, signals: Signals) -> std::io::Result<()> {
-        signals.wait().await?;
+    /// Serves until SIGTERM or SIGINT (heard by `signals`), then stops gracefully.
+    pub async fn run_until_signal(self, mut signals: Signals) -> std::io::Result<()> {
+        signals.wait().await;
         tracing::info!("shutdown signal received");
         self.stop().await;
         Ok(())
     }
 }
 
-/// SIGTERM and SIGINT, listened for from creation on: created before the service announces it
-/// is serving, so a stop that follows the announcement at once is never the default (fatal)
-/// action.
+/// SIGTERM and SIGINT listeners. Installed before the service starts, so a signal that arrives
+/// right after it says it is serving still stops it gracefully instead of killing it.
 pub struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
@@ -109,10 +108,10 @@ impl Signals {
         Ok(Self { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
     }
 
-    async fn wait(mut self) -> std::io::Result<()> {
+    async fn wait(&mut self) {
         tokio::select! {
-            _ = self.term.recv() => Ok(()),
-            _ = self.int.recv() => Ok(()),
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
     }
 }

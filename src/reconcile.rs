@@ -80,12 +80,11 @@ pub async fn reconcile_shop(
     shop: &str,
     mut progress: impl FnMut(&str),
 ) -> Result<Report, ReconcileError> {
-    let install = state
-        .install(shop)
+    let token = crate::auth::tokens::access_token(state, shop)
         .await
         .map_err(|e| ReconcileError::Install(e.to_string()))?
         .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))?;
-    let (client, token, store) = (&state.platform, &install.access_token, state.store.as_ref());
+    let (client, token, store) = (&state.platform, &token, state.store.as_ref());
     let variants = managed(state, shop).await?;
     let mut report = Report {
         variants: variants.len(),

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::install::{self, Install, InstallError};
 use crate::auth::seal::Sealer;
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -88,14 +87,6 @@ impl AppState {
 
     pub fn release_rework(&self, shop: &str) {
         self.reworks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(shop);
-    }
-
-    /// The shop's install (its access token), if it has one and tokens can be opened here.
-    pub async fn install(&self, shop: &str) -> Result<Option<Install>, InstallError> {
-        match &self.sealer {
-            Some(sealer) => install::load(self.store.as_ref(), sealer, shop).await,
-            None => Ok(None),
-        }
     }
 
     pub fn dedupe_ttl(&self) -> Duration {

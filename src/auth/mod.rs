@@ -1,5 +1,12 @@
-//! Who is asking: session tokens of the embedded admin (later: OAuth, app proxy signatures).
+//! Who is asking, and what the service may do for a shop: installs (OAuth, token exchange, custom
+//! apps), their sealed tokens and refreshes, session tokens of the embedded admin, signed queries.
 
 pub mod install;
+pub mod nonce;
+pub mod oauth;
+pub mod query;
+pub mod scopes;
 pub mod seal;
 pub mod session_token;
+pub mod subscriptions;
+pub mod tokens;

@@ -56,12 +56,26 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value) -> Resolved {
         "OrderState" => {
             Ok(json!({"order": parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id)).map(order_node)}))
         }
-        "WebhookSubscriptionCreate" => Ok(json!({"webhookSubscriptionCreate": {
-            "webhookSubscription": {"id": gid("WebhookSubscription", world.next_id()), "topic": vars["topic"]},
-            "userErrors": [],
-        }})),
+        "WebhookSubscriptionCreate" => Ok(subscribe(world, vars)),
         other => Err(format!("the dev shop does not know the operation {other:?}")),
     }
+}
+
+fn subscribe(world: &mut World, vars: &Value) -> Value {
+    let topic = vars["topic"].as_str().unwrap_or_default().to_string();
+    let Some(uri) = vars["subscription"]["uri"].as_str().filter(|u| u.starts_with("http")) else {
+        return json!({"webhookSubscriptionCreate": {"webhookSubscription": null,
+            "userErrors": user_errors(vec![(vec!["webhookSubscription", "uri"], "Address is invalid".into())])}});
+    };
+    if world.subscriptions.get(&topic).is_some_and(|u| u == uri) {
+        return json!({"webhookSubscriptionCreate": {"webhookSubscription": null,
+            "userErrors": user_errors(vec![(vec!["address"], "Address for this topic has already been taken".into())])}});
+    }
+    world.subscriptions.insert(topic.clone(), uri.to_string());
+    json!({"webhookSubscriptionCreate": {
+        "webhookSubscription": {"id": gid("WebhookSubscription", world.next_id()), "topic": topic},
+        "userErrors": [],
+    }})
 }
 
 fn product_variant(world: &World, vars: &Value) -> Value {

@@ -1,14 +1,16 @@
 //! The dev shop (SPEC 3.6): a simulated platform over real HTTP for `demo` and the tests. It
 //! hosts any number of shops, each with its own world, access token and cost bucket, answers the
 //! service's Admin GraphQL operations with Shopify's shapes, refuses calls its bucket cannot
-//! afford with `THROTTLED`, and injects faults on demand. Every call is logged, so a test can
-//! say exactly what the service asked for.
+//! afford with `THROTTLED`, and injects faults on demand. It also plays Shopify's OAuth
+//! (`oauth`: consent, and the code, token-exchange and refresh grants). Every call is logged,
+//! token grants included, so a test can say exactly what the service asked for.
 //!
 //! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
 
 mod bucket;
 pub mod graphql;
 mod notify;
+mod oauth;
 pub mod payloads;
 pub mod sender;
 pub mod world;
@@ -59,6 +61,9 @@ pub struct Call {
 
 struct Account {
     token: String,
+    /// The refresh token of the current expiring token, if it is one.
+    refresh_token: Option<String>,
+    scopes: Vec<String>,
     bucket: Bucket,
     world: World,
     calls: Vec<Call>,
@@ -66,6 +71,7 @@ struct Account {
 
 struct Shared {
     shops: Mutex<HashMap<String, Account>>,
+    oauth: Mutex<oauth::OAuthState>,
     calls_seen: std::sync::atomic::AtomicU64,
     faults: Mutex<Faults>,
     bucket_max: f64,
@@ -82,6 +88,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The shop's account, created on first use with a fresh non-expiring token.
+fn account<'a>(shops: &'a mut HashMap<String, Account>, shared: &Shared, shop: &str) -> &'a mut Account {
+    shops.entry(shop.to_string()).or_insert_with(|| Account {
+        token: format!("shpat_dev_{:032x}", fastrand::u128(..)),
+        refresh_token: None,
+        scopes: Vec::new(),
+        bucket: Bucket::new(shared.bucket_max, shared.restore_rate),
+        world: World::default(),
+        calls: Vec::new(),
+    })
+}
+
 pub(crate) fn rfc3339(ms: i64) -> String {
     let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -94,6 +112,7 @@ impl DevShop {
     pub async fn start(bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             shops: Mutex::new(HashMap::new()),
+            oauth: Mutex::new(oauth::OAuthState { lifetime_secs: 3600, ..Default::default() }),
             calls_seen: Default::default(),
             faults: Mutex::new(Faults::default()),
             bucket_max,
@@ -107,6 +126,8 @@ impl DevShop {
                 .app_data(data.clone())
                 .app_data(web::JsonConfig::default().limit(10 << 20))
                 .route("/shops/{shop}/admin/api/{version}/graphql.json", web::post().to(admin_graphql))
+                .route("/shops/{shop}/admin/oauth/authorize", web::get().to(oauth::authorize))
+                .route("/shops/{shop}/admin/oauth/access_token", web::post().to(oauth::access_token))
         })
         .workers(1)
         .disable_signals()
@@ -125,13 +146,52 @@ impl DevShop {
     /// Creates a shop (or returns the existing one's token): its access token.
     pub fn install(&self, shop: &str) -> String {
         let mut shops = lock(&self.shared.shops);
-        let account = shops.entry(shop.to_string()).or_insert_with(|| Account {
-            token: format!("shpat_dev_{:032x}", fastrand::u128(..)),
-            bucket: Bucket::new(self.shared.bucket_max, self.shared.restore_rate),
-            world: World::default(),
-            calls: Vec::new(),
-        });
-        account.token.clone()
+        account(&mut shops, &self.shared, shop).token.clone()
+    }
+
+    /// The app the OAuth endpoints serve: its client id and secret.
+    pub fn set_app(&self, api_key: &str, secret: &str) {
+        let mut oauth = lock(&self.shared.oauth);
+        oauth.api_key = api_key.into();
+        oauth.secret = secret.into();
+    }
+
+    /// The scopes the merchant of `shop` grants, whatever the app asks for.
+    pub fn grant_scopes(&self, shop: &str, scopes: &[&str]) {
+        lock(&self.shared.oauth).granted.insert(shop.into(), scopes.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// Lifetime of the expiring access tokens issued from now on, in seconds (Shopify: 3600).
+    pub fn set_token_lifetime(&self, secs: i64) {
+        lock(&self.shared.oauth).lifetime_secs = secs;
+    }
+
+    /// The next `n` refresh requests are answered 503.
+    pub fn fail_refreshes(&self, n: u32) {
+        lock(&self.shared.oauth).failing_refreshes = n;
+    }
+
+    /// The merchant uninstalls the app: its tokens stop working and its webhook subscriptions
+    /// are gone (the app/uninstalled webhook is the test's to send).
+    pub fn uninstall(&self, shop: &str) {
+        let mut shops = lock(&self.shared.shops);
+        if let Some(a) = shops.get_mut(shop) {
+            a.token = format!("revoked_{:032x}", fastrand::u128(..));
+            a.refresh_token = None;
+            a.world.subscriptions.clear();
+        }
+    }
+
+    /// The current access token of `shop`, if it has an account.
+    pub fn token(&self, shop: &str) -> Option<String> {
+        lock(&self.shared.shops).get(shop).map(|a| a.token.clone())
+    }
+
+    /// Successful token grants of `shop` by kind (`authorization_code`, `token_exchange`,
+    /// `refresh_token`).
+    pub fn grants(&self, shop: &str, kind: &str) -> usize {
+        let op = format!("oauth:{kind}");
+        self.calls(shop).iter().filter(|c| c.operation == op && c.outcome == "ok").count()
     }
 
     /// Reads or changes a shop's world (orders, stock, policies).

@@ -84,6 +84,8 @@ pub struct World {
     /// (inventory item, location) → level.
     pub levels: BTreeMap<(u64, u64), Level>,
     pub orders: BTreeMap<u64, Order>,
+    /// Webhook subscriptions: topic (GraphQL enum) → callback URI.
+    pub subscriptions: BTreeMap<String, String>,
     next_id: u64,
     clock_ms: i64,
 }

@@ -141,16 +141,16 @@ async fn reconcile_leased(
     marks: Vec<(String, u64)>,
 ) -> Result<usize, EffectError> {
     let store = state.store.as_ref();
-    let install = match state.install(shop).await {
-        Ok(Some(install)) => install,
-        // No install (yet, or any more): nothing may be sent; the marks wait.
+    let token = match crate::auth::tokens::access_token(state, shop).await {
+        Ok(Some(token)) => token,
+        // No install (yet, or any more: uninstalled): nothing may be sent; the marks wait.
         Ok(None) => return Ok(0),
         Err(e) => {
-            tracing::warn!(shop, error = %e, "effects: cannot open the shop's install");
+            tracing::warn!(shop, error = %e, "effects: no usable access token for the shop");
             return Ok(0);
         }
     };
-    let ctx = Ctx { platform: &state.platform, shop, token: &install.access_token };
+    let ctx = Ctx { platform: &state.platform, shop, token: &token };
     let mut done = Vec::new();
     let mut orders = Vec::new();
     let mut variants = Vec::new();

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod health;
+pub mod install;
 mod proxy;
 mod request_id;
 mod status;
@@ -17,7 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(health::metrics))
         .configure(api::routes)
         .configure(status::routes)
-        .configure(proxy::routes);
+        .configure(proxy::routes)
+        .configure(install::routes);
 }
 
 pub use request_id::RequestId;

@@ -98,9 +98,19 @@ impl AdminClient {
         Ok(Self { http, config, pacer: Pacer::default() })
     }
 
+    /// The shop's platform base: `https://{shop}` in production, one host for every shop in the
+    /// dev shop. OAuth endpoints hang off it too.
+    pub fn admin_base(&self, shop: &str) -> String {
+        self.config.admin_base_url.replace("{shop}", shop).trim_end_matches('/').to_string()
+    }
+
     pub fn endpoint(&self, shop: &str) -> String {
-        let base = self.config.admin_base_url.replace("{shop}", shop);
-        format!("{}/admin/api/{}/graphql.json", base.trim_end_matches('/'), self.config.api_version)
+        format!("{}/admin/api/{}/graphql.json", self.admin_base(shop), self.config.api_version)
+    }
+
+    /// The pooled HTTP client, for the OAuth token requests that share the platform's host.
+    pub fn http(&self) -> &Client {
+        &self.http
     }
 
     /// Sends `op` for `shop` and returns its `data`, waiting for the cost bucket first and

@@ -90,6 +90,20 @@ impl Keys {
         self.shop(shop, &format!("lock:{name}"))
     }
 
+    /// A `SCAN MATCH` pattern of every key of the shop (`shop/redact`), glob characters escaped.
+    pub fn shop_pattern(&self, shop: &str) -> String {
+        let escape = |s: &str| {
+            s.chars().fold(String::new(), |mut out, c| {
+                if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+                out
+            })
+        };
+        format!("{}:{{{}}}:*", escape(&self.prefix), escape(shop))
+    }
+
     /// Every shop that ever sent a webhook: sweeps over all shops start here.
     pub fn shops(&self) -> String {
         self.intake("shops")
@@ -113,6 +127,16 @@ mod tests {
         for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y"), k.shops()] {
             assert_eq!(hash_tag(&key), "intake", "{key}");
         }
+    }
+
+    #[test]
+    fn the_shop_pattern_matches_the_shop_keys_only() {
+        let k = Keys::new("bo");
+        assert_eq!(k.shop_pattern("a.myshopify.com"), "bo:{a.myshopify.com}:*");
+        assert_eq!(Keys::new("b*").shop_pattern("x"), "b\\*:{x}:*");
+        assert!(
+            k.record("a.myshopify.com", "install").starts_with(k.shop_pattern("a.myshopify.com").trim_end_matches('*'))
+        );
     }
 
     #[test]

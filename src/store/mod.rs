@@ -207,6 +207,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Orders and variants marked dirty by commits, not yet cleared.
     async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError>;
+
+    /// Deletes every key and record of `shop` (`shop/redact`): ledger, marks, counts, leases,
+    /// its place among the shops, and its dead letters. Other shops are untouched. Returns how
+    /// many keys or rows went.
+    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -32,6 +32,17 @@ impl Topic {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// The privacy topics every public app must handle; they are subscribed in
+    /// `shopify.app.toml` only, never through the API.
+    pub fn is_compliance(self) -> bool {
+        matches!(self, Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact)
+    }
+
+    /// The `WebhookSubscriptionTopic` enum value (`orders/create` → `ORDERS_CREATE`).
+    pub fn graphql_enum(self) -> String {
+        self.as_str().replace('/', "_").to_ascii_uppercase()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Topic::OrdersCreate => "orders/create",

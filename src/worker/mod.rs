@@ -3,6 +3,7 @@
 
 mod customers;
 pub mod ledger;
+mod lifecycle;
 pub mod rekey;
 mod router;
 

@@ -1,8 +1,8 @@
 //! Routes a queued delivery to the handler of its topic.
 //!
 //! Ledger topics go through [`super::ledger`], whose commit records the event as processed
-//! together with its changes. The other topics are stubs for now (installs, privacy) that only
-//! record the event once.
+//! together with its changes; `app/uninstalled` and `shop/redact` through [`super::lifecycle`].
+//! The customer privacy topics only record the event once for now.
 
 use std::time::Duration;
 
@@ -75,6 +75,15 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             }
             Ok(handled)
         }
+        Topic::AppUninstalled => {
+            json_object(body)?;
+            super::lifecycle::uninstalled(state, envelope).await?;
+            record_once(state, envelope, topic, state.dedupe_ttl()).await
+        }
+        Topic::ShopRedact => {
+            json_object(body)?;
+            super::lifecycle::redact_shop(state, envelope).await
+        }
         Topic::CustomersRedact => {
             super::customers::redact(state, envelope).await?;
             record_once(state, envelope, topic, state.dedupe_ttl()).await
@@ -83,12 +92,13 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             super::customers::data_request(state, envelope).await?;
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
-        Topic::AppUninstalled | Topic::ShopRedact => {
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
-                .map_err(|e| HandlerError::Permanent(format!("body is not a JSON object: {e}")))?;
-            record_once(state, envelope, topic, state.dedupe_ttl()).await
-        }
     }
+}
+
+fn json_object(body: &[u8]) -> Result<(), HandlerError> {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .map(|_| ())
+        .map_err(|e| HandlerError::Permanent(format!("body is not a JSON object: {e}")))
 }
 
 /// Observes the time from the webhook's receipt to its ledger commit. `received_at_ms` has whole

@@ -11,12 +11,14 @@ use serde_json::json;
 use crate::api::{put, token};
 use crate::support::shopify::{Line, Order, level_body, triggered_at};
 use crate::support::webhooks::Delivery;
-use crate::support::{Backend, SHOP, TestApp, eventually, settings};
+use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, settings};
 
 /// A service wired to a dev shop that has one variant with `stock` units.
 pub struct Setup {
     pub app: TestApp,
     pub devshop: DevShop,
+    /// Where the app keeps its data (the embedded directory lives as long as this).
+    store: Option<TestStore>,
     pub variant: u64,
     item: u64,
     clock: i64,
@@ -61,7 +63,7 @@ impl Setup {
         };
         install::save(app.store.as_ref(), &sealer, SHOP, &install).await.unwrap();
         // The level webhook that the shop's stock would have sent, so the ledger knows it.
-        let mut setup = Self { app, devshop, variant, item, clock: 100 };
+        let mut setup = Self { app, devshop, store: Some(store), variant, item, clock: 100 };
         setup.deliver_level().await;
         setup
     }
@@ -69,6 +71,11 @@ impl Setup {
     pub async fn enrol(&self, body: serde_json::Value) {
         let resp = put(&self.app, &format!("/api/variants/{}", self.variant), &token(SHOP), body).await;
         assert_eq!(resp.status(), 200);
+    }
+
+    /// The test's store, for reading it underneath the service.
+    pub fn take_store(&mut self) -> TestStore {
+        self.store.take().expect("taken once")
     }
 
     pub fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::api::{put, token};
 use crate::support::shopify::{level_body, triggered_at};
 use crate::support::webhooks::Delivery;
-use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, redis, settings};
+use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, settings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backorder");
 const TOKEN: &str = "shpat_plaintext_never_stored_0123456789";
@@ -30,28 +30,8 @@ fn shop_add(store: &TestStore, shop: &str) -> std::process::Output {
         .unwrap()
 }
 
-/// Every byte the store holds for this test: the embedded file, or every Redis value under the
-/// test's prefix.
 fn raw_store(store: &TestStore) -> Vec<u8> {
-    match &store.dir {
-        Some(dir) => {
-            let mut all = Vec::new();
-            for entry in std::fs::read_dir(dir.path()).unwrap() {
-                all.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
-            }
-            all
-        }
-        None => {
-            let port = redis::shared().port;
-            let keys =
-                redis::command(port, &["--scan", "--pattern", &format!("{}:*", store.prefix)]).unwrap_or_default();
-            let mut all = keys.clone().into_bytes();
-            for key in keys.lines().filter(|k| !k.is_empty()) {
-                all.extend(redis::command(port, &["GET", key]).unwrap_or_default().into_bytes());
-            }
-            all
-        }
-    }
+    crate::support::dump::raw_bytes(store)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,6 +89,9 @@ impl Store for Counting {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
+        self.inner.forget_shop(shop).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -67,15 +67,15 @@ fn is_date(s: &str) -> bool {
 /// The variant's inventory item as the platform knows it; `None` (logged) when the shop has no
 /// install here or the platform cannot say right now.
 async fn platform_info(state: &AppState, shop: &str, variant: u64) -> Option<VariantInfo> {
-    let install = match state.install(shop).await {
-        Ok(Some(install)) => install,
+    let token = match crate::auth::tokens::access_token(state, shop).await {
+        Ok(Some(token)) => token,
         Ok(None) => return None,
         Err(e) => {
-            tracing::warn!(shop, error = %e, "enrol: cannot read the shop's install");
+            tracing::warn!(shop, error = %e, "enrol: no usable access token for the shop");
             return None;
         }
     };
-    match variant_info(&state.platform, shop, &install.access_token, variant).await {
+    match variant_info(&state.platform, shop, &token, variant).await {
         Ok(info) => info,
         Err(e) => {
             tracing::warn!(shop, variant, error = %e, "enrol: cannot read the variant's inventory item; waiting for products/update");

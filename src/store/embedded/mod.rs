@@ -11,6 +11,7 @@
 
 mod dead;
 mod effects;
+mod forget;
 mod index;
 mod ledger;
 mod ops;
@@ -88,6 +89,12 @@ impl EmbeddedStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || op(&inner)).await.map_err(task_failed)?
+    }
+
+    /// Every row of every table, one line each (`table<TAB>key<TAB>value`): what the file
+    /// holds now, for audits and tests.
+    pub async fn dump(&self) -> Result<Vec<String>, StoreError> {
+        self.run(Inner::dump).await
     }
 
     async fn fetch(&self, leased: Vec<(u64, u64)>) -> Result<Vec<QueueEntry>, StoreError> {
@@ -349,6 +356,11 @@ impl Store for EmbeddedStore {
     async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
         self.inner.release_lease(shop, name, holder);
         Ok(())
+    }
+
+    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.forget_shop(&shop)).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

@@ -10,6 +10,7 @@
 
 mod conn;
 mod effects;
+mod forget;
 mod ledger;
 mod queue;
 mod reply;
@@ -49,6 +50,7 @@ struct Scripts {
     clear_dirty: Script,
     lease: Script,
     release: Script,
+    forget: Script,
 }
 
 impl Scripts {
@@ -65,6 +67,7 @@ impl Scripts {
             clear_dirty: Script::new(include_str!("lua/clear_dirty.lua")),
             lease: Script::new(include_str!("lua/lease.lua")),
             release: Script::new(include_str!("lua/release.lua")),
+            forget: Script::new(include_str!("lua/forget.lua")),
         }
     }
 }
@@ -403,6 +406,10 @@ impl Store for RedisStore {
 
     async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
         self.release_lease_impl(shop, name, holder).await
+    }
+
+    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
+        self.forget_shop_impl(shop).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

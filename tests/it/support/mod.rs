@@ -38,6 +38,8 @@ macro_rules! on_every_backend {
     };
 }
 
+pub mod dump;
+pub mod oauth;
 pub mod redis;
 pub mod shopify;
 pub mod smtp;

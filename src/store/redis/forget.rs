@@ -1,0 +1,64 @@
+//! `shop/redact` on Redis: every key of the shop (they share its hash tag, so one slot), its
+//! place in the shops set, and its dead letters (webhook bodies with customer data).
+
+use redis::streams::StreamRangeReply;
+
+use super::RedisStore;
+use crate::store::{Envelope, StoreError};
+
+/// Keys looked at per script run, and dead letters read per page.
+const STEP: u64 = 500;
+
+impl RedisStore {
+    pub(super) async fn forget_shop_impl(&self, shop: &str) -> Result<u64, StoreError> {
+        let pattern = self.keys.shop_pattern(shop);
+        let mut cursor = "0".to_string();
+        let mut removed = 0;
+        loop {
+            let mut inv = self.scripts.forget.prepare_invoke();
+            inv.key(self.keys.processed_counts(shop)).arg(&cursor).arg(&pattern).arg(STEP);
+            // Repeatable: deleting what is gone deletes nothing.
+            let (next, deleted): (String, u64) = self.invoke(true, &inv).await?;
+            removed += deleted;
+            cursor = next;
+            if cursor == "0" {
+                break;
+            }
+        }
+        let mut srem = redis::cmd("SREM");
+        srem.arg(self.keys.shops()).arg(shop);
+        removed += self.query::<u64>(&srem).await?;
+        removed += self.forget_dead_letters(shop).await?;
+        Ok(removed)
+    }
+
+    async fn forget_dead_letters(&self, shop: &str) -> Result<u64, StoreError> {
+        let mut start = "-".to_string();
+        let mut removed = 0;
+        loop {
+            let mut range = redis::cmd("XRANGE");
+            range.arg(self.keys.dead()).arg(&start).arg("+").arg("COUNT").arg(STEP);
+            let page: StreamRangeReply = self.query(&range).await?;
+            let Some(last) = page.ids.last() else { break };
+            start = format!("({}", last.id);
+            let theirs: Vec<&str> = page
+                .ids
+                .iter()
+                .filter(|entry| {
+                    let bytes: Option<Vec<u8>> = entry.get("e");
+                    bytes.and_then(|b| Envelope::decode(&b).ok()).is_some_and(|e| e.meta.shop == shop)
+                })
+                .map(|entry| entry.id.as_str())
+                .collect();
+            if !theirs.is_empty() {
+                let mut del = redis::cmd("XDEL");
+                del.arg(self.keys.dead()).arg(&theirs);
+                removed += self.query::<u64>(&del).await?;
+            }
+            if (page.ids.len() as u64) < STEP {
+                break;
+            }
+        }
+        Ok(removed)
+    }
+}

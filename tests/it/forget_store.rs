@@ -1,0 +1,86 @@
+//! `Store::forget_shop` (shop/redact), run unchanged against the embedded store, a standalone
+//! Redis and a local 3-node Redis Cluster.
+
+use std::time::Duration;
+
+use backorder::ledger::FillKey;
+use backorder::store::{Envelope, EnvelopeMeta, LedgerCommit, LineWrite, Record, SharedStore, now_ms};
+use bytes::Bytes;
+
+const SHOP: &str = "forget.myshopify.com";
+const OTHER: &str = "keep.myshopify.com";
+const TTL: Duration = Duration::from_secs(3600);
+
+fn envelope(shop: &str, id: &str) -> Envelope {
+    Envelope {
+        meta: EnvelopeMeta {
+            topic: "orders/create".into(),
+            shop: shop.into(),
+            webhook_id: id.into(),
+            event_id: None,
+            api_version: None,
+            triggered_at: None,
+            received_at_ms: now_ms(),
+            attempts: 0,
+        },
+        body: Bytes::from_static(b"{\"email\":\"buyer@example.com\"}"),
+    }
+}
+
+/// Records, lines, levels, dirty marks, processed marks and counts, a lease and a dead letter.
+async fn fill(store: &SharedStore, shop: &str) {
+    let key = FillKey { priority: 0, created_at_ms: 1, order_id: 1, line_id: 10 };
+    let commit = LedgerCommit {
+        event_key: "ev:1".into(),
+        topic: "orders/create".into(),
+        mark_ttl: TTL,
+        writes: vec![
+            (Record::Order(1), Some(b"order".to_vec())),
+            (Record::Level { item: 7, location: 2 }, Some(b"level".to_vec())),
+            (Record::Install, Some(b"sealed".to_vec())),
+        ],
+        lines: vec![LineWrite { variant: 3, key, old: 0, qty: 2 }],
+        dirty_orders: vec![1],
+        dirty_variants: vec![3],
+        ..LedgerCommit::default()
+    };
+    store.ledger_commit(shop, &commit).await.unwrap();
+    assert!(store.commit_event(shop, "ev:2", "app/uninstalled", TTL).await.unwrap());
+    assert!(store.try_lease(shop, "effects", "holder-a", TTL).await.unwrap());
+    store.enqueue(&envelope(shop, &format!("wh-{shop}")), TTL).await.unwrap();
+    let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
+    store.dead_letter(&entry, "bad").await.unwrap();
+}
+
+async fn summary(store: &SharedStore, shop: &str) -> String {
+    let records = store
+        .ledger_get(shop, &[Record::Order(1), Record::Level { item: 7, location: 2 }, Record::Install])
+        .await
+        .unwrap();
+    let lines = store.ledger_lines(shop, 3, None, 10).await.unwrap().lines.len();
+    let levels = store.ledger_levels(shop, 7).await.unwrap().len();
+    let dirty = store.ledger_dirty(shop).await.unwrap();
+    let counts = store.processed_counts(shop).await.unwrap();
+    let dead = store.dead_letters(100).await.unwrap().iter().filter(|d| d.envelope.meta.shop == shop).count();
+    let listed = store.shops().await.unwrap().contains(&shop.to_string());
+    format!("{records:?} lines={lines} levels={levels} {dirty:?} {counts:?} dead={dead} listed={listed}")
+}
+
+async fn forgetting_a_shop_removes_everything_of_it_and_nothing_else(store: SharedStore) {
+    fill(&store, SHOP).await;
+    fill(&store, OTHER).await;
+    let other_before = summary(&store, OTHER).await;
+    assert!(store.forget_shop(SHOP).await.unwrap() > 0);
+    assert_eq!(
+        summary(&store, SHOP).await,
+        "[None, None, None] lines=0 levels=0 Dirty { orders: [], variants: [] } {} dead=0 listed=false"
+    );
+    assert_eq!(summary(&store, OTHER).await, other_before);
+    assert!(store.try_lease(SHOP, "effects", "holder-b", TTL).await.unwrap(), "its lease went too");
+    assert!(!store.try_lease(OTHER, "effects", "holder-b", TTL).await.unwrap(), "the other's stays");
+    // The event marks went with it: the same event is new again.
+    assert!(store.commit_event(SHOP, "ev:2", "app/uninstalled", TTL).await.unwrap());
+    assert_eq!(store.forget_shop("never.myshopify.com").await.unwrap(), 0);
+}
+
+on_every_backend!(forgetting_a_shop_removes_everything_of_it_and_nothing_else);

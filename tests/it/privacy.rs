@@ -1,0 +1,139 @@
+//! `shop/redact` erases the shop from the store (read underneath the service: every Redis key and
+//! value, every embedded table), and leaves other shops as they were. Privacy topics answer 401
+//! on a bad signature.
+
+use backorder::store::{Record, SharedStore};
+use serde_json::json;
+
+use crate::effects::Setup;
+use crate::support::dump::{embedded_rows, redis_entries};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP, TestApp, eventually};
+
+const OTHER: &str = "other-shop.myshopify.com";
+
+fn for_shop(shop: &str, mut d: Delivery) -> Delivery {
+    d.shop = shop.into();
+    d
+}
+
+/// What the service itself reads of a shop: compared before and after another shop's redaction.
+async fn visible(store: &SharedStore, shop: &str) -> String {
+    let records = store.ledger_get(shop, &[Record::Install, Record::Order(77), Record::Variants]).await.unwrap();
+    let counts = store.processed_counts(shop).await.unwrap();
+    let dead = store.dead_letters(100).await.unwrap().into_iter().filter(|d| d.envelope.meta.shop == shop).count();
+    format!("{records:?} {counts:?} dead={dead}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another_shop_untouched() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let mut s = Setup::start(backend, 1, "100", &[]).await;
+        let store = s.take_store();
+        s.enrol(json!({"enabled": true})).await;
+        eventually("the variant to sell on backorder", || async {
+            (s.policy() == backorder::devshop::Policy::Continue).then_some(())
+        })
+        .await;
+        s.order(3).await;
+        s.settled().await;
+        // Another shop with a ledger, an install and a dead letter of its own.
+        let sealer = s.app.app.state.sealer.clone().unwrap();
+        let other_install = backorder::auth::install::Install {
+            access_token: backorder::secret::Secret::new("shpat_other"),
+            refresh_token: None,
+            expires_at_ms: None,
+            scopes: vec![],
+            installed_at_ms: 1,
+        };
+        backorder::auth::install::save(s.app.store.as_ref(), &sealer, OTHER, &other_install).await.unwrap();
+        for shop in [SHOP, OTHER] {
+            assert_eq!(s.app.deliver(&for_shop(shop, Delivery::order(77))).await.status(), 200);
+            let bad = Delivery::new("orders/create", br#"{"id": "not a number"}"#.to_vec());
+            assert_eq!(s.app.deliver(&for_shop(shop, bad)).await.status(), 200);
+        }
+        s.app.drained().await;
+        eventually("both shops' bad orders dead-lettered", || async {
+            let dead = s.app.store.dead_letters(100).await.ok()?;
+            (dead.len() == 2).then_some(())
+        })
+        .await;
+        // The other shop's order touches no managed variant: its mark settles with no call.
+        eventually("the other shop's marks to settle", || async {
+            let dirty = s.app.store.ledger_dirty(OTHER).await.ok()?;
+            (dirty.orders.is_empty() && dirty.variants.is_empty()).then_some(())
+        })
+        .await;
+        let other_before = visible(&s.app.store, OTHER).await;
+        let other_keys_before = other_redis_entries(&store);
+        if store.dir.is_none() {
+            assert!(redis_entries(&store).iter().any(|e| e.contains(SHOP)), "the dump sees the shop before");
+        }
+
+        // 48 hours after the uninstall: first the uninstall, then the redaction.
+        let uninstalled = Delivery::new("app/uninstalled", br#"{"id": 1}"#.to_vec());
+        assert_eq!(s.app.deliver(&uninstalled).await.status(), 200);
+        s.app.drained().await;
+        let redact = Delivery::new("shop/redact", json!({"shop_id": 954889, "shop_domain": SHOP}).to_string());
+        assert_eq!(s.app.deliver(&redact).await.status(), 200);
+        eventually("the shop to be forgotten", || async {
+            let shops = s.app.store.shops().await.ok()?;
+            let counts = s.app.store.processed_counts(SHOP).await.ok()?;
+            (!shops.contains(&SHOP.to_string()) && counts.is_empty()).then_some(())
+        })
+        .await;
+        s.app.drained().await;
+
+        assert_eq!(visible(&s.app.store, OTHER).await, other_before, "the other shop reads as before");
+        assert_eq!(visible(&s.app.store, SHOP).await, "[None, None, None] {} dead=0");
+        if store.dir.is_none() {
+            eventually("no Redis key or value naming the shop", || async {
+                let left: Vec<String> = redis_entries(&store).into_iter().filter(|e| e.contains(SHOP)).collect();
+                left.is_empty().then_some(())
+            })
+            .await;
+            assert_eq!(other_redis_entries(&store), other_keys_before, "the other shop's keys, byte for byte");
+            s.stop().await;
+        } else {
+            let Setup { app, devshop, .. } = s;
+            let TestApp { app, store: shared, .. } = app;
+            app.stop().await;
+            drop(shared);
+            devshop.stop().await;
+            let rows = embedded_rows(&store).await;
+            let left: Vec<&String> = rows.iter().filter(|r| r.contains(SHOP)).collect();
+            assert!(left.is_empty(), "rows of the shop left: {left:?}");
+            assert!(rows.iter().any(|r| r.contains(OTHER) && r.contains("ledger_records")), "the other shop stays");
+        }
+    }
+}
+
+/// The other shop's Redis entries, without leases (the sweeper takes and drops them any time).
+fn other_redis_entries(store: &crate::support::TestStore) -> Vec<String> {
+    if store.dir.is_some() {
+        return Vec::new();
+    }
+    let tag = format!("{{{OTHER}}}");
+    let mut entries: Vec<String> = redis_entries(store)
+        .into_iter()
+        .filter(|e| e.split('\t').next().is_some_and(|k| k.contains(&tag) && !k.contains(":lock:")))
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_webhooks_with_a_bad_signature_get_401() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        for topic in ["customers/data_request", "customers/redact", "shop/redact"] {
+            let mut d = Delivery::new(topic, json!({"shop_id": 1, "shop_domain": SHOP}).to_string());
+            d.hmac = Some("bm90IHRoZSBzaWduYXR1cmU=".into());
+            assert_eq!(app.deliver(&d).await.status(), 401, "{topic}");
+            d.hmac = Some(String::new());
+            assert_eq!(app.deliver(&d).await.status(), 401, "{topic} unsigned");
+        }
+        assert_eq!(app.store.queue_stats().await.unwrap().queued, 0, "nothing queued");
+        app.app.stop().await;
+    }
+}
