@@ -71,7 +71,8 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
             let [order_bytes, mail_bytes, contact] = <[_; 3]>::try_from(reads).map_err(|_| transient("short read"))?;
             let mut commit = LedgerCommit {
                 event_key: format!("redact:{order_id}:{:016x}", fastrand::u64(..)),
-                topic: "customers/redact".into(),
+                // Not the webhook's topic: the processed count of that is the webhook's, once.
+                topic: "privacy".into(),
                 mark_ttl: Duration::from_secs(3600),
                 expect: vec![
                     (Record::Order(order_id), order_bytes.clone()),

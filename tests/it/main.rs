@@ -27,6 +27,7 @@ mod oauth;
 mod platform;
 mod platform_schema;
 mod privacy;
+mod privacy_customers;
 mod proxy;
 mod queue;
 mod reconcile;
