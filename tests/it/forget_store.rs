@@ -71,9 +71,10 @@ async fn forgetting_a_shop_removes_everything_of_it_and_nothing_else(store: Shar
     fill(&store, OTHER).await;
     let other_before = summary(&store, OTHER).await;
     assert!(store.forget_shop(SHOP).await.unwrap() > 0);
+    let nothing = backorder::store::Dirty::default();
     assert_eq!(
         summary(&store, SHOP).await,
-        "[None, None, None] lines=0 levels=0 Dirty { orders: [], variants: [] } {} dead=0 listed=false"
+        format!("[None, None, None] lines=0 levels=0 {nothing:?} {{}} dead=0 listed=false")
     );
     assert_eq!(summary(&store, OTHER).await, other_before);
     assert!(store.try_lease(SHOP, "effects", "holder-b", TTL).await.unwrap(), "its lease went too");
