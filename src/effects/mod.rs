@@ -65,6 +65,12 @@ pub struct Ctx<'a> {
     pub token: &'a Secret,
 }
 
+impl From<crate::notify::standing::StandingError> for EffectError {
+    fn from(e: crate::notify::standing::StandingError) -> Self {
+        EffectError::Notify(e.into())
+    }
+}
+
 impl Ctx<'_> {
     async fn call(&self, op: &Operation, vars: Value) -> Result<Value, EffectError> {
         Ok(self.platform.call(self.shop, self.token, op, vars).await?)
@@ -349,24 +355,7 @@ async fn recheck_waiting(
     variant: u64,
     record: &VariantRecord,
 ) -> Result<(), EffectError> {
-    let mut orders: Vec<u64> = crate::notify::queue::scan(state.store.as_ref(), shop, variant, record, None)
-        .await?
-        .into_iter()
-        .map(|e| e.order_id)
-        .collect();
-    orders.sort_unstable();
-    orders.dedup();
-    for chunk in orders.chunks(BATCH) {
-        let commit = LedgerCommit {
-            event_key: format!("effects:recheck:{variant}:{:016x}", fastrand::u64(..)),
-            topic: "effects".into(),
-            mark_ttl: Duration::from_secs(3600),
-            dirty_orders: chunk.to_vec(),
-            ..LedgerCommit::default()
-        };
-        state.store.ledger_commit(shop, &commit).await?;
-    }
-    Ok(())
+    Ok(crate::notify::queue::mark_waiting(state.store.as_ref(), shop, variant, record, "effects").await?)
 }
 
 /// The same failure for each variant of a failed batch.

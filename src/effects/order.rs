@@ -7,13 +7,11 @@ use serde_json::{Value, json};
 
 use super::desired::{LineState, OrderDiff};
 use super::{Ctx, EffectError};
-use crate::ledger::records::{VariantRecord, decode};
-use crate::ledger::rules::OrderRecord;
 use crate::platform::ops::{
     FULFILLMENT_ORDER_HOLD, FULFILLMENT_ORDER_RELEASE_HOLD, ORDER_FULFILLMENT_ORDERS, TAGS_ADD, TAGS_REMOVE,
 };
 use crate::platform::reads::gid_number;
-use crate::store::{Record, Store};
+use crate::store::Store;
 
 /// The handle of our hold: one per fulfillment order, found again by it after a crash.
 pub const HOLD_HANDLE: &str = "backorder";
@@ -21,18 +19,9 @@ pub const HOLD_HANDLE: &str = "backorder";
 /// The order's lines with their open and backordered units; `None` when the ledger does not know
 /// the order.
 pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Option<Vec<LineState>>, EffectError> {
-    let bytes = store.ledger_get(shop, &[Record::Order(order_id)]).await?.remove(0);
-    let Some(order) = decode::<OrderRecord>(bytes.as_deref())? else { return Ok(None) };
-    let mut variants: Vec<u64> = order.lines.iter().filter_map(|l| l.variant_id).collect();
-    variants.sort_unstable();
-    variants.dedup();
-    let records = store.ledger_get(shop, &variants.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
-    let mut books = BTreeMap::new();
-    for (v, bytes) in variants.iter().zip(records) {
-        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
-            books.insert(*v, record.header);
-        }
-    }
+    let Some((order, books)) = crate::notify::standing::with_variants(store, shop, order_id).await? else {
+        return Ok(None);
+    };
     let lines = order
         .lines
         .iter()
@@ -40,7 +29,7 @@ pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Optio
             let backordered = l
                 .variant_id
                 .and_then(|v| books.get(&v))
-                .map_or(0, |h| h.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
+                .map_or(0, |r| r.header.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
             LineState { line_id: l.line_id, open: l.open_qty, backordered }
         })
         .collect();

@@ -172,20 +172,7 @@ async fn managed(state: &AppState, shop: &str) -> Result<Vec<(u64, VariantRecord
 /// Marks every waiting order, so each is looked at for a reminder that has come due.
 async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
     for (variant, record) in managed(state, shop).await? {
-        let mut orders: Vec<u64> =
-            scan(state.store.as_ref(), shop, variant, &record, None).await?.into_iter().map(|e| e.order_id).collect();
-        orders.sort_unstable();
-        orders.dedup();
-        for chunk in orders.chunks(200) {
-            let commit = LedgerCommit {
-                event_key: format!("schedule:remind:{variant}:{:016x}", fastrand::u64(..)),
-                topic: "schedule".into(),
-                mark_ttl: Duration::from_secs(3600),
-                dirty_orders: chunk.to_vec(),
-                ..LedgerCommit::default()
-            };
-            state.store.ledger_commit(shop, &commit).await?;
-        }
+        super::queue::mark_waiting(state.store.as_ref(), shop, variant, &record, "schedule").await?;
     }
     Ok(())
 }

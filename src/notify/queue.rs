@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::ledger::records::VariantRecord;
 use crate::notify::eta;
-use crate::store::{Store, StoreError};
+use crate::store::{LedgerCommit, Store, StoreError};
 
 pub const PAGE: usize = 1000;
 
@@ -63,4 +63,30 @@ pub async fn scan(
         }
     }
     Ok(queue)
+}
+
+/// Marks every order waiting on `variant` dirty, so the effects look at each again (an ETA that
+/// moved, a reminder come due). `why` names the commits.
+pub async fn mark_waiting(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    why: &str,
+) -> Result<(), StoreError> {
+    let mut orders: Vec<u64> =
+        scan(store, shop, variant, record, None).await?.into_iter().map(|e| e.order_id).collect();
+    orders.sort_unstable();
+    orders.dedup();
+    for chunk in orders.chunks(200) {
+        let commit = LedgerCommit {
+            event_key: format!("{why}:{variant}:{:016x}", fastrand::u64(..)),
+            topic: why.into(),
+            mark_ttl: std::time::Duration::from_secs(3600),
+            dirty_orders: chunk.to_vec(),
+            ..LedgerCommit::default()
+        };
+        store.ledger_commit(shop, &commit).await?;
+    }
+    Ok(())
 }

@@ -63,13 +63,12 @@ impl Queues {
     }
 }
 
-/// The order as the ledger knows it, with each line's standing; `None` for an unknown order.
-pub async fn of_order(
+/// The order as the ledger knows it, with the records of its managed variants.
+pub async fn with_variants(
     store: &dyn Store,
     shop: &str,
     order_id: u64,
-    queues: &Queues,
-) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, StandingError> {
+) -> Result<Option<(OrderRecord, HashMap<u64, VariantRecord>)>, StandingError> {
     let bytes = store.ledger_get(shop, &[Record::Order(order_id)]).await?.remove(0);
     let Some(order) = decode::<OrderRecord>(bytes.as_deref())? else { return Ok(None) };
     let mut variants: Vec<u64> = order.lines.iter().filter_map(|l| l.variant_id).collect();
@@ -82,6 +81,17 @@ pub async fn of_order(
             records.insert(*v, record);
         }
     }
+    Ok(Some((order, records)))
+}
+
+/// The order as the ledger knows it, with each line's standing; `None` for an unknown order.
+pub async fn of_order(
+    store: &dyn Store,
+    shop: &str,
+    order_id: u64,
+    queues: &Queues,
+) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, StandingError> {
+    let Some((order, records)) = with_variants(store, shop, order_id).await? else { return Ok(None) };
     let mut lines = Vec::with_capacity(order.lines.len());
     for l in &order.lines {
         let record = l.variant_id.and_then(|v| records.get(&v));

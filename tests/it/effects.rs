@@ -157,6 +157,23 @@ impl Setup {
         .await;
     }
 
+    /// Stops everything, then reads the store underneath: every Redis key and value of the
+    /// test's prefix, or every row of every embedded table (which needs the service stopped).
+    pub async fn stop_and_dump(self, store: &crate::support::TestStore) -> Vec<String> {
+        use crate::support::dump::{embedded_rows, redis_entries};
+        if store.dir.is_none() {
+            let entries = redis_entries(store);
+            self.stop().await;
+            return entries;
+        }
+        let Setup { app, devshop, .. } = self;
+        let crate::support::TestApp { app, store: shared, .. } = app;
+        app.stop().await;
+        drop(shared);
+        devshop.stop().await;
+        embedded_rows(store).await
+    }
+
     pub async fn stop(self) {
         self.app.app.stop().await;
         self.devshop.stop().await;

@@ -6,7 +6,7 @@ use backorder::store::{Record, SharedStore};
 use serde_json::json;
 
 use crate::effects::Setup;
-use crate::support::dump::{embedded_rows, redis_entries};
+use crate::support::dump::redis_entries;
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, TestApp, eventually};
 
@@ -95,12 +95,7 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
             assert_eq!(other_redis_entries(&store), other_keys_before, "the other shop's keys, byte for byte");
             s.stop().await;
         } else {
-            let Setup { app, devshop, .. } = s;
-            let TestApp { app, store: shared, .. } = app;
-            app.stop().await;
-            drop(shared);
-            devshop.stop().await;
-            let rows = embedded_rows(&store).await;
+            let rows = s.stop_and_dump(&store).await;
             let left: Vec<&String> = rows.iter().filter(|r| r.contains(SHOP)).collect();
             assert!(left.is_empty(), "rows of the shop left: {left:?}");
             assert!(rows.iter().any(|r| r.contains(OTHER) && r.contains("ledger_records")), "the other shop stays");

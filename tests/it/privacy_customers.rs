@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 
 use crate::api::{get, put, token};
 use crate::effects::Setup;
-use crate::support::dump::{embedded_rows, redis_entries};
 use crate::support::smtp::SmtpSink;
 use crate::support::webhooks::Delivery;
-use crate::support::{Backend, SHOP, TestApp, eventually};
+use crate::support::{Backend, SHOP, eventually};
 
 /// The test orders' addresses (`support::shopify::Order`).
 fn email(order: u64) -> String {
@@ -68,18 +67,7 @@ async fn after_customers_redact_the_customers_email_appears_nowhere_in_the_store
             "no email to the redacted customer after the redaction"
         );
 
-        let entries: Vec<String> = if store.dir.is_none() {
-            let entries = redis_entries(&store);
-            s.stop().await;
-            entries
-        } else {
-            let Setup { app, devshop, .. } = s;
-            let TestApp { app, store: shared, .. } = app;
-            app.stop().await;
-            drop(shared);
-            devshop.stop().await;
-            embedded_rows(&store).await
-        };
+        let entries = s.stop_and_dump(&store).await;
         let all = entries.join("\n");
         assert!(!all.contains(&email(redacted)), "the redacted customer's email is still stored");
         assert!(all.contains(&email(kept)), "the dump sees other customers' emails");
