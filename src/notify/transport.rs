@@ -99,7 +99,15 @@ impl Mailer {
         let message = self.build(out)?;
         let result = match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
-                if e.is_permanent() { SendError::Refused(e.to_string()) } else { SendError::Unavailable(e.to_string()) }
+                // A server's reply often quotes the recipient's address: only its code is kept
+                // (errors are logged, and logs never carry a customer's email).
+                let why = match e.status() {
+                    Some(code) => format!("SMTP reply {code}"),
+                    // Not a reply: the connection, TLS or a timeout, with no address in it.
+                    None if !e.is_response() => e.to_string(),
+                    None => "an unreadable SMTP reply".to_string(),
+                };
+                if e.is_permanent() { SendError::Refused(why) } else { SendError::Unavailable(why) }
             }),
             Transport::Files(dir) => write_file(&dir.join(shop), out, &message.formatted()).await,
         };
