@@ -398,6 +398,13 @@ mod tests {
         let problems = Settings::load_from(e).unwrap().problems().join("\n");
         assert!(problems.contains("BACKORDER__STORE__URL"), "{problems}");
         assert!(problems.contains("expected 32"), "{problems}");
+
+        let mut e = complete();
+        e.push(("BACKORDER__EMAIL__FROM".into(), "not an address".into()));
+        e.push(("BACKORDER__EMAIL__SMTP_URL".into(), "ftp://mail.example.com".into()));
+        let problems = Settings::load_from(e).unwrap().problems().join("\n");
+        assert!(problems.contains("BACKORDER__EMAIL__FROM"), "{problems}");
+        assert!(problems.contains("BACKORDER__EMAIL__SMTP_URL"), "{problems}");
     }
 
     #[test]
