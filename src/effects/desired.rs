@@ -98,7 +98,8 @@ pub struct AppliedVariant {
     #[serde(default)]
     pub eta: Option<String>,
     /// A digest of what the waiting lines' ETAs derive from (supply plan, lead and handling
-    /// times) when their orders were last looked at: when it moves, they are looked at again.
+    /// times, which lines each batch covers) when their orders were last looked at: when it
+    /// moves, they are looked at again.
     #[serde(default)]
     pub eta_inputs: Option<u64>,
     /// The backlog is at or above the shop's alert threshold, and the owner was told.

@@ -271,9 +271,14 @@ async fn settle_variants(
         };
         let mut applied = applied;
         let before = applied.clone();
-        if applied.eta_inputs != Some(desired.eta_inputs) {
+        let fingerprint = if record.header.backordered() == 0 {
+            desired.eta_inputs
+        } else {
+            crate::notify::queue::eta_fingerprint(store, ctx.shop, id, &record, desired.eta_inputs).await?
+        };
+        if applied.eta_inputs != Some(fingerprint) {
             recheck_waiting(state, ctx.shop, id, &record).await?;
-            applied.eta_inputs = Some(desired.eta_inputs);
+            applied.eta_inputs = Some(fingerprint);
         }
         alert_owner(state, ctx.shop, settings, id, &record, &mut applied).await?;
         if applied != before {

@@ -42,6 +42,15 @@ pub fn eta_at(
     lead_time_days.map(|lead| today + time::Duration::days(i64::from(lead)) + handling)
 }
 
+/// The supply batch (index in date order) that covers `position`; `None` beyond all supply.
+pub fn batch_of(supply: &[SupplyBatch], position: u64) -> Option<usize> {
+    let mut covered = 0u64;
+    supply.iter().position(|b| {
+        covered += b.qty;
+        position <= covered
+    })
+}
+
 /// The ETA of a backordered line whose first unit is at `position`: its last unit decides.
 pub fn line_eta(record: &VariantRecord, position: u64, backordered: u32, today: Date) -> Option<Date> {
     let last = position + u64::from(backordered.max(1)) - 1;
@@ -100,6 +109,14 @@ mod tests {
 
     fn day(s: &str) -> Date {
         parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_position_falls_in_the_batch_whose_cumulative_quantity_first_reaches_it() {
+        let supply = [batch(2, "2026-12-10"), batch(3, "2026-12-20")];
+        let of = |p| batch_of(&supply, p);
+        assert_eq!((of(1), of(2), of(3), of(5), of(6)), (Some(0), Some(0), Some(1), Some(1), None));
+        assert_eq!(batch_of(&[], 1), None);
     }
 
     #[test]

@@ -90,3 +90,31 @@ pub async fn mark_waiting(
     }
     Ok(())
 }
+
+/// What the waiting lines' ETAs depend on, digested: `inputs` (the variant's supply plan, lead
+/// and handling times) and, along the queue up to the first line beyond all supply, the lines
+/// where the covering batch changes. A line that moves into a later batch (an order placed
+/// ahead of it by priority, a batch shrunk) changes it; an order joining the back of the queue
+/// or a new day does not. Reads only as far as the supply reaches.
+pub async fn eta_fingerprint(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    inputs: u64,
+) -> Result<u64, StoreError> {
+    use sha2::Digest;
+    let supply = &record.settings.supply;
+    let total: u64 = supply.iter().map(|b| b.qty).sum();
+    let mut edges = Vec::new();
+    let mut last_batch = None;
+    for e in scan(store, shop, variant, record, Some(total + 1)).await? {
+        let batch = eta::batch_of(supply, e.position + u64::from(e.backordered.max(1)) - 1);
+        if edges.is_empty() || batch != last_batch {
+            edges.push((e.order_id, e.line_item_id, batch));
+            last_batch = batch;
+        }
+    }
+    let bytes = serde_json::to_vec(&(inputs, edges)).expect("plain data serializes");
+    Ok(u64::from_be_bytes(sha2::Sha256::digest(&bytes)[..8].try_into().expect("8 bytes")))
+}

@@ -220,3 +220,29 @@ async fn the_owner_is_told_once_when_a_variants_backlog_reaches_the_alert_thresh
     assert_eq!(alerts, 1, "still above the threshold: no second alert");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_placed_ahead_by_priority_tells_the_line_it_pushes_into_a_later_batch() {
+    let sink = SmtpSink::start();
+    let mut s = supplied(Backend::Embedded, &sink).await;
+    let vip = json!({"priority_tags": {"VIP": 10}});
+    assert_eq!(put(&s.app, "/api/settings", &token(SHOP), vip).await.status(), 200);
+    // Supply: 2 units in 10 days, 10 in 30. Orders a and b take the first batch, c the second.
+    let (a, b, c) = (s.order(1).await, s.order(1).await, s.order(1).await);
+    mail_of(&sink, "backordered", 3).await;
+    s.settled().await;
+
+    let variant = s.variant;
+    let vip = s.world(|w| w.place_order("vip@example.com", &["VIP"], &[(variant, 1)])).expect("an order");
+    s.deliver_order(vip, "orders/create").await;
+    s.deliver_level().await;
+    let changed = mail_of(&sink, "eta_changed", 1).await;
+    mail_of(&sink, "backordered", 4).await;
+    s.settled().await;
+    let all: Vec<Received> = sink.messages().into_iter().filter(|m| m.kind() == "eta_changed").collect();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(changed[0].order_id(), b, "b now waits for the second batch; a and c keep their dates ({a}, {c})");
+    let text = changed[0].text.as_deref().unwrap_or_default();
+    assert!(text.contains(&human_date(day(30))) && text.contains(&human_date(day(10))), "{text}");
+    s.stop().await;
+}
