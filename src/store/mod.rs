@@ -212,11 +212,21 @@ pub trait Store: Send + Sync + 'static {
     /// its place among the shops, and its dead letters. Other shops are untouched. Returns how
     /// many keys or rows went.
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError>;
+
+    /// Deletes the shop's dead letters whose body holds `needle` (ASCII case-insensitive): a
+    /// redacted customer's address must not outlive the redaction there. The number deleted.
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn Store>;
 
 /// Opens the backend named by a store URL (SPEC 3.2).
+/// `true` when `needle` is absent (any dead letter) or appears, ASCII case-insensitively, in the
+/// envelope's body.
+pub(crate) fn body_mentions(envelope: &Envelope, needle: Option<&[u8]>) -> bool {
+    needle.is_none_or(|n| !n.is_empty() && envelope.body.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
+}
+
 pub async fn open(url: &str, prefix: &str) -> Result<SharedStore, StoreError> {
     match StoreUrl::parse(url)? {
         StoreUrl::File(path) => Ok(Arc::new(embedded::EmbeddedStore::open(&path).await?)),

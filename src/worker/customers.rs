@@ -29,9 +29,8 @@ struct Customer {
 
 #[derive(Deserialize)]
 struct Redact {
-    /// Required by the shape; the orders named are what is erased.
-    #[serde(rename = "customer")]
-    _customer: Customer,
+    /// Whose data: the orders named are erased, and dead letters naming the address.
+    customer: Customer,
     #[serde(default)]
     orders_to_redact: Vec<u64>,
 }
@@ -105,6 +104,10 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
                 break;
             }
         }
+    }
+    // A dead-lettered webhook of theirs (kept whole for a replay) holds the address too.
+    if let Some(email) = body.customer.email.as_deref().filter(|e| !e.is_empty()) {
+        store.purge_dead_letters(shop, email.as_bytes()).await.map_err(transient)?;
     }
     tracing::info!(shop, "privacy: customer redacted");
     Ok(())

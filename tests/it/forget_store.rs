@@ -84,4 +84,30 @@ async fn forgetting_a_shop_removes_everything_of_it_and_nothing_else(store: Shar
     assert_eq!(store.forget_shop("never.myshopify.com").await.unwrap(), 0);
 }
 
-on_every_backend!(forgetting_a_shop_removes_everything_of_it_and_nothing_else);
+/// The shop's dead letters, by webhook id.
+async fn dead_of(store: &SharedStore, shop: &str) -> Vec<String> {
+    let dead = store.dead_letters(100).await.unwrap();
+    let mut ids: Vec<String> =
+        dead.into_iter().filter(|d| d.envelope.meta.shop == shop).map(|d| d.envelope.meta.webhook_id).collect();
+    ids.sort();
+    ids
+}
+
+async fn purging_dead_letters_removes_only_the_shops_that_name_the_address(store: SharedStore) {
+    fill(&store, SHOP).await;
+    fill(&store, OTHER).await;
+    let mut other_buyer = envelope(SHOP, "wh-other-buyer");
+    other_buyer.body = Bytes::from_static(b"{\"email\":\"someone@example.com\"}");
+    store.enqueue(&other_buyer, TTL).await.unwrap();
+    let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
+    store.dead_letter(&entry, "bad").await.unwrap();
+
+    assert_eq!(store.purge_dead_letters(SHOP, b"BUYER@example.com").await.unwrap(), 1);
+    assert_eq!(dead_of(&store, SHOP).await, ["wh-other-buyer"], "another customer's stays");
+    assert_eq!(dead_of(&store, OTHER).await, [format!("wh-{OTHER}")], "another shop's stays");
+}
+
+on_every_backend!(
+    forgetting_a_shop_removes_everything_of_it_and_nothing_else,
+    purging_dead_letters_removes_only_the_shops_that_name_the_address
+);

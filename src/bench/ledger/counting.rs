@@ -89,6 +89,10 @@ impl Store for Counting {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        self.inner.purge_dead_letters(shop, needle).await
+    }
+
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         self.inner.forget_shop(shop).await
     }

@@ -33,7 +33,32 @@ fn forget_named(
     Ok(rows)
 }
 
+/// The shop's dead letters (only those whose body holds `needle`, when given).
+fn forget_dead_letters(txn: &redb::WriteTransaction, shop: &str, needle: Option<&[u8]>) -> Result<u64, StoreError> {
+    let mut dead = txn.open_table(DEAD).db()?;
+    let mut theirs = Vec::new();
+    for row in dead.iter().db()? {
+        let (id, record) = row.db()?;
+        let envelope =
+            tables::split_dead_record(record.value()).ok().and_then(|(_, bytes)| Envelope::decode(bytes).ok());
+        if envelope.is_some_and(|e| e.meta.shop == shop && crate::store::body_mentions(&e, needle)) {
+            theirs.push(id.value());
+        }
+    }
+    for id in &theirs {
+        dead.remove(*id).db()?;
+    }
+    Ok(theirs.len() as u64)
+}
+
 impl Inner {
+    pub(super) fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        let txn = self.write()?;
+        let removed = forget_dead_letters(&txn, shop, Some(needle))?;
+        txn.commit().db()?;
+        Ok(removed)
+    }
+
     pub(super) fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         let txn = self.write()?;
         let mut removed = 0u64;
@@ -94,24 +119,7 @@ impl Inner {
         }
         removed += marks.len() as u64;
         removed += u64::from(txn.open_table(SHOPS).db()?.remove(shop).db()?.is_some());
-        {
-            let mut dead = txn.open_table(DEAD).db()?;
-            let mut theirs = Vec::new();
-            for row in dead.iter().db()? {
-                let (id, record) = row.db()?;
-                let shop_of = tables::split_dead_record(record.value())
-                    .ok()
-                    .and_then(|(_, bytes)| Envelope::decode(bytes).ok())
-                    .map(|e| e.meta.shop);
-                if shop_of.as_deref() == Some(shop) {
-                    theirs.push(id.value());
-                }
-            }
-            for id in &theirs {
-                dead.remove(*id).db()?;
-            }
-            removed += theirs.len() as u64;
-        }
+        removed += forget_dead_letters(&txn, shop, None)?;
         txn.commit().db()?;
         self.leases.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|(owner, _), _| owner != shop);
         Ok(removed)

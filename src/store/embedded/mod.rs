@@ -358,6 +358,11 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        let (shop, needle) = (shop.to_string(), needle.to_vec());
+        self.run(move |inner| inner.purge_dead_letters(&shop, &needle)).await
+    }
+
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         let shop = shop.to_string();
         self.run(move |inner| inner.forget_shop(&shop)).await

@@ -28,11 +28,12 @@ impl RedisStore {
         let mut srem = redis::cmd("SREM");
         srem.arg(self.keys.shops()).arg(shop);
         removed += self.query::<u64>(&srem).await?;
-        removed += self.forget_dead_letters(shop).await?;
+        removed += self.forget_dead_letters(shop, None).await?;
         Ok(removed)
     }
 
-    async fn forget_dead_letters(&self, shop: &str) -> Result<u64, StoreError> {
+    /// The shop's dead letters (only those whose body holds `needle`, when given).
+    pub(super) async fn forget_dead_letters(&self, shop: &str, needle: Option<&[u8]>) -> Result<u64, StoreError> {
         let mut start = "-".to_string();
         let mut removed = 0;
         loop {
@@ -46,7 +47,9 @@ impl RedisStore {
                 .iter()
                 .filter(|entry| {
                     let bytes: Option<Vec<u8>> = entry.get("e");
-                    bytes.and_then(|b| Envelope::decode(&b).ok()).is_some_and(|e| e.meta.shop == shop)
+                    bytes
+                        .and_then(|b| Envelope::decode(&b).ok())
+                        .is_some_and(|e| e.meta.shop == shop && crate::store::body_mentions(&e, needle))
                 })
                 .map(|entry| entry.id.as_str())
                 .collect();

@@ -412,6 +412,10 @@ impl Store for RedisStore {
         self.forget_shop_impl(shop).await
     }
 
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        self.forget_dead_letters(shop, Some(needle)).await
+    }
+
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {
         self.ledger_dirty_impl(shop).await
     }
