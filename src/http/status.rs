@@ -126,7 +126,8 @@ async fn load(state: &AppState, token: &str) -> Result<Order, Failure> {
         tracing::warn!(error = %e, "status page: cannot read the order");
         Failure::Unavailable
     };
-    let found = standing::of_order(store, &shop, order_id, &Queues::default()).await.map_err(|e| unavailable(&e))?;
+    let found =
+        standing::of_order(store, &shop, order_id, &Queues::for_one_order()).await.map_err(|e| unavailable(&e))?;
     let Some((record, lines)) = found else { return Err(Failure::NotFound) };
     let mut reads = store
         .ledger_get(&shop, &[Record::Contact(order_id), Record::Mail(order_id), Record::CancelRequest(order_id)])

@@ -5,6 +5,7 @@ use std::ops::Bound;
 
 use serde::Serialize;
 
+use crate::ledger::FillKey;
 use crate::ledger::records::VariantRecord;
 use crate::notify::eta;
 use crate::store::{LedgerCommit, Store, StoreError};
@@ -31,6 +32,29 @@ pub async fn scan(
     record: &VariantRecord,
     enough: Option<u64>,
 ) -> Result<Vec<QueueEntry>, StoreError> {
+    scan_while(store, shop, variant, record, |_, ahead| enough.is_none_or(|units| ahead < units)).await
+}
+
+/// The queue from the front through the line `last`: what one line's position needs, and no
+/// more of a long queue.
+pub async fn scan_through(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    last: FillKey,
+) -> Result<Vec<QueueEntry>, StoreError> {
+    scan_while(store, shop, variant, record, |key, _| *key <= last).await
+}
+
+/// The queue from the front while `go_on(next line's key, units ahead of it)`.
+async fn scan_while(
+    store: &dyn Store,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    go_on: impl Fn(&FillKey, u64) -> bool,
+) -> Result<Vec<QueueEntry>, StoreError> {
     let header = &record.header;
     let today = eta::today();
     let mut queue = Vec::new();
@@ -40,7 +64,7 @@ pub async fn scan(
     'pages: loop {
         let page = store.ledger_scan(shop, variant, from, PAGE).await?;
         for (key, qty) in &page {
-            if enough.is_some_and(|units| ahead >= units) {
+            if !go_on(key, ahead) {
                 break 'pages;
             }
             let backordered = header.backordered_of(key, *qty);

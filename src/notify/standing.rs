@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::ledger::FillKey;
 use crate::ledger::records::{RecordError, VariantRecord, decode};
 use crate::ledger::rules::OrderRecord;
 use crate::notify::eta;
-use crate::notify::queue::scan;
+use crate::notify::queue::{scan, scan_through};
 use crate::store::{Record, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,26 +34,39 @@ pub struct LineStanding {
 type QueueIndex = HashMap<(u64, u64), (u64, Option<time::Date>)>;
 
 /// Queues read once and shared by every order looked at in one pass: a flash sale's orders all
-/// wait on one variant, and each would otherwise read its whole queue again.
+/// wait on one variant, and each would otherwise read its whole queue again. For one order on
+/// its own (the status page), only the queue up to its line is read.
 #[derive(Default)]
 pub struct Queues {
     read: tokio::sync::Mutex<HashMap<u64, Arc<QueueIndex>>>,
+    one_order: bool,
 }
 
 impl Queues {
+    pub fn for_one_order() -> Self {
+        Self { one_order: true, ..Self::default() }
+    }
+
     async fn index(
         &self,
         store: &dyn Store,
         shop: &str,
-        variant: u64,
-        record: &VariantRecord,
+        (variant, record): (u64, &VariantRecord),
+        line: FillKey,
         fresh: bool,
     ) -> Result<Arc<QueueIndex>, StoreError> {
         let mut read = self.read.lock().await;
-        if !fresh && let Some(index) = read.get(&variant) {
+        if !fresh
+            && !self.one_order
+            && let Some(index) = read.get(&variant)
+        {
             return Ok(index.clone());
         }
-        let entries = scan(store, shop, variant, record, None).await?;
+        let entries = if self.one_order {
+            scan_through(store, shop, variant, record, line).await?
+        } else {
+            scan(store, shop, variant, record, None).await?
+        };
         let index: QueueIndex = entries
             .into_iter()
             .map(|e| ((e.order_id, e.line_item_id), (e.position, e.eta.as_deref().and_then(eta::parse))))
@@ -107,7 +121,8 @@ pub async fn of_order(
         if let (Some(record), Some(variant), true) = (record, l.variant_id, backordered > 0) {
             // A queue read earlier in the pass may predate this line: read it again then.
             for fresh in [false, true] {
-                let index = queues.index(store, shop, variant, record, fresh).await?;
+                let line = order.key(order_id, l.line_id);
+                let index = queues.index(store, shop, (variant, record), line, fresh).await?;
                 if let Some((position, eta)) = index.get(&(order_id, l.line_id)) {
                     standing.position = Some(*position);
                     standing.eta = *eta;
