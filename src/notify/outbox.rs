@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::plan::{self, LineNow, MailState, Outgoing, Policy};
+use super::plan::{self, Decision, LineNow, MailState, Outgoing, Policy};
 use super::standing::{self, Queues, StandingError};
 use super::templates::{self, MailContext, MailLine, Rendered};
 use super::transport::SendError;
@@ -82,37 +82,7 @@ pub async fn decide(
         // not looked at again for this occasion.
         None => tracing::info!(shop, order_id, occasion = %decision.occasion, "notify: the order has no email address"),
         Some(to) => {
-            let ctx = MailContext {
-                kind: decision.kind.to_string(),
-                shop_name: shop_name(shop),
-                order_name: order.name.clone(),
-                first_name: contact.first_name.clone(),
-                status_url: status_url(state, shop, order_id),
-                lines: decision
-                    .lines
-                    .iter()
-                    .map(|l| MailLine {
-                        title: contact.titles.get(&l.line_id).cloned().unwrap_or_else(|| "Item".into()),
-                        quantity: l.quantity,
-                        eta: l.eta.map(super::eta::format),
-                        eta_text: l.eta.map(human_date),
-                        previous_eta_text: l.previous_eta.as_deref().and_then(super::eta::parse).map(human_date),
-                        position: l.position,
-                    })
-                    .collect(),
-            };
-            let template = templates::for_shop(settings, decision.kind).unwrap_or_else(|| {
-                templates::builtin(decision.kind).expect("every decided kind has a built-in template")
-            });
-            let rendered = match templates::render(decision.kind, &template, &ctx) {
-                Ok(r) => r,
-                Err(e) => {
-                    // Stored before templates were checked on save: the built-in one goes out.
-                    tracing::warn!(shop, order_id, error = %e, "notify: the shop's template fails; using the built-in one");
-                    let builtin = templates::builtin(decision.kind).expect("built in");
-                    templates::render(decision.kind, &builtin, &ctx).expect("built-in templates render")
-                }
-            };
+            let rendered = render(state, shop, settings, (order_id, &order.name), &contact, &decision);
             next.outbox.push(Outgoing {
                 occasion: decision.occasion.clone(),
                 message_id: message_id(state, shop, order_id, &decision.occasion),
@@ -124,6 +94,43 @@ pub async fn decide(
     }
     commit.writes.push((Record::Mail(order_id), Some(encode(&next))));
     Ok(store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict)
+}
+
+/// The email `decision` calls for, in the shop's template (the built-in one if the shop's
+/// fails: one stored before templates were checked on save).
+fn render(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    (order_id, order_name): (u64, &str),
+    contact: &Contact,
+    decision: &Decision,
+) -> Rendered {
+    let ctx = MailContext {
+        kind: decision.kind.to_string(),
+        shop_name: shop_name(shop),
+        order_name: order_name.to_string(),
+        first_name: contact.first_name.clone(),
+        status_url: status_url(state, shop, order_id),
+        lines: decision
+            .lines
+            .iter()
+            .map(|l| MailLine {
+                title: contact.titles.get(&l.line_id).cloned().unwrap_or_else(|| "Item".into()),
+                quantity: l.quantity,
+                eta: l.eta.map(super::eta::format),
+                eta_text: l.eta.map(human_date),
+                previous_eta_text: l.previous_eta.as_deref().and_then(super::eta::parse).map(human_date),
+                position: l.position,
+            })
+            .collect(),
+    };
+    let builtin = || templates::builtin(decision.kind).expect("every decided kind has a built-in template");
+    let template = templates::for_shop(settings, decision.kind).unwrap_or_else(builtin);
+    templates::render(decision.kind, &template, &ctx).unwrap_or_else(|e| {
+        tracing::warn!(shop, order_id, error = %e, "notify: the shop's template fails; using the built-in one");
+        templates::render(decision.kind, &builtin(), &ctx).expect("built-in templates render")
+    })
 }
 
 /// Sends what waits in one outbox (`Record::Mail(order)` or `Record::ShopMail`). `true`: it is
