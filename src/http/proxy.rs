@@ -51,8 +51,7 @@ pub fn verify(secret: &[u8], query: &str, now_secs: i64) -> Option<(String, BTre
         return None;
     }
     let shop = params.get("shop")?.first()?.clone();
-    let valid = crate::webhook::intake::is_shop_domain(&shop) && shop.ends_with(".myshopify.com");
-    valid.then_some((shop, params))
+    crate::auth::query::is_myshopify_domain(&shop).then_some((shop, params))
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
