@@ -60,18 +60,7 @@ fn event<'a>(shop: &'a str, key: String) -> Event<'a> {
 }
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, ReconcileError> {
-    let store = state.store.as_ref();
-    let ids: BTreeSet<u64> =
-        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
-    let ids: Vec<u64> = ids.into_iter().collect();
-    let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
-    let mut out = BTreeMap::new();
-    for (id, bytes) in ids.into_iter().zip(records) {
-        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
-            out.insert(id, record);
-        }
-    }
-    Ok(out)
+    crate::worker::ledger::managed_variants(state.store.as_ref(), shop).await
 }
 
 /// Reconciles one shop; `progress` hears about each stage and every page of orders.

@@ -2,7 +2,7 @@
 //! shop's threshold, and a weekly digest of the backlog. Plain built-in texts (owner emails
 //! carry no customer data), rendered here as pure functions and sent through the shop outbox.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -154,19 +154,8 @@ pub async fn run_due(
     Ok(())
 }
 
-async fn managed(state: &AppState, shop: &str) -> Result<Vec<(u64, VariantRecord)>, NotifyError> {
-    let store = state.store.as_ref();
-    let ids: BTreeSet<u64> =
-        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
-    let ids: Vec<u64> = ids.into_iter().collect();
-    let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
-    let mut out = Vec::new();
-    for (id, bytes) in ids.into_iter().zip(records) {
-        if let Some(r) = decode::<VariantRecord>(bytes.as_deref())? {
-            out.push((id, r));
-        }
-    }
-    Ok(out)
+async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, NotifyError> {
+    crate::worker::ledger::managed_variants(state.store.as_ref(), shop).await
 }
 
 /// Marks every waiting order, so each is looked at for a reminder that has come due.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::HandlerError;
 use crate::failpoint::{self, points};
 use crate::ledger::input::{LevelState, OrderState, VariantInfo};
-use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
+use crate::ledger::records::{ItemRecord, RecordError, VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
 use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
@@ -170,6 +170,24 @@ pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderStat
         }
     }
     Err(too_contended(event))
+}
+
+/// Every managed variant of the shop, with its record, by id.
+pub async fn managed_variants<E: From<StoreError> + From<RecordError>>(
+    store: &dyn Store,
+    shop: &str,
+) -> Result<BTreeMap<u64, VariantRecord>, E> {
+    let ids: BTreeSet<u64> =
+        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
+    let ids: Vec<u64> = ids.into_iter().collect();
+    let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+    let mut out = BTreeMap::new();
+    for (id, bytes) in ids.into_iter().zip(records) {
+        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
+            out.insert(id, record);
+        }
+    }
+    Ok(out)
 }
 
 /// The managed variants among `variants`, with their records.
