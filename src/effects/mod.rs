@@ -23,7 +23,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::ledger::records::{RecordError, VariantRecord, decode, encode};
-use crate::notify::outbox::{self, NotifyError};
+use crate::notify::NotifyError;
+use crate::notify::outbox;
 use crate::notify::standing::Queues;
 use crate::platform::ops::Operation;
 use crate::platform::{AdminClient, PlatformError};
@@ -63,12 +64,6 @@ pub struct Ctx<'a> {
     pub platform: &'a AdminClient,
     pub shop: &'a str,
     pub token: &'a Secret,
-}
-
-impl From<crate::notify::standing::StandingError> for EffectError {
-    fn from(e: crate::notify::standing::StandingError) -> Self {
-        EffectError::Notify(e.into())
-    }
 }
 
 impl Ctx<'_> {

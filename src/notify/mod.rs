@@ -10,3 +10,12 @@ pub mod standing;
 pub mod status_token;
 pub mod templates;
 pub mod transport;
+
+/// What can go wrong while working out or sending what people are told.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Record(#[from] crate::ledger::records::RecordError),
+}

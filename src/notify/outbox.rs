@@ -10,33 +10,17 @@
 
 use std::time::Duration;
 
+use super::NotifyError;
 use super::plan::{self, Decision, LineNow, MailState, Outgoing, Policy};
-use super::standing::{self, Queues, StandingError};
+use super::standing::{self, Queues};
 use super::templates::{self, MailContext, MailLine, Rendered};
 use super::transport::SendError;
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
-use crate::ledger::records::{RecordError, decode, encode};
+use crate::ledger::records::{decode, encode};
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record, StoreError, now_ms};
-
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-}
-
-impl From<StandingError> for NotifyError {
-    fn from(e: StandingError) -> Self {
-        match e {
-            StandingError::Store(e) => NotifyError::Store(e),
-            StandingError::Record(e) => NotifyError::Record(e),
-        }
-    }
-}
+use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
 
 /// Decides the email `order_id` is owed now and puts it in the outbox. `false`: not decided
 /// this time (the ledger moved meanwhile); the order's mark stays and the next pass decides.

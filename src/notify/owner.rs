@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{self, NotifyError};
+use super::NotifyError;
+use super::outbox;
 use super::queue::scan;
 use super::templates::Rendered;
 use crate::ledger::records::{VariantRecord, decode, encode};

@@ -3,20 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::NotifyError;
 use crate::ledger::FillKey;
-use crate::ledger::records::{RecordError, VariantRecord, decode};
+use crate::ledger::records::{VariantRecord, decode};
 use crate::ledger::rules::OrderRecord;
 use crate::notify::eta;
 use crate::notify::queue::{scan, scan_through};
 use crate::store::{Record, Store, StoreError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StandingError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-}
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +75,7 @@ pub async fn with_variants(
     store: &dyn Store,
     shop: &str,
     order_id: u64,
-) -> Result<Option<(OrderRecord, HashMap<u64, VariantRecord>)>, StandingError> {
+) -> Result<Option<(OrderRecord, HashMap<u64, VariantRecord>)>, NotifyError> {
     let bytes = store.ledger_get(shop, &[Record::Order(order_id)]).await?.remove(0);
     let Some(order) = decode::<OrderRecord>(bytes.as_deref())? else { return Ok(None) };
     let mut variants: Vec<u64> = order.lines.iter().filter_map(|l| l.variant_id).collect();
@@ -104,7 +97,7 @@ pub async fn of_order(
     shop: &str,
     order_id: u64,
     queues: &Queues,
-) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, StandingError> {
+) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, NotifyError> {
     let Some((order, records)) = with_variants(store, shop, order_id).await? else { return Ok(None) };
     let mut lines = Vec::with_capacity(order.lines.len());
     for l in &order.lines {
