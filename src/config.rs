@@ -356,7 +356,7 @@ mod tests {
         assert_eq!(s.server.bind, "127.0.0.1:8080");
         assert_eq!(s.app.url, "http://127.0.0.1:8080");
         assert_eq!(s.shopify.admin_base_url, "https://{shop}");
-        assert_eq!(s.shopify.api_version, "2025-10");
+        assert_eq!(s.shopify.api_version, "2026-10");
         assert_eq!(s.store.url, "file://./data");
         assert_eq!(s.email.from, "backorders@localhost");
         assert_eq!(s.ledger.settle_ms, 2000);

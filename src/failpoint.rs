@@ -91,6 +91,43 @@ pub fn hit(name: &str) {
     }
 }
 
+/// Panics a test injects into one running service (one [`crate::state::AppState`]), by scope:
+/// `shop:{domain}` panics that shop's effects pass, `task:effects` the effects sweeper itself.
+/// Unlike the abort points above they live in the state, not the environment, so tests that run
+/// side by side in one process cannot arm each other's services. Empty (one atomic load per
+/// check) unless a test armed something.
+#[derive(Debug, Default)]
+pub struct Panics {
+    any: std::sync::atomic::AtomicBool,
+    armed: std::sync::Mutex<Vec<String>>,
+}
+
+impl Panics {
+    pub fn arm(&self, scope: &str) {
+        self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(scope.to_string());
+        self.any.store(true, Ordering::SeqCst);
+    }
+
+    pub fn disarm(&self, scope: &str) {
+        let mut armed = self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        armed.retain(|s| s != scope);
+        self.any.store(!armed.is_empty(), Ordering::SeqCst);
+    }
+
+    /// Panics if the scope `{kind}:{name}` is armed.
+    #[inline]
+    pub fn hit(&self, kind: &str, name: &str) {
+        if !self.any.load(Ordering::Relaxed) {
+            return;
+        }
+        let armed = self.armed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if armed.iter().any(|s| s.split_once(':') == Some((kind, name))) {
+            drop(armed);
+            panic!("injected panic at {kind}:{name}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

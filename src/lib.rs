@@ -20,6 +20,7 @@ pub mod secret;
 pub mod shop;
 pub mod state;
 pub mod store;
+pub mod supervise;
 pub mod telemetry;
 pub mod webhook;
 pub mod worker;

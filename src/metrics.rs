@@ -22,6 +22,12 @@ struct TopicLabel {
     topic: &'static str,
 }
 
+/// A supervised task's name: set by the code, never by a request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabel {
+    task: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     received: Family<Outcome, Counter>,
@@ -30,6 +36,9 @@ pub struct Metrics {
     commit: Histogram,
     effects_dead: Counter,
     emails_sent: Counter,
+    task_restarts: Family<TaskLabel, Counter>,
+    shop_pass_panics: Counter,
+    api_version_mismatches: Counter,
     queued: Gauge,
     delayed: Gauge,
     dead: Gauge,
@@ -98,7 +107,39 @@ impl Metrics {
         registry.register("queue_depth", "Webhooks queued or being processed", queued.clone());
         registry.register("queue_delayed", "Webhooks waiting out a retry delay", delayed.clone());
         registry.register("dead_letters", "Entries in the dead-letter list", dead.clone());
-        Self { registry, received, processed, latency, commit, effects_dead, emails_sent, queued, delayed, dead }
+        let task_restarts = Family::<TaskLabel, Counter>::default();
+        registry.register(
+            "task_restarts",
+            "Background tasks restarted after they panicked or ended on their own",
+            task_restarts.clone(),
+        );
+        let shop_pass_panics = Counter::default();
+        registry.register(
+            "shop_pass_panics",
+            "Effects passes of one shop that panicked (the shop is backed off, the others go on)",
+            shop_pass_panics.clone(),
+        );
+        let api_version_mismatches = Counter::default();
+        registry.register(
+            "api_version_mismatches",
+            "Admin API replies served in another version than the one asked for",
+            api_version_mismatches.clone(),
+        );
+        Self {
+            registry,
+            received,
+            processed,
+            latency,
+            commit,
+            effects_dead,
+            emails_sent,
+            task_restarts,
+            shop_pass_panics,
+            api_version_mismatches,
+            queued,
+            delayed,
+            dead,
+        }
     }
 
     pub fn received(&self, topic: Option<&str>, outcome: Received) {
@@ -137,6 +178,18 @@ impl Metrics {
 
     pub fn email_sent(&self) {
         self.emails_sent.inc();
+    }
+
+    pub fn task_restarted(&self, task: &str) {
+        self.task_restarts.get_or_create(&TaskLabel { task: task.to_string() }).inc();
+    }
+
+    pub fn shop_pass_panicked(&self) {
+        self.shop_pass_panics.inc();
+    }
+
+    pub fn api_version_mismatch(&self) {
+        self.api_version_mismatches.inc();
     }
 
     /// Renders the text exposition with the queue sizes read just now.

@@ -21,6 +21,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Hands customer and merchant emails to the mail server (or the outbox directory).
     pub mailer: Arc<Mailer>,
+    /// Which background tasks of this process run now (`/healthz`).
+    pub liveness: Arc<crate::supervise::Liveness>,
+    /// Panics a test injects into this service (inert otherwise).
+    pub panics: crate::failpoint::Panics,
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
     /// consumers racing on one hot variant would mostly redo each other's work.
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -31,7 +35,9 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: SharedStore, settings: Arc<Settings>) -> Self {
         let sealer = settings.sealer().map(Arc::new);
-        let platform = AdminClient::new(ClientConfig::from_settings(&settings)).expect("the HTTP client builds");
+        let metrics = Arc::new(Metrics::new());
+        let platform =
+            AdminClient::new(ClientConfig::from_settings(&settings), metrics.clone()).expect("the HTTP client builds");
         // `config check` and `serve` refuse a bad email setting before this; anything else
         // (tests, benches) falls back to files in the outbox directory.
         let mailer = Mailer::from_settings(&settings.email).unwrap_or_else(|e| {
@@ -48,7 +54,9 @@ impl AppState {
             sealer,
             platform: Arc::new(platform),
             mailer: Arc::new(mailer),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
+            liveness: Default::default(),
+            panics: Default::default(),
             settings,
             shop_locks: Default::default(),
             reworks: Default::default(),

@@ -34,7 +34,7 @@ pub use ledger::LedgerArgs;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The Admin API version the service is configured for (`shopify.api_version`).
-const API_VERSION: &str = "2025-10";
+const API_VERSION: &str = "2026-10";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {

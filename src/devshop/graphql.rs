@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::world::{Hold, Order, Policy, World};
+use super::world::{FulfillmentOrder, Hold, Order, OrderLine, Policy, World};
+use crate::platform::cost::Document;
 
 /// A reply's `data`, or top-level GraphQL errors.
 pub type Resolved = Result<Value, String>;
@@ -26,35 +27,48 @@ fn admin_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// What the dev shop charges per operation: Shopify's rules (objects 1, connections by their
-/// page size, mutations 10) applied to our documents.
-pub fn requested_cost(operation: &str) -> f64 {
-    match operation {
-        "ProductVariantItem" => 3.0,
-        "OrderFulfillmentOrders" => 20.0,
-        "InventoryItemLevels" => 20.0,
-        "OpenOrders" => 302.0,
-        _ => 10.0,
-    }
-}
-
 fn user_errors(errors: Vec<(Vec<&str>, String)>) -> Value {
     Value::Array(errors.into_iter().map(|(field, message)| json!({"field": field, "message": message})).collect())
 }
 
-pub fn resolve(world: &mut World, operation: &str, vars: &Value) -> Resolved {
+/// One page of `items` (in ascending id order) after the cursor `after` (the id of the last
+/// item of the page before, which may be gone since), of the size the document asks for at that
+/// connection, and its `pageInfo`.
+fn page<'a, T>(items: &'a [T], id: impl Fn(&T) -> u64, size: Option<u64>, after: &Value) -> (&'a [T], Value) {
+    let start = match after.as_str().and_then(|c| c.parse::<u64>().ok()) {
+        Some(cursor) => items.iter().position(|i| id(i) > cursor).unwrap_or(items.len()),
+        None => 0,
+    };
+    let rest = &items[start.min(items.len())..];
+    let size = usize::try_from(size.unwrap_or(0)).unwrap_or(usize::MAX).min(rest.len());
+    let page = &rest[..size];
+    let info = json!({"hasNextPage": rest.len() > size, "endCursor": page.last().map(|i| id(i).to_string())});
+    (page, info)
+}
+
+/// The operation's answer. `doc` is the document the client sent: the dev shop serves the page
+/// sizes it asks for, so a document sized to Shopify's limit is paged exactly as Shopify would.
+pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document) -> Resolved {
     match operation {
         "ProductVariantItem" => Ok(product_variant(world, vars)),
         "TagsAdd" | "TagsRemove" => Ok(tags(world, operation == "TagsAdd", vars)),
         "VariantsPolicy" => Ok(variants_policy(world, vars)),
         "EtaMetafields" => Ok(metafields_set(world, vars)),
-        "OrderFulfillmentOrders" => Ok(fulfillment_orders(world, vars)),
+        "OrderFulfillmentOrders" => Ok(fulfillment_orders(world, vars, doc)),
+        "FulfillmentOrderLineItems" => Ok(fulfillment_order_line_items(world, vars, doc)),
         "FulfillmentOrderHold" => Ok(hold(world, vars)),
         "FulfillmentOrderReleaseHold" => Ok(release(world, vars)),
         "InventoryItemLevels" => Ok(levels(world, vars)),
-        "OpenOrders" => Ok(open_orders(world, vars)),
+        "OpenOrders" => Ok(open_orders(world, vars, doc)),
         "OrderState" => {
-            Ok(json!({"order": parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id)).map(order_node)}))
+            let lines = doc.page_size(&["order", "lineItems"], vars);
+            let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
+            Ok(json!({"order": order.map(|o| order_node(o, lines))}))
+        }
+        "OrderLineItems" => {
+            let size = doc.page_size(&["order", "lineItems"], vars);
+            let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
+            Ok(json!({"order": order.map(|o| json!({"lineItems": line_items(o, size, &vars["after"])}))}))
         }
         "WebhookSubscriptionCreate" => Ok(subscribe(world, vars)),
         other => Err(format!("the dev shop does not know the operation {other:?}")),
@@ -170,12 +184,13 @@ fn metafields_set(world: &mut World, vars: &Value) -> Value {
     json!({"metafieldsSet": {"metafields": out, "userErrors": []}})
 }
 
-fn fo_status(order: &Order) -> &'static str {
+fn fo_status(order: &Order, fo: &FulfillmentOrder) -> &'static str {
+    let lines = || order.lines.iter().filter(|l| fo.line_ids.contains(&l.id));
     if order.cancelled {
         "CANCELLED"
-    } else if !order.holds.is_empty() {
+    } else if order.holds.iter().any(|h| h.fulfillment_order_id == fo.id) {
         "ON_HOLD"
-    } else if order.lines.iter().all(|l| l.fulfilled == l.quantity) {
+    } else if lines().all(|l| l.fulfilled == l.quantity) {
         "CLOSED"
     } else {
         "OPEN"
@@ -186,26 +201,46 @@ fn hold_json(h: &Hold) -> Value {
     json!({"id": gid("FulfillmentHold", h.id), "handle": h.handle, "reason": h.reason})
 }
 
-fn fulfillment_orders(world: &World, vars: &Value) -> Value {
+fn fulfillment_orders(world: &World, vars: &Value, doc: &Document) -> Value {
+    let path = ["order", "fulfillmentOrders"];
+    let lines = doc.page_size(&["order", "fulfillmentOrders", "nodes", "lineItems"], vars);
     let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
-    json!({"order": order.map(|o| json!({
-        "id": gid("Order", o.id),
-        "fulfillmentOrders": {"nodes": [{
-            "id": gid("FulfillmentOrder", o.fulfillment_order_id),
-            "status": fo_status(o),
-            "fulfillmentHolds": o.holds.iter().map(hold_json).collect::<Vec<_>>(),
-            "lineItems": {"nodes": o.lines.iter().map(|l| json!({
-                "id": gid("FulfillmentOrderLineItem", l.id),
-                "remainingQuantity": l.quantity - l.fulfilled,
-                "lineItem": {"id": gid("LineItem", l.id)},
+    json!({"order": order.map(|o| {
+        let (fos, info) = page(&o.fulfillment_orders, |f| f.id, doc.page_size(&path, vars), &vars["after"]);
+        json!({
+            "id": gid("Order", o.id),
+            "fulfillmentOrders": {"pageInfo": info, "nodes": fos.iter().map(|fo| json!({
+                "id": gid("FulfillmentOrder", fo.id),
+                "status": fo_status(o, fo),
+                "fulfillmentHolds": o.holds.iter().filter(|h| h.fulfillment_order_id == fo.id).map(hold_json).collect::<Vec<_>>(),
+                "lineItems": fo_line_items(o, fo, lines, &Value::Null),
             })).collect::<Vec<_>>()},
-        }]},
-    }))})
+        })
+    })})
 }
 
-fn order_of_fo(world: &mut World, v: &Value) -> Option<u64> {
+fn fulfillment_order_line_items(world: &World, vars: &Value, doc: &Document) -> Value {
+    let size = doc.page_size(&["fulfillmentOrder", "lineItems"], vars);
+    let found = parse_gid("FulfillmentOrder", &vars["id"])
+        .and_then(|id| world.orders.values().find_map(|o| o.fulfillment_order(id).map(|fo| (o, fo))));
+    json!({"fulfillmentOrder": found.map(|(o, fo)| json!({"lineItems": fo_line_items(o, fo, size, &vars["after"])}))})
+}
+
+/// A page of a fulfillment order's line items (their ids are the order lines' ids).
+fn fo_line_items(order: &Order, fo: &FulfillmentOrder, size: Option<u64>, after: &Value) -> Value {
+    let lines: Vec<&OrderLine> = order.lines.iter().filter(|l| fo.line_ids.contains(&l.id)).collect();
+    let (lines, info) = page(&lines, |l| l.id, size, after);
+    json!({"pageInfo": info, "nodes": lines.iter().map(|l| json!({
+        "id": gid("FulfillmentOrderLineItem", l.id),
+        "remainingQuantity": l.quantity - l.fulfilled,
+        "lineItem": {"id": gid("LineItem", l.id)},
+    })).collect::<Vec<_>>()})
+}
+
+/// The order that has the fulfillment order `v`, and that fulfillment order's id.
+fn order_of_fo(world: &World, v: &Value) -> Option<(u64, u64)> {
     let fo = parse_gid("FulfillmentOrder", v)?;
-    world.orders.values().find(|o| o.fulfillment_order_id == fo).map(|o| o.id)
+    world.orders.values().find(|o| o.fulfillment_order(fo).is_some()).map(|o| (o.id, fo))
 }
 
 fn hold(world: &mut World, vars: &Value) -> Value {
@@ -213,21 +248,26 @@ fn hold(world: &mut World, vars: &Value) -> Value {
         json!({"fulfillmentOrderHold": {"fulfillmentHold": null, "remainingFulfillmentOrder": null,
                "userErrors": [{"field": ["id"], "message": message, "code": "INVALID"}]}})
     };
-    let Some(order_id) = order_of_fo(world, &vars["id"]) else { return refuse("Fulfillment order does not exist.") };
+    let Some((order_id, fo_id)) = order_of_fo(world, &vars["id"]) else {
+        return refuse("Fulfillment order does not exist.");
+    };
     let input = &vars["hold"];
     let handle = input["handle"].as_str().unwrap_or("").to_string();
     let id = world.next_id();
     let order = world.orders.get(&order_id).expect("found");
+    let fo = order.fulfillment_order(fo_id).expect("found");
     if order.cancelled {
         return refuse("The fulfillment order is cancelled.");
     }
-    if order.holds.len() >= 10 || order.holds.iter().any(|h| h.handle == handle) {
+    let on_fo: Vec<&Hold> = order.holds.iter().filter(|h| h.fulfillment_order_id == fo_id).collect();
+    if on_fo.len() >= 10 || on_fo.iter().any(|h| h.handle == handle) {
         return refuse("The handle is already used by an active hold, or the hold limit is reached.");
     }
     let mut quantities = std::collections::BTreeMap::new();
     for item in input["fulfillmentOrderLineItems"].as_array().into_iter().flatten() {
-        let line =
-            parse_gid("FulfillmentOrderLineItem", &item["id"]).and_then(|id| order.lines.iter().find(|l| l.id == id));
+        let line = parse_gid("FulfillmentOrderLineItem", &item["id"])
+            .filter(|id| fo.line_ids.contains(id))
+            .and_then(|id| order.lines.iter().find(|l| l.id == id));
         let qty = item["quantity"].as_u64().unwrap_or(0) as u32;
         match line {
             Some(l) if qty >= 1 && qty <= world.fulfillable(order, l) => {
@@ -238,27 +278,35 @@ fn hold(world: &mut World, vars: &Value) -> Value {
     }
     if quantities.is_empty() {
         // No line items: the whole fulfillment order is held.
-        quantities = order.lines.iter().map(|l| (l.id, world.fulfillable(order, l))).filter(|(_, q)| *q > 0).collect();
+        quantities = order
+            .lines
+            .iter()
+            .filter(|l| fo.line_ids.contains(&l.id))
+            .map(|l| (l.id, world.fulfillable(order, l)))
+            .filter(|(_, q)| *q > 0)
+            .collect();
     }
-    let h = Hold { id, handle, reason: input["reason"].as_str().unwrap_or("OTHER").to_string(), quantities };
+    let reason = input["reason"].as_str().unwrap_or("OTHER").to_string();
+    let h = Hold { id, fulfillment_order_id: fo_id, handle, reason, quantities };
     let out = hold_json(&h);
-    let order = world.orders.get_mut(&order_id).expect("found");
-    order.holds.push(h);
+    world.orders.get_mut(&order_id).expect("found").holds.push(h);
     json!({"fulfillmentOrderHold": {"fulfillmentHold": out,
-           "remainingFulfillmentOrder": {"id": gid("FulfillmentOrder", order.fulfillment_order_id)}, "userErrors": []}})
+           "remainingFulfillmentOrder": {"id": gid("FulfillmentOrder", fo_id)}, "userErrors": []}})
 }
 
 fn release(world: &mut World, vars: &Value) -> Value {
-    let Some(order_id) = order_of_fo(world, &vars["id"]) else {
+    let Some((order_id, fo_id)) = order_of_fo(world, &vars["id"]) else {
         return json!({"fulfillmentOrderReleaseHold": {"fulfillmentOrder": null,
                       "userErrors": [{"field": ["id"], "message": "Fulfillment order does not exist.", "code": "INVALID"}]}});
     };
     let ids: Option<Vec<u64>> =
         vars["holdIds"].as_array().map(|ids| ids.iter().filter_map(|i| parse_gid("FulfillmentHold", i)).collect());
     let order = world.orders.get_mut(&order_id).expect("found");
-    order.holds.retain(|h| ids.as_ref().is_some_and(|ids| !ids.contains(&h.id)));
-    json!({"fulfillmentOrderReleaseHold": {"fulfillmentOrder": {"id": gid("FulfillmentOrder", order.fulfillment_order_id),
-           "status": fo_status(order)}, "userErrors": []}})
+    // No ids: every hold of this fulfillment order.
+    order.holds.retain(|h| h.fulfillment_order_id != fo_id || ids.as_ref().is_some_and(|ids| !ids.contains(&h.id)));
+    let fo = order.fulfillment_order(fo_id).expect("found");
+    json!({"fulfillmentOrderReleaseHold": {"fulfillmentOrder": {"id": gid("FulfillmentOrder", fo_id),
+           "status": fo_status(order, fo)}, "userErrors": []}})
 }
 
 fn levels(world: &World, vars: &Value) -> Value {
@@ -280,25 +328,16 @@ fn levels(world: &World, vars: &Value) -> Value {
     json!({"inventoryItem": {"id": gid("InventoryItem", item), "inventoryLevels": {"nodes": nodes}}})
 }
 
-fn open_orders(world: &World, vars: &Value) -> Value {
-    const PAGE: usize = 50;
-    let after: u64 = vars["after"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
-    let open: Vec<&Order> = world
-        .orders
-        .values()
-        .filter(|o| o.id > after && !o.cancelled && o.lines.iter().any(|l| l.fulfilled < l.quantity))
-        .take(PAGE + 1)
-        .collect();
-    let more = open.len() > PAGE;
-    let page = &open[..open.len().min(PAGE)];
-    json!({"orders": {
-        "pageInfo": {"hasNextPage": more, "endCursor": page.last().map(|o| o.id.to_string())},
-        "nodes": page.iter().map(|o| order_node(o)).collect::<Vec<_>>(),
-    }})
+fn open_orders(world: &World, vars: &Value, doc: &Document) -> Value {
+    let open: Vec<&Order> =
+        world.orders.values().filter(|o| !o.cancelled && o.lines.iter().any(|l| l.fulfilled < l.quantity)).collect();
+    let (page, info) = page(&open, |o| o.id, doc.page_size(&["orders"], vars), &vars["after"]);
+    let lines = doc.page_size(&["orders", "nodes", "lineItems"], vars);
+    json!({"orders": {"pageInfo": info, "nodes": page.iter().map(|o| order_node(o, lines)).collect::<Vec<_>>()}})
 }
 
-/// An order as `OpenOrders` and `OrderState` select it.
-fn order_node(o: &Order) -> Value {
+/// An order as `OpenOrders` and `OrderState` select it, with the first `lines` of its lines.
+fn order_node(o: &Order, lines: Option<u64>) -> Value {
     json!({
         "id": gid("Order", o.id),
         "name": o.name,
@@ -307,11 +346,17 @@ fn order_node(o: &Order) -> Value {
         "cancelledAt": if o.cancelled { Value::from(admin_time(o.updated_at_ms)) } else { Value::Null },
         "closedAt": null,
         "customer": {"tags": o.customer_tags},
-        "lineItems": {"nodes": o.lines.iter().map(|l| json!({
-            "id": gid("LineItem", l.id),
-            "quantity": l.quantity,
-            "unfulfilledQuantity": if o.cancelled { 0 } else { l.quantity - l.fulfilled },
-            "variant": {"id": gid("ProductVariant", l.variant_id)},
-        })).collect::<Vec<_>>()},
+        "lineItems": line_items(o, lines, &Value::Null),
     })
+}
+
+/// A page of an order's line items as `OpenOrders`, `OrderState` and `OrderLineItems` select them.
+fn line_items(o: &Order, size: Option<u64>, after: &Value) -> Value {
+    let (lines, info) = page(&o.lines, |l| l.id, size, after);
+    json!({"pageInfo": info, "nodes": lines.iter().map(|l| json!({
+        "id": gid("LineItem", l.id),
+        "quantity": l.quantity,
+        "unfulfilledQuantity": if o.cancelled { 0 } else { l.quantity - l.fulfilled },
+        "variant": {"id": gid("ProductVariant", l.variant_id)},
+    })).collect::<Vec<_>>()})
 }

@@ -1,4 +1,4 @@
-//! Webhook bodies in the shape of Shopify's REST payloads (2025-10), built from a dev shop
+//! Webhook bodies in the shape of Shopify's REST payloads (2026-10), built from a dev shop
 //! world, so the service reads the dev shop exactly as it reads Shopify.
 //!
 //! Timestamps in bodies have whole seconds and the shop's UTC offset, as Shopify writes them;

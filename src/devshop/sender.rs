@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::webhook::verify::sign;
 
-pub const API_VERSION: &str = "2025-10";
+pub const API_VERSION: &str = "2026-10";
 
 /// One webhook as Shopify would deliver it.
 #[derive(Debug, Clone, PartialEq, Eq)]

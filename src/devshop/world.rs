@@ -46,6 +46,8 @@ pub struct OrderLine {
 #[derive(Debug, Clone)]
 pub struct Hold {
     pub id: u64,
+    /// The fulfillment order it holds.
+    pub fulfillment_order_id: u64,
     pub handle: String,
     pub reason: String,
     /// Line item id → units held.
@@ -63,9 +65,17 @@ pub struct Order {
     pub cancelled: bool,
     pub lines: Vec<OrderLine>,
     pub tags: BTreeSet<String>,
-    /// One fulfillment order per order in the dev shop; its id.
-    pub fulfillment_order_id: u64,
+    /// One at first; [`World::split_fulfillment`] divides the lines among more, as Shopify
+    /// does for an order fulfilled from several locations.
+    pub fulfillment_orders: Vec<FulfillmentOrder>,
     pub holds: Vec<Hold>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FulfillmentOrder {
+    pub id: u64,
+    /// The order's line items it fulfils (each line in exactly one).
+    pub line_ids: Vec<u64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -164,7 +174,7 @@ impl World {
         }
         let id = self.next_id();
         let fulfillment_order_id = self.next_id();
-        let lines = lines
+        let lines: Vec<OrderLine> = lines
             .iter()
             .map(|(variant_id, quantity)| OrderLine {
                 id: self.next_id(),
@@ -174,6 +184,7 @@ impl World {
             })
             .collect();
         let at = self.tick();
+        let line_ids = lines.iter().map(|l| l.id).collect();
         let order = Order {
             id,
             name: format!("#{}", 1000 + self.orders.len() + 1),
@@ -184,7 +195,7 @@ impl World {
             cancelled: false,
             lines,
             tags: BTreeSet::new(),
-            fulfillment_order_id,
+            fulfillment_orders: vec![FulfillmentOrder { id: fulfillment_order_id, line_ids }],
             holds: Vec::new(),
         };
         self.orders.insert(id, order);
@@ -226,10 +237,32 @@ impl World {
         Ok(())
     }
 
+    /// Divides an open order's lines among fulfillment orders of `lines_each` lines, in line
+    /// order, as an order fulfilled from several locations is. Its holds are released.
+    pub fn split_fulfillment(&mut self, order: u64, lines_each: usize) -> Result<(), WorldError> {
+        let line_ids: Vec<u64> =
+            self.orders.get(&order).ok_or(WorldError::NoOrder(order))?.lines.iter().map(|l| l.id).collect();
+        let mut split = Vec::new();
+        for chunk in line_ids.chunks(lines_each.max(1)) {
+            split.push(FulfillmentOrder { id: self.next_id(), line_ids: chunk.to_vec() });
+        }
+        let o = self.orders.get_mut(&order).expect("checked");
+        o.fulfillment_orders = split;
+        o.holds.clear();
+        Ok(())
+    }
+
     /// Units of a line that are not held (what the warehouse could ship now).
     pub fn fulfillable(&self, order: &Order, line: &OrderLine) -> u32 {
         let held: u32 = order.holds.iter().filter_map(|h| h.quantities.get(&line.id)).sum();
         (line.quantity - line.fulfilled).saturating_sub(held)
+    }
+}
+
+impl Order {
+    /// The fulfillment order that holds `fulfillment_order`'s id, if the order has it.
+    pub fn fulfillment_order(&self, id: u64) -> Option<&FulfillmentOrder> {
+        self.fulfillment_orders.iter().find(|f| f.id == id)
     }
 }
 

@@ -7,10 +7,8 @@ use serde_json::{Value, json};
 
 use super::desired::{LineState, OrderDiff};
 use super::{Ctx, EffectError};
-use crate::platform::ops::{
-    FULFILLMENT_ORDER_HOLD, FULFILLMENT_ORDER_RELEASE_HOLD, ORDER_FULFILLMENT_ORDERS, TAGS_ADD, TAGS_REMOVE,
-};
-use crate::platform::reads::gid_number;
+use crate::platform::ops::{FULFILLMENT_ORDER_HOLD, FULFILLMENT_ORDER_RELEASE_HOLD, TAGS_ADD, TAGS_REMOVE};
+use crate::platform::reads::fulfillment_orders;
 use crate::store::Store;
 
 /// The handle of our hold: one per fulfillment order, found again by it after a crash.
@@ -40,7 +38,7 @@ pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Optio
 pub async fn apply(ctx: &Ctx<'_>, order_id: u64, diff: &OrderDiff) -> Result<(), EffectError> {
     let order_gid = format!("gid://shopify/Order/{order_id}");
     if let Some(holds) = &diff.holds {
-        set_holds(ctx, &order_gid, holds).await?;
+        set_holds(ctx, order_id, holds).await?;
     }
     if !diff.add_tags.is_empty() {
         ctx.call(&TAGS_ADD, json!({"id": order_gid, "tags": diff.add_tags})).await?;
@@ -52,37 +50,22 @@ pub async fn apply(ctx: &Ctx<'_>, order_id: u64, diff: &OrderDiff) -> Result<(),
 }
 
 /// Replaces our hold with one on exactly `holds` (line id → units). Reads the platform first,
-/// so a hold placed just before a crash is released rather than doubled.
-async fn set_holds(ctx: &Ctx<'_>, order_gid: &str, holds: &BTreeMap<u64, u32>) -> Result<(), EffectError> {
-    let data = ctx.call(&ORDER_FULFILLMENT_ORDERS, json!({"id": order_gid})).await?;
-    let orders = data["order"]["fulfillmentOrders"]["nodes"].as_array().cloned().unwrap_or_default();
-    for fo in &orders {
-        let ours: Vec<&Value> = fo["fulfillmentHolds"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|h| h["handle"] == HOLD_HANDLE)
-            .map(|h| &h["id"])
-            .collect();
-        if !ours.is_empty() {
-            ctx.call(&FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo["id"], "holdIds": ours})).await?;
-        }
+/// every page of the order's fulfillment orders, so a hold placed just before a crash is
+/// released rather than doubled.
+async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>) -> Result<(), EffectError> {
+    let orders = fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?;
+    for fo in orders.iter().filter(|fo| !fo.holds.is_empty()) {
+        ctx.call(&FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo.id, "holdIds": fo.holds})).await?;
     }
     if holds.is_empty() {
         return Ok(());
     }
-    // The fulfillment order line items of the lines to hold, by line item id.
-    let mut by_fo: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for fo in &orders {
-        if matches!(fo["status"].as_str(), Some("CANCELLED" | "CLOSED")) {
-            continue;
-        }
-        for item in fo["lineItems"]["nodes"].as_array().into_iter().flatten() {
-            let Some(line) = gid_number(&item["lineItem"]["id"]) else { continue };
-            let remaining = item["remainingQuantity"].as_u64().unwrap_or(0) as u32;
-            if let Some(want) = holds.get(&line).map(|q| (*q).min(remaining)).filter(|q| *q > 0) {
-                let fo_id = fo["id"].as_str().unwrap_or_default().to_string();
-                by_fo.entry(fo_id).or_default().push(json!({"id": item["id"], "quantity": want}));
+    // The fulfillment order line items of the lines to hold, by fulfillment order.
+    let mut by_fo: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for fo in orders.iter().filter(|fo| !matches!(fo.status.as_str(), "CANCELLED" | "CLOSED")) {
+        for (item, line, remaining) in &fo.lines {
+            if let Some(want) = holds.get(line).map(|q| (*q).min(*remaining)).filter(|q| *q > 0) {
+                by_fo.entry(&fo.id).or_default().push(json!({"id": item, "quantity": want}));
             }
         }
     }

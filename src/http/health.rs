@@ -4,8 +4,15 @@ use actix_web::{HttpResponse, web};
 
 use crate::state::AppState;
 
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+/// Alive while every background task of the process can run: a sweeper or a queue worker that
+/// keeps failing makes the process useless although it still answers HTTP.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let down = state.liveness.down();
+    if down.is_empty() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "degraded", "tasks_down": down }))
+    }
 }
 
 /// Ready when the store answers: without it no webhook can be acknowledged.

@@ -23,7 +23,9 @@ pub fn format(d: Date) -> String {
     d.format(DATE).unwrap_or_default()
 }
 
-/// The ETA of the unit at `position` (1 = filled next).
+/// The ETA of the unit at `position` (1 = filled next). A date the calendar cannot hold (a
+/// supply date near the year 9999 plus handling days) is no date: "the merchant will confirm",
+/// never a panic in the middle of every shop's effects.
 pub fn eta_at(
     position: u64,
     supply: &[SupplyBatch],
@@ -36,10 +38,10 @@ pub fn eta_at(
     for batch in supply {
         covered += batch.qty;
         if position <= covered {
-            return parse(&batch.eta).map(|d| d + handling);
+            return parse(&batch.eta)?.checked_add(handling);
         }
     }
-    lead_time_days.map(|lead| today + time::Duration::days(i64::from(lead)) + handling)
+    today.checked_add(time::Duration::days(i64::from(lead_time_days?)))?.checked_add(handling)
 }
 
 /// The supply batch (index in date order) that covers `position`; `None` beyond all supply.
@@ -94,6 +96,12 @@ pub fn consume_arrivals(record: &mut VariantRecord) {
     record.settings.supply.retain(|b| b.qty > 0);
 }
 
+/// The latest supply date a merchant may enter: beyond it a date means "unknown", which is what
+/// an empty plan says without the risk of arithmetic at the end of the calendar.
+pub fn latest_supply_date(today: Date) -> Date {
+    today.replace_year(today.year() + 10).unwrap_or_else(|_| today.saturating_add(time::Duration::days(3652)))
+}
+
 pub fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
 }
@@ -109,6 +117,21 @@ mod tests {
 
     fn day(s: &str) -> Date {
         parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_supply_date_at_the_end_of_the_calendar_gives_no_date_instead_of_a_panic() {
+        let supply = [batch(1, "9999-12-31")];
+        assert_eq!(eta_at(1, &supply, None, 1, day("2026-12-02")), None);
+        assert_eq!(eta_at(1, &supply, None, 0, day("2026-12-02")), Some(day("9999-12-31")));
+        assert_eq!(eta_at(2, &supply, Some(365), 60, day("9999-12-01")), None, "lead time past the calendar");
+    }
+
+    #[test]
+    fn the_latest_supply_date_is_ten_years_ahead() {
+        assert_eq!(latest_supply_date(day("2026-12-02")), day("2036-12-02"));
+        assert_eq!(latest_supply_date(day("2028-02-29")), day("2038-02-28"));
+        assert_eq!(latest_supply_date(day("9999-06-01")), day("9999-12-31"));
     }
 
     #[test]
@@ -169,6 +192,20 @@ mod tests {
                 if !beyond { prop_assert!(f <= b); }
             }
             if ef.is_none() { prop_assert!(eb.is_none()); }
+        }
+
+        /// Any date the format reads, any day counts the settings allow and any today: an ETA
+        /// or none, never a panic.
+        #[test]
+        fn no_dates_or_day_counts_panic(
+            year in 1i32..=9999, ordinal in 1u16..=365, today_year in 1i32..=9999,
+            position in 0u64..u64::MAX, lead in prop::option::of(0u32..=u32::MAX), handling in 0u32..=u32::MAX,
+        ) {
+            let d = Date::from_ordinal_date(year, ordinal).unwrap();
+            let today = Date::from_ordinal_date(today_year, ordinal).unwrap();
+            let supply = [batch(1, &format(d))];
+            let _ = eta_at(position, &supply, lead, handling, today);
+            let _ = latest_supply_date(today);
         }
     }
 }

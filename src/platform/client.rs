@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use super::error::PlatformError;
 use super::ops::Operation;
 use super::pacing::{Pacer, ThrottleStatus, Ticket};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::worker::backoff;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -49,6 +51,7 @@ pub struct AdminClient {
     http: Client,
     config: ClientConfig,
     pacer: Pacer,
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +89,7 @@ enum Attempt {
 }
 
 impl AdminClient {
-    pub fn new(config: ClientConfig) -> Result<Self, PlatformError> {
+    pub fn new(config: ClientConfig, metrics: Arc<Metrics>) -> Result<Self, PlatformError> {
         crate::init_crypto();
         let http = Client::builder()
             .timeout(config.timeout)
@@ -95,7 +98,7 @@ impl AdminClient {
             .user_agent(concat!("backorder/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| PlatformError::Unavailable(format!("HTTP client: {e}")))?;
-        Ok(Self { http, config, pacer: Pacer::default() })
+        Ok(Self { http, config, pacer: Pacer::default(), metrics })
     }
 
     /// The shop's platform base: `https://{shop}` in production, one host for every shop in the
@@ -122,11 +125,11 @@ impl AdminClient {
         op: &Operation,
         variables: Value,
     ) -> Result<Value, PlatformError> {
+        let cost = op.requested_cost(&variables) as f64;
         let body = json!({ "query": op.document, "operationName": op.name, "variables": variables });
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let cost = f64::from(op.estimated_cost);
             let ticket = self.pacer.acquire(shop, cost).await;
             match self.attempt(shop, token, op, &body, ticket).await? {
                 Attempt::Done(data) => return Ok(data),
@@ -166,6 +169,7 @@ impl AdminClient {
             }
         };
         let status = response.status();
+        self.check_version(shop, op, response.headers());
         let retry_after =
             response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
         let bytes = response.bytes().await;
@@ -203,6 +207,15 @@ impl AdminClient {
             });
             return Ok(Attempt::Again(Some(wait), PlatformError::Unavailable(format!("{}: THROTTLED", op.name))));
         }
+        if let Some(e) = reply.errors.iter().find(|e| code_of(e) == Some("MAX_COST_EXCEEDED")) {
+            // The document asks for more than Shopify runs in one query: no retry can help, and
+            // the name of the query is what a developer needs to size its pages.
+            let asked = e.extensions.as_ref().and_then(|x| x.get("cost")).and_then(Value::as_f64).unwrap_or(cost);
+            let message = format!(
+                "the query requests {asked} points, over the platform's limit for one query (MAX_COST_EXCEEDED)"
+            );
+            return Err(PlatformError::Refused { operation: op.name, message });
+        }
         if !reply.errors.is_empty() {
             let message = reply.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
             return Err(PlatformError::Refused { operation: op.name, message });
@@ -211,6 +224,24 @@ impl AdminClient {
             reply.data.ok_or_else(|| PlatformError::Malformed { operation: op.name, message: "no data".into() })?;
         user_errors(op, &data)?;
         Ok(Attempt::Done(data))
+    }
+}
+
+impl AdminClient {
+    /// Shopify serves a version that left its support window as a newer one, silently: the
+    /// header is the only sign that the shapes we parse may have changed under us.
+    fn check_version(&self, shop: &str, op: &Operation, headers: &reqwest::header::HeaderMap) {
+        let Some(served) = headers.get("x-shopify-api-version").and_then(|v| v.to_str().ok()) else { return };
+        if served != self.config.api_version {
+            self.metrics.api_version_mismatch();
+            tracing::warn!(
+                shop,
+                operation = op.name,
+                asked = %self.config.api_version,
+                served,
+                "platform: the Admin API answered in another version than the one asked for"
+            );
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Talking to the platform: the Admin GraphQL client, its pacing, and the operations it sends.
 
 pub mod client;
+pub mod cost;
 pub mod error;
 pub mod ops;
 pub mod pacing;

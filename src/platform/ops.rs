@@ -1,50 +1,57 @@
 //! Every Admin GraphQL operation the service sends, one `.graphql` file each, so a test can
 //! validate all of them against the platform's schema.
 
-/// One operation: its document and what the pacer assumes it costs before the platform says.
+/// One operation: its name and its document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation {
     pub name: &'static str,
     pub document: &'static str,
-    /// Requested cost as Shopify calculates it (objects 1, connections by `first`, mutations
-    /// 10); corrected by each response's `extensions.cost`.
-    pub estimated_cost: u32,
+}
+
+impl Operation {
+    /// The points Shopify will ask for this call before running it (SPEC 3.5): what the pacer
+    /// takes from the shop's bucket, corrected by each reply's `extensions.cost`.
+    pub fn requested_cost(&self, variables: &serde_json::Value) -> u64 {
+        // Every document parses: a test sends each one to the dev shop, which parses it too.
+        super::cost::Document::parse(self.document).map_or(super::cost::MAX_COST, |d| d.requested(variables))
+    }
 }
 
 macro_rules! operation {
-    ($const:ident, $name:literal, $cost:expr) => {
-        pub const $const: Operation = Operation {
-            name: $name,
-            document: include_str!(concat!("ops/", $name, ".graphql")),
-            estimated_cost: $cost,
-        };
+    ($const:ident, $name:literal) => {
+        pub const $const: Operation =
+            Operation { name: $name, document: include_str!(concat!("ops/", $name, ".graphql")) };
     };
 }
 
-operation!(PRODUCT_VARIANT_ITEM, "ProductVariantItem", 3);
-operation!(TAGS_ADD, "TagsAdd", 10);
-operation!(TAGS_REMOVE, "TagsRemove", 10);
-operation!(VARIANTS_POLICY, "VariantsPolicy", 10);
-operation!(ETA_METAFIELDS, "EtaMetafields", 10);
-operation!(ORDER_FULFILLMENT_ORDERS, "OrderFulfillmentOrders", 20);
-operation!(FULFILLMENT_ORDER_HOLD, "FulfillmentOrderHold", 10);
-operation!(FULFILLMENT_ORDER_RELEASE_HOLD, "FulfillmentOrderReleaseHold", 10);
-operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels", 20);
-operation!(OPEN_ORDERS, "OpenOrders", 300);
-operation!(ORDER_STATE, "OrderState", 10);
-operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate", 10);
+operation!(PRODUCT_VARIANT_ITEM, "ProductVariantItem");
+operation!(TAGS_ADD, "TagsAdd");
+operation!(TAGS_REMOVE, "TagsRemove");
+operation!(VARIANTS_POLICY, "VariantsPolicy");
+operation!(ETA_METAFIELDS, "EtaMetafields");
+operation!(ORDER_FULFILLMENT_ORDERS, "OrderFulfillmentOrders");
+operation!(FULFILLMENT_ORDER_LINE_ITEMS, "FulfillmentOrderLineItems");
+operation!(FULFILLMENT_ORDER_HOLD, "FulfillmentOrderHold");
+operation!(FULFILLMENT_ORDER_RELEASE_HOLD, "FulfillmentOrderReleaseHold");
+operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels");
+operation!(OPEN_ORDERS, "OpenOrders");
+operation!(ORDER_STATE, "OrderState");
+operation!(ORDER_LINE_ITEMS, "OrderLineItems");
+operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
 
-pub const ALL: [Operation; 12] = [
+pub const ALL: [Operation; 14] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
     VARIANTS_POLICY,
     ETA_METAFIELDS,
     ORDER_FULFILLMENT_ORDERS,
+    FULFILLMENT_ORDER_LINE_ITEMS,
     FULFILLMENT_ORDER_HOLD,
     FULFILLMENT_ORDER_RELEASE_HOLD,
     INVENTORY_ITEM_LEVELS,
     OPEN_ORDERS,
     ORDER_STATE,
+    ORDER_LINE_ITEMS,
     WEBHOOK_SUBSCRIPTION_CREATE,
 ];

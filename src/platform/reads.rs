@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::ops::{INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_STATE, Operation, PRODUCT_VARIANT_ITEM};
+use super::ops::{
+    FULFILLMENT_ORDER_LINE_ITEMS, INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_FULFILLMENT_ORDERS, ORDER_LINE_ITEMS,
+    ORDER_STATE, Operation, PRODUCT_VARIANT_ITEM,
+};
 use super::{AdminClient, PlatformError};
 use crate::ledger::input::{LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
 use crate::secret::Secret;
@@ -71,12 +74,112 @@ pub async fn open_orders(
     let vars = json!({"query": "status:open", "after": after});
     let data = client.call(shop, token, &OPEN_ORDERS, vars).await?;
     let page = &data["orders"];
-    let orders =
-        page["nodes"].as_array().into_iter().flatten().map(|n| order_of(&OPEN_ORDERS, n)).collect::<Result<_, _>>()?;
-    let next = (page["pageInfo"]["hasNextPage"] == true)
-        .then(|| page["pageInfo"]["endCursor"].as_str().map(String::from))
-        .flatten();
-    Ok((orders, next))
+    let mut orders = Vec::new();
+    for node in page["nodes"].as_array().into_iter().flatten() {
+        let mut node = node.clone();
+        rest_of_lines(client, shop, token, &mut node).await?;
+        orders.push(order_of(&OPEN_ORDERS, &node)?);
+    }
+    Ok((orders, next_cursor(&page["pageInfo"])))
+}
+
+/// The cursor of the page after this one, if there is one.
+fn next_cursor(page_info: &Value) -> Option<String> {
+    (page_info["hasNextPage"] == true).then(|| page_info["endCursor"].as_str().map(String::from)).flatten()
+}
+
+/// Completes an order node's `lineItems` with the pages its query left out: the queries are
+/// sized to Shopify's cost limit, so an order with many lines comes back in parts.
+async fn rest_of_lines(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    node: &mut Value,
+) -> Result<(), PlatformError> {
+    let mut after = next_cursor(&node["lineItems"]["pageInfo"]);
+    while let Some(cursor) = after {
+        let vars = json!({"id": node["id"], "after": cursor});
+        let data = client.call(shop, token, &ORDER_LINE_ITEMS, vars).await?;
+        let more = &data["order"]["lineItems"];
+        let Some(nodes) = more["nodes"].as_array().filter(|n| !n.is_empty()) else { break };
+        if let Some(lines) = node["lineItems"]["nodes"].as_array_mut() {
+            lines.extend(nodes.iter().cloned());
+        }
+        after = next_cursor(&more["pageInfo"]);
+    }
+    Ok(())
+}
+
+/// One fulfillment order as the effects need it: our holds on it and its line items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FulfillmentOrder {
+    pub id: String,
+    pub status: String,
+    /// The ids of its holds with this handle.
+    pub holds: Vec<String>,
+    /// (fulfillment order line item id, order line item number, remaining quantity).
+    pub lines: Vec<(String, u64, u32)>,
+}
+
+/// Every fulfillment order of the order and all their line items, over as many pages as the
+/// order needs; holds are those with `handle`.
+pub async fn fulfillment_orders(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    order: u64,
+    handle: &str,
+) -> Result<Vec<FulfillmentOrder>, PlatformError> {
+    let id = format!("gid://shopify/Order/{order}");
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data = client.call(shop, token, &ORDER_FULFILLMENT_ORDERS, json!({"id": id, "after": after})).await?;
+        let page = &data["order"]["fulfillmentOrders"];
+        for fo in page["nodes"].as_array().into_iter().flatten() {
+            let fo_id = fo["id"].as_str().unwrap_or_default().to_string();
+            let mut lines = line_items(&fo["lineItems"]);
+            let mut more = next_cursor(&fo["lineItems"]["pageInfo"]);
+            while let Some(cursor) = more {
+                let vars = json!({"id": fo_id, "after": cursor});
+                let data = client.call(shop, token, &FULFILLMENT_ORDER_LINE_ITEMS, vars).await?;
+                let items = &data["fulfillmentOrder"]["lineItems"];
+                let page = line_items(items);
+                if page.is_empty() {
+                    break;
+                }
+                lines.extend(page);
+                more = next_cursor(&items["pageInfo"]);
+            }
+            let holds = fo["fulfillmentHolds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|h| h["handle"] == handle)
+                .filter_map(|h| h["id"].as_str().map(String::from))
+                .collect();
+            let status = fo["status"].as_str().unwrap_or_default().to_string();
+            out.push(FulfillmentOrder { id: fo_id, status, holds, lines });
+        }
+        after = next_cursor(&page["pageInfo"]);
+        if after.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// A page of fulfillment order line items: (its id, the order line's number, remaining units).
+fn line_items(connection: &Value) -> Vec<(String, u64, u32)> {
+    connection["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let line = gid_number(&item["lineItem"]["id"])?;
+            let remaining = item["remainingQuantity"].as_u64().unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+            Some((item["id"].as_str()?.to_string(), line, remaining))
+        })
+        .collect()
 }
 
 /// One order as the platform has it now; `None` when it no longer exists.
@@ -86,10 +189,12 @@ pub async fn order_state(
     token: &Secret,
     order: u64,
 ) -> Result<Option<OrderState>, PlatformError> {
-    let data = client.call(shop, token, &ORDER_STATE, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
+    let mut data =
+        client.call(shop, token, &ORDER_STATE, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
     if data["order"].is_null() {
         return Ok(None);
     }
+    rest_of_lines(client, shop, token, &mut data["order"]).await?;
     order_of(&ORDER_STATE, &data["order"]).map(Some)
 }
 

@@ -76,7 +76,7 @@ mod tests {
             shop: "a.myshopify.com".into(),
             webhook_id: "w\n1".into(),
             event_id,
-            api_version: Some("2025-10".into()),
+            api_version: Some("2026-10".into()),
             triggered_at: None,
             received_at_ms: 7,
             attempts: 2,

@@ -44,14 +44,24 @@ impl Workers {
         if state.settings.queue.workers == 0 {
             return Self { stop, tasks };
         }
+        // Each under a supervisor: a consumer that panics on an entry is restarted (the entry
+        // is re-claimed and, after its attempts, dead-lettered) instead of silently missing.
+        let supervised = |task: &str, role: fn(Worker) -> futures_util::future::BoxFuture<'static, ()>| {
+            let (state, name, stopped) = (state.clone(), format!("{instance}-{task}"), stop.subscribe());
+            let worker_stop = stop.subscribe();
+            crate::supervise::supervise(
+                format!("queue-{task}"),
+                state.liveness.clone(),
+                state.metrics.clone(),
+                stopped,
+                move || role(Worker { state: state.clone(), name: name.clone(), stop: worker_stop.clone() }),
+            )
+        };
         for n in 0..state.settings.queue.workers {
-            let worker = Worker { state: state.clone(), name: format!("{instance}-{n}"), stop: stop.subscribe() };
-            tasks.push(tokio::spawn(worker.consume()));
+            tasks.push(supervised(&format!("consumer-{n}"), |w| Box::pin(w.consume())));
         }
-        let reclaimer = Worker { state: state.clone(), name: format!("{instance}-reclaim"), stop: stop.subscribe() };
-        tasks.push(tokio::spawn(reclaimer.reclaim()));
-        let maintainer = Worker { state, name: format!("{instance}-maintain"), stop: stop.subscribe() };
-        tasks.push(tokio::spawn(maintainer.maintain()));
+        tasks.push(supervised("reclaim", |w| Box::pin(w.reclaim())));
+        tasks.push(supervised("maintain", |w| Box::pin(w.maintain())));
         Self { stop, tasks }
     }
 

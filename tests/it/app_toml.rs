@@ -26,7 +26,7 @@ fn the_app_toml_asks_for_exactly_the_scopes_the_code_needs() {
 #[test]
 fn the_app_toml_subscribes_every_topic_to_the_webhooks_endpoint() {
     let toml = app_toml();
-    assert_eq!(toml["webhooks"]["api_version"].as_str(), Some("2025-10"));
+    assert_eq!(toml["webhooks"]["api_version"].as_str(), Some("2026-10"));
     let mut topics = BTreeSet::new();
     let mut compliance = BTreeSet::new();
     for sub in toml["webhooks"]["subscriptions"].as_array().unwrap() {

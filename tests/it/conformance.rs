@@ -19,7 +19,7 @@ fn envelope(topic: &str, webhook_id: &str, event_id: Option<&str>, body: &[u8]) 
             shop: "conformance.myshopify.com".into(),
             webhook_id: webhook_id.into(),
             event_id: event_id.map(str::to_string),
-            api_version: Some("2025-10".into()),
+            api_version: Some("2026-10".into()),
             triggered_at: None,
             received_at_ms: now_ms(),
             attempts: 0,

@@ -32,7 +32,7 @@ async fn a_good_signature_is_accepted_and_enqueued_once() {
         assert_eq!(entry.envelope.meta.shop, SHOP);
         assert_eq!(entry.envelope.meta.webhook_id, delivery.webhook_id);
         assert_eq!(entry.envelope.meta.event_id, delivery.event_id);
-        assert_eq!(entry.envelope.meta.api_version.as_deref(), Some("2025-10"));
+        assert_eq!(entry.envelope.meta.api_version.as_deref(), Some("2026-10"));
         app.app.stop().await;
     }
 }

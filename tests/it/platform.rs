@@ -12,16 +12,19 @@ use serde_json::json;
 const SHOP: &str = "platform.myshopify.com";
 
 fn client(devshop: &DevShop, max_attempts: u32) -> AdminClient {
-    AdminClient::new(ClientConfig {
-        admin_base_url: devshop.admin_base_url(),
-        api_version: "2025-10".into(),
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-        pool_idle: Duration::from_secs(30),
-        max_attempts,
-        retry_base_ms: 5,
-        retry_max_ms: 50,
-    })
+    AdminClient::new(
+        ClientConfig {
+            admin_base_url: devshop.admin_base_url(),
+            api_version: "2026-10".into(),
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            pool_idle: Duration::from_secs(30),
+            max_attempts,
+            retry_base_ms: 5,
+            retry_max_ms: 50,
+        },
+        Default::default(),
+    )
     .unwrap()
 }
 

@@ -159,7 +159,11 @@ fn check(stage: &Stage, calls: &[crate::devshop::Call], orders: &[u64], variants
             let o = &w.orders[id];
             let held: u32 = o.holds.iter().flat_map(|h| h.quantities.values()).sum();
             let tags = per_order.get(&(*id, "TagsAdd")).copied().unwrap_or(0);
-            let holds = per_order.get(&(o.fulfillment_order_id, "FulfillmentOrderHold")).copied().unwrap_or(0);
+            let holds: usize = o
+                .fulfillment_orders
+                .iter()
+                .map(|f| per_order.get(&(f.id, "FulfillmentOrderHold")).copied().unwrap_or(0))
+                .sum();
             if held != 1 || o.tags.is_empty() || tags != 1 || holds != 1 {
                 errors.push(format!("order {id}: {held} units held, tags {:?}, tagged {tags}×, held {holds}×", o.tags));
             }

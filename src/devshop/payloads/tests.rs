@@ -87,6 +87,7 @@ fn a_held_unit_still_counts_as_fulfillable() {
     let line = w.orders[&id].lines[0].id;
     let hold = crate::devshop::world::Hold {
         id: 77,
+        fulfillment_order_id: w.orders[&id].fulfillment_orders[0].id,
         handle: "backorder".into(),
         reason: "INVENTORY_OUT_OF_STOCK".into(),
         quantities: [(line, 1)].into(),

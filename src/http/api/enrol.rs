@@ -40,14 +40,21 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
             "handling_days" => settings.handling_days = whole(v, field, 60)? as u32,
             "supply" => {
                 let batches = v.as_array().ok_or_else(|| invalid(field, "must be a list of {qty, eta}"))?;
+                let latest = crate::notify::eta::latest_supply_date(crate::notify::eta::today());
                 let mut supply = Vec::new();
                 for (i, b) in batches.iter().enumerate() {
                     let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));
                     let qty =
                         qty.ok_or_else(|| invalid(&format!("supply[{i}].qty"), "must be a whole number from 1"))?;
+                    let field = format!("supply[{i}].eta");
                     let eta = b.get("eta").and_then(Value::as_str).filter(|d| is_date(d));
-                    let eta =
-                        eta.ok_or_else(|| invalid(&format!("supply[{i}].eta"), "must be a date like 2026-12-10"))?;
+                    let eta = eta.ok_or_else(|| invalid(&field, "must be a date like 2026-12-10"))?;
+                    // A far date stands for "unknown": that is an empty plan (or a lead time).
+                    if crate::notify::eta::parse(eta).is_none_or(|d| d > latest) {
+                        let latest = crate::notify::eta::format(latest);
+                        let message = format!("must be at most ten years ahead ({latest}); leave it out when unknown");
+                        return Err(invalid(&field, &message));
+                    }
                     supply.push(SupplyBatch { qty, eta: eta.into() });
                 }
                 supply.sort_by(|a, b| a.eta.cmp(&b.eta));

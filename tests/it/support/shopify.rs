@@ -1,4 +1,4 @@
-//! Webhook bodies in Shopify's shape (REST payloads of 2025-10), built from plain values so
+//! Webhook bodies in Shopify's shape (REST payloads of 2026-10), built from plain values so
 //! tests can describe histories compactly.
 
 use serde_json::{Value, json};

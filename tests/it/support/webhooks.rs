@@ -61,7 +61,7 @@ impl Delivery {
             .header("Content-Type", "application/json")
             .header("X-Shopify-Topic", &self.topic)
             .header("X-Shopify-Shop-Domain", &self.shop)
-            .header("X-Shopify-API-Version", "2025-10")
+            .header("X-Shopify-API-Version", "2026-10")
             .header("X-Shopify-Webhook-Id", &self.webhook_id)
             .header("X-Shopify-Triggered-At", self.triggered_at.as_deref().unwrap_or("2026-11-20T15:00:00.000Z"));
         if let Some(event) = &self.event_id {
