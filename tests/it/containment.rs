@@ -21,7 +21,8 @@ struct OtherShop {
     item: u64,
 }
 
-const OTHER: &str = "second-shop.myshopify.com";
+// Sorts after `SHOP`, so a pass that panicked on `SHOP` and was not contained would never reach it.
+const OTHER: &str = "zz-second-shop.myshopify.com";
 
 impl OtherShop {
     async fn install(s: &Setup) -> Self {
@@ -43,6 +44,10 @@ impl OtherShop {
         other.deliver(s, "inventory_levels/update", level_body(item, 1, 0, 1), 1).await;
         let resp = put(&s.app, &format!("/api/variants/{variant}"), &token(OTHER), json!({"enabled": true})).await;
         assert_eq!(resp.status(), 200);
+        eventually("the other shop's variant to sell on backorder", || async {
+            (s.devshop.world(OTHER, |w| w.variants[&variant].policy) == Policy::Continue).then_some(())
+        })
+        .await;
         other
     }
 
