@@ -78,6 +78,7 @@ struct Extensions {
 #[serde(rename_all = "camelCase")]
 struct Cost {
     requested_query_cost: Option<f64>,
+    actual_query_cost: Option<f64>,
     throttle_status: Option<ThrottleStatus>,
 }
 
@@ -164,7 +165,7 @@ impl AdminClient {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.pacer.answered(shop, ticket, None, Instant::now());
+                self.pacer.answered(shop, ticket, None, None, Instant::now());
                 return Ok(retry(format!("{}: {}", op.name, transport(&e))));
             }
         };
@@ -176,13 +177,14 @@ impl AdminClient {
         let bytes = match bytes {
             Ok(b) => b,
             Err(e) => {
-                self.pacer.answered(shop, ticket, None, Instant::now());
+                self.pacer.answered(shop, ticket, None, None, Instant::now());
                 return Ok(retry(format!("{}: {}", op.name, transport(&e))));
             }
         };
         let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
         let throttle = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.throttle_status);
-        self.pacer.answered(shop, ticket, throttle, Instant::now());
+        let actual = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.actual_query_cost);
+        self.pacer.answered(shop, ticket, throttle, actual, Instant::now());
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = Duration::from_secs_f64(retry_after.unwrap_or(1.0).clamp(0.0, 60.0));

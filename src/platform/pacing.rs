@@ -93,20 +93,31 @@ impl Pacer {
         loop {
             match self.take(shop, cost, Instant::now()) {
                 Ok(ticket) => return ticket,
-                Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
+                // Looked at again soon: a reply may correct the estimate meanwhile (the first
+                // one replaces the small seed bucket), and a long wait computed from a stale
+                // estimate would hold the call for nothing.
+                Err(wait) => tokio::time::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(100))).await,
             }
         }
     }
 
     /// A call that took `cost` got its reply; with the platform's word on the bucket, that
     /// replaces the local estimate. Points of calls still in flight are taken again, so
-    /// concurrent callers stay under it.
-    pub fn answered(&self, shop: &str, ticket: Ticket, status: Option<ThrottleStatus>, now: Instant) {
+    /// concurrent callers stay under it. `actual` is what the platform kept of the requested
+    /// cost (it refunds the rest), which is what a later status has already counted.
+    pub fn answered(
+        &self,
+        shop: &str,
+        ticket: Ticket,
+        status: Option<ThrottleStatus>,
+        actual: Option<f64>,
+        now: Instant,
+    ) {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let bucket = buckets.entry(shop.to_string()).or_insert_with(|| Bucket::seed(now));
         bucket.in_flight = (bucket.in_flight - ticket.cost).max(0.0);
         let overtaken = (bucket.answered - ticket.answered_before).max(0.0);
-        bucket.answered += ticket.cost;
+        bucket.answered += actual.filter(|a| a.is_finite() && *a >= 0.0).map_or(ticket.cost, |a| a.min(ticket.cost));
         if let Some(status) = status {
             bucket.max = status.maximum_available.max(1.0);
             bucket.restore = status.restore_rate.max(0.1);
@@ -135,7 +146,7 @@ mod tests {
         let pacer = Pacer::default();
         let t0 = Instant::now();
         let status = ThrottleStatus { maximum_available: 2000.0, currently_available: 1000.0, restore_rate: 100.0 };
-        pacer.answered("s", Ticket::untracked(0.0), Some(status), t0);
+        pacer.answered("s", Ticket::untracked(0.0), Some(status), None, t0);
         assert!(pacer.take("s", 1000.0, t0).is_ok());
         assert_eq!(pacer.take("s", 100.0, t0).unwrap_err(), Duration::from_secs(1));
     }
@@ -148,7 +159,7 @@ mod tests {
         assert!(pacer.take("s", 10.0, t0).is_ok());
         // The first reply reports the bucket before the second call reached the platform.
         let status = ThrottleStatus { maximum_available: 50.0, currently_available: 40.0, restore_rate: 10.0 };
-        pacer.answered("s", first, Some(status), t0);
+        pacer.answered("s", first, Some(status), None, t0);
         assert!(pacer.take("s", 30.0, t0).is_ok());
         assert!(pacer.take("s", 1.0, t0).is_err(), "the second call's 10 points are still spoken for");
     }
@@ -162,8 +173,8 @@ mod tests {
         let a = pacer.take("s", 10.0, t0).unwrap();
         let c = pacer.take("s", 10.0, t0).unwrap();
         // The platform admits a (40 left), writes a's reply, admits c (30 left); c's reply comes first.
-        pacer.answered("s", c, Some(status(30.0)), t0);
-        pacer.answered("s", a, Some(status(40.0)), t0);
+        pacer.answered("s", c, Some(status(30.0)), None, t0);
+        pacer.answered("s", a, Some(status(40.0)), None, t0);
         assert!(pacer.take("s", 30.0, t0).is_ok());
         assert!(pacer.take("s", 1.0, t0).is_err(), "a's stale 40 must not count c's 10 points again");
     }
