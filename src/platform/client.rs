@@ -183,7 +183,9 @@ impl AdminClient {
         };
         let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();
         let throttle = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.throttle_status);
-        let actual = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref()?.actual_query_cost);
+        let cost_info = reply.as_ref().and_then(|r| r.extensions.as_ref()?.cost.as_ref());
+        // An answer with no cost at all (a 5xx, a plain 429) ran nothing: it kept no points.
+        let actual = cost_info.map_or(Some(0.0), |c| c.actual_query_cost);
         self.pacer.answered(shop, ticket, throttle, actual, Instant::now());
         match status {
             StatusCode::TOO_MANY_REQUESTS => {

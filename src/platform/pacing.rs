@@ -104,7 +104,8 @@ impl Pacer {
     /// A call that took `cost` got its reply; with the platform's word on the bucket, that
     /// replaces the local estimate. Points of calls still in flight are taken again, so
     /// concurrent callers stay under it. `actual` is what the platform kept of the requested
-    /// cost (it refunds the rest), which is what a later status has already counted.
+    /// cost (it refunds the rest), which is what a later status has already counted; `None`
+    /// when nobody knows (the connection broke), which keeps every point taken.
     pub fn answered(
         &self,
         shop: &str,
@@ -118,6 +119,13 @@ impl Pacer {
         bucket.in_flight = (bucket.in_flight - ticket.cost).max(0.0);
         let overtaken = (bucket.answered - ticket.answered_before).max(0.0);
         bucket.answered += actual.filter(|a| a.is_finite() && *a >= 0.0).map_or(ticket.cost, |a| a.min(ticket.cost));
+        if status.is_none() {
+            // A reply without the platform's word on the bucket (a 5xx, a plain 429): what it
+            // did not keep comes back, or a failed call would hold its points until they refill.
+            if let Some(kept) = actual.filter(|a| a.is_finite() && *a >= 0.0) {
+                bucket.available = (bucket.available + (ticket.cost - kept).max(0.0)).min(bucket.max);
+            }
+        }
         if let Some(status) = status {
             bucket.max = status.maximum_available.max(1.0);
             bucket.restore = status.restore_rate.max(0.1);
@@ -177,6 +185,17 @@ mod tests {
         pacer.answered("s", a, Some(status(40.0)), None, t0);
         assert!(pacer.take("s", 30.0, t0).is_ok());
         assert!(pacer.take("s", 1.0, t0).is_err(), "a's stale 40 must not count c's 10 points again");
+    }
+
+    #[test]
+    fn a_call_answered_without_running_gives_its_points_back() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        let failed = pacer.take("s", 40.0, t0).unwrap();
+        pacer.answered("s", failed, None, Some(0.0), t0);
+        let broken = pacer.take("s", 50.0, t0).expect("the 503 kept nothing");
+        pacer.answered("s", broken, None, None, t0);
+        assert!(pacer.take("s", 1.0, t0).is_err(), "a broken connection may have run: its points stay taken");
     }
 
     #[test]

@@ -291,7 +291,9 @@ async fn always_failing_effect_is_dead_lettered(backend: Backend) {
 /// effect still ends applied exactly once, and the client never runs into `THROTTLED`.
 async fn effects_apply_once_through_a_small_bucket_and_server_errors(backend: Backend) {
     let mut s =
-        Setup::start_paced(backend, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")], (50.0, 10.0)).await;
+        // The smallest bucket Shopify has had (1,000 points, 50 a second): it must hold a whole
+        // query's requested cost, and the fulfillment-order read asks for nearly all of it.
+        Setup::start_paced(backend, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")], (1000.0, 50.0)).await;
     // One call in five fails with a 503: every fifth, so the 20 % is exact and never zero.
     s.devshop.set_faults(Faults { every_nth_server_error: 5, ..Faults::default() });
     s.enrol(json!({"enabled": true})).await;
@@ -308,15 +310,15 @@ async fn effects_apply_once_through_a_small_bucket_and_server_errors(backend: Ba
     assert_eq!(s.calls("FulfillmentOrderHold"), orders.len(), "each hold placed once");
     assert_eq!(s.calls("TagsAdd"), orders.len(), "each tag added once");
     assert_eq!(s.calls("VariantsPolicy"), 1);
-    // Warm-up: until the platform has charged one bucket-full (50 points), the client is still
-    // learning the bucket from the replies' throttleStatus.
+    // Warm-up: until the platform has charged one bucket-full (1,000 points), the client is
+    // still learning the bucket from the replies' throttleStatus.
     let calls = s.devshop.calls(SHOP);
     let mut charged = 0.0;
     let warm = calls
         .iter()
         .position(|c| {
             charged += c.cost;
-            charged >= 50.0
+            charged >= 1000.0
         })
         .unwrap_or(calls.len());
     let throttled = calls[warm..].iter().filter(|c| c.outcome == "throttled").count();
