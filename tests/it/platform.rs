@@ -12,20 +12,27 @@ use serde_json::json;
 const SHOP: &str = "platform.myshopify.com";
 
 fn client(devshop: &DevShop, max_attempts: u32) -> AdminClient {
-    AdminClient::new(
-        ClientConfig {
-            admin_base_url: devshop.admin_base_url(),
-            api_version: "2026-10".into(),
-            timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(2),
-            pool_idle: Duration::from_secs(30),
-            max_attempts,
-            retry_base_ms: 5,
-            retry_max_ms: 50,
-        },
-        Default::default(),
-    )
-    .unwrap()
+    client_asking(devshop, "2026-10", max_attempts, Default::default())
+}
+
+/// A client of the dev shop that asks for Admin API `version` and counts into `metrics`.
+pub fn client_asking(
+    devshop: &DevShop,
+    version: &str,
+    max_attempts: u32,
+    metrics: std::sync::Arc<backorder::metrics::Metrics>,
+) -> AdminClient {
+    let config = ClientConfig {
+        admin_base_url: devshop.admin_base_url(),
+        api_version: version.into(),
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        pool_idle: Duration::from_secs(30),
+        max_attempts,
+        retry_base_ms: 5,
+        retry_max_ms: 50,
+    };
+    AdminClient::new(config, metrics).unwrap()
 }
 
 fn outcomes(devshop: &DevShop, outcome: &str) -> usize {

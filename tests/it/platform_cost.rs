@@ -4,12 +4,11 @@
 //! reply served in another API version than the one asked for is warned about and counted.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use backorder::devshop::{DevShop, Policy};
 use backorder::metrics::Metrics;
 use backorder::platform::ops::{ALL, ORDER_FULFILLMENT_ORDERS, Operation};
-use backorder::platform::{AdminClient, ClientConfig, PlatformError};
+use backorder::platform::{AdminClient, PlatformError};
 use backorder::secret::Secret;
 use serde_json::{Value, json};
 
@@ -22,17 +21,7 @@ const UNPAGED: Operation = Operation {
 };
 
 fn client(devshop: &DevShop, version: &str, metrics: Arc<Metrics>) -> AdminClient {
-    let config = ClientConfig {
-        admin_base_url: devshop.admin_base_url(),
-        api_version: version.into(),
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-        pool_idle: Duration::from_secs(30),
-        max_attempts: 4,
-        retry_base_ms: 5,
-        retry_max_ms: 50,
-    };
-    AdminClient::new(config, metrics).unwrap()
+    crate::platform::client_asking(devshop, version, 4, metrics)
 }
 
 /// Posts `document` as the client would, and returns the whole reply.
