@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notify;
 pub mod platform;
 pub mod reconcile;
+pub mod retry;
 pub mod secret;
 pub mod shop;
 pub mod state;

@@ -80,7 +80,7 @@ where
                     tracing::error!(task = %name, failures, panic = %panic, "background task panicked; restarting it");
                 }
             }
-            let pause = crate::worker::backoff(failures, 100, 60_000);
+            let pause = crate::retry::backoff(failures, 100, 60_000);
             if tokio::time::timeout(pause, stop.changed()).await.is_ok() && *stop.borrow() {
                 break;
             }

@@ -96,7 +96,7 @@ async fn refresh_leased(state: &AppState, shop: &str) -> Result<Option<Secret>, 
             Ok(renewed) => break renewed,
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
                 tracing::debug!(shop, attempt, error = %e, "token refresh: retrying");
-                tokio::time::sleep(crate::worker::backoff(attempt, 200, 2_000)).await;
+                tokio::time::sleep(crate::retry::backoff(attempt, 200, 2_000)).await;
             }
             Err(e) => {
                 tracing::warn!(shop, attempt, error = %e, "token refresh failed");

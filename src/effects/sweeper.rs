@@ -62,7 +62,7 @@ impl ShopBackoff {
 
     fn panicked(&mut self, shop: &str, now: Instant) -> Duration {
         let strikes = self.shops.get(shop).map_or(0, |(_, n)| *n) + 1;
-        let wait = crate::worker::backoff(strikes, 1_000, 3_600_000);
+        let wait = crate::retry::backoff(strikes, 1_000, 3_600_000);
         self.shops.insert(shop.to_string(), (now + wait, strikes));
         wait
     }

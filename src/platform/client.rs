@@ -12,7 +12,7 @@ use super::ops::Operation;
 use super::pacing::{Pacer, ThrottleStatus, Ticket};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
-use crate::worker::backoff;
+use crate::retry::backoff;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
