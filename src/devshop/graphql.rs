@@ -58,7 +58,7 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         "FulfillmentOrderLineItems" => Ok(fulfillment_order_line_items(world, vars, doc)),
         "FulfillmentOrderHold" => Ok(hold(world, vars)),
         "FulfillmentOrderReleaseHold" => Ok(release(world, vars)),
-        "InventoryItemLevels" => Ok(levels(world, vars)),
+        "InventoryItemLevels" => Ok(levels(world, vars, doc)),
         "OpenOrders" => Ok(open_orders(world, vars, doc)),
         "OrderState" => {
             let lines = doc.page_size(&["order", "lineItems"], vars);
@@ -309,12 +309,18 @@ fn release(world: &mut World, vars: &Value) -> Value {
            "status": fo_status(order, fo)}, "userErrors": []}})
 }
 
-fn levels(world: &World, vars: &Value) -> Value {
+fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
     let Some(item) = parse_gid("InventoryItem", &vars["id"]) else { return json!({"inventoryItem": null}) };
-    let nodes: Vec<Value> = world
-        .levels
-        .range((item, 0)..=(item, u64::MAX))
-        .map(|((_, location), l)| {
+    let levels: Vec<(u64, &super::world::Level)> =
+        world.levels.range((item, 0)..=(item, u64::MAX)).map(|((_, location), l)| (*location, l)).collect();
+    if levels.is_empty() {
+        return json!({"inventoryItem": null});
+    }
+    let size = doc.page_size(&["inventoryItem", "inventoryLevels"], vars);
+    let (page, info) = page(&levels, |(location, _)| *location, size, &vars["after"]);
+    let nodes: Vec<Value> = page
+        .iter()
+        .map(|(location, l)| {
             json!({
                 "location": {"id": gid("Location", *location)},
                 "quantities": [{"name": "available", "quantity": l.available}],
@@ -322,10 +328,7 @@ fn levels(world: &World, vars: &Value) -> Value {
             })
         })
         .collect();
-    if nodes.is_empty() {
-        return json!({"inventoryItem": null});
-    }
-    json!({"inventoryItem": {"id": gid("InventoryItem", item), "inventoryLevels": {"nodes": nodes}}})
+    json!({"inventoryItem": {"id": gid("InventoryItem", item), "inventoryLevels": {"pageInfo": info, "nodes": nodes}}})
 }
 
 fn open_orders(world: &World, vars: &Value, doc: &Document) -> Value {

@@ -11,8 +11,8 @@ use super::error::PlatformError;
 use super::ops::Operation;
 use super::pacing::{Pacer, ThrottleStatus, Ticket};
 use crate::metrics::Metrics;
-use crate::secret::Secret;
 use crate::retry::backoff;
+use crate::secret::Secret;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]

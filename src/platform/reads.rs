@@ -45,23 +45,31 @@ pub async fn item_levels(
     token: &Secret,
     item: u64,
 ) -> Result<Vec<LevelState>, PlatformError> {
-    let vars = json!({"id": format!("gid://shopify/InventoryItem/{item}")});
-    let data = client.call(shop, token, &INVENTORY_ITEM_LEVELS, vars).await?;
+    let id = format!("gid://shopify/InventoryItem/{item}");
     let malformed = |m: &str| PlatformError::Malformed { operation: INVENTORY_ITEM_LEVELS.name, message: m.into() };
     let mut levels = Vec::new();
-    for node in data["inventoryItem"]["inventoryLevels"]["nodes"].as_array().into_iter().flatten() {
-        let location = gid_number(&node["location"]["id"]).ok_or_else(|| malformed("a level without a location"))?;
-        let available = node["quantities"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|q| q["name"] == "available")
-            .and_then(|q| q["quantity"].as_i64());
-        let updated = node["updatedAt"].as_str().ok_or_else(|| malformed("a level without updatedAt"))?;
-        let updated_at_ms = timestamp_ms("updatedAt", updated).map_err(|e| malformed(&e.to_string()))?;
-        levels.push(LevelState::from_platform(item, location, available, updated_at_ms));
+    let mut after: Option<String> = None;
+    loop {
+        let data = client.call(shop, token, &INVENTORY_ITEM_LEVELS, json!({"id": id, "after": after})).await?;
+        let page = &data["inventoryItem"]["inventoryLevels"];
+        for node in page["nodes"].as_array().into_iter().flatten() {
+            let location =
+                gid_number(&node["location"]["id"]).ok_or_else(|| malformed("a level without a location"))?;
+            let available = node["quantities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|q| q["name"] == "available")
+                .and_then(|q| q["quantity"].as_i64());
+            let updated = node["updatedAt"].as_str().ok_or_else(|| malformed("a level without updatedAt"))?;
+            let updated_at_ms = timestamp_ms("updatedAt", updated).map_err(|e| malformed(&e.to_string()))?;
+            levels.push(LevelState::from_platform(item, location, available, updated_at_ms));
+        }
+        after = next_cursor(&page["pageInfo"]);
+        if after.is_none() {
+            return Ok(levels);
+        }
     }
-    Ok(levels)
 }
 
 /// One page of open orders, and the cursor of the next page if there is one.

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::failpoint::{self, points};
-use crate::retry::backoff;
 use crate::metrics::Processed;
+use crate::retry::backoff;
 use crate::state::AppState;
 use crate::store::QueueEntry;
 

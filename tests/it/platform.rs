@@ -135,3 +135,23 @@ async fn a_call_that_keeps_failing_gives_up_after_its_retry_budget() {
     assert_eq!(outcomes(&devshop, "5xx"), 4, "exactly the budget of attempts");
     devshop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_stocked_at_more_locations_than_a_page_is_read_over_several_pages() {
+    let devshop = DevShop::start(10_000.0, 10_000.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let item = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 1, Policy::Deny);
+        let item = w.variants[&v].inventory_item_id;
+        for location in 2..=300 {
+            let level = backorder::devshop::world::Level { available: 1, updated_at_ms: 1_795_000_000_000 };
+            w.levels.insert((item, location), level);
+        }
+        item
+    });
+    let levels = backorder::platform::reads::item_levels(&client(&devshop, 3), SHOP, &token, item).await.unwrap();
+    assert_eq!(levels.len(), 300, "every location");
+    let reads = devshop.calls(SHOP).iter().filter(|c| c.operation == "InventoryItemLevels").count();
+    assert_eq!(reads, 2, "two pages of 250");
+    devshop.stop().await;
+}
