@@ -23,6 +23,11 @@ pub struct ShopSettings {
     pub owner_email: Option<String>,
     /// Email kind → merchant-edited template; a kind not here uses the built-in one.
     pub templates: BTreeMap<String, Template>,
+    /// Email kind → the merchant's template of that kind failed when an email was rendered
+    /// (and the built-in one went out instead). Read-only for the merchant; cleared when the
+    /// template is saved anew. Absent from the record while empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub template_failures: BTreeMap<String, TemplateFailure>,
     /// A rules change whose rework of the books has not finished yet.
     pub rework: Option<PendingRework>,
     /// Raised by every change of the rules, so each rework's commits have keys of their own.
@@ -40,6 +45,20 @@ pub struct Template {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// Why a merchant's template was set aside at send time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateFailure {
+    /// `subject`, `text` or `html`.
+    pub part: String,
+    /// What went wrong, for people (`templates.backordered.text, line 3: …`).
+    pub reason: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The failing template's fingerprint: while the template is unchanged the built-in one is
+    /// used directly, so a template that fails is not rendered again on every pass.
+    pub template_sha256: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +88,7 @@ impl Default for ShopSettings {
             alert_threshold_units: Some(20),
             owner_email: None,
             templates: BTreeMap::new(),
+            template_failures: BTreeMap::new(),
             rework: None,
             rules_revision: 0,
         }

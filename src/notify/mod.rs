@@ -8,6 +8,7 @@ pub mod plan;
 pub mod queue;
 pub mod standing;
 pub mod status_token;
+pub mod template_failures;
 pub mod templates;
 pub mod transport;
 

@@ -13,12 +13,12 @@ use std::time::Duration;
 use super::NotifyError;
 use super::plan::{self, Decision, LineNow, MailState, Outgoing, Policy};
 use super::standing::{self, Queues};
-use super::templates::{self, MailContext, MailLine, Rendered};
+use super::templates::{self, MailContext, MailLine, Rendered, TemplateError};
 use super::transport::SendError;
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
 use crate::ledger::records::{decode, encode};
-use crate::shop::ShopSettings;
+use crate::shop::{ShopSettings, Template};
 use crate::state::AppState;
 use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
 
@@ -66,7 +66,13 @@ pub async fn decide(
         // not looked at again for this occasion.
         None => tracing::info!(shop, order_id, occasion = %decision.occasion, "notify: the order has no email address"),
         Some(to) => {
-            let rendered = render(state, shop, settings, (order_id, &order.name), &contact, &decision);
+            let (rendered, failed) = render(state, shop, settings, (order_id, &order.name), &contact, &decision);
+            if let Some((template, e)) = failed {
+                // The customer gets the built-in email all the same; the merchant is told.
+                if let Err(why) = super::template_failures::record(state, shop, template, &e).await {
+                    tracing::warn!(shop, error = %why, "notify: the template's failure was not recorded; it is tried again");
+                }
+            }
             next.outbox.push(Outgoing {
                 occasion: decision.occasion.clone(),
                 message_id: message_id(state, shop, order_id, &decision.occasion),
@@ -80,16 +86,17 @@ pub async fn decide(
     Ok(store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict)
 }
 
-/// The email `decision` calls for, in the shop's template (the built-in one if the shop's
-/// fails: one stored before templates were checked on save).
-fn render(
+/// The email `decision` calls for, in the shop's template, else the built-in one. A shop's
+/// template that fails (real data took a branch the samples on save did not) is handed back
+/// with its error, and the built-in one is rendered instead.
+fn render<'s>(
     state: &AppState,
     shop: &str,
-    settings: &ShopSettings,
+    settings: &'s ShopSettings,
     (order_id, order_name): (u64, &str),
     contact: &Contact,
     decision: &Decision,
-) -> Rendered {
+) -> (Rendered, Option<(&'s Template, TemplateError)>) {
     let ctx = MailContext {
         kind: decision.kind.to_string(),
         shop_name: shop_name(shop),
@@ -109,12 +116,15 @@ fn render(
             })
             .collect(),
     };
-    let builtin = || templates::builtin(decision.kind).expect("every decided kind has a built-in template");
-    let template = templates::for_shop(settings, decision.kind).unwrap_or_else(builtin);
-    templates::render(decision.kind, &template, &ctx).unwrap_or_else(|e| {
-        tracing::warn!(shop, order_id, error = %e, "notify: the shop's template fails; using the built-in one");
-        templates::render(decision.kind, &builtin(), &ctx).expect("built-in templates render")
-    })
+    let builtin = || templates::render_builtin(decision.kind, &ctx).expect("built-in templates render");
+    let Some(template) = templates::merchant(settings, decision.kind) else { return (builtin(), None) };
+    match templates::render(decision.kind, template, &ctx) {
+        Ok(rendered) => (rendered, None),
+        Err(e) => {
+            tracing::warn!(shop, order_id, error = %e, "notify: the shop's template fails; using the built-in one");
+            (builtin(), Some((template, e)))
+        }
+    }
 }
 
 /// Sends what waits in one outbox (`Record::Mail(order)` or `Record::ShopMail`). `true`: it is

@@ -2,13 +2,39 @@
 //!
 //! The HTML part is auto-escaped (a product titled `<script>` arrives as text); subject and text
 //! parts are plain text. A merchant's edit is checked when it is saved, by compiling it and
-//! rendering it strictly against a sample with every field present, so a typo is a 422 naming
+//! rendering it strictly against samples with every field present, so a typo is a 422 naming
 //! the line and never a failure at send time.
+//!
+//! A merchant's template is code that runs on our threads, so each render of it has limits:
+//! minijinja's fuel bounds the work and the memory of one part, and the output of a part is
+//! capped as it is written. A template that only blows up for real data still fails at send
+//! time; the caller then sends the built-in one and flags the failure to the merchant.
+
+use std::io;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::shop::{ShopSettings, TEMPLATE_KINDS, Template};
+
+/// Work one render of one part of a merchant's template may do: about this many instructions,
+/// or 64 times as many bytes of data created. The built-in templates need a few thousand for an
+/// order of many lines; a loop nest or a string built to fill memory runs out long before it
+/// costs anything.
+const FUEL: u64 = 200_000;
+/// The most one part of a merchant's template may render to. Emails are far smaller.
+pub const MAX_OUTPUT: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    fuel: Option<u64>,
+    max_output: usize,
+}
+
+/// For merchants' templates, at save time and at send time alike.
+const MERCHANT: Limits = Limits { fuel: Some(FUEL), max_output: MAX_OUTPUT };
+/// For the built-in templates, which are ours: an order of a thousand lines still gets its email.
+const TRUSTED: Limits = Limits { fuel: None, max_output: usize::MAX };
 
 /// What an order email's templates can use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -77,15 +103,30 @@ pub fn builtin(kind: &str) -> Option<Template> {
     })
 }
 
-/// The template the shop uses for `kind`: the merchant's edit, else the built-in one.
-pub fn for_shop(settings: &ShopSettings, kind: &str) -> Option<Template> {
-    settings.templates.get(kind).cloned().or_else(|| builtin(kind))
+/// The merchant's template of `kind` to render, if any, unless it failed at send time and is
+/// unchanged since: then the built-in one is used directly instead of failing on every pass.
+pub fn merchant<'a>(settings: &'a ShopSettings, kind: &str) -> Option<&'a Template> {
+    let t = settings.templates.get(kind)?;
+    let failed = settings.template_failures.get(kind).is_some_and(|f| f.template_sha256 == fingerprint(t));
+    (!failed).then_some(t)
 }
 
-fn environment(strict: bool) -> Environment<'static> {
+/// SHA-256 of a template's three parts (each length-prefixed, so no two templates share one).
+pub fn fingerprint(t: &Template) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (_, source) in parts(t) {
+        h.update((source.len() as u64).to_be_bytes());
+        h.update(source.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
+
+fn environment(strict: bool, limits: Limits) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
     env.set_undefined_behavior(if strict { UndefinedBehavior::Strict } else { UndefinedBehavior::Lenient });
+    env.set_fuel(limits.fuel);
     env
 }
 
@@ -96,23 +137,75 @@ fn parts(t: &Template) -> [(&'static str, &str); 3] {
 fn error(kind: &str, part: &'static str, e: &minijinja::Error) -> TemplateError {
     let message = match e.kind() {
         minijinja::ErrorKind::UndefinedError => "uses a variable that does not exist".to_string(),
+        minijinja::ErrorKind::OutOfFuel => {
+            "takes too much work to render (a loop or a value far too large for an email)".to_string()
+        }
         _ => e.detail().map_or_else(|| e.kind().to_string(), str::to_string),
     };
     TemplateError { kind: kind.to_string(), part, line: e.line(), message }
 }
 
-/// Renders `template` for `ctx`. Templates were checked on save; a failure here is a template
-/// that bypassed the check (stored before it existed) and is reported, not sent half-done.
-pub fn render(kind: &str, template: &Template, ctx: &MailContext) -> Result<Rendered, TemplateError> {
-    render_with(&environment(false), kind, template, ctx)
+/// Collects one part's output and fails the render at the first write past `cap`: a template
+/// that would write gigabytes stops at the cap, before the memory is taken.
+struct Capped {
+    out: Vec<u8>,
+    cap: usize,
+    over: bool,
 }
 
-fn render_with(env: &Environment<'_>, kind: &str, t: &Template, ctx: &MailContext) -> Result<Rendered, TemplateError> {
+impl io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.out.len().saturating_add(buf.len()) > self.cap {
+            self.over = true;
+            return Err(io::Error::other("over the output cap"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders a merchant's `template` for `ctx`, within the limits. It was checked on save, but
+/// real data can take branches the samples did not: a failure is reported, never sent half-done.
+pub fn render(kind: &str, template: &Template, ctx: &MailContext) -> Result<Rendered, TemplateError> {
+    render_with(&environment(false, MERCHANT), MERCHANT, kind, template, ctx)
+}
+
+/// Renders the built-in template of `kind` for `ctx`.
+pub fn render_builtin(kind: &str, ctx: &MailContext) -> Result<Rendered, TemplateError> {
+    let template = builtin(kind).ok_or_else(|| TemplateError {
+        kind: kind.to_string(),
+        part: "kind",
+        line: None,
+        message: "no built-in template".into(),
+    })?;
+    render_with(&environment(false, TRUSTED), TRUSTED, kind, &template, ctx)
+}
+
+fn render_with(
+    env: &Environment<'_>,
+    limits: Limits,
+    kind: &str,
+    t: &Template,
+    ctx: &MailContext,
+) -> Result<Rendered, TemplateError> {
     let mut out = Vec::with_capacity(3);
     for (part, source) in parts(t) {
         let name = format!("{kind}.{part}");
         let tmpl = env.template_from_named_str(&name, source).map_err(|e| error(kind, part, &e))?;
-        out.push(tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| error(kind, part, &e))?);
+        let mut sink = Capped { out: Vec::new(), cap: limits.max_output, over: false };
+        if let Err(e) = tmpl.render_captured_to(minijinja::value::Serde(ctx), &mut sink) {
+            let mut err = error(kind, part, &e);
+            if sink.over {
+                err.message = format!("renders more than {} KiB", limits.max_output / 1024);
+            }
+            return Err(err);
+        }
+        // Whole `str`s are written, so the bytes are UTF-8; lossy only to never panic.
+        out.push(String::from_utf8(sink.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
     }
     let html = out.pop().unwrap_or_default();
     let text = out.pop().unwrap_or_default();
@@ -131,7 +224,7 @@ pub fn validate(kind: &str, template: &Template) -> Result<(), TemplateError> {
             message: format!("no such email; the kinds are {}", TEMPLATE_KINDS.join(", ")),
         });
     }
-    let env = environment(true);
+    let env = environment(true, MERCHANT);
     for (part, source) in parts(template) {
         let name = format!("{kind}.{part}");
         let tmpl = env.template_from_named_str(&name, source).map_err(|e| error(kind, part, &e))?;
@@ -148,7 +241,9 @@ pub fn validate(kind: &str, template: &Template) -> Result<(), TemplateError> {
             });
         }
     }
-    render_with(&env, kind, template, &sample(kind)).map(|_| ())
+    // Several samples, so a template that blows up only for other data (more lines, another
+    // name, a missing first name or date) is more likely refused now than at send time.
+    samples(kind).iter().try_for_each(|ctx| render_with(&env, MERCHANT, kind, template, ctx).map(|_| ()))
 }
 
 /// The first line where `name` appears as a whole word.
@@ -181,6 +276,34 @@ fn sample(kind: &str) -> MailContext {
             position: Some(3),
         }],
     }
+}
+
+/// The first sample, and two more like real orders: one without a first name whose lines have
+/// a date still to confirm, and a large one.
+fn samples(kind: &str) -> [MailContext; 3] {
+    let line = |i: u32, eta: bool| MailLine {
+        title: format!("Example product {i} – \"Limited\" <edition> & more"),
+        quantity: i,
+        eta: eta.then(|| "2027-01-31".into()),
+        eta_text: eta.then(|| "January 31, 2027".into()),
+        previous_eta_text: eta.then(|| "January 3, 2027".into()),
+        position: eta.then_some(u64::from(i) * 40),
+    };
+    let other = MailContext {
+        shop_name: "Another Example Store".into(),
+        order_name: "#20457".into(),
+        first_name: None,
+        status_url: "https://example.com/status/another-token".into(),
+        lines: vec![line(1, true), line(5, false), line(12, true)],
+        ..sample(kind)
+    };
+    let large = MailContext {
+        order_name: "#987654".into(),
+        first_name: Some("Bartholomew".into()),
+        lines: (1..=40).map(|i| line(i, i % 3 != 0)).collect(),
+        ..other.clone()
+    };
+    [sample(kind), other, large]
 }
 
 /// Checks every template a settings change carries.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::PlatformError;
 use super::ops::Operation;
-use super::pacing::{Pacer, ThrottleStatus, Ticket};
+use super::pacing::{Pacer, ThrottleStatus, Ticket, wait_secs};
 use crate::metrics::Metrics;
 use crate::retry::backoff;
 use crate::secret::Secret;
@@ -171,8 +171,13 @@ impl AdminClient {
         };
         let status = response.status();
         self.check_version(shop, op, response.headers());
-        let retry_after =
-            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
+        // `f64` parses "NaN" and "inf" too: a figure that is not finite counts as no figure.
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .and_then(|secs| wait_secs(secs, 60.0));
         let bytes = response.bytes().await;
         let bytes = match bytes {
             Ok(b) => b,
@@ -189,7 +194,7 @@ impl AdminClient {
         self.pacer.answered(shop, ticket, throttle, actual, Instant::now());
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
-                let wait = Duration::from_secs_f64(retry_after.unwrap_or(1.0).clamp(0.0, 60.0));
+                let wait = retry_after.unwrap_or(Duration::from_secs(1));
                 return Ok(Attempt::Again(Some(wait), PlatformError::Unavailable(format!("{}: HTTP 429", op.name))));
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(PlatformError::Denied(status.as_u16())),
@@ -204,11 +209,10 @@ impl AdminClient {
         if reply.errors.iter().any(|e| code_of(e) == Some("THROTTLED")) {
             let requested =
                 reply.extensions.as_ref().and_then(|x| x.cost.as_ref()?.requested_query_cost).unwrap_or(cost);
-            let wait = throttle.map_or(Duration::from_secs(1), |t| {
-                Duration::from_secs_f64(
-                    ((requested - t.currently_available) / t.restore_rate.max(0.1)).clamp(0.05, 60.0),
-                )
-            });
+            let wait = throttle
+                .and_then(ThrottleStatus::sane)
+                .and_then(|t| wait_secs((requested - t.currently_available) / t.restore_rate, 60.0))
+                .map_or(Duration::from_secs(1), |w| w.max(Duration::from_millis(50)));
             return Ok(Attempt::Again(Some(wait), PlatformError::Unavailable(format!("{}: THROTTLED", op.name))));
         }
         if let Some(e) = reply.errors.iter().find(|e| code_of(e) == Some("MAX_COST_EXCEEDED")) {

@@ -16,6 +16,21 @@ use serde::Deserialize;
 /// Before the platform has said otherwise.
 const SEED_MAX: f64 = 50.0;
 const SEED_RESTORE: f64 = 10.0;
+/// Far above any plan's bucket and restore rate: a reply claiming more is clamped to this, so
+/// the arithmetic on the bucket stays finite.
+const MOST_POINTS: f64 = 1e9;
+/// The longest the pacer asks a caller to wait before asking again.
+const MOST_WAIT_SECS: f64 = 60.0;
+
+/// `secs` as a wait of at most `most` seconds; `None` when it is not a finite number (NaN or
+/// infinite, as a reply may say), so the caller treats it as absent instead of panicking in
+/// `Duration::from_secs_f64`.
+pub fn wait_secs(secs: f64, most: f64) -> Option<Duration> {
+    if !secs.is_finite() {
+        return None;
+    }
+    Duration::try_from_secs_f64(secs.clamp(0.0, most)).ok()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +38,23 @@ pub struct ThrottleStatus {
     pub maximum_available: f64,
     pub currently_available: f64,
     pub restore_rate: f64,
+}
+
+impl ThrottleStatus {
+    /// The status within bounds the bucket's arithmetic can take, or `None` (treated as absent)
+    /// when a figure is not a finite number.
+    pub fn sane(self) -> Option<Self> {
+        let figures = [self.maximum_available, self.currently_available, self.restore_rate];
+        if !figures.iter().all(|f| f.is_finite()) {
+            return None;
+        }
+        let max = self.maximum_available.clamp(1.0, MOST_POINTS);
+        Some(Self {
+            maximum_available: max,
+            currently_available: self.currently_available.clamp(-max, max),
+            restore_rate: self.restore_rate.clamp(0.1, MOST_POINTS),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +116,8 @@ impl Pacer {
             bucket.in_flight += cost;
             Ok(Ticket { cost, answered_before: bucket.answered })
         } else {
-            Err(Duration::from_secs_f64((need - bucket.available) / bucket.restore.max(0.1)))
+            let secs = (need - bucket.available) / bucket.restore.max(0.1);
+            Err(wait_secs(secs, MOST_WAIT_SECS).unwrap_or(Duration::from_secs(1)))
         }
     }
 
@@ -126,7 +159,7 @@ impl Pacer {
                 bucket.available = (bucket.available + (ticket.cost - kept).max(0.0)).min(bucket.max);
             }
         }
-        if let Some(status) = status {
+        if let Some(status) = status.and_then(ThrottleStatus::sane) {
             bucket.max = status.maximum_available.max(1.0);
             bucket.restore = status.restore_rate.max(0.1);
             bucket.available = (status.currently_available - bucket.in_flight - overtaken).min(bucket.max);
@@ -196,6 +229,51 @@ mod tests {
         let broken = pacer.take("s", 50.0, t0).expect("the 503 kept nothing");
         pacer.answered("s", broken, None, None, t0);
         assert!(pacer.take("s", 1.0, t0).is_err(), "a broken connection may have run: its points stay taken");
+    }
+
+    #[test]
+    fn throttle_figures_that_are_not_finite_or_are_extreme_never_make_a_wait_panic() {
+        let extremes = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, f64::MIN, -1.7e308, 0.0, -0.0, 1e-300];
+        let t0 = Instant::now();
+        for max in extremes {
+            for available in extremes {
+                for restore in extremes {
+                    let pacer = Pacer::default();
+                    let status = ThrottleStatus {
+                        maximum_available: max,
+                        currently_available: available,
+                        restore_rate: restore,
+                    };
+                    let ticket = pacer.take("s", 10.0, t0).expect("the seed bucket admits 10 points");
+                    pacer.answered("s", ticket, Some(status), None, t0);
+                    for cost in [1.0, 1000.0, f64::MAX] {
+                        if let Err(wait) = pacer.take("s", cost, t0) {
+                            assert!(wait <= Duration::from_secs(60), "{status:?} cost {cost}: {wait:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_with_a_figure_that_is_not_a_number_is_treated_as_absent() {
+        let pacer = Pacer::default();
+        let t0 = Instant::now();
+        let status = ThrottleStatus { maximum_available: 2000.0, currently_available: f64::NAN, restore_rate: 100.0 };
+        pacer.answered("s", Ticket::untracked(0.0), Some(status), None, t0);
+        assert!(pacer.take("s", 50.0, t0).is_ok(), "the seed bucket still holds its 50 points");
+        assert_eq!(pacer.take("s", 10.0, t0).unwrap_err(), Duration::from_secs(1), "10 points at the seed's 10/s");
+    }
+
+    #[test]
+    fn a_wait_in_seconds_that_is_not_finite_is_no_wait_at_all() {
+        assert_eq!(wait_secs(f64::NAN, 60.0), None);
+        assert_eq!(wait_secs(f64::INFINITY, 60.0), None);
+        assert_eq!(wait_secs(f64::NEG_INFINITY, 60.0), None);
+        assert_eq!(wait_secs(1e300, 60.0), Some(Duration::from_secs(60)));
+        assert_eq!(wait_secs(-5.0, 60.0), Some(Duration::ZERO));
+        assert_eq!(wait_secs(1.5, 60.0), Some(Duration::from_millis(1500)));
     }
 
     #[test]

@@ -345,3 +345,25 @@ async fn on_redis_effects_apply_once_through_a_small_bucket_and_server_errors() 
 async fn on_the_embedded_store_effects_apply_once_through_a_small_bucket_and_server_errors() {
     effects_apply_once_through_a_small_bucket_and_server_errors(Backend::Embedded).await;
 }
+
+/// A platform (or something on the way) that answers 429 with `Retry-After: NaN` (which `f64`
+/// parses): the sweeper treats it as no figure, waits its default and carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_that_is_not_a_number_is_ignored_and_the_order_still_gets_its_tag() {
+    let mut s = Setup::start(Backend::Embedded, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")]).await;
+    s.enrol(json!({"enabled": true})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+
+    s.devshop.set_faults(Faults { too_many_requests: 1.0, retry_after_secs: f64::NAN, ..Faults::default() });
+    let order = s.order(1).await;
+    eventually("two replies of 429 with Retry-After: NaN", || async {
+        let refused = s.devshop.calls(SHOP).iter().filter(|c| c.outcome == "429").count();
+        (refused >= 2).then_some(())
+    })
+    .await;
+    s.devshop.set_faults(Faults::default());
+    eventually("the order's tag", || async { (s.tags(order) == ["backorder"]).then_some(()) }).await;
+    s.settled().await;
+    assert!(s.app.store.dead_letters(10).await.unwrap().is_empty(), "nothing gave up");
+    s.stop().await;
+}

@@ -246,3 +246,84 @@ async fn an_order_placed_ahead_by_priority_tells_the_line_it_pushes_into_a_later
     assert!(text.contains(&human_date(day(30))) && text.contains(&human_date(day(10))), "{text}");
     s.stop().await;
 }
+
+/// Scenario 1 of the December audit (H1), a string repeated to 100 MB and written again and
+/// again, without `range` (not a name templates may use).
+const BOMB: &str = r#"{% set s = "x" * 100000000 %}{{ s }}{{ s }}{{ s }}{{ s }}{{ s }}{{ s }}{{ s }}{{ s }}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_that_would_render_gigabytes_is_refused_on_save_naming_its_part_and_nothing_changes() {
+    let (app, _store) = crate::support::TestApp::spawn(Backend::Embedded, &[]).await;
+    let before: serde_json::Value = get(&app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
+    let bomb = json!({"templates": {"backordered": {"subject": "s", "text": BOMB, "html": "h"}}});
+    let resp = put(&app, "/api/settings", &token(SHOP), bomb).await;
+    assert_eq!(resp.status(), 422);
+    let message = resp.text().await.unwrap();
+    assert!(message.contains("templates.backordered.text"), "{message}");
+
+    let after: serde_json::Value = get(&app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(before, after);
+    app.app.stop().await;
+}
+
+/// Passes on save (the samples' status links are all on example.com) and blows up for any real
+/// order, whose link is on the app's own host.
+const REAL_ORDERS_ONLY_BOMB: &str = r#"Hi {{ first_name }}
+{% if "example.com" not in status_url %}{% set s = "x" * 100000000 %}{{ s }}{{ s }}{{ s }}{% endif %}"#;
+
+async fn template_failure_falls_back_to_the_built_in_email(backend: Backend) {
+    let sink = SmtpSink::start();
+    let mut s = supplied(backend, &sink).await;
+    let template =
+        json!({"subject": "Your order {{ order_name }}", "text": REAL_ORDERS_ONLY_BOMB, "html": "<p>Hi</p>"});
+    let resp = put(&s.app, "/api/settings", &token(SHOP), json!({"templates": {"backordered": template}})).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    // The customer gets the built-in email.
+    let order = s.order(1).await;
+    let mail = mail_of(&sink, "backordered", 1).await;
+    assert_eq!(mail[0].order_id(), order);
+    let text = mail[0].text.as_deref().unwrap_or_default();
+    assert!(text.contains("Some of it is on backorder") && text.contains(&human_date(day(10))), "{text}");
+    assert!(!text.contains("xxxx"), "nothing of the failing template went out");
+
+    // The merchant sees which template failed, where and why.
+    let settings = eventually("the failure to be on record", || async {
+        let v: serde_json::Value = get(&s.app, "/api/settings", Some(&token(SHOP))).await.json().await.ok()?;
+        v["template_failures"].get("backordered").is_some().then_some(v)
+    })
+    .await;
+    let failure = &settings["template_failures"]["backordered"];
+    assert_eq!(failure["part"], "text", "{failure}");
+    assert!(failure["reason"].as_str().unwrap_or_default().contains("templates.backordered.text"), "{failure}");
+    assert!(failure["at"].as_str().is_some_and(|at| !at.is_empty()), "{failure}");
+
+    // The next order gets the built-in email too, and the record stays as it was.
+    s.order(1).await;
+    mail_of(&sink, "backordered", 2).await;
+    s.settled().await;
+    let again: serde_json::Value = get(&s.app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(again["template_failures"], settings["template_failures"]);
+
+    // What `GET` showed can be sent back whole: the read-only field is ignored, not refused.
+    let back = json!({"templates": again["templates"], "template_failures": again["template_failures"]});
+    let resp = put(&s.app, "/api/settings", &token(SHOP), back).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let same: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(same["template_failures"], settings["template_failures"], "the same template keeps its record");
+
+    // A new template clears the record.
+    let fixed = json!({"subject": "Your order {{ order_name }}", "text": "Hi {{ first_name }}", "html": "<p>Hi</p>"});
+    let resp = put(&s.app, "/api/settings", &token(SHOP), json!({"templates": {"backordered": fixed}})).await;
+    assert_eq!(resp.status(), 200);
+    let cleared: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(cleared["template_failures"], json!({}));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_that_fails_for_a_real_order_sends_the_built_in_email_and_tells_the_merchant() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        template_failure_falls_back_to_the_built_in_email(backend).await;
+    }
+}

@@ -155,3 +155,21 @@ async fn an_item_stocked_at_more_locations_than_a_page_is_read_over_several_page
     assert_eq!(reads, 2, "two pages of 250");
     devshop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_that_is_not_a_finite_number_is_treated_as_absent_and_the_call_retries() {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let c = client(&devshop, 2);
+    // The dev shop writes the figure as `{:.1}`: `NaN` and `inf`, both of which `f64` parses.
+    for (n, secs) in [f64::NAN, f64::INFINITY].into_iter().enumerate() {
+        devshop.set_faults(Faults { too_many_requests: 1.0, retry_after_secs: secs, ..Faults::default() });
+        let result = c.call(SHOP, &token, &TAGS_ADD, json!({"id": "gid://shopify/Order/1", "tags": ["x"]})).await;
+        match result {
+            Err(e) => assert!(e.is_retryable() && e.to_string().contains("429"), "{e}"),
+            Ok(v) => panic!("a platform answering 429 answered {v}"),
+        }
+        assert_eq!(outcomes(&devshop, "429"), 2 * (n + 1), "retried once, within the budget");
+    }
+    devshop.stop().await;
+}

@@ -47,6 +47,7 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
         "alert_threshold_units": settings.alert_threshold_units,
         "owner_email": settings.owner_email,
         "templates": settings.templates,
+        "template_failures": settings.template_failures,
         "rework": rework,
     })
 }

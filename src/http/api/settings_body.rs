@@ -95,6 +95,7 @@ fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), 
         }
         if t.is_null() {
             settings.templates.remove(kind);
+            settings.template_failures.remove(kind);
             continue;
         }
         let part = |name: &str| -> Result<String, ApiError> {
@@ -111,6 +112,10 @@ fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), 
             let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
             invalid(&format!("{inner}.{}", e.part), &format!("{at}{}", e.message))
         })?;
+        // A new template gets a fresh start; the same one sent back keeps its failure on record.
+        if settings.templates.get(kind) != Some(&template) {
+            settings.template_failures.remove(kind);
+        }
         settings.templates.insert(kind.clone(), template);
     }
     Ok(())
@@ -145,6 +150,9 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
             "templates" => templates(v, f, settings)?,
+            // Read-only: what `GET` shows of templates that failed at send time. A client that
+            // sends back what it read is not refused for it.
+            "template_failures" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }
