@@ -33,8 +33,9 @@ operation!(INVENTORY_ITEM_LEVELS, "InventoryItemLevels", 20);
 operation!(OPEN_ORDERS, "OpenOrders", 300);
 operation!(ORDER_STATE, "OrderState", 10);
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate", 10);
+operation!(SHOP_ID, "ShopId", 1);
 
-pub const ALL: [Operation; 12] = [
+pub const ALL: [Operation; 13] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -47,4 +48,5 @@ pub const ALL: [Operation; 12] = [
     OPEN_ORDERS,
     ORDER_STATE,
     WEBHOOK_SUBSCRIPTION_CREATE,
+    SHOP_ID,
 ];
