@@ -42,6 +42,10 @@ async fn a_signed_body_of_one_shop_replayed_as_shop_redact_or_app_uninstalled_fo
     for backend in [Backend::Embedded, Backend::Redis] {
         let mut s = Setup::start(backend, 1, "100", &[]).await;
         s.enrol(json!({"enabled": true})).await;
+        eventually("the variant to sell on backorder", || async {
+            (s.policy() == backorder::devshop::Policy::Continue).then_some(())
+        })
+        .await;
         s.order(3).await;
         s.settled().await;
         // A real delivery of the other shop, accepted as it should be: the bytes an attacker
