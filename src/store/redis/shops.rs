@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use super::RedisStore;
 use crate::store::StoreError;
 
-/// How long this process trusts its own earlier add. Commits then cost no extra round trip,
-/// and a shop another instance forgot (`shop/redact`) is back at most this long after its next
-/// commit here, as it would be at once on the embedded store.
+/// How long this process trusts its own earlier add. Commits then cost no extra round trip; a
+/// shop another instance removed meanwhile (`shop/redact`) is listed again by the first commit
+/// here after this, where the embedded store would list it again at once.
 const TRUSTED_FOR: Duration = Duration::from_secs(60);
 
 /// Past this many entries, stale ones are dropped on the next add.
