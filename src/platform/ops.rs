@@ -38,8 +38,9 @@ operation!(OPEN_ORDERS, "OpenOrders");
 operation!(ORDER_STATE, "OrderState");
 operation!(ORDER_LINE_ITEMS, "OrderLineItems");
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
+operation!(SHOP_ID, "ShopId");
 
-pub const ALL: [Operation; 14] = [
+pub const ALL: [Operation; 15] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -54,4 +55,5 @@ pub const ALL: [Operation; 14] = [
     ORDER_STATE,
     ORDER_LINE_ITEMS,
     WEBHOOK_SUBSCRIPTION_CREATE,
+    SHOP_ID,
 ];

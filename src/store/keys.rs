@@ -104,7 +104,8 @@ impl Keys {
         format!("{}:{{{}}}:*", escape(&self.prefix), escape(shop))
     }
 
-    /// Every shop that ever sent a webhook: sweeps over all shops start here.
+    /// Every shop that is installed or has a ledger (`Store::shops`): sweeps over all shops
+    /// start here. Under `{intake}`, so one slot holds the whole set.
     pub fn shops(&self) -> String {
         self.intake("shops")
     }

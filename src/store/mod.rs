@@ -181,7 +181,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(crate::ledger::FillKey, u32)>, StoreError>;
 
     /// Applies `commit` atomically: checks the processed mark and every expected record, then
-    /// writes records, lines, the mark, the per-topic count and the dirty marks together.
+    /// writes records, lines, the mark, the per-topic count and the dirty marks together. The
+    /// shop is among [`Store::shops`] from its first commit on (an install is a commit too).
     async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError>;
 
     /// Dirty marks whose last change is at or before `settled_at_ms`, oldest first, with the
@@ -196,7 +197,8 @@ pub trait Store: Send + Sync + 'static {
     /// Removes marks whose last change is still the one given; a mark dirtied again since stays.
     async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError>;
 
-    /// Every shop that ever sent a webhook, sorted.
+    /// Every shop the sweeps visit, sorted: each is here from its install or its first ledger
+    /// commit of any kind, until `forget_shop`.
     async fn shops(&self) -> Result<Vec<String>, StoreError>;
 
     /// Takes (or renews) the lease `name` of `shop` for `holder`, unless another holder has it;

@@ -5,7 +5,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 
-use super::{Topic, verify};
+use super::{Topic, body_shop, verify};
 use crate::failpoint;
 use crate::metrics::Received;
 use crate::state::AppState;
@@ -24,6 +24,10 @@ pub enum IntakeError {
     Unauthorized(#[from] verify::SignatureError),
     #[error("{0}")]
     BadHeader(String),
+    /// A privacy or lifecycle body that names another shop than the header (or none): the
+    /// header is not signed, so only the body can say whose data the delivery is about.
+    #[error("the body names another shop than X-Shopify-Shop-Domain")]
+    OtherShop,
     /// The store did not confirm the write. Shopify retries on 503, so nothing is lost.
     #[error("temporarily unable to accept webhooks, retry later")]
     Unavailable,
@@ -34,7 +38,7 @@ impl ResponseError for IntakeError {
         match self {
             IntakeError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             IntakeError::BodyRead | IntakeError::BadHeader(_) => StatusCode::BAD_REQUEST,
-            IntakeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            IntakeError::Unauthorized(_) | IntakeError::OtherShop => StatusCode::UNAUTHORIZED,
             IntakeError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -62,7 +66,7 @@ pub async fn receive(
         Err(Accept::Ignored) => Received::Ignored,
         Err(Accept::Refused(e)) => match e {
             IntakeError::TooLarge => Received::TooLarge,
-            IntakeError::Unauthorized(_) => Received::Unauthorized,
+            IntakeError::Unauthorized(_) | IntakeError::OtherShop => Received::Unauthorized,
             IntakeError::Unavailable => Received::Unavailable,
             IntakeError::BodyRead | IntakeError::BadHeader(_) => Received::BadRequest,
         },
@@ -100,12 +104,15 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
         .map_err(IntakeError::from)?;
 
     let topic = required(headers, "x-shopify-topic")?;
-    if Topic::parse(topic).is_none() {
+    let Some(known) = Topic::parse(topic) else {
         return Err(Accept::Ignored);
-    }
+    };
     let shop = required(headers, "x-shopify-shop-domain")?;
     if !is_shop_domain(shop) {
         return Err(IntakeError::BadHeader("X-Shopify-Shop-Domain is not a shop domain".into()).into());
+    }
+    if !body_shop::names_shop(known, &body, shop) {
+        return Err(IntakeError::OtherShop.into());
     }
     let webhook_id = required(headers, "x-shopify-webhook-id")?;
     check_id("X-Shopify-Webhook-Id", webhook_id)?;

@@ -1,6 +1,8 @@
 //! Webhook intake: verify the signature over the raw bytes, read the `X-Shopify-*` headers, and
-//! queue the delivery durably. Nothing here parses the body or calls the platform.
+//! queue the delivery durably. Nothing here calls the platform, and only the privacy and
+//! lifecycle bodies are parsed (to check the shop they name, `body_shop`).
 
+pub mod body_shop;
 pub mod intake;
 pub mod topic;
 pub mod verify;

@@ -1,13 +1,22 @@
 //! The shop's lifecycle webhooks: `app/uninstalled` drops its tokens at once (so no platform call
 //! can go out for it any more, whatever still arrives) and keeps its ledger for a reinstall;
 //! `shop/redact`, 48 hours later unless it was reinstalled, deletes everything of the shop.
+//!
+//! Neither the delivery's headers nor its replay are signed, so `app/uninstalled` drops the
+//! tokens only once the platform itself refuses them: Shopify revokes the token before it sends
+//! the webhook, so a token that still works means a replayed or forged delivery.
 
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::HandlerError;
 use super::router::Handled;
-use crate::auth::install;
+use crate::auth::install::{self, InstallError};
+use crate::auth::oauth::OAuthError;
+use crate::auth::tokens::{self, TokenError};
+use crate::platform::PlatformError;
+use crate::platform::ops::SHOP_ID;
 use crate::state::AppState;
 use crate::store::Envelope;
 
@@ -22,12 +31,12 @@ fn triggered_ms(envelope: &Envelope) -> Option<i64> {
 }
 
 /// Drops the tokens, unless the install stored now came after the uninstall (a late or
-/// replayed delivery must not undo a reinstall).
+/// replayed delivery must not undo a reinstall) or the platform still accepts them.
 pub async fn uninstalled(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
     let shop = envelope.meta.shop.as_str();
     let store = state.store.as_ref();
     if let (Some(sealer), Some(triggered)) = (state.sealer.as_deref(), triggered_ms(envelope)) {
-        // An install that cannot be opened is dropped all the same.
+        // An install that cannot be opened is left to the platform check below.
         if let Ok(Some(current)) = install::load(store, sealer, shop).await
             && current.installed_at_ms > triggered
         {
@@ -35,9 +44,53 @@ pub async fn uninstalled(state: &AppState, envelope: &Envelope) -> Result<(), Ha
             return Ok(());
         }
     }
+    if !token_refused(state, shop).await? {
+        return Ok(());
+    }
     install::delete(store, shop).await.map_err(transient)?;
     tracing::info!(shop, "uninstalled: tokens dropped, no more platform calls for the shop");
     Ok(())
+}
+
+/// Asks the platform, with the shop's stored token, whether it still takes it: `true` only
+/// when it answers 401/403 (or refuses the refresh of an expiring token). A platform that
+/// cannot answer now is retried; any other answer keeps the tokens.
+async fn token_refused(state: &AppState, shop: &str) -> Result<bool, HandlerError> {
+    let token = match tokens::access_token(state, shop).await {
+        Ok(Some(token)) => token,
+        Ok(None) => {
+            // Nothing stored (or nothing this process can open): nothing to drop.
+            tracing::info!(shop, "app/uninstalled: no usable install stored; nothing to drop");
+            return Ok(false);
+        }
+        Err(TokenError::Refresh(OAuthError::Refused { status, .. })) => {
+            tracing::info!(shop, status, "app/uninstalled: the platform refuses the refresh token");
+            return Ok(true);
+        }
+        // Unreadable here for good (another key, damaged bytes): for a person to look at.
+        Err(e @ TokenError::Install(InstallError::Sealed(_) | InstallError::Corrupt(_))) => {
+            return Err(HandlerError::Permanent(format!("app/uninstalled: the stored install cannot be read: {e}")));
+        }
+        Err(e) => return Err(transient(e)),
+    };
+    match state.platform.call(shop, &token, &SHOP_ID, json!({})).await {
+        Err(PlatformError::Denied(status)) => {
+            tracing::info!(shop, status, "app/uninstalled: the platform refuses the token");
+            Ok(true)
+        }
+        Ok(_) => {
+            tracing::warn!(
+                shop,
+                "app/uninstalled, but the platform still accepts the shop's token (a replayed or forged delivery?); tokens kept"
+            );
+            Ok(false)
+        }
+        Err(e) if e.is_retryable() => Err(transient(e)),
+        // Kept whole in the dead letters with the reason; `dlq replay` asks again.
+        Err(e) => Err(HandlerError::Permanent(format!(
+            "app/uninstalled: cannot tell whether the platform still accepts the token: {e}"
+        ))),
+    }
 }
 
 /// Deletes every key and record of the shop. Not recorded as processed: that mark would be a

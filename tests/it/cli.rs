@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::support::{self, Backend, TestStore};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backorder");
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// The binary with a clean environment: no BACKORDER__ variable leaks in from the test runner.
-fn backorder(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn backorder(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {

@@ -35,5 +35,7 @@ mod proxy;
 mod queue;
 mod reconcile;
 mod refresh;
+mod replayed_shop;
+mod shops_index;
 mod status;
 mod uninstall;

@@ -70,8 +70,10 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
             assert!(redis_entries(&store).iter().any(|e| e.contains(SHOP)), "the dump sees the shop before");
         }
 
-        // 48 hours after the uninstall: first the uninstall, then the redaction.
-        let uninstalled = Delivery::new("app/uninstalled", br#"{"id": 1}"#.to_vec());
+        // 48 hours after the uninstall: first the uninstall (the platform revoked the token
+        // already), then the redaction.
+        s.devshop.uninstall(SHOP);
+        let uninstalled = Delivery::new("app/uninstalled", crate::uninstall::uninstall_body(SHOP));
         assert_eq!(s.app.deliver(&uninstalled).await.status(), 200);
         s.app.drained().await;
         let redact = Delivery::new("shop/redact", json!({"shop_id": 954889, "shop_domain": SHOP}).to_string());

@@ -11,6 +11,11 @@ use crate::support::oauth::{API_KEY, install};
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SECRET, SHOP, eventually};
 
+/// An `app/uninstalled` body as Shopify sends it: the shop object, naming its shop.
+pub fn uninstall_body(shop: &str) -> String {
+    json!({"id": 548380009, "name": "Tiny Tee", "domain": shop, "myshopify_domain": shop}).to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_app_uninstalled_the_dev_shop_hears_nothing_more_for_the_shop_until_it_reinstalls() {
     for backend in [Backend::Embedded, Backend::Redis] {
@@ -25,7 +30,7 @@ async fn after_app_uninstalled_the_dev_shop_hears_nothing_more_for_the_shop_unti
         s.settled().await;
 
         s.devshop.uninstall(SHOP);
-        let uninstalled = Delivery::new("app/uninstalled", br#"{"id": 548380009, "name": "Tiny Tee"}"#.to_vec());
+        let uninstalled = Delivery::new("app/uninstalled", uninstall_body(SHOP));
         assert_eq!(s.app.deliver(&uninstalled).await.status(), 200);
         eventually("the uninstall to be processed", || async {
             (s.app.processed("app/uninstalled").await == 1).then_some(())
@@ -72,7 +77,7 @@ async fn a_late_app_uninstalled_from_before_a_reinstall_keeps_the_new_install() 
     let s = Setup::start(Backend::Embedded, 1, "100", &[]).await;
     s.devshop.set_app(API_KEY, SECRET);
     assert_eq!(install(&s.app, SHOP).await.status(), 302);
-    let mut late = Delivery::new("app/uninstalled", br#"{"id": 548380009}"#.to_vec());
+    let mut late = Delivery::new("app/uninstalled", uninstall_body(SHOP));
     late.triggered_at = Some("2020-01-01T00:00:00Z".into());
     assert_eq!(s.app.deliver(&late).await.status(), 200);
     eventually("the late uninstall to be processed", || async {

@@ -8,7 +8,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use super::{Db, Inner};
 use crate::store::StoreError;
 
-/// Every shop that ever sent a webhook.
+/// Every shop that is installed or has a ledger, until `shop/redact` (see `Store::shops`).
 pub(super) const SHOPS: TableDefinition<&str, ()> = TableDefinition::new("shops");
 
 pub(super) fn init(txn: &WriteTransaction) -> Result<(), StoreError> {

@@ -184,6 +184,8 @@ impl Inner {
             let count = counts.get((shop, commit.topic.as_str())).db()?.map_or(0, |c| c.value());
             counts.insert((shop, commit.topic.as_str()), count.saturating_add(1)).db()?;
         }
+        // A shop with a ledger (or an install, which is a ledger record) is swept from now on.
+        super::effects::remember_shop(&txn, shop)?;
         txn.commit().db()?;
         Ok(CommitOutcome::Applied)
     }

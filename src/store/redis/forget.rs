@@ -25,6 +25,7 @@ impl RedisStore {
                 break;
             }
         }
+        self.remembered.forget(shop);
         let mut srem = redis::cmd("SREM");
         srem.arg(self.keys.shops()).arg(shop);
         removed += self.query::<u64>(&srem).await?;

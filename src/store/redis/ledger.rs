@@ -132,6 +132,8 @@ impl RedisStore {
         shop: &str,
         commit: &LedgerCommit,
     ) -> Result<CommitOutcome, StoreError> {
+        // Before the commit, on the `{intake}` slot: see `shops.rs`.
+        self.remember_shop(shop).await?;
         let k = &self.keys;
         let mut inv = self.scripts.ledger_commit.prepare_invoke();
         inv.key(k.processed(shop, &commit.event_key)).key(k.processed_counts(shop)).key(k.dirty(shop));

@@ -14,6 +14,7 @@ mod forget;
 mod ledger;
 mod queue;
 mod reply;
+mod shops;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -88,6 +89,8 @@ pub struct RedisStore {
     scripts: Scripts,
     /// Where the next `XAUTOCLAIM` scan of the pending list resumes.
     reclaim_cursor: std::sync::Mutex<String>,
+    /// Shops this process put in the shops set lately (`shops.rs`).
+    remembered: shops::Remembered,
 }
 
 impl RedisStore {
@@ -115,6 +118,7 @@ impl RedisStore {
             blocking: tokio::sync::Mutex::new(None),
             scripts: Scripts::new(),
             reclaim_cursor: std::sync::Mutex::new("0-0".into()),
+            remembered: shops::Remembered::default(),
         };
         store.create_group().await?;
         Ok(store)
