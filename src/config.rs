@@ -101,6 +101,8 @@ pub struct EffectsSettings {
     pub sweep_ms: u64,
     /// Orders of one shop reconciled at the same time.
     pub concurrency: usize,
+    /// Passes in a row an effect may fail before it is dead-lettered.
+    pub max_failed_passes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

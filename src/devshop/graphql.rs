@@ -71,6 +71,10 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
             Ok(json!({"order": order.map(|o| json!({"lineItems": line_items(o, size, &vars["after"])}))}))
         }
         "WebhookSubscriptionCreate" => Ok(subscribe(world, vars)),
+        "OrderTags" => {
+            let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
+            Ok(json!({"order": order.map(|o| json!({"tags": o.tags}))}))
+        }
         // One shop per world: its id only says the token was accepted.
         "ShopId" => Ok(json!({"shop": {"id": gid("Shop", 1)}})),
         other => Err(format!("the dev shop does not know the operation {other:?}")),
@@ -101,6 +105,8 @@ fn product_variant(world: &World, vars: &Value) -> Value {
         "inventoryPolicy": v.policy,
         "product": {"id": gid("Product", v.product_id)},
         "inventoryItem": {"id": gid("InventoryItem", v.inventory_item_id)},
+        "metafield": v.metafields.get(&("$app".to_string(), "backorder_eta".to_string()))
+            .map(|(_, value)| json!({"value": value})),
     }))})
 }
 

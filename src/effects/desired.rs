@@ -27,6 +27,11 @@ pub struct AppliedOrder {
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,
+    /// The last pass failed, perhaps after a change went through with its reply lost: the next
+    /// one reads the platform back before it sends anything. Kept after a dead letter, so a
+    /// replay reads back too. (Absent in records of earlier versions: false.)
+    #[serde(default)]
+    pub unsure: bool,
 }
 
 /// What an order should carry.
@@ -111,10 +116,21 @@ pub struct AppliedVariant {
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,
+    /// As [`AppliedOrder::unsure`]: the next pass reads the policy and the date back first.
+    #[serde(default)]
+    pub unsure: bool,
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_applied_order_written_before_the_unsure_flag_reads_as_sure() {
+        let old = br#"{"tags":["backorder"],"holds":{"1":6},"was_backordered":true,"failures":2}"#;
+        let read: super::AppliedOrder = serde_json::from_slice(old).unwrap();
+        assert!(!read.unsure);
+        assert_eq!(read.failures, 2);
+    }
+
     use super::*;
 
     fn line(line_id: u64, open: u32, backordered: u32) -> LineState {
@@ -145,7 +161,7 @@ mod tests {
             tags: BTreeSet::from(["backorder".to_string()]),
             holds: BTreeMap::from([(1, 6)]),
             was_backordered: true,
-            failures: 0,
+            ..AppliedOrder::default()
         };
         let same = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &applied, false);
         assert!(OrderDiff::between(&applied, &same).is_empty(), "a flip that flipped back sends nothing");

@@ -172,31 +172,46 @@ async fn settle_order(
 ) -> Result<bool, EffectError> {
     let store = state.store.as_ref();
     let record = Record::AppliedOrder(order_id);
-    let applied: AppliedOrder = decode(store.ledger_get(ctx.shop, &[record]).await?[0].as_deref())?.unwrap_or_default();
+    let stored: AppliedOrder = decode(store.ledger_get(ctx.shop, &[record]).await?[0].as_deref())?.unwrap_or_default();
     let lines = order::lines(store, ctx.shop, order_id).await?.unwrap_or_default();
     let cancel_requested = store.ledger_get(ctx.shop, &[Record::CancelRequest(order_id)]).await?[0].is_some();
+    let mut applied = stored.clone();
     let desired = order_desired(&lines, settings, &applied, cancel_requested);
-    let diff = OrderDiff::between(&applied, &desired);
-    if !diff.is_empty() {
-        if let Err(e) = order::apply(ctx, order_id, &diff).await {
-            let failures = applied.failures + 1;
-            let settled = give_up(state, ctx.shop, mark, e, failures).await?;
-            // Counted so a platform that keeps failing ends in the dead letters; what was
-            // applied stays as it was, so the next pass compares (and reads holds) again.
-            let kept = AppliedOrder { failures: if settled { 0 } else { failures }, ..applied.clone() };
-            write_applied(state, ctx.shop, record, encode(&kept)).await?;
-            return Ok(settled);
+    let mut result = Ok(());
+    if applied.unsure {
+        // The last pass failed, perhaps after the platform applied a tag whose reply was lost:
+        // compare with what the platform carries, not with what was last known to go through.
+        let ours = applied.tags.union(&desired.tags).cloned().collect();
+        match order::tags_on_platform(ctx, order_id, &ours).await {
+            Ok(tags) => applied.tags = tags,
+            Err(e) => result = Err(e),
         }
-        crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
-        tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
+    }
+    let diff = OrderDiff::between(&applied, &desired);
+    if result.is_ok() && !diff.is_empty() {
+        result = order::apply(ctx, order_id, &diff, &mut applied).await;
+        if result.is_ok() {
+            crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
+            tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
+        }
+    }
+    if let Err(e) = result {
+        let failures = stored.failures + 1;
+        let settled = give_up(state, ctx.shop, mark, e, failures).await?;
+        // Counted so a platform that keeps failing ends in the dead letters. What went through
+        // is kept (`apply` recorded it), so the next pass sends only the rest.
+        let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
+        write_applied(state, ctx.shop, record, encode(&kept)).await?;
+        return Ok(settled);
     }
     let now = AppliedOrder {
         tags: desired.tags,
         holds: desired.holds,
         was_backordered: desired.was_backordered,
         failures: 0,
+        unsure: false,
     };
-    if now != applied {
+    if now != stored {
         write_applied(state, ctx.shop, record, encode(&now)).await?;
     }
     // Only an order that has waited can be owed an email; the rest cost no queue read.
@@ -235,6 +250,28 @@ async fn settle_variants(
             applied.eta_inputs = Some(fingerprint);
         }
         alert_owner(state, ctx.shop, settings, id, &record, &mut applied).await?;
+        if applied.unsure {
+            // The last pass failed, perhaps after the platform applied a change whose reply was
+            // lost: compare with what the platform shows, not with what was last known to go through.
+            match variant::on_platform(ctx, id).await {
+                Ok(Some((policy, eta))) => {
+                    applied.policy = Some(policy);
+                    applied.eta = eta;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let failures = applied.failures + 1;
+                    let settled = give_up(state, ctx.shop, &mark, e, failures).await?;
+                    applied.failures = if settled { 0 } else { failures };
+                    applied.unsure = true;
+                    write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+                    if settled {
+                        done.push((mark, at));
+                    }
+                    continue;
+                }
+            }
+        }
         if applied != before {
             write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
         }
@@ -243,6 +280,11 @@ async fn settle_variants(
         // reads the live answer from the proxy; the metafield only ever moves to a real date.
         let eta = desired.eta.filter(|eta| applied.eta.as_ref() != Some(eta));
         if policy.is_none() && eta.is_none() {
+            if applied.unsure || applied.failures > 0 {
+                // Read back and found in place: nothing failed after all.
+                let now = AppliedVariant { failures: 0, unsure: false, ..applied };
+                write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
+            }
             done.push((mark, at));
         } else {
             changes.push((id, desired.product, policy, eta, mark, at, applied));
@@ -253,11 +295,19 @@ async fn settle_variants(
     }
     let policies: Vec<_> = changes.iter().filter_map(|(id, product, p, ..)| p.map(|p| (*id, *product, p))).collect();
     let etas: Vec<_> = changes.iter().filter_map(|(id, _, _, eta, ..)| eta.clone().map(|e| (*id, e))).collect();
-    if let Err(e) = variant::apply(ctx, &policies, &etas).await {
-        for (id, _, _, _, mark, at, applied) in changes {
+    let mut sent = variant::Sent::default();
+    if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
+        for (id, _, policy, eta, mark, at, applied) in changes {
             let failures = applied.failures + 1;
             let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
-            let kept = AppliedVariant { failures: if settled { 0 } else { failures }, ..applied };
+            // What went through before the failure is kept, so the next pass sends only the rest.
+            let kept = AppliedVariant {
+                policy: policy.filter(|_| sent.policies.contains(&id)).map(str::to_string).or(applied.policy),
+                eta: eta.filter(|_| sent.etas.contains(&id)).or(applied.eta),
+                failures: if settled { 0 } else { failures },
+                unsure: true,
+                ..applied
+            };
             write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&kept)).await?;
             if settled {
                 done.push((mark, at));
@@ -272,6 +322,7 @@ async fn settle_variants(
             policy: policy.map(str::to_string).or(applied.policy),
             eta: eta.or(applied.eta),
             failures: 0,
+            unsure: false,
             ..applied
         };
         write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
@@ -324,6 +375,9 @@ fn copy(e: &EffectError) -> EffectError {
         EffectError::Platform(PlatformError::Refused { operation, message }) => {
             EffectError::Platform(PlatformError::Refused { operation, message: message.clone() })
         }
+        EffectError::Platform(PlatformError::Uncertain(why)) => {
+            EffectError::Platform(PlatformError::Uncertain(why.clone()))
+        }
         other => EffectError::Platform(PlatformError::Unavailable(other.to_string())),
     }
 }
@@ -340,11 +394,6 @@ async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<
     Ok(())
 }
 
-/// Passes in a row an effect may fail (each after the client's own retries) before it is
-/// dead-lettered: a dropped reply can leave a call applied, and the next pass, which reads the
-/// platform first, repairs that instead of giving up.
-const MAX_FAILED_PASSES: u32 = 3;
-
 /// A failed effect. `true`: dead-lettered (clear its mark). `false`: keep the mark and try again
 /// next pass; so when the token was refused (nothing for the shop can succeed until it works
 /// again) and while a retryable failure has passes left. Store errors end the pass.
@@ -354,7 +403,9 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
             tracing::warn!(shop, code, "effects: the platform refused the shop's token; effects wait");
             return Ok(false);
         }
-        EffectError::Platform(why) if why.is_retryable() && failures < MAX_FAILED_PASSES => {
+        // A dropped reply can leave a call applied; the next pass, which reads the platform
+        // first, repairs that instead of giving up.
+        EffectError::Platform(why) if why.is_retryable() && failures < state.settings.effects.max_failed_passes => {
             tracing::warn!(shop, mark, failures, error = %why, "effects: failed; trying again next pass");
             return Ok(false);
         }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::desired::{LineState, OrderDiff};
+use super::desired::{AppliedOrder, LineState, OrderDiff};
 use super::{Ctx, EffectError};
 use crate::platform::ops::{FULFILLMENT_ORDER_HOLD, FULFILLMENT_ORDER_RELEASE_HOLD, TAGS_ADD, TAGS_REMOVE};
-use crate::platform::reads::fulfillment_orders;
+use crate::platform::reads::{fulfillment_orders, order_tags};
 use crate::store::Store;
 
 /// The handle of our hold: one per fulfillment order, found again by it after a crash.
@@ -34,19 +34,40 @@ pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Optio
     Ok(Some(lines))
 }
 
-/// Sends `diff` for the order.
-pub async fn apply(ctx: &Ctx<'_>, order_id: u64, diff: &OrderDiff) -> Result<(), EffectError> {
+/// Sends `diff` for the order, recording each change in `applied` as soon as its call went
+/// through, so that a later call failing does not make the next pass send it again.
+pub async fn apply(
+    ctx: &Ctx<'_>,
+    order_id: u64,
+    diff: &OrderDiff,
+    applied: &mut AppliedOrder,
+) -> Result<(), EffectError> {
     let order_gid = format!("gid://shopify/Order/{order_id}");
     if let Some(holds) = &diff.holds {
         set_holds(ctx, order_id, holds).await?;
+        applied.holds = holds.clone();
     }
     if !diff.add_tags.is_empty() {
         ctx.call(&TAGS_ADD, json!({"id": order_gid, "tags": diff.add_tags})).await?;
+        applied.tags.extend(diff.add_tags.iter().cloned());
     }
     if !diff.remove_tags.is_empty() {
         ctx.call(&TAGS_REMOVE, json!({"id": order_gid, "tags": diff.remove_tags})).await?;
+        applied.tags.retain(|t| !diff.remove_tags.contains(t));
     }
     Ok(())
+}
+
+/// After a pass that failed, perhaps with a reply lost after the platform applied a change, our
+/// tags as the platform has them: those of `ours` it carries. Holds need no such step: they are
+/// always read before they are changed.
+pub async fn tags_on_platform(
+    ctx: &Ctx<'_>,
+    order_id: u64,
+    ours: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::BTreeSet<String>, EffectError> {
+    let on_platform = order_tags(ctx.platform, ctx.shop, ctx.token, order_id).await?;
+    Ok(ours.intersection(&on_platform).cloned().collect())
 }
 
 /// Replaces our hold with one on exactly `holds` (line id → units). Reads the platform first,

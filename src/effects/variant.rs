@@ -71,12 +71,28 @@ pub async fn read(
 /// `metafieldsSet` takes at most 25 metafields per call.
 const METAFIELDS_PER_CALL: usize = 25;
 
-/// Sends the policies, grouped by product, then the ETA metafields in batches of 25. A variant
-/// whose product the ledger does not know yet is looked up on the platform first.
+/// What of a batch of variant changes went through, by variant: recorded even when a later call
+/// of the batch fails, so the next pass does not send it again.
+#[derive(Debug, Default)]
+pub struct Sent {
+    pub policies: std::collections::BTreeSet<u64>,
+    pub etas: std::collections::BTreeSet<u64>,
+}
+
+/// After a pass that failed, perhaps with a reply lost after the platform applied a change: the
+/// variant's policy and ETA metafield as the platform has them.
+pub async fn on_platform(ctx: &Ctx<'_>, variant: u64) -> Result<Option<(String, Option<String>)>, EffectError> {
+    Ok(crate::platform::reads::variant_effects(ctx.platform, ctx.shop, ctx.token, variant).await?)
+}
+
+/// Sends the policies, grouped by product, then the ETA metafields in batches of 25, noting in
+/// `sent` each change as its call goes through. A variant whose product the ledger does not know
+/// yet is looked up on the platform first.
 pub async fn apply(
     ctx: &Ctx<'_>,
     changes: &[(u64, Option<u64>, &'static str)],
     etas: &[(u64, String)],
+    sent: &mut Sent,
 ) -> Result<(), EffectError> {
     let mut by_product: BTreeMap<u64, Vec<(u64, &'static str)>> = BTreeMap::new();
     for (variant, product, policy) in changes {
@@ -106,6 +122,7 @@ pub async fn apply(
             json!({"productId": format!("gid://shopify/Product/{product}"), "variants": inputs}),
         )
         .await?;
+        sent.policies.extend(variants.iter().map(|(v, _)| *v));
     }
     for batch in etas.chunks(METAFIELDS_PER_CALL) {
         let metafields: Vec<_> = batch
@@ -116,6 +133,7 @@ pub async fn apply(
             })
             .collect();
         ctx.call(&ETA_METAFIELDS, json!({"metafields": metafields})).await?;
+        sent.etas.extend(batch.iter().map(|(v, _)| *v));
     }
     Ok(())
 }

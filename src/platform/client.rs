@@ -155,6 +155,15 @@ impl AdminClient {
     ) -> Result<Attempt, PlatformError> {
         let cost = ticket.cost;
         let retry = |why: String| Attempt::Again(None, PlatformError::Unavailable(why));
+        // A mutation whose request may have reached the platform is not sent again blindly: it
+        // may have been applied. The caller reads the platform back before it decides.
+        let lost = |e: &reqwest::Error| {
+            if op.is_mutation() && !e.is_connect() {
+                Err(PlatformError::Uncertain(format!("{}: {}", op.name, transport(e))))
+            } else {
+                Ok(retry(format!("{}: {}", op.name, transport(e))))
+            }
+        };
         let sent = self
             .http
             .post(self.endpoint(shop))
@@ -166,7 +175,7 @@ impl AdminClient {
             Ok(r) => r,
             Err(e) => {
                 self.pacer.answered(shop, ticket, None, None, Instant::now());
-                return Ok(retry(format!("{}: {}", op.name, transport(&e))));
+                return lost(&e);
             }
         };
         let status = response.status();
@@ -183,7 +192,7 @@ impl AdminClient {
             Ok(b) => b,
             Err(e) => {
                 self.pacer.answered(shop, ticket, None, None, Instant::now());
-                return Ok(retry(format!("{}: {}", op.name, transport(&e))));
+                return lost(&e);
             }
         };
         let reply: Option<Reply> = serde_json::from_slice(&bytes).ok();

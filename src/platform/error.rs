@@ -6,6 +6,11 @@ pub enum PlatformError {
     /// effect waits and tries again later (and is dead-lettered after its own budget).
     #[error("platform unavailable: {0}")]
     Unavailable(String),
+    /// A mutation's request may have reached the platform but its reply was lost (a timeout, a
+    /// dropped connection): it may or may not have been applied. Worth another pass, after
+    /// reading the platform back, never a blind resend.
+    #[error("platform outcome unknown: {0}")]
+    Uncertain(String),
     /// The token was refused (401/403): nothing for this shop can succeed until it is renewed.
     #[error("access denied by the platform (HTTP {0})")]
     Denied(u16),
@@ -20,6 +25,6 @@ pub enum PlatformError {
 
 impl PlatformError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PlatformError::Unavailable(_))
+        matches!(self, PlatformError::Unavailable(_) | PlatformError::Uncertain(_))
     }
 }

@@ -11,6 +11,11 @@ pub struct Operation {
 impl Operation {
     /// The points Shopify will ask for this call before running it (SPEC 3.5): what the pacer
     /// takes from the shop's bucket, corrected by each reply's `extensions.cost`.
+    /// A mutation changes the platform: after a lost reply it must be read back, not resent.
+    pub fn is_mutation(&self) -> bool {
+        super::cost::Document::parse(self.document).is_ok_and(|d| d.mutation)
+    }
+
     pub fn requested_cost(&self, variables: &serde_json::Value) -> u64 {
         // Every document parses: a test sends each one to the dev shop, which parses it too.
         super::cost::Document::parse(self.document).map_or(super::cost::MAX_COST, |d| d.requested(variables))
@@ -39,8 +44,9 @@ operation!(ORDER_STATE, "OrderState");
 operation!(ORDER_LINE_ITEMS, "OrderLineItems");
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
 operation!(SHOP_ID, "ShopId");
+operation!(ORDER_TAGS, "OrderTags");
 
-pub const ALL: [Operation; 15] = [
+pub const ALL: [Operation; 16] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -56,4 +62,5 @@ pub const ALL: [Operation; 15] = [
     ORDER_LINE_ITEMS,
     WEBHOOK_SUBSCRIPTION_CREATE,
     SHOP_ID,
+    ORDER_TAGS,
 ];

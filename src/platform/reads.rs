@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::ops::{
     FULFILLMENT_ORDER_LINE_ITEMS, INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_FULFILLMENT_ORDERS, ORDER_LINE_ITEMS,
-    ORDER_STATE, Operation, PRODUCT_VARIANT_ITEM,
+    ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_ITEM,
 };
 use super::{AdminClient, PlatformError};
 use crate::ledger::input::{LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
@@ -36,6 +36,35 @@ pub async fn variant_info(
         inventory_item_id: Some(gid_number(&v["inventoryItem"]["id"]).ok_or_else(|| malformed("inventory item id"))?),
         title: String::new(),
     }))
+}
+
+/// A variant's inventory policy and its `$app.backorder_eta` metafield as the platform has them
+/// now; `None` when the platform has no such variant.
+pub async fn variant_effects(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    variant: u64,
+) -> Result<Option<(String, Option<String>)>, PlatformError> {
+    let vars = json!({"id": format!("gid://shopify/ProductVariant/{variant}")});
+    let data = client.call(shop, token, &PRODUCT_VARIANT_ITEM, vars).await?;
+    let v = &data["productVariant"];
+    if v.is_null() {
+        return Ok(None);
+    }
+    let policy = v["inventoryPolicy"].as_str().unwrap_or_default().to_string();
+    Ok(Some((policy, v["metafield"]["value"].as_str().map(String::from))))
+}
+
+/// The order's tags as the platform has them now (none when it no longer exists).
+pub async fn order_tags(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    order: u64,
+) -> Result<std::collections::BTreeSet<String>, PlatformError> {
+    let data = client.call(shop, token, &ORDER_TAGS, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
+    Ok(data["order"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect())
 }
 
 /// The item's `available` at every location, as the platform has it now.

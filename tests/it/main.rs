@@ -15,6 +15,7 @@ mod crash_effects;
 mod demo;
 mod devshop_sender;
 mod effects;
+mod effects_once;
 mod email;
 mod forget_store;
 mod install;
