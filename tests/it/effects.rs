@@ -350,7 +350,13 @@ async fn on_the_embedded_store_effects_apply_once_through_a_small_bucket_and_ser
 /// parses): the sweeper treats it as no figure, waits its default and carries on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_that_is_not_a_number_is_ignored_and_the_order_still_gets_its_tag() {
-    let mut s = Setup::start(Backend::Embedded, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")]).await;
+    for backend in [Backend::Redis, Backend::Embedded] {
+        retry_after_not_a_number(backend).await;
+    }
+}
+
+async fn retry_after_not_a_number(backend: Backend) {
+    let mut s = Setup::start(backend, 0, "50", &[("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10")]).await;
     s.enrol(json!({"enabled": true})).await;
     eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
 

@@ -136,8 +136,33 @@ async fn the_bucket_keeps_the_actual_cost_of_a_query_and_refunds_the_rest() {
     devshop.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// A log writer the test can read back.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+// One thread: the subscriber set for this test sees every event the client logs.
+#[tokio::test(flavor = "current_thread")]
 async fn a_reply_in_another_api_version_than_asked_is_warned_about_and_counted() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let devshop = DevShop::start(100_000.0, 100_000.0).await.unwrap();
     let token = Secret::new(devshop.install(SHOP));
     let tags = backorder::platform::ops::TAGS_ADD;
@@ -146,12 +171,18 @@ async fn a_reply_in_another_api_version_than_asked_is_warned_about_and_counted()
     let current = Arc::new(Metrics::new());
     let _ = client(&devshop, "2026-10", current.clone()).call(SHOP, &token, &tags, vars()).await;
     assert!(current.render(None).contains("backorder_api_version_mismatches_total 0"));
+    assert!(!log.text().contains("another version"), "no warning for the version asked for:\n{}", log.text());
 
     // A version past its support window is served as the oldest supported one, silently.
     let stale = Arc::new(Metrics::new());
     let _ = client(&devshop, "2025-07", stale.clone()).call(SHOP, &token, &tags, vars()).await;
     let text = stale.render(None);
     assert!(text.contains("backorder_api_version_mismatches_total 1"), "{text}");
+    let warned = log.text();
+    assert!(
+        warned.contains("WARN") && warned.contains("another version") && warned.contains("served=\"2026-01\""),
+        "the warning names the version served:\n{warned}"
+    );
     devshop.stop().await;
 }
 
