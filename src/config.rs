@@ -101,6 +101,8 @@ pub struct EffectsSettings {
     pub sweep_ms: u64,
     /// Orders of one shop reconciled at the same time.
     pub concurrency: usize,
+    /// Shops whose effects passes run at the same time.
+    pub shops_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
