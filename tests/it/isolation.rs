@@ -4,6 +4,7 @@
 //! service and one dev shop; the faults are the first shop's alone.
 
 use backorder::devshop::{Faults, Policy};
+use backorder::notify::outbox::message_id;
 use serde_json::json;
 
 use crate::containment::OtherShop;
@@ -24,20 +25,19 @@ async fn two_shops(backend: Backend, sink: &SmtpSink) -> (Setup, OtherShop) {
     (s, other)
 }
 
-/// Whether `to` has had the `backordered` email of `order` (order ids repeat across shops).
-fn told(sink: &SmtpSink, to: &str, order: u64) -> bool {
+/// Whether the customer of `shop`'s `order` has had its `backordered` email. Order ids repeat
+/// across the dev shop's shops; the Message-ID names the shop too.
+fn told(s: &Setup, sink: &SmtpSink, shop: &str, order: u64) -> bool {
+    let id = message_id(&s.app.app.state, shop, order, "");
+    let tail = id.trim_start_matches('<');
     sink.messages()
         .iter()
-        .any(|m| m.kind() == "backordered" && m.order_id() == order && m.rcpt_tos.iter().any(|r| r == to))
+        .any(|m| m.kind() == "backordered" && m.message_id.as_deref().is_some_and(|id| id.ends_with(tail)))
 }
 
-async fn told_eventually(sink: &SmtpSink, to: &str, order: u64) {
-    eventually("the customer to be told", || async { told(sink, to, order).then_some(()) }).await;
+async fn told_eventually(s: &Setup, sink: &SmtpSink, shop: &str, order: u64) {
+    eventually("the customer to be told", || async { told(s, sink, shop, order).then_some(()) }).await;
 }
-
-/// Who orders at the setup's shop, and at the other one.
-const FIRST_CUSTOMER: &str = "buyer@example.com";
-const OTHER_CUSTOMER: &str = "jo@example.com";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shop_whose_calls_are_held_does_not_delay_another_shops_tag_and_email() {
@@ -53,7 +53,7 @@ async fn a_shop_whose_calls_are_held_does_not_delay_another_shops_tag_and_email(
 
         let order = other.order(&s, 10).await;
         other.tagged(&s, order).await;
-        told_eventually(&sink, OTHER_CUSTOMER, order).await;
+        told_eventually(&s, &sink, other.shop, order).await;
         assert!(held.waiting() > 0, "the first shop's calls were held all along");
         assert!(waiting.iter().all(|o| s.tags(*o).is_empty()), "nothing of the held shop went through");
 
@@ -80,13 +80,13 @@ async fn a_denied_shop_is_backed_off_while_another_shops_effects_and_emails_flow
 
         let first = other.order(&s, 10).await;
         other.tagged(&s, first).await;
-        told_eventually(&sink, OTHER_CUSTOMER, first).await;
+        told_eventually(&s, &sink, other.shop, first).await;
         let after_first = denied();
         // Another whole round of the other shop's effects: many passes, none of them calling
         // the refused shop (the old sweeper called it for every order on every 50 ms pass).
         let second = other.order(&s, 20).await;
         other.tagged(&s, second).await;
-        told_eventually(&sink, OTHER_CUSTOMER, second).await;
+        told_eventually(&s, &sink, other.shop, second).await;
         assert_eq!(denied(), after_first, "the refused shop is backed off: no call of it meanwhile");
         assert!(
             after_first <= CONCURRENCY + 1,
@@ -103,14 +103,14 @@ async fn a_shops_customer_emails_go_out_while_its_platform_token_is_refused() {
         let (mut s, _other) = two_shops(backend, &sink).await;
         s.devshop.set_shop_faults(SHOP, Faults { denied: true, ..Faults::default() });
         let first = s.order(1).await;
-        told_eventually(&sink, FIRST_CUSTOMER, first).await;
+        told_eventually(&s, &sink, SHOP, first).await;
         assert!(
             s.devshop.calls(SHOP).iter().any(|c| c.outcome == "denied"),
             "the platform refused the shop's token meanwhile"
         );
         // An order placed while the shop is backed off is told as well.
         let second = s.order(1).await;
-        told_eventually(&sink, FIRST_CUSTOMER, second).await;
+        told_eventually(&s, &sink, SHOP, second).await;
         assert!(s.tags(first).is_empty() && s.tags(second).is_empty(), "nothing reached the platform");
         s.stop().await;
     }
