@@ -69,4 +69,3 @@ pub(super) async fn pass_gate(shared: &Shared, shop: &str) {
     let _ = open.wait_for(|open| *open).await;
     waiting.fetch_sub(1, Ordering::SeqCst);
 }
-

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::pass::{Denial, Pass, Reach, reconcile_shop_reaching};
 use super::EffectError;
+use super::pass::{Denial, Pass, Reach, reconcile_shop_reaching};
 use crate::state::AppState;
 
 /// One shop's pass holds its slot at most this long. It starts no order after 20 s (`PASS`);
