@@ -103,6 +103,8 @@ pub struct EffectsSettings {
     pub concurrency: usize,
     /// Passes in a row an effect may fail before it is dead-lettered.
     pub max_failed_passes: u32,
+    /// Shops whose effects passes run at the same time.
+    pub shops_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -8,6 +8,7 @@
 //! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
 
 mod bucket;
+mod faults;
 pub mod graphql;
 mod notify;
 mod oauth;
@@ -18,34 +19,20 @@ pub mod world;
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use faults::{Gate, pass_gate};
 
 pub use bucket::Bucket;
+pub use faults::{Faults, Held};
 pub use sender::{Batch, Report, Sender};
 pub use world::{Policy, World};
 
 use crate::platform::cost::{Document, MAX_COST};
-
-/// Faults injected into Admin API calls, each drawn per call.
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    /// Share of calls answered 503.
-    pub server_errors: f64,
-    /// Share of calls answered 429 with `Retry-After`.
-    pub too_many_requests: f64,
-    /// Share of calls whose connection is dropped mid-reply.
-    pub dropped: f64,
-    /// Added to every call.
-    pub latency: Duration,
-    /// The `Retry-After` of a 429, in seconds.
-    pub retry_after_secs: f64,
-    /// Every n-th call (counted per dev shop) is answered 503, whatever the draw: a test that
-    /// wants faults gets some for sure. 0 = none.
-    pub every_nth_server_error: u64,
-}
 
 /// One Admin API call as the dev shop saw it.
 #[derive(Debug, Clone)]
@@ -77,6 +64,10 @@ struct Shared {
     oauth: Mutex<oauth::OAuthState>,
     calls_seen: std::sync::atomic::AtomicU64,
     faults: Mutex<Faults>,
+    /// Faults of one shop, in place of `faults`.
+    shop_faults: Mutex<HashMap<String, Faults>>,
+    /// Shops whose calls wait until the test releases them.
+    holds: Mutex<HashMap<String, Gate>>,
     bucket_max: f64,
     restore_rate: f64,
 }
@@ -118,6 +109,8 @@ impl DevShop {
             oauth: Mutex::new(oauth::OAuthState { lifetime_secs: 3600, ..Default::default() }),
             calls_seen: Default::default(),
             faults: Mutex::new(Faults::default()),
+            shop_faults: Mutex::new(HashMap::new()),
+            holds: Mutex::new(HashMap::new()),
             bucket_max,
             restore_rate,
         });
@@ -208,8 +201,24 @@ impl DevShop {
         lock(&self.shared.shops).get(shop).map(|a| a.calls.clone()).unwrap_or_default()
     }
 
+    /// Faults of every shop that has none of its own.
     pub fn set_faults(&self, faults: Faults) {
         *lock(&self.shared.faults) = faults;
+    }
+
+    /// Faults of `shop` alone (in place of the global ones), so one shop can be slow or
+    /// denied while another is healthy.
+    pub fn set_shop_faults(&self, shop: &str, faults: Faults) {
+        lock(&self.shared.shop_faults).insert(shop.to_string(), faults);
+    }
+
+    /// Every Admin API call of `shop` from now on waits until the handle is released (or
+    /// dropped): a platform that does not answer, for as long as the test wants.
+    pub fn hold_calls(&self, shop: &str) -> Held {
+        let (release, gate) = watch::channel(false);
+        let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        lock(&self.shared.holds).insert(shop.to_string(), Gate { open: gate, waiting: waiting.clone() });
+        Held { release, waiting }
     }
 
     pub async fn stop(self) {
@@ -227,7 +236,9 @@ async fn admin_graphql(
     let Some(served) = served_version(&version) else {
         return HttpResponse::NotFound().json(json!({"errors": "Not Found"}));
     };
-    let faults = lock(&shared.faults).clone();
+    pass_gate(&shared, &shop).await;
+    let own = lock(&shared.shop_faults).get(&shop).cloned();
+    let faults = own.unwrap_or_else(|| lock(&shared.faults).clone());
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
@@ -247,7 +258,8 @@ async fn admin_graphql(
         at: now,
         cost,
     };
-    if !bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), account.token.as_bytes())) {
+    let known = bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), account.token.as_bytes()));
+    if faults.denied || !known {
         account.calls.push(log("denied", 0.0));
         return HttpResponse::Unauthorized()
             .json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}));

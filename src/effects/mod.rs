@@ -11,14 +11,15 @@
 
 pub mod desired;
 mod order;
+mod pass;
 mod sweeper;
 mod variant;
 
-pub use sweeper::{Effects, ShopBackoff, sweep, sweep_contained};
+pub use pass::{Denial, Pass, Reach, reconcile_shop, reconcile_shop_reaching};
+pub use sweeper::{Dispatch, Effects, ShopBackoff};
 
-use std::time::{Duration, Instant};
-
-use futures_util::{StreamExt, TryStreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -37,16 +38,6 @@ use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 
 /// The topic of a dead-lettered effect's envelope; replaying it marks the effect again.
 pub const EFFECT_TOPIC: &str = "effects/reconcile";
-/// Marks taken per shop per pass.
-const BATCH: usize = 200;
-/// A holder that dies frees the shop after this. A pass renews it before each order, so it
-/// only lapses under a live holder when one order's calls take longer (a platform retrying
-/// slowly); another instance may then send the same idempotent calls once more.
-const LEASE: Duration = Duration::from_secs(10);
-/// No order is started later than this into a pass, so one pass paced by a small bucket does
-/// not hold a shop for minutes; the rest keep their marks for the next pass.
-const PASS: Duration = Duration::from_secs(20);
-
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
     #[error(transparent)]
@@ -64,100 +55,32 @@ pub struct Ctx<'a> {
     pub platform: &'a AdminClient,
     pub shop: &'a str,
     pub token: &'a Secret,
+    /// The platform refused the token during this pass: nothing more of the shop's can succeed
+    /// until it works again, so no more calls are started.
+    denied: AtomicBool,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(platform: &'a AdminClient, shop: &'a str, token: &'a Secret) -> Self {
+        Self { platform, shop, token, denied: AtomicBool::new(false) }
+    }
+
     async fn call(&self, op: &Operation, vars: Value) -> Result<Value, EffectError> {
         Ok(self.platform.call(self.shop, self.token, op, vars).await?)
     }
-}
 
-/// One pass over a shop's settled marks; the number of marks settled.
-pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Result<usize, EffectError> {
-    state.panics.hit("shop", shop);
-    let store = state.store.as_ref();
-    // Most passes find nothing settled: two reads, before any lease write or token decryption.
-    let mut reads = store.ledger_get(shop, &[Record::Settings, Record::Schedule]).await?;
-    let schedule = reads.pop().flatten();
-    let settings: ShopSettings = decode(reads.pop().flatten().as_deref())?.unwrap_or_default();
-    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings, schedule).await {
-        tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
+    /// Notes a failed effect; `true` when it was the token being refused.
+    fn note(&self, e: &EffectError) -> bool {
+        let denied = matches!(e, EffectError::Platform(PlatformError::Denied(_)));
+        if denied {
+            self.denied.store(true, Ordering::Relaxed);
+        }
+        denied
     }
-    let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
-    let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
-    if marks.is_empty() || !store.try_lease(shop, "effects", holder, LEASE).await? {
-        return Ok(0);
-    }
-    let result = reconcile_leased(state, shop, holder, &settings, marks).await;
-    store.release_lease(shop, "effects", holder).await?;
-    result
-}
 
-async fn reconcile_leased(
-    state: &AppState,
-    shop: &str,
-    holder: &str,
-    settings: &ShopSettings,
-    marks: Vec<(String, u64)>,
-) -> Result<usize, EffectError> {
-    let store = state.store.as_ref();
-    let token = match crate::auth::tokens::access_token(state, shop).await {
-        Ok(Some(token)) => token,
-        // No install (yet, or any more: uninstalled): nothing may be sent; the marks wait.
-        Ok(None) => return Ok(0),
-        Err(e) => {
-            tracing::warn!(shop, error = %e, "effects: no usable access token for the shop");
-            return Ok(0);
-        }
-    };
-    let ctx = Ctx { platform: &state.platform, shop, token: &token };
-    let mut done = Vec::new();
-    let mut orders = Vec::new();
-    let mut variants = Vec::new();
-    let mut mail = Vec::new();
-    for (mark, at) in marks {
-        match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
-            Some(("o", id)) => orders.push((id, mark, at)),
-            Some(("v", id)) => variants.push((id, mark, at)),
-            Some(("m", id)) => mail.push((Record::Mail(id), mark, at)),
-            Some(("s", _)) => mail.push((Record::ShopMail, mark, at)),
-            _ => done.push((mark, at)),
-        }
+    pub fn denied(&self) -> bool {
+        self.denied.load(Ordering::Relaxed)
     }
-    let queues = &Queues::default();
-    // Orders are independent of one another: several are in flight at once, so the calls keep
-    // the bucket drained at its restore rate while each waits for its round trip. One order's
-    // calls stay in order (holds before tags), and each mark is settled by one task only.
-    let started = Instant::now();
-    let ctx = &ctx;
-    let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
-        .take_while(|_| std::future::ready(started.elapsed() < PASS))
-        .map(|(id, mark, at)| async move {
-            if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
-                return Ok(None);
-            }
-            Ok::<_, EffectError>(settle_order(state, ctx, settings, id, &mark, queues).await?.then_some((mark, at)))
-        })
-        .buffer_unordered(state.settings.effects.concurrency.max(1))
-        .try_collect()
-        .await?;
-    done.extend(settled.into_iter().flatten());
-    done.extend(settle_variants(state, ctx, settings, variants).await?);
-    // Emails go one at a time: a mail server takes them at its pace, and one that is down
-    // makes every later try this pass pointless.
-    for (mailbox, mark, at) in mail {
-        if started.elapsed() >= PASS || !state.store.try_lease(shop, "effects", holder, LEASE).await? {
-            break;
-        }
-        if !outbox::deliver(state, shop, mailbox).await? {
-            break;
-        }
-        done.push((mark, at));
-    }
-    let settled = done.len();
-    crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
-    store.clear_dirty(shop, &done).await?;
-    Ok(settled)
 }
 
 /// Brings one order's tags and holds to what the ledger says. `false` keeps its mark (the
@@ -196,12 +119,17 @@ async fn settle_order(
         }
     }
     if let Err(e) = result {
+        let denied = ctx.note(&e);
         let failures = stored.failures + 1;
         let settled = give_up(state, ctx.shop, mark, e, failures).await?;
         // Counted so a platform that keeps failing ends in the dead letters. What went through
         // is kept (`apply` recorded it), so the next pass sends only the rest.
         let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
         write_applied(state, ctx.shop, record, encode(&kept)).await?;
+        // The customer's email needs no platform token: it does not wait for one that works.
+        if denied && desired.was_backordered {
+            outbox::decide(state, ctx.shop, settings, order_id, queues).await?;
+        }
         return Ok(settled);
     }
     let now = AppliedOrder {
@@ -260,6 +188,7 @@ async fn settle_variants(
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    ctx.note(&e);
                     let failures = applied.failures + 1;
                     let settled = give_up(state, ctx.shop, &mark, e, failures).await?;
                     applied.failures = if settled { 0 } else { failures };
@@ -297,6 +226,7 @@ async fn settle_variants(
     let etas: Vec<_> = changes.iter().filter_map(|(id, _, _, eta, ..)| eta.clone().map(|e| (*id, e))).collect();
     let mut sent = variant::Sent::default();
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
+        ctx.note(&e);
         for (id, _, policy, eta, mark, at, applied) in changes {
             let failures = applied.failures + 1;
             let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;

@@ -15,17 +15,17 @@ use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, eventually};
 
 /// A second installed shop beside the setup's own, with one out-of-stock variant.
-struct OtherShop {
-    shop: &'static str,
+pub struct OtherShop {
+    pub shop: &'static str,
     variant: u64,
     item: u64,
 }
 
 // Sorts after `SHOP`, so a pass that panicked on `SHOP` and was not contained would never reach it.
-const OTHER: &str = "zz-second-shop.myshopify.com";
+pub const OTHER: &str = "zz-second-shop.myshopify.com";
 
 impl OtherShop {
-    async fn install(s: &Setup) -> Self {
+    pub async fn install(s: &Setup) -> Self {
         let access = s.devshop.install(OTHER);
         let (variant, item) = s.devshop.world(OTHER, |w| {
             let v = w.add_variant("Rain Jacket", 0, Policy::Deny);
@@ -59,7 +59,7 @@ impl OtherShop {
     }
 
     /// An order of one unit, placed on the dev shop and delivered with the stock it left.
-    async fn order(&self, s: &Setup, at: i64) -> u64 {
+    pub async fn order(&self, s: &Setup, at: i64) -> u64 {
         let variant = self.variant;
         let (id, line) = s.devshop.world(self.shop, |w| {
             let id = w.place_order("jo@example.com", &[], &[(variant, 1)]).expect("sells on backorder");
@@ -83,7 +83,7 @@ impl OtherShop {
         s.devshop.world(self.shop, |w| w.orders[&order].tags.iter().cloned().collect())
     }
 
-    async fn tagged(&self, s: &Setup, order: u64) {
+    pub async fn tagged(&self, s: &Setup, order: u64) {
         eventually("the other shop's order to be tagged", || async {
             (self.tags(s, order) == ["backorder"]).then_some(())
         })

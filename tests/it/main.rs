@@ -20,6 +20,7 @@ mod email;
 mod forget_store;
 mod install;
 mod intake;
+mod isolation;
 mod ledger_backends;
 mod ledger_http;
 mod ledger_model;

@@ -1,0 +1,214 @@
+//! One shop's effects pass: the settled marks taken under the shop's lease, the platform's part
+//! sent with the shop's token, and the customers' emails sent whether or not that token works.
+//!
+//! Emails need the install record (they stop at `app/uninstalled`, when it is dropped), never
+//! the platform: a shop whose token is refused, or cannot be refreshed, still tells its
+//! customers. The platform's part stops at the first refusal, and the pass says so, so the
+//! sweeper backs the shop off instead of spending every pass on calls that cannot succeed.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::desired::{AppliedOrder, order_desired};
+use super::{Ctx, EffectError, order, settle_order, settle_variants};
+use crate::auth::oauth::OAuthError;
+use crate::auth::tokens::TokenError;
+use crate::ledger::records::decode;
+use crate::notify::outbox;
+use crate::notify::standing::Queues;
+use crate::shop::ShopSettings;
+use crate::state::AppState;
+use crate::store::{Record, now_ms};
+
+/// Marks taken per shop per pass.
+const BATCH: usize = 200;
+/// A holder that dies frees the shop after this. A pass renews it before each order, so it
+/// only lapses under a live holder when one order's calls take longer (a platform retrying
+/// slowly); another instance may then send the same idempotent calls once more.
+const LEASE: Duration = Duration::from_secs(10);
+/// No order is started later than this into a pass, so one pass paced by a small bucket does
+/// not hold a shop for minutes; the rest keep their marks for the next pass.
+const PASS: Duration = Duration::from_secs(20);
+
+/// What a pass may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Platform calls and emails.
+    Full,
+    /// Emails only: the shop is backed off after the platform refused it.
+    MailOnly,
+}
+
+/// Why the platform refused a shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// A call was answered 401/403: the token was revoked.
+    Token,
+    /// The refresh of an expiring token was refused.
+    Refresh,
+}
+
+/// What one shop's pass came to.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Marks settled.
+    pub settled: usize,
+    /// The platform refused the shop during the pass, which stopped its platform part.
+    pub denied: Option<Denial>,
+}
+
+/// One full pass over a shop's settled marks.
+pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Result<Pass, EffectError> {
+    reconcile_shop_reaching(state, shop, holder, Reach::Full).await
+}
+
+/// One pass over a shop's settled marks, doing what `reach` allows.
+pub async fn reconcile_shop_reaching(
+    state: &AppState,
+    shop: &str,
+    holder: &str,
+    reach: Reach,
+) -> Result<Pass, EffectError> {
+    state.panics.hit("shop", shop);
+    let store = state.store.as_ref();
+    // Most passes find nothing settled: two reads, before any lease write or token decryption.
+    let mut reads = store.ledger_get(shop, &[Record::Settings, Record::Schedule]).await?;
+    let schedule = reads.pop().flatten();
+    let settings: ShopSettings = decode(reads.pop().flatten().as_deref())?.unwrap_or_default();
+    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings, schedule).await {
+        tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
+    }
+    let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
+    let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
+    if marks.is_empty() || !store.try_lease(shop, "effects", holder, LEASE).await? {
+        return Ok(Pass::default());
+    }
+    let result = reconcile_leased(state, shop, holder, &settings, marks, reach).await;
+    store.release_lease(shop, "effects", holder).await?;
+    result
+}
+
+async fn reconcile_leased(
+    state: &AppState,
+    shop: &str,
+    holder: &str,
+    settings: &ShopSettings,
+    marks: Vec<(String, u64)>,
+    reach: Reach,
+) -> Result<Pass, EffectError> {
+    let store = state.store.as_ref();
+    let mut pass = Pass::default();
+    let token = match reach {
+        Reach::MailOnly => None,
+        Reach::Full => match crate::auth::tokens::access_token(state, shop).await {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(shop, error = %e, "effects: no usable access token for the shop; emails still go");
+                if refused(&e) {
+                    pass.denied = Some(Denial::Refresh);
+                }
+                None
+            }
+        },
+    };
+    // No install (yet, or any more: uninstalled): nothing may be sent, not even emails; the
+    // marks wait.
+    if token.is_none() && store.ledger_get(shop, &[Record::Install]).await?[0].is_none() {
+        return Ok(pass);
+    }
+    let mut done = Vec::new();
+    let mut orders = Vec::new();
+    let mut variants = Vec::new();
+    let mut mail = Vec::new();
+    for (mark, at) in marks {
+        match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
+            Some(("o", id)) => orders.push((id, mark, at)),
+            Some(("v", id)) => variants.push((id, mark, at)),
+            Some(("m", id)) => mail.push((Record::Mail(id), mark, at)),
+            Some(("s", _)) => mail.push((Record::ShopMail, mark, at)),
+            _ => done.push((mark, at)),
+        }
+    }
+    let queues = &Queues::default();
+    let started = Instant::now();
+    match &token {
+        Some(token) => {
+            let ctx = &Ctx::new(&state.platform, shop, token);
+            // Orders are independent of one another: several are in flight at once, so the
+            // calls keep the bucket drained at its restore rate while each waits for its round
+            // trip. One order's calls stay in order (holds before tags), and each mark is
+            // settled by one task only. A refused token stops the starting of orders at once.
+            let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
+                .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
+                .map(|(id, mark, at)| async move {
+                    if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
+                        return Ok(None);
+                    }
+                    let settled = settle_order(state, ctx, settings, id, &mark, queues).await?;
+                    Ok::<_, EffectError>(settled.then_some((mark, at)))
+                })
+                .buffer_unordered(state.settings.effects.concurrency.max(1))
+                .try_collect()
+                .await?;
+            done.extend(settled.into_iter().flatten());
+            if !ctx.denied() {
+                done.extend(settle_variants(state, ctx, settings, variants).await?);
+            }
+            if ctx.denied() {
+                pass.denied = Some(Denial::Token);
+            }
+        }
+        // The platform's part waits (the order marks stay); the emails the orders are owed are
+        // decided all the same.
+        None => {
+            for (id, ..) in orders {
+                if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+                    break;
+                }
+                decide_mail(state, shop, settings, id, queues).await?;
+            }
+        }
+    }
+    // Emails go one at a time: a mail server takes them at its pace, and one that is down
+    // makes every later try this pass pointless.
+    for (mailbox, mark, at) in mail {
+        if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+            break;
+        }
+        if !outbox::deliver(state, shop, mailbox).await? {
+            break;
+        }
+        done.push((mark, at));
+    }
+    pass.settled = done.len();
+    crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
+    store.clear_dirty(shop, &done).await?;
+    Ok(pass)
+}
+
+/// Decides the email an order is owed without touching the platform: what the ledger says
+/// against what was last applied, as a full pass would see it.
+async fn decide_mail(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    order_id: u64,
+    queues: &Queues,
+) -> Result<(), EffectError> {
+    let store = state.store.as_ref();
+    let applied: AppliedOrder =
+        decode(store.ledger_get(shop, &[Record::AppliedOrder(order_id)]).await?[0].as_deref())?.unwrap_or_default();
+    let lines = order::lines(store, shop, order_id).await?.unwrap_or_default();
+    // Only an order that has waited can be owed an email; a cancel request changes no email.
+    if order_desired(&lines, settings, &applied, false).was_backordered {
+        outbox::decide(state, shop, settings, order_id, queues).await?;
+    }
+    Ok(())
+}
+
+/// The platform refused the refresh grant itself (a revoked refresh token): trying again next
+/// pass cannot help, so the shop is backed off like a refused token.
+fn refused(e: &TokenError) -> bool {
+    matches!(e, TokenError::Refresh(OAuthError::Refused { .. }))
+}
