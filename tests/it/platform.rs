@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use backorder::devshop::{DevShop, Faults, Policy};
-use backorder::platform::ops::{PRODUCT_VARIANT_ITEM, TAGS_ADD};
+use backorder::platform::ops::{ORDER_TAGS, PRODUCT_VARIANT_ITEM, TAGS_ADD};
 use backorder::platform::{AdminClient, ClientConfig, PlatformError};
 use backorder::secret::Secret;
 use serde_json::json;
@@ -104,10 +104,10 @@ async fn server_errors_rate_limits_and_dropped_connections_are_retried_until_the
         let v = w.add_variant("Tee", 0, Policy::Continue);
         w.place_order("a@example.com", &[], &[(v, 1)]).unwrap()
     });
+    // Mutations through 5xx and 429, which the platform answers without applying anything.
     devshop.set_faults(Faults {
         server_errors: 0.15,
         too_many_requests: 0.05,
-        dropped: 0.05,
         retry_after_secs: 0.01,
         ..Faults::default()
     });
@@ -117,7 +117,38 @@ async fn server_errors_rate_limits_and_dropped_connections_are_retried_until_the
         c.call(SHOP, &token, &TAGS_ADD, vars).await.unwrap();
     }
     assert_eq!(devshop.world(SHOP, |w| w.orders[&order].tags.len()), 20);
-    assert!(devshop.calls(SHOP).len() >= 20);
+    // Reads through all three, dropped replies included: a read can always be sent again.
+    devshop.set_faults(Faults {
+        server_errors: 0.15,
+        too_many_requests: 0.05,
+        dropped: 0.05,
+        every_nth_server_error: 0,
+        retry_after_secs: 0.01,
+        ..Faults::default()
+    });
+    for _ in 0..20 {
+        let data = c.call(SHOP, &token, &ORDER_TAGS, json!({"id": format!("gid://shopify/Order/{order}")})).await;
+        assert_eq!(data.unwrap()["order"]["tags"].as_array().map(Vec::len), Some(20));
+    }
+    assert!(devshop.calls(SHOP).len() >= 40);
+    devshop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_whose_reply_is_lost_is_not_sent_again_and_its_outcome_is_reported_unknown() {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = Secret::new(devshop.install(SHOP));
+    let order = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Continue);
+        w.place_order("a@example.com", &[], &[(v, 1)]).unwrap()
+    });
+    devshop.set_faults(Faults { dropped: 1.0, ..Faults::default() });
+    let vars = json!({"id": format!("gid://shopify/Order/{order}"), "tags": ["backorder"]});
+    let err = client(&devshop, 6).call(SHOP, &token, &TAGS_ADD, vars).await.unwrap_err();
+    assert!(matches!(err, PlatformError::Uncertain(_)), "{err:?}");
+    assert!(err.is_retryable(), "worth another pass, after reading back");
+    assert_eq!(devshop.calls(SHOP).len(), 1, "sent once, not retried blindly");
+    assert_eq!(devshop.world(SHOP, |w| w.orders[&order].tags.len()), 1, "the platform applied it");
     devshop.stop().await;
 }
 
