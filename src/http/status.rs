@@ -298,10 +298,11 @@ fn alert(order: &Order) -> Rendered {
         order.name,
         lines.join("\n")
     );
-    let html = crate::view::render("status/alert.html", minijinja::context! { name => order.name.clone(), lines, admin })
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "status page: the owner's alert does not render");
-            String::new()
-        });
+    let html =
+        crate::view::render("status/alert.html", minijinja::context! { name => order.name.clone(), lines, admin })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "status page: the owner's alert does not render");
+                String::new()
+            });
     Rendered { subject, text, html }
 }

@@ -213,7 +213,12 @@ fn compile<'e>(env: &'e Environment<'static>, kind: &str, t: &'e Template) -> Re
     Ok([one(subject)?, one(text)?, one(html)?])
 }
 
-fn render_with(limits: Limits, kind: &str, compiled: &Compiled<'_>, ctx: &MailContext) -> Result<Rendered, TemplateError> {
+fn render_with(
+    limits: Limits,
+    kind: &str,
+    compiled: &Compiled<'_>,
+    ctx: &MailContext,
+) -> Result<Rendered, TemplateError> {
     let mut out = Vec::with_capacity(3);
     for (part, tmpl) in compiled {
         let mut sink = Capped { out: Vec::new(), cap: limits.max_output, over: false };

@@ -25,7 +25,9 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
     });
     match name {
         "install/error.html" => (json!({"title": hostile("title"), "body": hostile("body")}), vec!["title", "body"]),
-        "install/app.html" => (json!({"api_key": hostile("api_key"), "shop": hostile("shop")}), vec!["api_key", "shop"]),
+        "install/app.html" => {
+            (json!({"api_key": hostile("api_key"), "shop": hostile("shop")}), vec!["api_key", "shop"])
+        }
         "status/simple.html" => (json!({"t": hostile("t"), "x": hostile("x")}), vec!["t", "x"]),
         "status/alert.html" => (
             json!({"name": hostile("name"), "lines": [hostile("l")], "admin": hostile("admin")}),
@@ -50,7 +52,15 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "first_name": hostile("first_name"), "status_url": hostile("status_url"),
                 "lines": [line, line],
             }),
-            vec!["shop_name", "order_name", "first_name", "status_url", "line.title", "line.eta_text", "line.previous_eta_text"],
+            vec![
+                "shop_name",
+                "order_name",
+                "first_name",
+                "status_url",
+                "line.title",
+                "line.eta_text",
+                "line.previous_eta_text",
+            ],
         ),
         other => panic!("{other}: a template the escaping test does not know; add its context here"),
     }
