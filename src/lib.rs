@@ -23,6 +23,7 @@ pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod telemetry;
+pub mod view;
 pub mod webhook;
 pub mod worker;
 

@@ -11,7 +11,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use minijinja::{AutoEscape, Environment};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -25,8 +24,6 @@ use crate::notify::templates::Rendered;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
-
-const PAGE: &str = include_str!("status/page.html");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/status/{token}", web::get().to(show)).route("/status/{token}/cancel", web::post().to(cancel));
@@ -102,13 +99,12 @@ fn failure(f: Failure) -> HttpResponse {
     }
 }
 
+/// A page of one title and one sentence, for what went wrong.
 fn simple(title: &str, text: &str) -> String {
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    let tmpl = env
-        .template_from_named_str("simple.html", "<!doctype html><meta name=viewport content=\"width=device-width\"><title>{{ t }}</title><main style=\"font-family:sans-serif;max-width:560px;margin:0 auto;padding:20px\"><h1>{{ t }}</h1><p>{{ x }}</p></main>")
-        .expect("a fixed template");
-    tmpl.render(minijinja::context! { t => title, x => text }).unwrap_or_default()
+    crate::view::render("status/simple.html", minijinja::context! { t => title, x => text }).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "status page: the simple page does not render");
+        String::new()
+    })
 }
 
 /// The value a form must carry: derived from the token with a key of its own.
@@ -174,10 +170,7 @@ fn render(state: &AppState, token: &str, order: &Order, notice: Option<&'static 
         csrf: csrf(state, token),
         notice,
     };
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    let tmpl = env.template_from_named_str("status.html", PAGE).expect("the page template compiles");
-    tmpl.render(minijinja::value::Serde(&view)).unwrap_or_else(|e| {
+    crate::view::render("status/page.html", &view).unwrap_or_else(|e| {
         tracing::error!(error = %e, "status page: the page does not render");
         simple("Try again in a moment", "Your order's status cannot be shown right now.")
     })
@@ -305,14 +298,11 @@ fn alert(order: &Order) -> Rendered {
         order.name,
         lines.join("\n")
     );
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    let html = env
-        .template_from_named_str(
-            "alert.html",
-            "<p>The customer of order <strong>{{ name }}</strong> asked to cancel it on the order's status page.</p><ul>{% for l in lines %}<li>{{ l }}</li>{% endfor %}</ul><p>Nothing was cancelled: the order is tagged <code>backorder-cancel-requested</code> and waits for your decision. <a href=\"{{ admin }}\">Open the order</a></p>",
-        )
-        .and_then(|t| t.render(minijinja::context! { name => order.name.clone(), lines => lines.clone(), admin => admin.clone() }))
-        .unwrap_or_default();
+    let html =
+        crate::view::render("status/alert.html", minijinja::context! { name => order.name.clone(), lines, admin })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "status page: the owner's alert does not render");
+                String::new()
+            });
     Rendered { subject, text, html }
 }

@@ -20,12 +20,14 @@ use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
 const HOUR_MS: i64 = 3_600_000;
 const WEEK_MS: i64 = 7 * 24 * HOUR_MS;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
+/// The HTML part of an owner email: the text's paragraphs, its line breaks kept.
 fn html_of(text: &str) -> String {
-    text.split("\n\n").map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>"))).collect()
+    let paragraphs: Vec<Vec<String>> =
+        text.split("\n\n").map(|p| p.split('\n').map(str::to_string).collect()).collect();
+    crate::view::render("owner/message.html", minijinja::context! { paragraphs }).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "owner email: the HTML part does not render");
+        String::new()
+    })
 }
 
 /// The reorder alert for a variant whose backlog reached the threshold.

@@ -11,11 +11,13 @@
 //! time; the caller then sends the built-in one and flags the failure to the merchant.
 
 use std::io;
+use std::sync::LazyLock;
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::shop::{ShopSettings, TEMPLATE_KINDS, Template};
+use crate::view;
 
 /// Work one render of one part of a merchant's template may do: about this many instructions,
 /// or 64 times as many bytes of data created. The built-in templates need a few thousand for an
@@ -122,13 +124,20 @@ pub fn fingerprint(t: &Template) -> String {
     format!("{:x}", h.finalize())
 }
 
-fn environment(strict: bool, limits: Limits) -> Environment<'static> {
+/// The environment merchants' templates compile in: fuel, and the escaping and filters of
+/// every other template ([`view::configure`]). Strict to check a template on save, lenient at
+/// send time (a missing first name renders as nothing).
+fn environment(strict: bool) -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
+    view::configure(&mut env);
     env.set_undefined_behavior(if strict { UndefinedBehavior::Strict } else { UndefinedBehavior::Lenient });
-    env.set_fuel(limits.fuel);
+    env.set_fuel(MERCHANT.fuel);
     env
 }
+
+/// Built once each: a template is compiled from its source on each render, the setup is not.
+static AT_SEND: LazyLock<Environment<'static>> = LazyLock::new(|| environment(false));
+static AT_SAVE: LazyLock<Environment<'static>> = LazyLock::new(|| environment(true));
 
 fn parts(t: &Template) -> [(&'static str, &str); 3] {
     [("subject", t.subject.as_str()), ("text", t.text.as_str()), ("html", t.html.as_str())]
@@ -171,31 +180,47 @@ impl io::Write for Capped {
 /// Renders a merchant's `template` for `ctx`, within the limits. It was checked on save, but
 /// real data can take branches the samples did not: a failure is reported, never sent half-done.
 pub fn render(kind: &str, template: &Template, ctx: &MailContext) -> Result<Rendered, TemplateError> {
-    render_with(&environment(false, MERCHANT), MERCHANT, kind, template, ctx)
+    render_with(MERCHANT, kind, &compile(&AT_SEND, kind, template)?, ctx)
 }
 
-/// Renders the built-in template of `kind` for `ctx`.
+/// Renders the built-in template of `kind` for `ctx`, from the one environment of our templates.
 pub fn render_builtin(kind: &str, ctx: &MailContext) -> Result<Rendered, TemplateError> {
-    let template = builtin(kind).ok_or_else(|| TemplateError {
-        kind: kind.to_string(),
-        part: "kind",
-        line: None,
-        message: "no built-in template".into(),
-    })?;
-    render_with(&environment(false, TRUSTED), TRUSTED, kind, &template, ctx)
+    let compiled = [("subject", "subject"), ("text", "txt"), ("html", "html")].map(|(part, ext)| {
+        view::ENV.get_template(&view::email_name(kind, ext)).map(|t| (part, t)).map_err(|_| TemplateError {
+            kind: kind.to_string(),
+            part: "kind",
+            line: None,
+            message: "no built-in template".into(),
+        })
+    });
+    let [subject, text, html] = compiled;
+    render_with(TRUSTED, kind, &[subject?, text?, html?], ctx)
+}
+
+type Compiled<'e> = [(&'static str, minijinja::Template<'e, 'e>); 3];
+
+/// Compiles a merchant's template's parts. The names only choose the escaping: `.html` is HTML.
+fn compile<'e>(env: &'e Environment<'static>, kind: &str, t: &'e Template) -> Result<Compiled<'e>, TemplateError> {
+    let one = |(part, source): (&'static str, &'e str)| {
+        let name = match part {
+            "html" => "merchant.html",
+            "text" => "merchant.txt",
+            _ => "merchant.subject",
+        };
+        env.template_from_named_str(name, source).map(|t| (part, t)).map_err(|e| error(kind, part, &e))
+    };
+    let [subject, text, html] = parts(t);
+    Ok([one(subject)?, one(text)?, one(html)?])
 }
 
 fn render_with(
-    env: &Environment<'_>,
     limits: Limits,
     kind: &str,
-    t: &Template,
+    compiled: &Compiled<'_>,
     ctx: &MailContext,
 ) -> Result<Rendered, TemplateError> {
     let mut out = Vec::with_capacity(3);
-    for (part, source) in parts(t) {
-        let name = format!("{kind}.{part}");
-        let tmpl = env.template_from_named_str(&name, source).map_err(|e| error(kind, part, &e))?;
+    for (part, tmpl) in compiled {
         let mut sink = Capped { out: Vec::new(), cap: limits.max_output, over: false };
         if let Err(e) = tmpl.render_captured_to(minijinja::value::Serde(ctx), &mut sink) {
             let mut err = error(kind, part, &e);
@@ -224,10 +249,8 @@ pub fn validate(kind: &str, template: &Template) -> Result<(), TemplateError> {
             message: format!("no such email; the kinds are {}", TEMPLATE_KINDS.join(", ")),
         });
     }
-    let env = environment(true, MERCHANT);
-    for (part, source) in parts(template) {
-        let name = format!("{kind}.{part}");
-        let tmpl = env.template_from_named_str(&name, source).map_err(|e| error(kind, part, &e))?;
+    let compiled = compile(&AT_SAVE, kind, template)?;
+    for ((part, tmpl), (_, source)) in compiled.iter().zip(parts(template)) {
         // Names used only in branches the sample does not take are caught here.
         let mut unknown: Vec<String> =
             tmpl.undeclared_variables(false).into_iter().filter(|v| !VARIABLES.contains(&v.as_str())).collect();
@@ -243,7 +266,7 @@ pub fn validate(kind: &str, template: &Template) -> Result<(), TemplateError> {
     }
     // Several samples, so a template that blows up only for other data (more lines, another
     // name, a missing first name or date) is more likely refused now than at send time.
-    samples(kind).iter().try_for_each(|ctx| render_with(&env, MERCHANT, kind, template, ctx).map(|_| ()))
+    samples(kind).iter().try_for_each(|ctx| render_with(MERCHANT, kind, &compiled, ctx).map(|_| ()))
 }
 
 /// The first line where `name` appears as a whole word.

@@ -183,10 +183,14 @@ fn rendered(request_id: u64, data: &Value) -> Rendered {
         "The platform forwarded customer data request {request_id}. Below is everything the Backorder app keeps about \
          this customer and the orders named, as JSON. Please pass it on to the customer."
     );
-    let escaped = json.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let html = crate::view::render("privacy/data_request.html", minijinja::context! { intro => &intro, json => &json })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "privacy: the HTML part does not render");
+            String::new()
+        });
     Rendered {
         subject: format!("Customer data request {request_id}"),
         text: format!("{intro}\n\n{JSON_BEGIN}\n{json}\n{JSON_END}\n"),
-        html: format!("<p>{intro}</p><pre>{escaped}</pre>"),
+        html,
     }
 }

@@ -5,7 +5,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::error::{InstallPageError, escape};
+use super::error::InstallPageError;
 use crate::auth::oauth::{self, Grant};
 use crate::auth::{install, query, scopes, session_token};
 use crate::state::AppState;
@@ -46,25 +46,11 @@ pub(super) async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result
 
 /// The page itself: App Bridge, and a view of the shop's backlog fetched with session tokens.
 fn render(state: &AppState, shop: &str) -> HttpResponse {
-    let api_key = escape(&state.settings.shopify.api_key);
-    let shop_html = escape(shop);
-    let body = format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Backorder</title>
-<meta name="shopify-api-key" content="{api_key}">
-<script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script></head>
-<body><h1>Backorder</h1><p>Backorders of {shop_html}.</p>
-<h2>Settings</h2><pre id="settings">Loading…</pre>
-<h2>Open backorders</h2><pre id="backorders">Loading…</pre>
-<script>
-async function load(path, id) {{
-  const token = await shopify.idToken();
-  const r = await fetch(path, {{ headers: {{ Authorization: "Bearer " + token }} }});
-  document.getElementById(id).textContent = JSON.stringify(await r.json(), null, 2);
-}}
-load("/api/settings", "settings");
-load("/api/backorders", "backorders");
-</script></body></html>"#
-    );
+    let api_key = &state.settings.shopify.api_key;
+    let body = crate::view::render("install/app.html", minijinja::context! { api_key, shop }).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "install: the app page does not render");
+        String::new()
+    });
     HttpResponse::Ok()
         .insert_header((
             "Content-Security-Policy",

@@ -80,18 +80,15 @@ impl ResponseError for InstallPageError {
         }
         resp.insert_header(("Content-Security-Policy", "frame-ancestors 'none'"))
             .content_type("text/html; charset=utf-8")
-            .body(page("Backorder cannot continue", &escape(&self.to_string())))
+            .body(page("Backorder cannot continue", &self.to_string()))
     }
 }
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
-/// A minimal page; `body` is HTML the caller escaped.
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{body}</p></body></html>"
-    )
+/// A minimal page saying why; `body` is text (the template escapes it).
+fn page(title: &str, body: &str) -> String {
+    crate::view::render("install/error.html", minijinja::context! { title, body }).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "install: the error page does not render");
+        // Only our own text: the body may carry what a request sent.
+        title.to_string()
+    })
 }

@@ -1,0 +1,102 @@
+use serde_json::{Value, json};
+
+use super::*;
+
+/// A value no page or email may pass through as markup; `what` tells the variables apart.
+fn hostile(what: &str) -> String {
+    format!("<script>alert(1)</script>\"'{{{{ x }}}} {what}")
+}
+
+/// The same value as minijinja's HTML escaping writes it.
+fn escaped(what: &str) -> String {
+    format!("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;&quot;&#x27;{{{{ x }}}} {what}")
+}
+
+/// Outputs that are numbers, never text.
+const NUMBERS: [&str; 2] = ["line.quantity", "line.position"];
+
+/// Each template's context, every string in it hostile, and the expressions (as the template
+/// writes them in `{{ }}`) that print those strings.
+fn contexts(name: &str) -> (Value, Vec<&'static str>) {
+    let line = json!({
+        "title": hostile("line.title"), "quantity": 2, "position": 3,
+        "eta": hostile("line.eta"), "eta_text": hostile("line.eta_text"),
+        "previous_eta_text": hostile("line.previous_eta_text"),
+    });
+    match name {
+        "install/error.html" => (json!({"title": hostile("title"), "body": hostile("body")}), vec!["title", "body"]),
+        "install/app.html" => {
+            (json!({"api_key": hostile("api_key"), "shop": hostile("shop")}), vec!["api_key", "shop"])
+        }
+        "status/simple.html" => (json!({"t": hostile("t"), "x": hostile("x")}), vec!["t", "x"]),
+        "status/alert.html" => (
+            json!({"name": hostile("name"), "lines": [hostile("l")], "admin": hostile("admin")}),
+            vec!["name", "l", "admin"],
+        ),
+        "status/page.html" => (
+            json!({
+                "shop_name": hostile("shop_name"), "order_name": hostile("order_name"),
+                "notice": hostile("notice"), "waiting": [line], "ready": [line],
+                "was_waiting": true, "open": true, "cancel_requested": false,
+                "cancel_action": hostile("cancel_action"), "csrf": hostile("csrf"),
+            }),
+            vec!["shop_name", "order_name", "notice", "line.title", "line.eta_text", "cancel_action", "csrf"],
+        ),
+        "owner/message.html" => (json!({"paragraphs": [[hostile("line"), hostile("line")]]}), vec!["line"]),
+        "privacy/data_request.html" => {
+            (json!({"intro": hostile("intro"), "json": hostile("json")}), vec!["intro", "json"])
+        }
+        email if email.starts_with("email/") => (
+            json!({
+                "kind": hostile("kind"), "shop_name": hostile("shop_name"), "order_name": hostile("order_name"),
+                "first_name": hostile("first_name"), "status_url": hostile("status_url"),
+                "lines": [line, line],
+            }),
+            vec![
+                "shop_name",
+                "order_name",
+                "first_name",
+                "status_url",
+                "line.title",
+                "line.eta_text",
+                "line.previous_eta_text",
+            ],
+        ),
+        other => panic!("{other}: a template the escaping test does not know; add its context here"),
+    }
+}
+
+/// The expressions a template prints, as written between `{{` and `}}`.
+fn printed(source: &str) -> Vec<&str> {
+    source.split("{{").skip(1).filter_map(|s| s.split_once("}}")).map(|(e, _)| e.trim()).collect()
+}
+
+#[test]
+fn every_page_and_email_escapes_hostile_values() {
+    let mut seen = 0;
+    for (name, tmpl) in ENV.templates() {
+        seen += 1;
+        let (ctx, strings) = contexts(name);
+        let source = tmpl.source();
+        for expr in printed(source) {
+            assert!(
+                strings.contains(&expr) || NUMBERS.contains(&expr),
+                "{name} prints `{expr}`, which the test does not fill with a hostile value"
+            );
+        }
+        let out = render(name, &ctx).unwrap_or_else(|e| panic!("{e}"));
+        for what in strings.iter().filter(|w| printed(source).contains(w)) {
+            if name.ends_with(".html") {
+                assert!(out.contains(&escaped(what)), "{name}: `{what}` is not escaped:\n{out}");
+            } else {
+                // Plain text stays as it was sent, and is never evaluated as a template.
+                assert!(out.contains(&hostile(what)), "{name}: `{what}` is changed:\n{out}");
+            }
+        }
+        if name.ends_with(".html") {
+            assert!(!out.contains("<script>alert"), "{name}: markup got through:\n{out}");
+        }
+    }
+    // The pages, the owner's and the privacy mail, and three parts of each built-in email.
+    assert_eq!(seen, PAGES.len() + 3 * TEMPLATE_KINDS.len());
+}
