@@ -22,6 +22,12 @@ struct TopicLabel {
     topic: &'static str,
 }
 
+/// Why a shop was backed off: a fixed set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
 /// A supervised task's name: set by the code, never by a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TaskLabel {
@@ -38,6 +44,7 @@ pub struct Metrics {
     emails_sent: Counter,
     task_restarts: Family<TaskLabel, Counter>,
     shop_pass_panics: Counter,
+    shop_backoffs: Family<ReasonLabel, Counter>,
     api_version_mismatches: Counter,
     queued: Gauge,
     delayed: Gauge,
@@ -119,6 +126,12 @@ impl Metrics {
             "Effects passes of one shop that panicked (the shop is backed off, the others go on)",
             shop_pass_panics.clone(),
         );
+        let shop_backoffs = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "shop_backoffs",
+            "Shops whose effects were backed off, by reason (denied: the platform refused the token; panicked)",
+            shop_backoffs.clone(),
+        );
         let api_version_mismatches = Counter::default();
         registry.register(
             "api_version_mismatches",
@@ -135,6 +148,7 @@ impl Metrics {
             emails_sent,
             task_restarts,
             shop_pass_panics,
+            shop_backoffs,
             api_version_mismatches,
             queued,
             delayed,
@@ -186,6 +200,11 @@ impl Metrics {
 
     pub fn shop_pass_panicked(&self) {
         self.shop_pass_panics.inc();
+    }
+
+    /// A shop's effects were backed off; `reason` is `denied` or `panicked`.
+    pub fn shop_backed_off(&self, reason: &'static str) {
+        self.shop_backoffs.get_or_create(&ReasonLabel { reason }).inc();
     }
 
     pub fn api_version_mismatch(&self) {

@@ -208,6 +208,7 @@ impl Dispatch {
             Ended::Passed(pass) => {
                 if let Some(denial) = pass.denied {
                     let wait = self.backoff.strike(&shop, now, Reason::Denied(denial));
+                    self.state.metrics.shop_backed_off("denied");
                     tracing::warn!(shop = %shop, ?denial, retry_in_ms = wait.as_millis() as u64, "effects: the platform refused the shop; its calls wait, its emails go on");
                 } else if reach == Reach::Full {
                     self.backoff.passed(&shop);
@@ -217,6 +218,7 @@ impl Dispatch {
             Ended::Failed(e) => tracing::warn!(shop = %shop, error = %e, "effects: shop not reconciled this pass"),
             Ended::Panicked(panic) => {
                 self.state.metrics.shop_pass_panicked();
+                self.state.metrics.shop_backed_off("panicked");
                 let wait = self.backoff.strike(&shop, now, Reason::Panicked);
                 tracing::error!(shop = %shop, panic = %panic, retry_in_ms = wait.as_millis() as u64, "effects: the shop's pass panicked; backing it off");
             }

@@ -76,7 +76,15 @@ async fn a_denied_shop_is_backed_off_while_another_shops_effects_and_emails_flow
             s.order(1).await;
         }
         let denied = || s.devshop.calls(SHOP).iter().filter(|c| c.outcome == "denied").count();
-        eventually("the first shop's calls to be refused", || async { (denied() > 0).then_some(()) }).await;
+        // Booked once the refused pass has ended: none of its calls is still in flight after.
+        eventually("the refused shop to be backed off", || async {
+            let metrics = crate::api::get(&s.app, "/metrics", None).await.text().await.ok()?;
+            let n =
+                metrics.lines().find_map(|l| l.strip_prefix(r#"backorder_shop_backoffs_total{reason="denied"} "#))?;
+            (n.trim().parse::<f64>().ok()? >= 1.0).then_some(())
+        })
+        .await;
+        assert!(denied() > 0, "the first shop's calls were refused");
 
         let first = other.order(&s, 10).await;
         other.tagged(&s, first).await;
