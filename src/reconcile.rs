@@ -56,7 +56,7 @@ pub struct Report {
 }
 
 fn event<'a>(shop: &'a str, key: String) -> Event<'a> {
-    Event { shop, key, topic: "reconcile", mark_ttl: Duration::from_secs(48 * 3600) }
+    Event::new(shop, key, "reconcile", Duration::from_secs(48 * 3600))
 }
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, ReconcileError> {

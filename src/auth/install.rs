@@ -77,14 +77,8 @@ async fn commit(
     expect: Vec<(Record, Option<Vec<u8>>)>,
     value: Option<Vec<u8>>,
 ) -> Result<bool, InstallError> {
-    let commit = LedgerCommit {
-        event_key: format!("install:{:016x}", fastrand::u64(..)),
-        topic: "install".into(),
-        mark_ttl: std::time::Duration::from_secs(3600),
-        expect,
-        writes: vec![(Record::Install, value)],
-        ..LedgerCommit::default()
-    };
+    let commit =
+        LedgerCommit { event: None, expect, writes: vec![(Record::Install, value)], ..LedgerCommit::default() };
     match store.ledger_commit(shop, &commit).await? {
         CommitOutcome::Applied | CommitOutcome::AlreadyProcessed => Ok(true),
         CommitOutcome::Conflict => Ok(false),

@@ -19,7 +19,6 @@ pub use pass::{Denial, Pass, Reach, reconcile_shop, reconcile_shop_reaching};
 pub use sweeper::{Dispatch, Effects, ShopBackoff};
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -32,7 +31,9 @@ use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{DeadLetterKind, Envelope, EnvelopeMeta, LedgerCommit, Record, StoreError, now_ms};
+use crate::store::{
+    DeadLetterKind, Envelope, EnvelopeMeta, EventMark, LedgerCommit, Mark, Record, Settled, StoreError, now_ms,
+};
 use crate::worker::HandlerError;
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 
@@ -154,16 +155,17 @@ async fn settle_variants(
     state: &AppState,
     ctx: &Ctx<'_>,
     settings: &ShopSettings,
-    variants: Vec<(u64, String, u64)>,
-) -> Result<Vec<(String, u64)>, EffectError> {
+    variants: Vec<(u64, Settled)>,
+) -> Result<Vec<Settled>, EffectError> {
     let store = state.store.as_ref();
     let mut done = Vec::new();
     let mut changes = Vec::new();
-    for (id, mark, at) in variants {
+    for (id, entry) in variants {
+        let mark = entry.mark.encode();
         let applied: AppliedVariant =
             decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
         let Some((desired, record)) = variant::read(store, ctx.shop, id).await? else {
-            done.push((mark, at));
+            done.push(entry);
             continue;
         };
         let mut applied = applied;
@@ -195,7 +197,7 @@ async fn settle_variants(
                     applied.unsure = true;
                     write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
                     if settled {
-                        done.push((mark, at));
+                        done.push(entry);
                     }
                     continue;
                 }
@@ -214,9 +216,9 @@ async fn settle_variants(
                 let now = AppliedVariant { failures: 0, unsure: false, ..applied };
                 write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
             }
-            done.push((mark, at));
+            done.push(entry);
         } else {
-            changes.push((id, desired.product, policy, eta, mark, at, applied));
+            changes.push((id, desired.product, policy, eta, entry, applied));
         }
     }
     if changes.is_empty() {
@@ -227,7 +229,8 @@ async fn settle_variants(
     let mut sent = variant::Sent::default();
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
         ctx.note(&e);
-        for (id, _, policy, eta, mark, at, applied) in changes {
+        for (id, _, policy, eta, entry, applied) in changes {
+            let mark = entry.mark.encode();
             let failures = applied.failures + 1;
             let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
             // What went through before the failure is kept, so the next pass sends only the rest.
@@ -240,13 +243,13 @@ async fn settle_variants(
             };
             write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&kept)).await?;
             if settled {
-                done.push((mark, at));
+                done.push(entry);
             }
         }
         return Ok(done);
     }
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
-    for (id, _, policy, eta, mark, at, applied) in changes {
+    for (id, _, policy, eta, entry, applied) in changes {
         tracing::info!(shop = ctx.shop, variant = id, ?policy, ?eta, "effects: variant updated");
         let now = AppliedVariant {
             policy: policy.map(str::to_string).or(applied.policy),
@@ -256,7 +259,7 @@ async fn settle_variants(
             ..applied
         };
         write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
-        done.push((mark, at));
+        done.push(entry);
     }
     Ok(done)
 }
@@ -295,7 +298,7 @@ async fn recheck_waiting(
     variant: u64,
     record: &VariantRecord,
 ) -> Result<(), EffectError> {
-    Ok(crate::notify::queue::mark_waiting(state.store.as_ref(), shop, variant, record, "effects").await?)
+    Ok(crate::notify::queue::mark_waiting(state.store.as_ref(), shop, variant, record).await?)
 }
 
 /// The same failure for each variant of a failed batch.
@@ -313,13 +316,7 @@ fn copy(e: &EffectError) -> EffectError {
 }
 
 async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<u8>) -> Result<(), EffectError> {
-    let commit = LedgerCommit {
-        event_key: format!("effects:{:016x}", fastrand::u64(..)),
-        topic: "effects".into(),
-        mark_ttl: Duration::from_secs(3600),
-        writes: vec![(record, Some(bytes))],
-        ..LedgerCommit::default()
-    };
+    let commit = LedgerCommit { event: None, writes: vec![(record, Some(bytes))], ..LedgerCommit::default() };
     state.store.ledger_commit(shop, &commit).await?;
     Ok(())
 }
@@ -366,19 +363,16 @@ pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), Handle
     let bad = |why: &str| HandlerError::Permanent(format!("dead-lettered effect: {why}"));
     let body: Value = serde_json::from_slice(&envelope.body).map_err(|_| bad("body is not JSON"))?;
     let mark = body["mark"].as_str().ok_or_else(|| bad("no mark"))?;
-    let (kind, id) = mark.split_once(':').ok_or_else(|| bad("malformed mark"))?;
-    let id: u64 = id.parse().map_err(|_| bad("malformed mark"))?;
-    let mut commit = LedgerCommit {
-        event_key: envelope.event_key(),
-        topic: EFFECT_TOPIC.into(),
-        mark_ttl: state.dedupe_ttl(),
+    let mark = match Mark::parse(mark) {
+        Ok(mark @ (Mark::Order(_) | Mark::Variant(_))) => mark,
+        _ => return Err(bad("malformed mark")),
+    };
+    // The replay is an event of its own: replayed twice, it marks once.
+    let commit = LedgerCommit {
+        event: Some(EventMark { key: envelope.event_key(), topic: EFFECT_TOPIC.into(), ttl: state.dedupe_ttl() }),
+        marks: vec![mark],
         ..LedgerCommit::default()
     };
-    match kind {
-        "o" => commit.dirty_orders.push(id),
-        "v" => commit.dirty_variants.push(id),
-        _ => return Err(bad("malformed mark")),
-    }
     // A store that is down is worth a retry, like any webhook's commit.
     state
         .store

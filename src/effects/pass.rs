@@ -19,7 +19,7 @@ use crate::notify::outbox;
 use crate::notify::standing::Queues;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{Record, now_ms};
+use crate::store::{Mark, Record, Settled, now_ms};
 
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
@@ -94,7 +94,7 @@ async fn reconcile_leased(
     shop: &str,
     holder: &str,
     settings: &ShopSettings,
-    marks: Vec<(String, u64)>,
+    marks: Vec<Settled>,
     reach: Reach,
 ) -> Result<Pass, EffectError> {
     let store = state.store.as_ref();
@@ -121,13 +121,12 @@ async fn reconcile_leased(
     let mut orders = Vec::new();
     let mut variants = Vec::new();
     let mut mail = Vec::new();
-    for (mark, at) in marks {
-        match mark.split_once(':').and_then(|(kind, id)| Some((kind, id.parse::<u64>().ok()?))) {
-            Some(("o", id)) => orders.push((id, mark, at)),
-            Some(("v", id)) => variants.push((id, mark, at)),
-            Some(("m", id)) => mail.push((Record::Mail(id), mark, at)),
-            Some(("s", _)) => mail.push((Record::ShopMail, mark, at)),
-            _ => done.push((mark, at)),
+    for entry in marks {
+        match entry.mark {
+            Mark::Order(id) => orders.push((id, entry)),
+            Mark::Variant(id) => variants.push((id, entry)),
+            Mark::Mail(id) => mail.push((Record::Mail(id), entry)),
+            Mark::ShopMail => mail.push((Record::ShopMail, entry)),
         }
     }
     let queues = &Queues::default();
@@ -139,14 +138,14 @@ async fn reconcile_leased(
             // calls keep the bucket drained at its restore rate while each waits for its round
             // trip. One order's calls stay in order (holds before tags), and each mark is
             // settled by one task only. A refused token stops the starting of orders at once.
-            let settled: Vec<Option<(String, u64)>> = futures_util::stream::iter(orders)
+            let settled: Vec<Option<Settled>> = futures_util::stream::iter(orders)
                 .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
-                .map(|(id, mark, at)| async move {
+                .map(|(id, entry)| async move {
                     if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
                         return Ok(None);
                     }
-                    let settled = settle_order(state, ctx, settings, id, &mark, queues).await?;
-                    Ok::<_, EffectError>(settled.then_some((mark, at)))
+                    let settled = settle_order(state, ctx, settings, id, &entry.mark.encode(), queues).await?;
+                    Ok::<_, EffectError>(settled.then_some(entry))
                 })
                 .buffer_unordered(state.settings.effects.concurrency.max(1))
                 .try_collect()
@@ -172,14 +171,14 @@ async fn reconcile_leased(
     }
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
-    for (mailbox, mark, at) in mail {
+    for (mailbox, entry) in mail {
         if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
             break;
         }
         if !outbox::deliver(state, shop, mailbox).await? {
             break;
         }
-        done.push((mark, at));
+        done.push(entry);
     }
     pass.settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);

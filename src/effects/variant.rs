@@ -47,9 +47,7 @@ pub async fn read(
     eta::consume_arrivals(&mut record);
     if record.settings != before {
         let commit = LedgerCommit {
-            event_key: format!("effects:supply:{variant}:{:016x}", fastrand::u64(..)),
-            topic: "effects".into(),
-            mark_ttl: std::time::Duration::from_secs(3600),
+            event: None,
             expect: vec![(Record::Variant(variant), bytes)],
             writes: vec![(Record::Variant(variant), Some(encode(&record)))],
             ..LedgerCommit::default()

@@ -23,7 +23,7 @@ use crate::notify::status_token;
 use crate::notify::templates::Rendered;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
+use crate::store::{CommitOutcome, LedgerCommit, Mark, Record, now_ms};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/status/{token}", web::get().to(show)).route("/status/{token}/cancel", web::post().to(cancel));
@@ -252,15 +252,13 @@ async fn record_request(state: &AppState, order: &Order) -> Result<bool, Failure
     };
     let mut mail = order.mail.clone();
     let mut commit = LedgerCommit {
-        event_key: format!("status:cancel:{}:{:016x}", order.order_id, fastrand::u64(..)),
-        topic: "status".into(),
-        mark_ttl: std::time::Duration::from_secs(3600),
+        event: None,
         expect: vec![
             (Record::CancelRequest(order.order_id), None),
             (Record::Mail(order.order_id), order.mail_bytes.clone()),
         ],
         writes: vec![(Record::CancelRequest(order.order_id), Some(encode(&now_ms())))],
-        dirty_orders: vec![order.order_id],
+        marks: vec![Mark::Order(order.order_id)],
         ..LedgerCommit::default()
     };
     if let Some(owner) = settings.owner_email.clone() {
@@ -271,7 +269,7 @@ async fn record_request(state: &AppState, order: &Order) -> Result<bool, Failure
             to: owner,
             rendered: alert(order),
         });
-        commit.dirty_mail.push(order.order_id);
+        commit.marks.push(Mark::Mail(order.order_id));
     }
     commit.writes.push((Record::Mail(order.order_id), Some(encode(&mail))));
     match store.ledger_commit(&order.shop, &commit).await {

@@ -8,8 +8,6 @@
 //! between the server's acceptance and that removal; the resend then carries the same
 //! `Message-ID`, which mail clients use to show it once.
 
-use std::time::Duration;
-
 use super::NotifyError;
 use super::plan::{self, Decision, LineNow, MailState, Outgoing, Policy};
 use super::standing::{self, Queues};
@@ -20,7 +18,7 @@ use crate::ledger::input::Contact;
 use crate::ledger::records::{decode, encode};
 use crate::shop::{ShopSettings, Template};
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
+use crate::store::{CommitOutcome, LedgerCommit, Mark, Record, now_ms};
 
 /// Decides the email `order_id` is owed now and puts it in the outbox. `false`: not decided
 /// this time (the ledger moved meanwhile); the order's mark stays and the next pass decides.
@@ -54,13 +52,8 @@ pub async fn decide(
         Policy { eta_change_threshold_days: settings.eta_change_threshold_days, reminder_days: settings.reminder_days };
     let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
     let contact: Contact = decode(contact_bytes.as_deref())?.unwrap_or_default();
-    let mut commit = LedgerCommit {
-        event_key: format!("mail:{order_id}:{}:{:016x}", decision.occasion, fastrand::u64(..)),
-        topic: "mail".into(),
-        mark_ttl: Duration::from_secs(3600),
-        expect: vec![(Record::Mail(order_id), mail_bytes)],
-        ..LedgerCommit::default()
-    };
+    let mut commit =
+        LedgerCommit { event: None, expect: vec![(Record::Mail(order_id), mail_bytes)], ..LedgerCommit::default() };
     match contact.email.as_deref() {
         // An order without an address (a phone-only checkout) is decided all the same, so it is
         // not looked at again for this occasion.
@@ -79,7 +72,7 @@ pub async fn decide(
                 to: to.to_string(),
                 rendered,
             });
-            commit.dirty_mail.push(order_id);
+            commit.marks.push(Mark::Mail(order_id));
         }
     }
     commit.writes.push((Record::Mail(order_id), Some(encode(&next))));
@@ -177,9 +170,7 @@ async fn remove(
             mail.undeliverable.insert(occasion.to_string());
         }
         let commit = LedgerCommit {
-            event_key: format!("mail-sent:{}:{occasion}:{:016x}", mailbox.name(), fastrand::u64(..)),
-            topic: "mail".into(),
-            mark_ttl: Duration::from_secs(3600),
+            event: None,
             expect: vec![(mailbox, bytes)],
             writes: vec![(mailbox, Some(encode(&mail)))],
             ..LedgerCommit::default()
@@ -249,12 +240,10 @@ pub async fn queue_for_owner(
             rendered: rendered.clone(),
         });
         let commit = LedgerCommit {
-            event_key: format!("mail:shop:{occasion}:{:016x}", fastrand::u64(..)),
-            topic: "mail".into(),
-            mark_ttl: Duration::from_secs(3600),
+            event: None,
             expect: vec![(Record::ShopMail, bytes)],
             writes: vec![(Record::ShopMail, Some(encode(&mail)))],
-            dirty_shop_mail: true,
+            marks: vec![Mark::ShopMail],
             ..LedgerCommit::default()
         };
         if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {

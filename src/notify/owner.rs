@@ -3,7 +3,6 @@
 //! carry no customer data), rendered here as pure functions and sent through the shop outbox.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,9 +133,7 @@ pub async fn run_due(
         next.digests += 1;
     }
     let claim = LedgerCommit {
-        event_key: format!("schedule:{:016x}", fastrand::u64(..)),
-        topic: "schedule".into(),
-        mark_ttl: Duration::from_secs(3600),
+        event: None,
         expect: vec![(Record::Schedule, bytes)],
         writes: vec![(Record::Schedule, Some(encode(&next)))],
         ..LedgerCommit::default()
@@ -164,7 +161,7 @@ async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRe
 /// Marks every waiting order, so each is looked at for a reminder that has come due.
 async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
     for (variant, record) in managed(state, shop).await? {
-        super::queue::mark_waiting(state.store.as_ref(), shop, variant, &record, "schedule").await?;
+        super::queue::mark_waiting(state.store.as_ref(), shop, variant, &record).await?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::ledger::FillKey;
 use crate::ledger::records::VariantRecord;
 use crate::notify::eta;
-use crate::store::{LedgerCommit, Store, StoreError};
+use crate::store::{LedgerCommit, Mark, Store, StoreError};
 
 pub const PAGE: usize = 1000;
 
@@ -90,13 +90,12 @@ async fn scan_while(
 }
 
 /// Marks every order waiting on `variant` dirty, so the effects look at each again (an ETA that
-/// moved, a reminder come due). `why` names the commits.
+/// moved, a reminder come due).
 pub async fn mark_waiting(
     store: &dyn Store,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
-    why: &str,
 ) -> Result<(), StoreError> {
     let mut orders: Vec<u64> =
         scan(store, shop, variant, record, None).await?.into_iter().map(|e| e.order_id).collect();
@@ -104,10 +103,8 @@ pub async fn mark_waiting(
     orders.dedup();
     for chunk in orders.chunks(200) {
         let commit = LedgerCommit {
-            event_key: format!("{why}:{variant}:{:016x}", fastrand::u64(..)),
-            topic: why.into(),
-            mark_ttl: std::time::Duration::from_secs(3600),
-            dirty_orders: chunk.to_vec(),
+            event: None,
+            marks: chunk.iter().copied().map(Mark::Order).collect(),
             ..LedgerCommit::default()
         };
         store.ledger_commit(shop, &commit).await?;

@@ -3,8 +3,6 @@
 //! template; the record tells the merchant, and keeps the failing template from being rendered
 //! again on every pass while it is unchanged (see `templates::merchant`).
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -46,9 +44,7 @@ pub async fn record(
         };
         settings.template_failures.insert(kind.to_string(), failure);
         let commit = LedgerCommit {
-            event_key: format!("template-failed:{kind}:{:016x}", fastrand::u64(..)),
-            topic: "settings".into(),
-            mark_ttl: Duration::from_secs(3600),
+            event: None,
             expect: vec![(Record::Settings, bytes)],
             writes: vec![(Record::Settings, Some(encode(&settings)))],
             ..LedgerCommit::default()

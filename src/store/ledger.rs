@@ -5,6 +5,7 @@
 use std::ops::Bound;
 use std::time::Duration;
 
+use super::Mark;
 use crate::ledger::FillKey;
 
 /// A record of a shop's ledger. Each is one value of bytes (JSON written by the ledger).
@@ -86,26 +87,31 @@ pub struct LineRead {
     pub high: Bound<FillKey>,
 }
 
-/// Everything one event changes, committed atomically or not at all.
+/// The processed mark of the webhook event a commit stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMark {
+    /// Unique per event of a shop; a commit whose key is marked already changes nothing.
+    pub key: String,
+    /// Counted per topic in the shop's processed counts.
+    pub topic: String,
+    /// How long the mark is kept: the dedupe window of the event.
+    pub ttl: Duration,
+}
+
+/// Everything one change writes, committed atomically or not at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerCommit {
-    /// The event's processed mark; a commit for an event already processed changes nothing.
-    pub event_key: String,
-    pub topic: String,
-    pub mark_ttl: Duration,
+    /// The event this commit processes, if it is one. A write that is not an event (a setting,
+    /// a claim, an email sent) has none and leaves no processed mark and no count.
+    pub event: Option<EventMark>,
     /// Records as the decision saw them (`None`: absent). If any differs now, nothing is
     /// written and the caller decides again from fresh reads.
     pub expect: Vec<(Record, Option<Vec<u8>>)>,
     /// New values; `None` deletes.
     pub writes: Vec<(Record, Option<Vec<u8>>)>,
     pub lines: Vec<LineWrite>,
-    /// Orders and variants whose derived state changed: the input of the effects.
-    pub dirty_orders: Vec<u64>,
-    pub dirty_variants: Vec<u64>,
-    /// Orders with emails waiting in their outbox.
-    pub dirty_mail: Vec<u64>,
-    /// The shop owner's outbox has emails waiting.
-    pub dirty_shop_mail: bool,
+    /// What the effects must reconcile after this change (platform state, outboxes).
+    pub marks: Vec<Mark>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,13 +133,12 @@ pub struct Dirty {
 }
 
 impl LedgerCommit {
-    /// The dirty marks as stored: `o:<order>`, `v:<variant>`, `m:<order>` and `s:0` (the shop
-    /// owner's outbox).
+    /// The dirty marks in their stored form, each once.
     pub fn dirty_marks(&self) -> Vec<String> {
-        let orders = self.dirty_orders.iter().map(|o| format!("o:{o}"));
-        let mail = self.dirty_mail.iter().map(|o| format!("m:{o}"));
-        let shop = self.dirty_shop_mail.then(|| "s:0".to_string());
-        orders.chain(self.dirty_variants.iter().map(|v| format!("v:{v}"))).chain(mail).chain(shop).collect()
+        let mut marks = self.marks.clone();
+        marks.sort_unstable();
+        marks.dedup();
+        marks.iter().map(Mark::encode).collect()
     }
 }
 
@@ -142,15 +147,11 @@ impl Dirty {
     pub fn from_marks<'a>(marks: impl IntoIterator<Item = &'a str>) -> Result<Self, super::StoreError> {
         let mut dirty = Dirty::default();
         for mark in marks {
-            let bad = || super::StoreError::Corrupt(format!("dirty mark {mark:?}"));
-            let (kind, id) = mark.split_once(':').ok_or_else(bad)?;
-            let id: u64 = id.parse().map_err(|_| bad())?;
-            match kind {
-                "o" => dirty.orders.push(id),
-                "v" => dirty.variants.push(id),
-                "m" => dirty.mail.push(id),
-                "s" => dirty.shop_mail = true,
-                _ => return Err(bad()),
+            match Mark::parse(mark)? {
+                Mark::Order(id) => dirty.orders.push(id),
+                Mark::Variant(id) => dirty.variants.push(id),
+                Mark::Mail(id) => dirty.mail.push(id),
+                Mark::ShopMail => dirty.shop_mail = true,
             }
         }
         dirty.orders.sort_unstable();

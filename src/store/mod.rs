@@ -6,6 +6,7 @@ pub mod embedded;
 mod envelope;
 pub mod keys;
 pub mod ledger;
+mod mark;
 pub mod redis;
 
 use std::collections::BTreeMap;
@@ -17,7 +18,8 @@ use async_trait::async_trait;
 use crate::ledger::FillKey;
 
 pub use envelope::{DecodeError, Envelope, EnvelopeMeta};
-pub use ledger::{CommitOutcome, Dirty, LedgerCommit, LineRead, LineWrite, Record};
+pub use ledger::{CommitOutcome, Dirty, EventMark, LedgerCommit, LineRead, LineWrite, Record};
+pub use mark::{Mark, Settled};
 
 /// Errors a backend reports. Callers only need to know whether the store could be reached; the
 /// detail is for logs, never for HTTP clients.
@@ -187,15 +189,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Dirty marks whose last change is at or before `settled_at_ms`, oldest first, with the
     /// time of that change.
-    async fn dirty_settled(
-        &self,
-        shop: &str,
-        settled_at_ms: u64,
-        limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError>;
+    async fn dirty_settled(&self, shop: &str, settled_at_ms: u64, limit: usize) -> Result<Vec<Settled>, StoreError>;
 
     /// Removes marks whose last change is still the one given; a mark dirtied again since stays.
-    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError>;
+    async fn clear_dirty(&self, shop: &str, marks: &[Settled]) -> Result<(), StoreError>;
 
     /// Every shop the sweeps visit, sorted: each is here from its install or its first ledger
     /// commit of any kind, until `forget_shop`.

@@ -3,8 +3,6 @@
 //! the anonymous counts the books need; `customers/data_request` sends the shop owner, as JSON,
 //! everything kept about that customer and those orders.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -69,10 +67,7 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
             let reads = store.ledger_get(shop, &records).await.map_err(transient)?;
             let [order_bytes, mail_bytes, contact] = <[_; 3]>::try_from(reads).map_err(|_| transient("short read"))?;
             let mut commit = LedgerCommit {
-                event_key: format!("redact:{order_id}:{:016x}", fastrand::u64(..)),
-                // Not the webhook's topic: the processed count of that is the webhook's, once.
-                topic: "privacy".into(),
-                mark_ttl: Duration::from_secs(3600),
+                event: None,
                 expect: vec![
                     (Record::Order(order_id), order_bytes.clone()),
                     (Record::Mail(order_id), mail_bytes.clone()),

@@ -12,17 +12,31 @@ use crate::ledger::records::{ItemRecord, RecordError, VariantRecord, decode, enc
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
 use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
-use crate::store::{CommitOutcome, LedgerCommit, LineWrite, Record, Store, StoreError};
+use crate::store::{CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record, Store, StoreError};
 
 /// Conflicts mean another worker committed for the same records; a few fresh tries settle it.
 const MAX_CONFLICTS: usize = 16;
 
-/// The event a commit records as processed.
+/// What a commit is for: the shop, and the event it records as processed, if it is one.
 pub struct Event<'a> {
     pub shop: &'a str,
-    pub key: String,
-    pub topic: &'a str,
-    pub mark_ttl: Duration,
+    pub mark: Option<EventMark>,
+}
+
+impl<'a> Event<'a> {
+    /// An event processed once: a second commit under `key` within `ttl` changes nothing.
+    pub fn new(shop: &'a str, key: String, topic: &str, ttl: Duration) -> Self {
+        Self { shop, mark: Some(EventMark { key, topic: topic.to_string(), ttl }) }
+    }
+
+    /// A change that is not an event (a merchant's edit): no processed mark, no count.
+    pub fn unmarked(shop: &'a str) -> Self {
+        Self { shop, mark: None }
+    }
+
+    fn topic(&self) -> &str {
+        self.mark.as_ref().map_or("change", |m| m.topic.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +77,7 @@ impl<'a> Reads<'a> {
     }
 
     pub(super) fn commit(self, event: &Event<'_>) -> LedgerCommit {
-        LedgerCommit {
-            event_key: event.key.clone(),
-            topic: event.topic.to_string(),
-            mark_ttl: event.mark_ttl,
-            expect: self.seen.into_iter().collect(),
-            ..LedgerCommit::default()
-        }
+        LedgerCommit { event: event.mark.clone(), expect: self.seen.into_iter().collect(), ..LedgerCommit::default() }
     }
 }
 
@@ -118,8 +126,8 @@ pub(super) fn book_into(
 ) {
     commit.writes.push((Record::Variant(variant), Some(encode(record))));
     commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
-    commit.dirty_orders.extend(moved.iter().map(|m| m.key.order_id));
-    commit.dirty_variants.push(variant);
+    commit.marks.extend(moved.iter().map(|m| Mark::Order(m.key.order_id)));
+    commit.marks.push(Mark::Variant(variant));
 }
 
 pub(super) async fn finish(
@@ -128,8 +136,8 @@ pub(super) async fn finish(
     commit: &LedgerCommit,
 ) -> Result<Option<Outcome>, HandlerError> {
     let mut commit = commit.clone();
-    commit.dirty_orders.sort_unstable();
-    commit.dirty_orders.dedup();
+    commit.marks.sort_unstable();
+    commit.marks.dedup();
     failpoint::hit(points::LEDGER_BEFORE_COMMIT);
     let outcome = store.ledger_commit(shop, &commit).await.map_err(transient)?;
     failpoint::hit(points::LEDGER_COMMITTED);
@@ -141,7 +149,7 @@ pub(super) async fn finish(
 }
 
 pub(super) fn too_contended(event: &Event<'_>) -> HandlerError {
-    HandlerError::Transient(format!("{} kept conflicting with concurrent commits", event.topic))
+    HandlerError::Transient(format!("{} kept conflicting with concurrent commits", event.topic()))
 }
 
 /// `orders/create`, `orders/updated`, `orders/cancelled`, `orders/fulfilled`.
@@ -217,7 +225,7 @@ pub(super) async fn book_order(
     cancelled: bool,
 ) -> Result<(), HandlerError> {
     commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
-    commit.dirty_orders.push(order_id);
+    commit.marks.push(Mark::Order(order_id));
     for (variant, changes) in &plan.changes {
         let mut record = books[variant].clone();
         let (header, moved) = rebook(store, shop, *variant, &record.header, changes, record.header.stock).await?;

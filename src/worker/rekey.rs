@@ -133,11 +133,9 @@ pub async fn rework_shop(
         ..Progress::default()
     };
     progress(p);
-    let event = |what: String| Event {
-        shop,
-        key: format!("rules:{revision}:{what}"),
-        topic: "settings",
-        mark_ttl: std::time::Duration::from_secs(24 * 3600),
+    // Marked per order and variant, so a rework resumed after a crash skips what it did.
+    let event = |what: String| {
+        Event::new(shop, format!("rules:{revision}:{what}"), "settings", std::time::Duration::from_secs(24 * 3600))
     };
     if rework.recount {
         for v in &variants {

@@ -47,7 +47,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
         Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
     let body = &envelope.body;
     let triggered = meta.triggered_at.as_deref();
-    let event = |key: String| Event { shop: &meta.shop, key, topic: topic.as_str(), mark_ttl: state.dedupe_ttl() };
+    let event = |key: String| Event::new(&meta.shop, key, topic.as_str(), state.dedupe_ttl());
     let store = state.store.as_ref();
     let lock = state.shop_lock(&meta.shop);
     let _serial = lock.lock().await;

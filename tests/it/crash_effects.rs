@@ -53,7 +53,7 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
             inventory_item_id: Some(item),
             title: "Tee".into(),
         };
-        let event = Event { shop: SHOP, key: "enrol".into(), topic: "setup", mark_ttl: Duration::from_secs(600) };
+        let event = Event::new(SHOP, "enrol".into(), "setup", Duration::from_secs(600));
         map_variant(shared.as_ref(), &event, &info, true).await.unwrap();
     }
     let base = devshop.admin_base_url();

@@ -25,8 +25,7 @@ async fn enrol(app: &TestApp, devshop: &DevShop, variant: u64) {
             title: v.title.clone(),
         }
     });
-    let event =
-        Event { shop: SHOP, key: format!("enrol-{variant}"), topic: "setup", mark_ttl: Duration::from_secs(60) };
+    let event = Event::new(SHOP, format!("enrol-{variant}"), "setup", Duration::from_secs(60));
     map_variant(app.store.as_ref(), &event, &info, true).await.unwrap();
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use backorder::ledger::FillKey;
-use backorder::store::{Envelope, EnvelopeMeta, LedgerCommit, LineWrite, Record, SharedStore, now_ms};
+use backorder::store::{Envelope, EnvelopeMeta, EventMark, LedgerCommit, LineWrite, Mark, Record, SharedStore, now_ms};
 use bytes::Bytes;
 
 const SHOP: &str = "forget.myshopify.com";
@@ -31,17 +31,14 @@ fn envelope(shop: &str, id: &str) -> Envelope {
 async fn fill(store: &SharedStore, shop: &str) {
     let key = FillKey { priority: 0, created_at_ms: 1, order_id: 1, line_id: 10 };
     let commit = LedgerCommit {
-        event_key: "ev:1".into(),
-        topic: "orders/create".into(),
-        mark_ttl: TTL,
+        event: Some(EventMark { key: "ev:1".into(), topic: "orders/create".into(), ttl: TTL }),
         writes: vec![
             (Record::Order(1), Some(b"order".to_vec())),
             (Record::Level { item: 7, location: 2 }, Some(b"level".to_vec())),
             (Record::Install, Some(b"sealed".to_vec())),
         ],
         lines: vec![LineWrite { variant: 3, key, old: 0, qty: 2 }],
-        dirty_orders: vec![1],
-        dirty_variants: vec![3],
+        marks: vec![Mark::Order(1), Mark::Variant(3)],
         ..LedgerCommit::default()
     };
     store.ledger_commit(shop, &commit).await.unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use backorder::ledger::input::{VariantInfo, parse_level, parse_order};
 use backorder::ledger::records::{VariantRecord, decode, encode};
 use backorder::ledger::rules::ShopRules;
-use backorder::store::{LedgerCommit, Record, SharedStore};
+use backorder::store::{EventMark, LedgerCommit, Record, SharedStore};
 use backorder::worker::ledger::{Event, apply_level, apply_order, map_variant};
 use proptest::prelude::*;
 
@@ -18,12 +18,14 @@ use crate::support::Backend;
 pub const SHOP: &str = "model.myshopify.com";
 
 fn event(key: String, topic: &'static str) -> Event<'static> {
-    Event { shop: SHOP, key, topic, mark_ttl: Duration::from_secs(3600) }
+    Event::new(SHOP, key, topic, Duration::from_secs(3600))
 }
 
 pub async fn enrol_all(store: &SharedStore, rules: &ShopRules) {
-    let mut commit = LedgerCommit { event_key: "setup:rules".into(), topic: "setup".into(), ..LedgerCommit::default() };
-    commit.mark_ttl = Duration::from_secs(3600);
+    let mut commit = LedgerCommit {
+        event: Some(EventMark { key: "setup:rules".into(), topic: "setup".into(), ttl: Duration::from_secs(3600) }),
+        ..LedgerCommit::default()
+    };
     commit.writes.push((Record::Rules, Some(encode(rules))));
     store.ledger_commit(SHOP, &commit).await.expect("rules stored");
     for v in VARIANTS {

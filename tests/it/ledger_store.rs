@@ -5,7 +5,7 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::time::Duration;
 
 use backorder::ledger::FillKey;
-use backorder::store::{CommitOutcome, LedgerCommit, LineWrite, Record, SharedStore};
+use backorder::store::{CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record, SharedStore};
 
 const SHOP: &str = "ledger.myshopify.com";
 const OTHER: &str = "other.myshopify.com";
@@ -16,9 +16,7 @@ fn key(n: u64) -> FillKey {
 
 fn commit(event: &str) -> LedgerCommit {
     LedgerCommit {
-        event_key: event.into(),
-        topic: "orders/create".into(),
-        mark_ttl: Duration::from_secs(3600),
+        event: Some(EventMark { key: event.into(), topic: "orders/create".into(), ttl: Duration::from_secs(3600) }),
         ..LedgerCommit::default()
     }
 }
@@ -62,7 +60,7 @@ async fn a_stale_expectation_changes_nothing(store: SharedStore) {
         stale.expect = vec![(Record::Variant(3), expect)];
         stale.writes = vec![(Record::Variant(3), Some(b"v2".to_vec())), (Record::Order(9), Some(b"o".to_vec()))];
         stale.lines = vec![line(3, 2, 0, 5)];
-        stale.dirty_orders = vec![9];
+        stale.marks = vec![Mark::Order(9)];
         assert_eq!(store.ledger_commit(SHOP, &stale).await.unwrap(), CommitOutcome::Conflict);
     }
     let got = store.ledger_get(SHOP, &[Record::Variant(3), Record::Order(9)]).await.unwrap();
@@ -154,11 +152,11 @@ async fn levels_of_an_item_list_by_location(store: SharedStore) {
 
 async fn dirty_marks_accumulate_without_repeats(store: SharedStore) {
     let mut c = commit("ev:1");
-    c.dirty_orders = vec![1, 2];
-    c.dirty_variants = vec![3];
+    c.marks = vec![Mark::Order(1), Mark::Order(2)];
+    c.marks.extend([Mark::Variant(3)]);
     store.ledger_commit(SHOP, &c).await.unwrap();
     let mut c = commit("ev:2");
-    c.dirty_orders = vec![2, 5];
+    c.marks = vec![Mark::Order(2), Mark::Order(5)];
     store.ledger_commit(SHOP, &c).await.unwrap();
     let dirty = store.ledger_dirty(SHOP).await.unwrap();
     let mut orders = dirty.orders.clone();
@@ -169,18 +167,18 @@ async fn dirty_marks_accumulate_without_repeats(store: SharedStore) {
 
 async fn settled_marks_clear_only_if_unchanged_since_they_were_read(store: SharedStore) {
     let mut c = commit("ev:1");
-    c.dirty_orders = vec![1, 2];
+    c.marks = vec![Mark::Order(1), Mark::Order(2)];
     store.ledger_commit(SHOP, &c).await.unwrap();
     let now = backorder::store::now_ms();
     let settled = store.dirty_settled(SHOP, now, 10).await.unwrap();
-    assert_eq!(settled.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>(), ["o:1", "o:2"]);
-    assert!(settled.iter().all(|(_, at)| *at <= now));
-    assert!(store.dirty_settled(SHOP, settled[0].1 - 1, 10).await.unwrap().is_empty(), "not settled yet");
+    assert_eq!(settled.iter().map(|s| s.mark).collect::<Vec<_>>(), [Mark::Order(1), Mark::Order(2)]);
+    assert!(settled.iter().all(|s| s.changed_at_ms <= now));
+    assert!(store.dirty_settled(SHOP, settled[0].changed_at_ms - 1, 10).await.unwrap().is_empty(), "not settled yet");
 
     // Order 2 changes again after the read: its mark must survive the clear.
     let mut again = commit("ev:2");
-    again.dirty_orders = vec![2];
-    eventually_later(settled[1].1).await;
+    again.marks = vec![Mark::Order(2)];
+    eventually_later(settled[1].changed_at_ms).await;
     store.ledger_commit(SHOP, &again).await.unwrap();
     store.clear_dirty(SHOP, &settled).await.unwrap();
     assert_eq!(store.ledger_dirty(SHOP).await.unwrap().orders, [2]);
@@ -191,6 +189,27 @@ async fn settled_marks_clear_only_if_unchanged_since_they_were_read(store: Share
 async fn eventually_later(ms: u64) {
     crate::support::eventually("the clock to move on", || async { (backorder::store::now_ms() > ms).then_some(()) })
         .await;
+}
+
+/// A setting saved, a claim, an email recorded as sent: writes that are not webhook events leave
+/// no processed mark (so the same write twice applies twice) and count as no processed event.
+async fn a_write_that_is_not_an_event_leaves_no_processed_mark(store: SharedStore) {
+    let write = |value: &[u8]| LedgerCommit {
+        event: None,
+        writes: vec![(Record::Settings, Some(value.to_vec()))],
+        marks: vec![Mark::ShopMail],
+        ..LedgerCommit::default()
+    };
+    assert_eq!(store.ledger_commit(SHOP, &write(b"a")).await.unwrap(), CommitOutcome::Applied);
+    assert_eq!(store.ledger_commit(SHOP, &write(b"b")).await.unwrap(), CommitOutcome::Applied, "no mark stopped it");
+    assert_eq!(store.ledger_get(SHOP, &[Record::Settings]).await.unwrap(), [Some(b"b".to_vec())]);
+    assert!(store.processed_counts(SHOP).await.unwrap().is_empty(), "nothing counted as processed");
+    assert!(store.ledger_dirty(SHOP).await.unwrap().shop_mail, "its dirty marks are kept all the same");
+    // An event still counts, once.
+    assert_eq!(store.ledger_commit(SHOP, &commit("ev:1")).await.unwrap(), CommitOutcome::Applied);
+    assert_eq!(store.ledger_commit(SHOP, &commit("ev:1")).await.unwrap(), CommitOutcome::AlreadyProcessed);
+    let counts = store.processed_counts(SHOP).await.unwrap();
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), [("orders/create".to_string(), 1)]);
 }
 
 async fn a_lease_has_one_holder_at_a_time(store: SharedStore) {
@@ -209,7 +228,7 @@ async fn shops_never_see_each_others_ledger(store: SharedStore) {
     let mut c = commit("ev:1");
     c.writes = vec![(Record::Order(1), Some(b"a".to_vec()))];
     c.lines = vec![line(3, 1, 0, 2)];
-    c.dirty_orders = vec![1];
+    c.marks = vec![Mark::Order(1)];
     store.ledger_commit(SHOP, &c).await.unwrap();
     assert_eq!(store.ledger_get(OTHER, &[Record::Order(1)]).await.unwrap(), [None]);
     assert!(store.ledger_lines(OTHER, 3, None, 10).await.unwrap().lines.is_empty());
@@ -231,4 +250,5 @@ on_every_backend!(
     shops_never_see_each_others_ledger,
     settled_marks_clear_only_if_unchanged_since_they_were_read,
     a_lease_has_one_holder_at_a_time,
+    a_write_that_is_not_an_event_leaves_no_processed_mark,
 );

@@ -4,7 +4,7 @@
 use backorder::auth::install::{self, Install};
 use backorder::devshop::{DevShop, Policy};
 use backorder::secret::Secret;
-use backorder::store::{LedgerCommit, Record, SharedStore};
+use backorder::store::{EventMark, LedgerCommit, Record, SharedStore};
 use serde_json::json;
 
 use crate::api::{put, token};
@@ -90,9 +90,7 @@ async fn a_shop_is_listed_from_its_first_commit_until_it_is_forgotten(store: Sha
     let shop = format!("listed-{:x}.myshopify.com", fastrand::u32(..));
     assert!(!store.shops().await.unwrap().contains(&shop));
     let commit = |key: &str| LedgerCommit {
-        event_key: key.into(),
-        topic: "api".into(),
-        mark_ttl: std::time::Duration::from_secs(60),
+        event: Some(EventMark { key: key.into(), topic: "api".into(), ttl: std::time::Duration::from_secs(60) }),
         writes: vec![(Record::Settings, Some(b"{}".to_vec()))],
         ..LedgerCommit::default()
     };

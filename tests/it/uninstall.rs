@@ -44,7 +44,7 @@ async fn after_app_uninstalled_the_dev_shop_hears_nothing_more_for_the_shop_unti
         eventually("the second order in the ledger, settled and still waiting", || async {
             let settled_before = backorder::store::now_ms().saturating_sub(100);
             let marks = s.app.store.dirty_settled(SHOP, settled_before, 100).await.ok()?;
-            marks.iter().any(|(m, _)| *m == format!("o:{second}")).then_some(())
+            marks.iter().any(|s| s.mark == backorder::store::Mark::Order(second)).then_some(())
         })
         .await;
         // One whole effects pass over the settled marks, run here so it surely happened.

@@ -169,10 +169,10 @@ impl Store for Counting {
         shop: &str,
         settled_at_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<crate::store::Settled>, StoreError> {
         self.inner.dirty_settled(shop, settled_at_ms, limit).await
     }
-    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+    async fn clear_dirty(&self, shop: &str, marks: &[crate::store::Settled]) -> Result<(), StoreError> {
         self.inner.clear_dirty(shop, marks).await
     }
     async fn shops(&self) -> Result<Vec<String>, StoreError> {

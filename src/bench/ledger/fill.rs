@@ -14,7 +14,7 @@ use crate::ledger::input::{LevelState, OrderLine, VariantInfo, Version};
 use crate::ledger::records::{VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderRecord, ShopRules};
 use crate::ledger::{FillKey, Header};
-use crate::store::{LedgerCommit, LineWrite, Record, Store};
+use crate::store::{EventMark, LedgerCommit, LineWrite, Record, Store};
 use crate::worker::ledger::{Event, apply_level, map_variant};
 
 pub const VARIANT: u64 = 9_153_027_655_318_407_221;
@@ -57,8 +57,12 @@ impl Open {
     }
 }
 
+fn bench_mark(key: impl Into<String>) -> EventMark {
+    EventMark { key: key.into(), topic: "bench".into(), ttl: Duration::from_secs(3600) }
+}
+
 pub fn event(shop: &str, key: String) -> Event<'_> {
-    Event { shop, key, topic: "bench", mark_ttl: Duration::from_secs(3600) }
+    Event::new(shop, key, "bench", Duration::from_secs(3600))
 }
 
 /// Stock that leaves about half of `units` backordered.
@@ -104,8 +108,7 @@ pub fn orders(depth: usize, rng: &mut fastrand::Rng) -> Vec<Open> {
 pub async fn fill(store: &dyn Store, shop: &str, open: &[Open]) -> Result<i64, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("setup, {what}: {e}");
     let rules = ShopRules { priority_tags: BTreeMap::from([("VIP".into(), VIP_CLASS)]), counted_locations: None };
-    let mut commit = LedgerCommit { event_key: "bench:rules".into(), topic: "bench".into(), ..Default::default() };
-    commit.mark_ttl = Duration::from_secs(3600);
+    let mut commit = LedgerCommit { event: Some(bench_mark("bench:rules")), ..Default::default() };
     commit.writes.push((Record::Rules, Some(encode(&rules))));
     store.ledger_commit(shop, &commit).await.map_err(|e| fail("rules", &e))?;
 
@@ -118,9 +121,7 @@ pub async fn fill(store: &dyn Store, shop: &str, open: &[Open]) -> Result<i64, S
     map_variant(store, &event(shop, "bench:enrol".into()), &info, true).await.map_err(|e| fail("enrol", &e))?;
 
     for (n, chunk) in open.chunks(ORDERS_PER_COMMIT).enumerate() {
-        let mut commit =
-            LedgerCommit { event_key: format!("bench:fill:{n}"), topic: "bench".into(), ..Default::default() };
-        commit.mark_ttl = Duration::from_secs(3600);
+        let mut commit = LedgerCommit { event: Some(bench_mark(format!("bench:fill:{n}"))), ..Default::default() };
         for o in chunk {
             let record = OrderRecord {
                 version: Version { updated_at_ms: o.created_at_ms, triggered_at_ns: 0, digest: 0 },
@@ -141,8 +142,7 @@ pub async fn fill(store: &dyn Store, shop: &str, open: &[Open]) -> Result<i64, S
         decode(bytes.as_deref()).map_err(|e| fail("variant", &e))?.ok_or("setup: the variant was not enrolled")?;
     let lines: Vec<(FillKey, u32)> = open.iter().map(|o| (o.key(), o.qty)).collect();
     record.header = header_of(&lines, stock);
-    let mut commit = LedgerCommit { event_key: "bench:header".into(), topic: "bench".into(), ..Default::default() };
-    commit.mark_ttl = Duration::from_secs(3600);
+    let mut commit = LedgerCommit { event: Some(bench_mark("bench:header")), ..Default::default() };
     commit.writes.push((Record::Variant(VARIANT), Some(encode(&record))));
     store.ledger_commit(shop, &commit).await.map_err(|e| fail("header", &e))?;
     Ok(stock)

@@ -9,7 +9,7 @@ use crate::ledger::input::VariantInfo;
 use crate::ledger::records::{SupplyBatch, VariantRecord, VariantSettings, decode, encode};
 use crate::platform::reads::variant_info;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record};
+use crate::store::{CommitOutcome, LedgerCommit, Mark, Record};
 use crate::worker::ledger::{Event, map_variant};
 
 pub(super) fn invalid(field: &str, message: &str) -> ApiError {
@@ -102,7 +102,7 @@ pub async fn update(
     let store = state.store.as_ref();
     // Validate before touching anything.
     apply_body(&body, &mut VariantSettings::default())?;
-    for attempt in 0..16 {
+    for _ in 0..16 {
         let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
         let Some(mut record) =
             decode::<VariantRecord>(bytes.as_deref()).map_err(|e| ApiError::Internal(e.to_string()))?
@@ -115,13 +115,9 @@ pub async fn update(
                 inventory_item_id: None,
                 title: String::new(),
             });
-            let event = Event {
-                shop,
-                key: format!("api:enrol:{variant}:{attempt}:{}", fastrand::u64(..)),
-                topic: "api",
-                mark_ttl: std::time::Duration::from_secs(3600),
-            };
-            map_variant(store, &event, &info, true).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            map_variant(store, &Event::unmarked(shop), &info, true)
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             continue;
         };
         apply_body(&body, &mut record.settings)?;
@@ -130,12 +126,10 @@ pub async fn update(
             record.settings.supply_mark = Some(crate::notify::eta::stock_position(&record));
         }
         let commit = LedgerCommit {
-            event_key: format!("api:{variant}:{:016x}", fastrand::u64(..)),
-            topic: "api".into(),
-            mark_ttl: std::time::Duration::from_secs(3600),
+            event: None,
             expect: vec![(Record::Variant(variant), bytes)],
             writes: vec![(Record::Variant(variant), Some(encode(&record)))],
-            dirty_variants: vec![variant],
+            marks: vec![Mark::Variant(variant)],
             ..LedgerCommit::default()
         };
         match store.ledger_commit(shop, &commit).await? {

@@ -84,9 +84,7 @@ pub async fn update(
             });
         }
         let commit = LedgerCommit {
-            event_key: format!("api:settings:{:016x}", fastrand::u64(..)),
-            topic: "api".into(),
-            mark_ttl: std::time::Duration::from_secs(3600),
+            event: None,
             expect: stored.bytes,
             writes: vec![(Record::Rules, Some(encode(&rules))), (Record::Settings, Some(encode(&settings)))],
             ..LedgerCommit::default()
@@ -138,9 +136,7 @@ async fn rework_until_done(state: &AppState, shop: &str) -> Result<(), ApiError>
         }
         let settings = ShopSettings { rework: None, ..fresh.settings.clone() };
         let commit = LedgerCommit {
-            event_key: format!("settings:reworked:{}", pending.revision),
-            topic: "settings".into(),
-            mark_ttl: std::time::Duration::from_secs(3600),
+            event: None,
             expect: fresh.bytes,
             writes: vec![(Record::Settings, Some(encode(&settings)))],
             ..LedgerCommit::default()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{Db, Inner};
-use crate::store::StoreError;
+use crate::store::{Mark, Settled, StoreError};
 
 /// Every shop that is installed or has a ledger, until `shop/redact` (see `Store::shops`).
 pub(super) const SHOPS: TableDefinition<&str, ()> = TableDefinition::new("shops");
@@ -30,7 +30,7 @@ impl Inner {
         shop: &str,
         settled_at_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<Settled>, StoreError> {
         let txn = self.db.begin_read().db()?;
         let table = txn.open_table(super::ledger::LEDGER_DIRTY).db()?;
         let mut marks = Vec::new();
@@ -41,21 +41,22 @@ impl Inner {
                 break;
             }
             if at.value() <= settled_at_ms {
-                marks.push((mark.to_string(), at.value()));
+                marks.push((at.value(), mark.to_string()));
             }
         }
-        marks.sort_by_key(|(mark, at)| (*at, mark.clone()));
+        marks.sort();
         marks.truncate(limit);
-        Ok(marks)
+        marks.into_iter().map(|(at, mark)| Ok(Settled { mark: Mark::parse(&mark)?, changed_at_ms: at })).collect()
     }
 
-    pub(super) fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+    pub(super) fn clear_dirty(&self, shop: &str, marks: &[Settled]) -> Result<(), StoreError> {
         let txn = self.write()?;
         {
             let mut table = txn.open_table(super::ledger::LEDGER_DIRTY).db()?;
-            for (mark, at) in marks {
+            for settled in marks {
+                let mark = settled.mark.encode();
                 let current = table.get((shop, mark.as_str())).db()?.map(|v| v.value());
-                if current == Some(*at) {
+                if current == Some(settled.changed_at_ms) {
                     table.remove((shop, mark.as_str())).db()?;
                 }
             }

@@ -128,14 +128,12 @@ impl Inner {
     pub(super) fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError> {
         let now = now_ms();
         let txn = self.write()?;
-        let done = txn
-            .open_table(PROCESSED)
-            .db()?
-            .get((shop, commit.event_key.as_str()))
-            .db()?
-            .is_some_and(|e| e.value() > now);
-        if done {
-            return Ok(CommitOutcome::AlreadyProcessed);
+        if let Some(event) = &commit.event {
+            let done =
+                txn.open_table(PROCESSED).db()?.get((shop, event.key.as_str())).db()?.is_some_and(|e| e.value() > now);
+            if done {
+                return Ok(CommitOutcome::AlreadyProcessed);
+            }
         }
         {
             let mut records = txn.open_table(LEDGER_RECORDS).db()?;
@@ -178,11 +176,13 @@ impl Inner {
             for mark in commit.dirty_marks() {
                 dirty.insert((shop, mark.as_str()), now).db()?;
             }
-            let ttl = u64::try_from(commit.mark_ttl.as_millis()).unwrap_or(u64::MAX);
-            tables::mark_processed(&txn, shop, &commit.event_key, now.saturating_add(ttl))?;
-            let mut counts = txn.open_table(COUNTS).db()?;
-            let count = counts.get((shop, commit.topic.as_str())).db()?.map_or(0, |c| c.value());
-            counts.insert((shop, commit.topic.as_str()), count.saturating_add(1)).db()?;
+            if let Some(event) = &commit.event {
+                let ttl = u64::try_from(event.ttl.as_millis()).unwrap_or(u64::MAX);
+                tables::mark_processed(&txn, shop, &event.key, now.saturating_add(ttl))?;
+                let mut counts = txn.open_table(COUNTS).db()?;
+                let count = counts.get((shop, event.topic.as_str())).db()?.map_or(0, |c| c.value());
+                counts.insert((shop, event.topic.as_str()), count.saturating_add(1)).db()?;
+            }
         }
         // A shop with a ledger (or an install, which is a ledger record) is swept from now on.
         super::effects::remember_shop(&txn, shop)?;

@@ -335,12 +335,12 @@ impl Store for EmbeddedStore {
         shop: &str,
         settled_at_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<crate::store::Settled>, StoreError> {
         let shop = shop.to_string();
         self.run(move |inner| inner.dirty_settled(&shop, settled_at_ms, limit)).await
     }
 
-    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+    async fn clear_dirty(&self, shop: &str, marks: &[crate::store::Settled]) -> Result<(), StoreError> {
         let (shop, marks) = (shop.to_string(), marks.to_vec());
         self.run(move |inner| inner.clear_dirty(&shop, &marks)).await
     }

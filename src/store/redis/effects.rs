@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{RedisStore, ttl_ms};
-use crate::store::StoreError;
+use crate::store::{Mark, Settled, StoreError};
 
 impl RedisStore {
     pub(super) async fn dirty_settled_impl(
@@ -12,7 +12,7 @@ impl RedisStore {
         shop: &str,
         settled_at_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<Settled>, StoreError> {
         let mut cmd = redis::cmd("ZRANGE");
         cmd.arg(self.keys.dirty(shop))
             .arg("-inf")
@@ -23,17 +23,20 @@ impl RedisStore {
             .arg(i64::try_from(limit).unwrap_or(i64::MAX))
             .arg("WITHSCORES");
         let pairs: Vec<(String, f64)> = self.query(&cmd).await?;
-        Ok(pairs.into_iter().map(|(mark, score)| (mark, score as u64)).collect())
+        pairs
+            .into_iter()
+            .map(|(mark, score)| Ok(Settled { mark: Mark::parse(&mark)?, changed_at_ms: score as u64 }))
+            .collect()
     }
 
-    pub(super) async fn clear_dirty_impl(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+    pub(super) async fn clear_dirty_impl(&self, shop: &str, marks: &[Settled]) -> Result<(), StoreError> {
         if marks.is_empty() {
             return Ok(());
         }
         let mut inv = self.scripts.clear_dirty.prepare_invoke();
         inv.key(self.keys.dirty(shop));
-        for (mark, score) in marks {
-            inv.arg(mark).arg(*score);
+        for settled in marks {
+            inv.arg(settled.mark.encode()).arg(settled.changed_at_ms);
         }
         // Repeatable: removing a mark twice removes nothing the second time.
         let _: i64 = self.invoke(true, &inv).await?;

@@ -136,7 +136,10 @@ impl RedisStore {
         self.remember_shop(shop).await?;
         let k = &self.keys;
         let mut inv = self.scripts.ledger_commit.prepare_invoke();
-        inv.key(k.processed(shop, &commit.event_key)).key(k.processed_counts(shop)).key(k.dirty(shop));
+        // Without an event, KEYS[1] names a mark that is never written (ARGV[1] is empty): the
+        // script still gets a key of the shop's slot in that place.
+        let event_key = commit.event.as_ref().map_or("", |e| e.key.as_str());
+        inv.key(k.processed(shop, event_key)).key(k.processed_counts(shop)).key(k.dirty(shop));
         for (record, _) in &commit.expect {
             inv.key(k.record(shop, &record.name()));
         }
@@ -153,9 +156,11 @@ impl RedisStore {
             inv.key(k.lines(shop, line.variant));
         }
         let dirty = commit.dirty_marks();
-        inv.arg(super::ttl_ms(commit.mark_ttl))
-            .arg(&commit.topic)
-            .arg(commit.expect.len())
+        match &commit.event {
+            Some(event) => inv.arg(super::ttl_ms(event.ttl)).arg(&event.topic),
+            None => inv.arg("").arg(""),
+        };
+        inv.arg(commit.expect.len())
             .arg(commit.writes.len())
             .arg(commit.lines.len())
             .arg(dirty.len())

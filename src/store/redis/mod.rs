@@ -392,11 +392,11 @@ impl Store for RedisStore {
         shop: &str,
         settled_at_ms: u64,
         limit: usize,
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<crate::store::Settled>, StoreError> {
         self.dirty_settled_impl(shop, settled_at_ms, limit).await
     }
 
-    async fn clear_dirty(&self, shop: &str, marks: &[(String, u64)]) -> Result<(), StoreError> {
+    async fn clear_dirty(&self, shop: &str, marks: &[crate::store::Settled]) -> Result<(), StoreError> {
         self.clear_dirty_impl(shop, marks).await
     }
 

@@ -1,14 +1,15 @@
 -- ledger_commit.lua: one ledger event's whole change, checked and applied atomically.
 --
--- KEYS[1]  processed mark of the event           ({shop})
--- KEYS[2]  per-topic processed counts (hash)       ({shop})
+-- KEYS[1]  processed mark of the event           ({shop}; unused without an event)
+-- KEYS[2]  per-topic processed counts (hash)       ({shop}; unused without an event)
 -- KEYS[3]  dirty marks: sorted set scored by the time of the last change ({shop})
 -- KEYS[4 .. 3+E]        expected records           ({shop})
 -- KEYS[4+E .. 3+E+W]    written records            ({shop})
 -- KEYS[4+E+W .. 3+E+2W] per written record, its item's level index (any {shop} key when the
 --                       record is not a level; it is then left alone)
 -- KEYS[4+E+2W .. ]      per line write, the variant's line set ({shop})
--- ARGV[1]  mark ttl in ms
+-- ARGV[1]  mark ttl in ms, or "" when the commit is not an event: no mark is checked or left,
+--          and nothing is counted
 -- ARGV[2]  topic
 -- ARGV[3]  E: number of expected records; ARGV[4]  W: number of written records;
 -- ARGV[5]  L: number of line writes;       ARGV[6]  D: number of dirty marks
@@ -18,7 +19,8 @@
 --
 -- Returns 1 applied, 0 already processed, -1 conflict (nothing written).
 
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local event = ARGV[1] ~= ''
+if event and redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 
@@ -71,6 +73,8 @@ for i = 1, d do
   a = a + 1
 end
 
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+if event then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+end
 return 1
