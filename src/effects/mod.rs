@@ -364,7 +364,7 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
         },
         body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
     };
-    state.store.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
+    state.queue.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
     Ok(true)
 }
 
