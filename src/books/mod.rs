@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
+pub use crate::store::{Mark, Settled};
 pub use error::BookError;
 pub use key::Key;
 pub use reads::{Change, Reads, Stamp};
@@ -26,7 +27,7 @@ pub use reads::{Change, Reads, Stamp};
 use crate::ledger::FillKey;
 use crate::ledger::input::LevelState;
 use crate::ledger::records::decode;
-use crate::store::{BookStore, CommitOutcome, Dirty, EventMark, LedgerCommit, Mark, Record, Settled, SharedBookStore};
+use crate::store::{BookStore, CommitOutcome, Dirty, EventMark, LedgerCommit, Record, SharedBookStore};
 
 /// A read-modify-write that keeps conflicting gives up after this many tries: the caller's
 /// own retry (the next pass, a webhook's redelivery, the client) takes it from there.

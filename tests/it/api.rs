@@ -160,3 +160,22 @@ async fn a_put_with_another_shops_token_changes_only_that_shop() {
     assert_eq!(mine["backordered_units"], 3);
     app.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_while_the_store_is_down_answers_503_and_works_once_it_is_back() {
+    let mut redis = crate::support::redis::RedisServer::start_durable();
+    let (app, _store) = TestApp::spawn(Backend::Url(redis.url()), &[]).await;
+    let path = "/api/variants/778";
+    redis.stop();
+    let resp = put(&app, path, &token(SHOP), json!({"enabled": true})).await;
+    assert_eq!(resp.status(), 503, "a store outage is worth a retry, not an internal error");
+    let body: Value = resp.json().await.unwrap();
+    assert!(!body.to_string().contains("redis"), "no internals in the answer: {body}");
+
+    redis.restart();
+    crate::support::eventually("the enrolment to go through once the store is back", || async {
+        (put(&app, path, &token(SHOP), json!({"enabled": true})).await.status() == 200).then_some(())
+    })
+    .await;
+    app.app.stop().await;
+}
