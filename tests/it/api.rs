@@ -179,3 +179,23 @@ async fn enrolling_while_the_store_is_down_answers_503_and_works_once_it_is_back
     .await;
     app.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_of_exactly_what_get_answered_succeeds_and_changes_nothing() {
+    let (app, _store) = app_with_a_queue().await;
+    let path = format!("/api/variants/{VARIANT}");
+    let plan = json!({"supply": [{"qty": 2, "eta": "2027-03-01"}], "cap": 40, "lead_time_days": 21});
+    assert_eq!(put(&app, &path, &token(SHOP), plan).await.status(), 200);
+    let read: Value = get(&app, &path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert!(!read["queue"].as_array().unwrap().is_empty(), "the answer carries the live queue too");
+
+    let resp = put(&app, &path, &token(SHOP), read.clone()).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let again: Value = get(&app, &path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(again, read, "sending back what was read changes nothing");
+
+    let resp = put(&app, &path, &token(SHOP), json!({"cap": 41, "colour": "red"})).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(resp.json::<Value>().await.unwrap()["field"], "colour", "an unknown field is still named");
+    app.app.stop().await;
+}

@@ -97,6 +97,31 @@ async fn settings_answer_the_full_object_and_a_put_changes_only_the_fields_sent(
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_put_of_exactly_what_get_answered_succeeds_and_changes_nothing() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let body = json!({"owner_email": "owner@example.com", "priority_tags": {"VIP": 10}, "reminder_days": 7});
+        assert_eq!(put(&app, "/api/settings", &token(SHOP), body).await.status(), 200);
+        let read = json_of(&app, "/api/settings", SHOP).await;
+        let resp = put(&app, "/api/settings", &token(SHOP), read.clone()).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let again = json_of(&app, "/api/settings", SHOP).await;
+        assert_eq!(again["owner_email"], read["owner_email"]);
+        assert_eq!(again["priority_tags"], read["priority_tags"]);
+        assert_eq!(again["reminder_days"], read["reminder_days"]);
+        // A rework shown as running is read-only: sent back, it is ignored, not refused.
+        let resp =
+            put(&app, "/api/settings", &token(SHOP), json!({"rework": {"state": "running", "done": 1, "total": 2}}))
+                .await;
+        assert_eq!(resp.status(), 200);
+        let resp = put(&app, "/api/settings", &token(SHOP), json!({"colour": "red"})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.json::<Value>().await.unwrap()["field"], "colour", "an unknown field is still named");
+        app.app.stop().await;
+    }
+}
+
 fn customer_order(id: u64, qty: u32, at: i64, tags: &[&str]) -> Delivery {
     let order = Order {
         id,

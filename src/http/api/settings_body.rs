@@ -150,9 +150,9 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
             "templates" => templates(v, f, settings)?,
-            // Read-only: what `GET` shows of templates that failed at send time. A client that
-            // sends back what it read is not refused for it.
-            "template_failures" => {}
+            // Read-only: what `GET` shows of templates that failed at send time and of a rework
+            // in progress. A client that sends back what it read is not refused for it.
+            "template_failures" | "rework" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }
