@@ -138,10 +138,8 @@ async fn an_idle_shop_costs_no_store_read_per_sweep_while_another_shop_is_served
         eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) })
             .await;
         let order = s.order(1).await;
-        eventually("the first shop's order to be tagged", || async {
-            (s.tags(order) == ["backorder"]).then_some(())
-        })
-        .await;
+        eventually("the first shop's order to be tagged", || async { (s.tags(order) == ["backorder"]).then_some(()) })
+            .await;
         let other = OtherShop::install(&s).await;
         // Its work done (tags, policy, the customer's email), the dispatcher takes it out.
         eventually("the first shop to leave the due index", || async {
@@ -158,8 +156,10 @@ async fn an_idle_shop_costs_no_store_read_per_sweep_while_another_shop_is_served
             sink.messages().iter().any(|m| m.kind() == "backordered" && m.order_id() == served).then_some(())
         })
         .await;
-        eventually("ten more sweeps", || async { (counting.counts.due_reads.load(Relaxed) >= sweeps + 10).then_some(()) })
-            .await;
+        eventually("ten more sweeps", || async {
+            (counting.counts.due_reads.load(Relaxed) >= sweeps + 10).then_some(())
+        })
+        .await;
         let swept = counting.counts.due_reads.load(Relaxed) - sweeps;
         assert_eq!(counting.reads_of(SHOP), idle_reads, "no read of the idle shop in {swept} sweeps");
         assert!(counting.reads_of(OTHER) > 0, "the other shop was served meanwhile");

@@ -84,7 +84,6 @@ impl Inner {
         txn.commit().db()?;
         Ok(true)
     }
-
 }
 
 /// Takes the shop out of the index (`shop/redact`), inside the caller's transaction.
