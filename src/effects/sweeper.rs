@@ -155,20 +155,11 @@ pub struct Dispatch {
     running: JoinSet<(Reach, Ended)>,
     /// The shop of each turn in flight, with its score in the due index when it was taken.
     in_flight: HashMap<tokio::task::Id, (String, u64)>,
-    /// Whether this process has made every shop due once (see `sweep`).
-    seeded: bool,
 }
 
 impl Dispatch {
     pub fn new(state: Arc<AppState>, holder: String) -> Self {
-        Self {
-            state,
-            holder,
-            backoff: ShopBackoff::default(),
-            running: JoinSet::new(),
-            in_flight: HashMap::new(),
-            seeded: false,
-        }
+        Self { state, holder, backoff: ShopBackoff::default(), running: JoinSet::new(), in_flight: HashMap::new() }
     }
 
     /// Takes in the turns that ended, then starts one for each shop with work due that has none
@@ -180,14 +171,6 @@ impl Dispatch {
             settled += self.ended(joined).await;
         }
         let store = self.state.store.clone();
-        if !self.seeded {
-            // Once per process, every shop is due now: a store written before the index (or by
-            // an instance of that version still running) holds work no index entry points at.
-            // The cost is one look at each shop per start.
-            let shops = store.shops().await?;
-            store.set_due(&shops, now_ms()).await?;
-            self.seeded = true;
-        }
         let limit = self.state.settings.effects.shops_in_flight.max(1);
         let free = limit.saturating_sub(self.running.len());
         if free == 0 {

@@ -201,15 +201,15 @@ pub trait Store: Send + Sync + 'static {
     /// The index of shops with work due: those due at `now_ms` or before, earliest first, at
     /// most `limit`, each with its score (when it became due, in ms) as
     /// [`Store::reschedule_due`] compares it. A shop with nothing to do is not listed, so it
-    /// costs the effects dispatcher nothing.
+    /// costs the effects dispatcher nothing. A ledger commit that sets a mark or writes the
+    /// settings or the install makes its shop due now ([`LedgerCommit::makes_due`]); one that is
+    /// due already moves 1 ms earlier, so every such commit changes the score.
+    ///
+    /// A store written before the index holds shops and marks but no entries: the embedded
+    /// store fills the index from [`Store::shops`] when it creates it; Redis, where instances of
+    /// the earlier version may still be writing, makes every shop due on the first call of each
+    /// process.
     async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
-
-    /// Makes each of `shops` due at `at_ms` at the latest: adds it, or moves it earlier; one
-    /// that is due by then already moves 1 ms earlier still, so every call changes its score and
-    /// a pass that read the score before cannot take it out. A ledger commit that sets a mark
-    /// or writes the settings or the install does this for its shop, due now
-    /// ([`LedgerCommit::makes_due`]).
-    async fn set_due(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError>;
 
     /// After a pass over `shop`: if its score is still `seen_ms` (nothing made it due since the
     /// pass read it), moves it to `next_ms`, or takes it out of the index with `None`. `false`:

@@ -29,7 +29,7 @@ pub struct Counts {
     pub lines_written: AtomicU64,
     /// `due_shops` calls: one per dispatcher sweep.
     pub due_reads: AtomicU64,
-    /// `set_due` and `reschedule_due` calls.
+    /// `reschedule_due` calls.
     pub due_writes: AtomicU64,
 }
 
@@ -204,10 +204,6 @@ impl Store for Counting {
     async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.counts.due_reads.fetch_add(1, Relaxed);
         self.inner.due_shops(now_ms, limit).await
-    }
-    async fn set_due(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
-        self.counts.due_writes.fetch_add(1, Relaxed);
-        self.inner.set_due(shops, at_ms).await
     }
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
         self.counts.due_writes.fetch_add(1, Relaxed);

@@ -2,8 +2,11 @@
 //! ms) and the same pairs ordered by score, so the shops due by a time are one range read. A
 //! ledger commit that makes work touches the index in its own write transaction, so no crash
 //! or race can separate the two.
+//!
+//! A file written before the index has no index tables: they are created at open, in the same
+//! transaction that makes every shop due, so its shops and their marks are served.
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 use super::{Db, Inner};
 use crate::store::StoreError;
@@ -14,9 +17,19 @@ pub(super) const DUE: TableDefinition<&str, u64> = TableDefinition::new("due");
 /// (score, shop) for every row of [`DUE`].
 pub(super) const DUE_BY_TIME: TableDefinition<(u64, &str), ()> = TableDefinition::new("due_by_time");
 
-pub(super) fn init(txn: &WriteTransaction) -> Result<(), StoreError> {
+pub(super) fn init(txn: &WriteTransaction, now_ms: u64) -> Result<(), StoreError> {
+    let new = !txn.list_tables().db()?.any(|t| t.name() == DUE.name());
     txn.open_table(DUE).db()?;
     txn.open_table(DUE_BY_TIME).db()?;
+    if new {
+        let mut shops = Vec::new();
+        for row in txn.open_table(super::effects::SHOPS).db()?.iter().db()? {
+            shops.push(row.db()?.0.value().to_string());
+        }
+        for shop in &shops {
+            touch(txn, shop, now_ms)?;
+        }
+    }
     Ok(())
 }
 
@@ -53,15 +66,6 @@ pub(super) fn touch(txn: &WriteTransaction, shop: &str, at_ms: u64) -> Result<()
 }
 
 impl Inner {
-    pub(super) fn set_due(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
-        let txn = self.write()?;
-        for shop in shops {
-            touch(&txn, shop, at_ms)?;
-        }
-        txn.commit().db()?;
-        Ok(())
-    }
-
     pub(super) fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         let txn = self.db.begin_read().db()?;
         let by_time = txn.open_table(DUE_BY_TIME).db()?;

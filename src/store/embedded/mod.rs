@@ -357,14 +357,6 @@ impl Store for EmbeddedStore {
         self.run(move |inner| inner.due_shops(now_ms, limit)).await
     }
 
-    async fn set_due(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
-        if shops.is_empty() {
-            return Ok(());
-        }
-        let shops = shops.to_vec();
-        self.run(move |inner| inner.set_due(&shops, at_ms)).await
-    }
-
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
         let shop = shop.to_string();
         self.run(move |inner| inner.reschedule_due(&shop, seen_ms, next_ms)).await

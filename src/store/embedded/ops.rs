@@ -32,9 +32,8 @@ pub(super) fn open(path: &Path) -> Result<(Database, Index), StoreError> {
     tables::init(&txn)?;
     super::ledger::init(&txn)?;
     super::effects::init(&txn)?;
-    // A file written before the due index gets its (empty) tables here; the dispatcher seeds
-    // them from the shops when it starts.
-    super::due::init(&txn)?;
+    // After the shops table: a file written before the due index gets it here, filled.
+    super::due::init(&txn, now_ms())?;
     txn.commit().db()?;
     let index = rebuild(&db)?;
     Ok((db, index))

@@ -7,6 +7,12 @@
 //! - after: a pass that read the shop's marks before the commit landed, and the index entry
 //!   after the first touch, may take the shop out; the second touch puts it back (or changes
 //!   its score first, so the pass's compare-and-remove leaves it).
+//!
+//! A store written before the index has shops and marks but no entries, and during a rolling
+//! deploy instances of that version keep committing without touching it. So the first read of
+//! the index in each process makes every shop due: one look at each shop per start.
+
+use std::sync::atomic::Ordering;
 
 use super::RedisStore;
 use crate::store::StoreError;
@@ -30,6 +36,12 @@ impl RedisStore {
     }
 
     pub(super) async fn due_shops_impl(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        if !self.seeded.load(Ordering::Relaxed) {
+            // Two first calls at once both seed; the second only moves scores 1 ms earlier.
+            let shops = self.shops_impl().await?;
+            self.set_due_impl(&shops, crate::store::now_ms()).await?;
+            self.seeded.store(true, Ordering::Relaxed);
+        }
         if limit == 0 {
             return Ok(Vec::new());
         }

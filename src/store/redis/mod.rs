@@ -96,6 +96,8 @@ pub struct RedisStore {
     reclaim_cursor: std::sync::Mutex<String>,
     /// Shops this process put in the shops set lately (`shops.rs`).
     remembered: shops::Remembered,
+    /// Whether this process has made every shop due once (`due.rs`).
+    seeded: std::sync::atomic::AtomicBool,
 }
 
 impl RedisStore {
@@ -124,6 +126,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             reclaim_cursor: std::sync::Mutex::new("0-0".into()),
             remembered: shops::Remembered::default(),
+            seeded: std::sync::atomic::AtomicBool::new(false),
         };
         store.create_group().await?;
         Ok(store)
@@ -411,10 +414,6 @@ impl Store for RedisStore {
 
     async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.due_shops_impl(now_ms, limit).await
-    }
-
-    async fn set_due(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
-        self.set_due_impl(shops, at_ms).await
     }
 
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
