@@ -39,6 +39,10 @@ pub struct ServerSettings {
     pub bind: String,
     pub http_workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub head_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    pub keep_alive_secs: u64,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -4,9 +4,11 @@
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod books;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod derive;
 pub mod devshop;
 pub mod effects;
 pub mod failpoint;

@@ -22,20 +22,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use crate::ledger::records::{RecordError, VariantRecord, decode, encode};
+use crate::books::standing::Queues;
+use crate::books::{Change, Key, key};
+use crate::ledger::records::{RecordError, VariantRecord};
 use crate::notify::NotifyError;
 use crate::notify::outbox;
-use crate::notify::standing::Queues;
 use crate::platform::ops::Operation;
 use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{
-    DeadLetterKind, Envelope, EnvelopeMeta, EventMark, LedgerCommit, Mark, Record, Settled, StoreError, now_ms,
-};
+use crate::store::{DeadLetterKind, Envelope, EnvelopeMeta, Mark, Record, Settled, StoreError, now_ms};
 use crate::worker::HandlerError;
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
+
+crate::record_key!(
+    /// What the effects last applied on the platform for an order (tags, holds).
+    AppliedOrderKey(u64) => AppliedOrder, Record::AppliedOrder
+);
+crate::record_key!(
+    /// What the effects last applied for a variant (policy, ETA metafield).
+    AppliedVariantKey(u64) => AppliedVariant, Record::AppliedVariant
+);
 
 /// The topic of a dead-lettered effect's envelope; replaying it marks the effect again.
 pub const EFFECT_TOPIC: &str = "effects/reconcile";
@@ -49,6 +57,8 @@ pub enum EffectError {
     Platform(#[from] PlatformError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Books(#[from] crate::books::BookError),
 }
 
 /// What one shop's calls need.
@@ -94,11 +104,12 @@ async fn settle_order(
     mark: &str,
     queues: &Queues,
 ) -> Result<bool, EffectError> {
-    let store = state.store.as_ref();
-    let record = Record::AppliedOrder(order_id);
-    let stored: AppliedOrder = decode(store.ledger_get(ctx.shop, &[record]).await?[0].as_deref())?.unwrap_or_default();
-    let lines = order::lines(store, ctx.shop, order_id).await?.unwrap_or_default();
-    let cancel_requested = store.ledger_get(ctx.shop, &[Record::CancelRequest(order_id)]).await?[0].is_some();
+    let books = &state.books;
+    let record = AppliedOrderKey(order_id);
+    let reads = books.read(ctx.shop, &[record.record(), Record::CancelRequest(order_id)]).await?;
+    let stored = reads.get(record)?.unwrap_or_default();
+    let cancel_requested = reads.get(key::CancelRequest(order_id))?.is_some();
+    let lines = order::lines(books, ctx.shop, order_id).await?.unwrap_or_default();
     let mut applied = stored.clone();
     let desired = order_desired(&lines, settings, &applied, cancel_requested);
     let mut result = Ok(());
@@ -126,7 +137,7 @@ async fn settle_order(
         // Counted so a platform that keeps failing ends in the dead letters. What went through
         // is kept (`apply` recorded it), so the next pass sends only the rest.
         let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
-        write_applied(state, ctx.shop, record, encode(&kept)).await?;
+        write_applied(state, ctx.shop, record, &kept).await?;
         // The customer's email needs no platform token: it does not wait for one that works.
         if denied && desired.was_backordered {
             outbox::decide(state, ctx.shop, settings, order_id, queues).await?;
@@ -141,7 +152,7 @@ async fn settle_order(
         unsure: false,
     };
     if now != stored {
-        write_applied(state, ctx.shop, record, encode(&now)).await?;
+        write_applied(state, ctx.shop, record, &now).await?;
     }
     // Only an order that has waited can be owed an email; the rest cost no queue read.
     if !now.was_backordered {
@@ -157,14 +168,13 @@ async fn settle_variants(
     settings: &ShopSettings,
     variants: Vec<(u64, Settled)>,
 ) -> Result<Vec<Settled>, EffectError> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let mut done = Vec::new();
     let mut changes = Vec::new();
     for (id, entry) in variants {
         let mark = entry.mark.encode();
-        let applied: AppliedVariant =
-            decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
-        let Some((desired, record)) = variant::read(store, ctx.shop, id).await? else {
+        let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
+        let Some((desired, record)) = variant::read(books, ctx.shop, id).await? else {
             done.push(entry);
             continue;
         };
@@ -173,7 +183,7 @@ async fn settle_variants(
         let fingerprint = if record.header.backordered() == 0 {
             desired.eta_inputs
         } else {
-            crate::notify::queue::eta_fingerprint(store, ctx.shop, id, &record, desired.eta_inputs).await?
+            crate::books::queue::eta_fingerprint(books, ctx.shop, id, &record, desired.eta_inputs).await?
         };
         if applied.eta_inputs != Some(fingerprint) {
             recheck_waiting(state, ctx.shop, id, &record).await?;
@@ -195,7 +205,7 @@ async fn settle_variants(
                     let settled = give_up(state, ctx.shop, &mark, e, failures).await?;
                     applied.failures = if settled { 0 } else { failures };
                     applied.unsure = true;
-                    write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+                    write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
                     if settled {
                         done.push(entry);
                     }
@@ -204,7 +214,7 @@ async fn settle_variants(
             }
         }
         if applied != before {
-            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+            write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
         }
         let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
         // A date that went away (no supply, no lead time) is left as last set: the storefront
@@ -214,7 +224,7 @@ async fn settle_variants(
             if applied.unsure || applied.failures > 0 {
                 // Read back and found in place: nothing failed after all.
                 let now = AppliedVariant { failures: 0, unsure: false, ..applied };
-                write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
+                write_applied(state, ctx.shop, AppliedVariantKey(id), &now).await?;
             }
             done.push(entry);
         } else {
@@ -241,7 +251,7 @@ async fn settle_variants(
                 unsure: true,
                 ..applied
             };
-            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&kept)).await?;
+            write_applied(state, ctx.shop, AppliedVariantKey(id), &kept).await?;
             if settled {
                 done.push(entry);
             }
@@ -258,7 +268,7 @@ async fn settle_variants(
             unsure: false,
             ..applied
         };
-        write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
+        write_applied(state, ctx.shop, AppliedVariantKey(id), &now).await?;
         done.push(entry);
     }
     Ok(done)
@@ -298,7 +308,7 @@ async fn recheck_waiting(
     variant: u64,
     record: &VariantRecord,
 ) -> Result<(), EffectError> {
-    Ok(crate::notify::queue::mark_waiting(state.store.as_ref(), shop, variant, record).await?)
+    Ok(crate::books::queue::mark_waiting(&state.books, shop, variant, record).await?)
 }
 
 /// The same failure for each variant of a failed batch.
@@ -315,9 +325,9 @@ fn copy(e: &EffectError) -> EffectError {
     }
 }
 
-async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<u8>) -> Result<(), EffectError> {
-    let commit = LedgerCommit { event: None, writes: vec![(record, Some(bytes))], ..LedgerCommit::default() };
-    state.store.ledger_commit(shop, &commit).await?;
+/// What went through is recorded outright: only this shop's pass (under its lease) writes it.
+async fn write_applied<K: Key>(state: &AppState, shop: &str, key: K, value: &K::Value) -> Result<(), EffectError> {
+    state.books.commit(shop, Change::unchecked().put(key, value)).await?;
     Ok(())
 }
 
@@ -354,7 +364,7 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
         },
         body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
     };
-    state.store.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
+    state.queue.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
     Ok(true)
 }
 
@@ -367,17 +377,7 @@ pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), Handle
         Ok(mark @ (Mark::Order(_) | Mark::Variant(_))) => mark,
         _ => return Err(bad("malformed mark")),
     };
-    // The replay is an event of its own: replayed twice, it marks once.
-    let commit = LedgerCommit {
-        event: Some(EventMark { key: envelope.event_key(), topic: EFFECT_TOPIC.into(), ttl: state.dedupe_ttl() }),
-        marks: vec![mark],
-        ..LedgerCommit::default()
-    };
-    // A store that is down is worth a retry, like any webhook's commit.
-    state
-        .store
-        .ledger_commit(&envelope.meta.shop, &commit)
-        .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?;
+    // Marking twice is marking once: a replay needs no processed mark of its own.
+    state.books.mark(&envelope.meta.shop, [mark]).await.map_err(HandlerError::from)?;
     Ok(())
 }

@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::desired::{AppliedOrder, order_desired};
+use super::desired::order_desired;
 use super::{Ctx, EffectError, order, settle_order, settle_variants};
 use crate::auth::oauth::OAuthError;
 use crate::auth::tokens::TokenError;
-use crate::ledger::records::decode;
-use crate::notify::outbox;
-use crate::notify::standing::Queues;
+use crate::books::key;
+use crate::books::standing::Queues;
+use crate::notify::{Mailbox, outbox};
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{Mark, Record, Settled, now_ms};
+use crate::store::{Mark, Settled, now_ms};
 
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
@@ -78,8 +78,7 @@ pub async fn reconcile_shop_reaching(
     reach: Reach,
 ) -> Result<Pass, EffectError> {
     state.panics.hit("shop", shop);
-    let settings = state.store.ledger_get(shop, &[Record::Settings]).await?.pop().flatten();
-    let settings: ShopSettings = decode(settings.as_deref())?.unwrap_or_default();
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
     reconcile_with(state, shop, holder, &settings, reach).await
 }
 
@@ -91,12 +90,12 @@ pub(super) async fn reconcile_with(
     settings: &ShopSettings,
     reach: Reach,
 ) -> Result<Pass, EffectError> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
     let now = now_ms();
     // One read, oldest first: the marks settled by now, and past them the first one that is
     // not, which says when the shop is due next. No lease write or token decryption before.
-    let mut marks = store.dirty_settled(shop, u64::MAX, BATCH).await?;
+    let mut marks = books.settled(shop, u64::MAX, BATCH).await?;
     let fresh = marks.iter().position(|m| m.changed_at_ms.saturating_add(settle) > now);
     let settles_at = fresh.map(|i| marks[i].changed_at_ms.saturating_add(settle));
     marks.truncate(fresh.unwrap_or(marks.len()));
@@ -105,12 +104,12 @@ pub(super) async fn reconcile_with(
     if marks.is_empty() {
         return Ok(Pass { next_ms: settles_at, ..Pass::default() });
     }
-    if !store.try_lease(shop, "effects", holder, LEASE).await? {
+    if !books.try_lease(shop, "effects", holder, LEASE).await? {
         // Another instance is at it: look again next sweep, as before the index.
         return Ok(Pass { next_ms: Some(now), ..Pass::default() });
     }
     let result = reconcile_leased(state, shop, holder, settings, marks, reach).await;
-    store.release_lease(shop, "effects", holder).await?;
+    books.release_lease(shop, "effects", holder).await?;
     let mut pass = result?;
     pass.next_ms = [pass.next_ms, settles_at, more].into_iter().flatten().min();
     Ok(pass)
@@ -124,7 +123,7 @@ async fn reconcile_leased(
     marks: Vec<Settled>,
     reach: Reach,
 ) -> Result<Pass, EffectError> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let mut pass = Pass::default();
     let token = match reach {
         Reach::MailOnly => None,
@@ -141,7 +140,7 @@ async fn reconcile_leased(
     };
     // No install (yet, or any more: uninstalled): nothing may be sent, not even emails; the
     // marks wait, and an install (a commit) makes the shop due again.
-    if token.is_none() && store.ledger_get(shop, &[Record::Install]).await?[0].is_none() {
+    if token.is_none() && !crate::auth::install::exists(books, shop).await? {
         return Ok(pass);
     }
     let taken = marks.clone();
@@ -153,8 +152,8 @@ async fn reconcile_leased(
         match entry.mark {
             Mark::Order(id) => orders.push((id, entry)),
             Mark::Variant(id) => variants.push((id, entry)),
-            Mark::Mail(id) => mail.push((Record::Mail(id), entry)),
-            Mark::ShopMail => mail.push((Record::ShopMail, entry)),
+            Mark::Mail(id) => mail.push((Mailbox::Order(id), entry)),
+            Mark::ShopMail => mail.push((Mailbox::Shop, entry)),
         }
     }
     let queues = &Queues::default();
@@ -169,7 +168,7 @@ async fn reconcile_leased(
             let settled: Vec<Option<Settled>> = futures_util::stream::iter(orders)
                 .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
                 .map(|(id, entry)| async move {
-                    if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
+                    if !state.books.try_lease(ctx.shop, "effects", holder, LEASE).await? {
                         return Ok(None);
                     }
                     let settled = settle_order(state, ctx, settings, id, &entry.mark.encode(), queues).await?;
@@ -190,7 +189,7 @@ async fn reconcile_leased(
         // decided all the same.
         None => {
             for (id, ..) in orders {
-                if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+                if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
                     break;
                 }
                 decide_mail(state, shop, settings, id, queues).await?;
@@ -200,7 +199,7 @@ async fn reconcile_leased(
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
     for (mailbox, entry) in mail {
-        if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+        if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
             break;
         }
         if !outbox::deliver(state, shop, mailbox).await? {
@@ -210,7 +209,7 @@ async fn reconcile_leased(
     }
     pass.settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
-    store.clear_dirty(shop, &done).await?;
+    books.clear(shop, &done).await?;
     // What this pass left of the marks it took: emails are tried again next sweep (the mail
     // server may be back); the platform's part too, unless the platform is what it waits for.
     let platform_blocked = reach == Reach::MailOnly || pass.denied.is_some();
@@ -232,10 +231,8 @@ async fn decide_mail(
     order_id: u64,
     queues: &Queues,
 ) -> Result<(), EffectError> {
-    let store = state.store.as_ref();
-    let applied: AppliedOrder =
-        decode(store.ledger_get(shop, &[Record::AppliedOrder(order_id)]).await?[0].as_deref())?.unwrap_or_default();
-    let lines = order::lines(store, shop, order_id).await?.unwrap_or_default();
+    let applied = state.books.get_or_default(shop, super::AppliedOrderKey(order_id)).await?;
+    let lines = order::lines(&state.books, shop, order_id).await?.unwrap_or_default();
     // Only an order that has waited can be owed an email; a cancel request changes no email.
     if order_desired(&lines, settings, &applied, false).was_backordered {
         outbox::decide(state, shop, settings, order_id, queues).await?;

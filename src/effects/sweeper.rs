@@ -16,10 +16,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::EffectError;
 use super::pass::{Denial, Pass, Reach, reconcile_with};
-use crate::ledger::records::decode;
-use crate::shop::ShopSettings;
+use crate::books::key;
 use crate::state::AppState;
-use crate::store::{Record, now_ms};
+use crate::store::now_ms;
 
 /// One shop's turn holds its slot at most this long. It starts no order after 20 s (`PASS`);
 /// this bounds the calls still in flight then (each up to the client's whole retry budget).
@@ -130,13 +129,11 @@ enum Ended {
 }
 
 /// One shop's turn: its owner's timed jobs, then its effects pass. Both need the settings, read
-/// here once with the schedule: what a due shop costs before it finds out what is due.
+/// here once.
 async fn serve(state: &AppState, shop: &str, holder: &str, reach: Reach) -> Result<Served, EffectError> {
     state.panics.hit("shop", shop);
-    let mut reads = state.store.ledger_get(shop, &[Record::Settings, Record::Schedule]).await?;
-    let schedule = reads.pop().flatten();
-    let settings: ShopSettings = decode(reads.pop().flatten().as_deref())?.unwrap_or_default();
-    let jobs = match crate::notify::owner::run_due(state, shop, &settings, schedule).await {
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    let jobs = match crate::notify::owner::run_due(state, shop, &settings).await {
         Ok(next) => next,
         Err(e) => {
             tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
@@ -170,7 +167,8 @@ impl Dispatch {
         while let Some(joined) = self.running.try_join_next_with_id() {
             settled += self.ended(joined).await;
         }
-        let store = self.state.store.clone();
+        let state = self.state.clone();
+        let books = &state.books;
         let limit = self.state.settings.effects.shops_in_flight.max(1);
         let free = limit.saturating_sub(self.running.len());
         if free == 0 {
@@ -178,7 +176,7 @@ impl Dispatch {
         }
         // A shop in flight is listed again when something made it due meanwhile (its turn
         // leaves it due then); asking for that many more still fills every free slot.
-        let due = store.due_shops(now_ms(), limit + self.running.len()).await?;
+        let due = books.due(now_ms(), limit + self.running.len()).await?;
         let busy: HashSet<String> = self.in_flight.values().map(|(shop, _)| shop.clone()).collect();
         let mut started = 0;
         for (shop, seen) in due {
@@ -197,7 +195,7 @@ impl Dispatch {
                 // Backed off whole: due again when its wait ends, and not looked at before.
                 None => {
                     let until = self.backoff.ends_ms(&shop, now).unwrap_or_else(now_ms);
-                    store.reschedule_due(&shop, seen, Some(until)).await?;
+                    books.reschedule(&shop, seen, Some(until)).await?;
                 }
             }
         }
@@ -227,7 +225,7 @@ impl Dispatch {
             };
             if matches!(ended, Ended::Panicked(_) | Ended::TimedOut) {
                 // The lease would otherwise hold the shop from other instances until it lapses.
-                let _ = state.store.release_lease(&shop, "effects", &holder).await;
+                let _ = state.books.release_lease(&shop, "effects", &holder).await;
             }
             (reach, ended)
         });
@@ -278,7 +276,7 @@ impl Dispatch {
         };
         // Compared with the score the turn started from: a commit since then changed it, and
         // the shop stays due for the work that commit made.
-        if let Err(e) = self.state.store.reschedule_due(&shop, seen, next).await {
+        if let Err(e) = self.state.books.reschedule(&shop, seen, next).await {
             tracing::warn!(shop = %shop, error = %e, "effects: could not reschedule the shop; it stays due");
         }
         settled

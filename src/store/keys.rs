@@ -112,7 +112,7 @@ impl Keys {
         self.intake("shops")
     }
 
-    /// The shops with work due (`Store::due_shops`): a sorted set of shop domains scored by when
+    /// The shops with work due (`BookStore::due_shops`): a sorted set of shop domains scored by when
     /// their next work is due (ms). Under `{due}`, so a script on it touches one slot; a shop's
     /// commit, on the shop's slot, updates it with separate commands.
     pub fn due(&self) -> String {

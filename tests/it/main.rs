@@ -36,6 +36,7 @@ mod privacy;
 mod privacy_customers;
 mod proxy;
 mod queue;
+mod raw_records;
 mod reconcile;
 mod refresh;
 mod replayed_shop;

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::auth::session_token::SessionError;
+use crate::books::BookError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,8 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("temporarily unavailable, retry later")]
     Unavailable,
+    #[error("body too large: at most {0} bytes")]
+    TooLarge(usize),
     #[error("internal error")]
     Internal(String),
 }
@@ -35,6 +38,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The books answer 503 while the store is out or contended (a retry can succeed), 500 when
+/// what is stored cannot be read.
+impl From<BookError> for ApiError {
+    fn from(e: BookError) -> Self {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "api: the books are unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -42,6 +58,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -9,7 +9,7 @@ use redis::Value;
 use super::reply::{self, RawEntry};
 use super::{RedisStore, corrupt, millis, unavailable};
 use crate::store::keys::GROUP;
-use crate::store::{DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, QueueEntry, Store, StoreError, now_ms};
+use crate::store::{DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, Queue, QueueEntry, StoreError, now_ms};
 
 /// How much longer than its block time a blocking read may go unanswered before its connection
 /// counts as dead. Generous: a slow answer is harmless, a read that hangs forever is not.
