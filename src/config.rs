@@ -117,6 +117,9 @@ pub struct SecuritySettings {
     /// The key before a rotation: values sealed under it still open and are re-sealed.
     #[serde(default)]
     pub previous_encryption_key: Option<Secret>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (L8).
+    #[serde(default)]
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
