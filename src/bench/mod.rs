@@ -25,6 +25,9 @@ use reqwest::Client;
 
 use crate::secret::Secret;
 
+/// The counting store wrapper, for tests that count what a path asks of the store.
+pub use ledger::counting;
+
 pub use effects::EffectsArgs;
 pub use flash::FlashArgs;
 pub use intake::IntakeArgs;

@@ -183,6 +183,18 @@ impl Books {
         Ok(self.store.shops().await?)
     }
 
+    /// Shops with work due by `now_ms`, earliest first, at most `limit`, each with the score
+    /// [`Books::reschedule`] compares (`BookStore::due_shops`).
+    pub async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, BookError> {
+        Ok(self.store.due_shops(now_ms, limit).await?)
+    }
+
+    /// Puts a served shop back in the due index at `next_ms`, or takes it out with `None`,
+    /// unless something made it due since it was read at `seen_ms` (`false` then).
+    pub async fn reschedule(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, BookError> {
+        Ok(self.store.reschedule_due(shop, seen_ms, next_ms).await?)
+    }
+
     /// Deletes everything kept for the shop (`shop/redact`); other shops are untouched.
     /// Returns how many keys or rows went.
     pub async fn forget_shop(&self, shop: &str) -> Result<u64, BookError> {

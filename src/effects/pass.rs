@@ -56,6 +56,13 @@ pub struct Pass {
     pub settled: usize,
     /// The platform refused the shop during the pass, which stopped its platform part.
     pub denied: Option<Denial>,
+    /// When the shop's marks want another pass (ms): marks not settled yet, or settled ones
+    /// this pass could not finish. `None`: none that a pass can do before something else
+    /// happens (a commit then makes the shop due again).
+    pub next_ms: Option<u64>,
+    /// Settled marks wait for the platform's part, which this pass could not do (the shop is
+    /// backed off, or was refused): the dispatcher brings it back when its back-off ends.
+    pub waits_on_platform: bool,
 }
 
 /// One full pass over a shop's settled marks.
@@ -71,20 +78,41 @@ pub async fn reconcile_shop_reaching(
     reach: Reach,
 ) -> Result<Pass, EffectError> {
     state.panics.hit("shop", shop);
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    reconcile_with(state, shop, holder, &settings, reach).await
+}
+
+/// One pass over a shop's settled marks with its settings read already.
+pub(super) async fn reconcile_with(
+    state: &AppState,
+    shop: &str,
+    holder: &str,
+    settings: &ShopSettings,
+    reach: Reach,
+) -> Result<Pass, EffectError> {
     let books = &state.books;
-    // Most passes find nothing settled: few reads, before any lease write or token decryption.
-    let settings = books.get_or_default(shop, key::Settings).await?;
-    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings).await {
-        tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
-    }
     let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
-    let marks = books.settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
-    if marks.is_empty() || !books.try_lease(shop, "effects", holder, LEASE).await? {
-        return Ok(Pass::default());
+    let now = now_ms();
+    // One read, oldest first: the marks settled by now, and past them the first one that is
+    // not, which says when the shop is due next. No lease write or token decryption before.
+    let mut marks = books.settled(shop, u64::MAX, BATCH).await?;
+    let fresh = marks.iter().position(|m| m.changed_at_ms.saturating_add(settle) > now);
+    let settles_at = fresh.map(|i| marks[i].changed_at_ms.saturating_add(settle));
+    marks.truncate(fresh.unwrap_or(marks.len()));
+    // A whole batch settled: more may lie beyond it.
+    let more = (marks.len() == BATCH).then_some(now);
+    if marks.is_empty() {
+        return Ok(Pass { next_ms: settles_at, ..Pass::default() });
     }
-    let result = reconcile_leased(state, shop, holder, &settings, marks, reach).await;
+    if !books.try_lease(shop, "effects", holder, LEASE).await? {
+        // Another instance is at it: look again next sweep, as before the index.
+        return Ok(Pass { next_ms: Some(now), ..Pass::default() });
+    }
+    let result = reconcile_leased(state, shop, holder, settings, marks, reach).await;
     books.release_lease(shop, "effects", holder).await?;
-    result
+    let mut pass = result?;
+    pass.next_ms = [pass.next_ms, settles_at, more].into_iter().flatten().min();
+    Ok(pass)
 }
 
 async fn reconcile_leased(
@@ -111,10 +139,11 @@ async fn reconcile_leased(
         },
     };
     // No install (yet, or any more: uninstalled): nothing may be sent, not even emails; the
-    // marks wait.
+    // marks wait, and an install (a commit) makes the shop due again.
     if token.is_none() && !crate::auth::install::exists(books, shop).await? {
         return Ok(pass);
     }
+    let taken = marks.clone();
     let mut done = Vec::new();
     let mut orders = Vec::new();
     let mut variants = Vec::new();
@@ -181,6 +210,15 @@ async fn reconcile_leased(
     pass.settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
     books.clear(shop, &done).await?;
+    // What this pass left of the marks it took: emails are tried again next sweep (the mail
+    // server may be back); the platform's part too, unless the platform is what it waits for.
+    let platform_blocked = reach == Reach::MailOnly || pass.denied.is_some();
+    for left in taken.iter().filter(|m| !done.contains(m)) {
+        match left.mark {
+            Mark::Order(_) | Mark::Variant(_) if platform_blocked => pass.waits_on_platform = true,
+            _ => pass.next_ms = Some(now_ms()),
+        }
+    }
     Ok(pass)
 }
 

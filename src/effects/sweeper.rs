@@ -1,8 +1,11 @@
-//! The effects sweeper: one supervised task per process that dispatches every shop's pass as a
-//! task of its own, a bounded number at a time, each with a deadline and contained: a shop whose
-//! platform does not answer holds one slot while every other shop keeps getting its tags, holds,
-//! policies and emails; a shop whose data makes the code panic, or whose token the platform
-//! refuses, is backed off.
+//! The effects dispatcher: one supervised task per process that takes the shops with work due
+//! from the store's due index (an idle shop is not there, so it costs nothing per sweep) and
+//! serves each as a task of its own, a bounded number at a time, each with a deadline and
+//! contained: a shop whose platform does not answer holds one slot while every other shop keeps
+//! getting its tags, holds, policies and emails; a shop whose data makes the code panic, or
+//! whose token the platform refuses, is backed off. Serving a shop is two steps: the owner's
+//! timed jobs (`notify::owner`), then the effects pass over its settled marks; the shop is then
+//! put back in the index at the time its next work is due, or taken out.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,10 +15,12 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::EffectError;
-use super::pass::{Denial, Pass, Reach, reconcile_shop_reaching};
+use super::pass::{Denial, Pass, Reach, reconcile_with};
+use crate::books::key;
 use crate::state::AppState;
+use crate::store::now_ms;
 
-/// One shop's pass holds its slot at most this long. It starts no order after 20 s (`PASS`);
+/// One shop's turn holds its slot at most this long. It starts no order after 20 s (`PASS`);
 /// this bounds the calls still in flight then (each up to the client's whole retry budget).
 /// A pass cut short is like a crash: the marks stay and the next pass compares again.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -100,86 +105,120 @@ impl ShopBackoff {
     fn passed(&mut self, shop: &str) {
         self.shops.remove(shop);
     }
+
+    /// When the shop's wait ends (ms since the epoch), while it waits.
+    fn ends_ms(&self, shop: &str, now: Instant) -> Option<u64> {
+        let (until, ..) = self.shops.get(shop).filter(|(until, ..)| *until > now)?;
+        Some(now_ms().saturating_add(until.duration_since(now).as_millis() as u64))
+    }
 }
 
-/// How a shop's pass ended.
+/// What serving a shop came to.
+struct Served {
+    pass: Pass,
+    /// When the owner's next timed job is due (ms).
+    jobs: Option<u64>,
+}
+
+/// How a shop's turn ended.
 enum Ended {
-    Passed(Pass),
+    Passed(Served),
     Failed(EffectError),
     Panicked(String),
     TimedOut,
 }
 
-/// The shops' passes in flight, and what the sweeper remembers between sweeps.
+/// One shop's turn: its owner's timed jobs, then its effects pass. Both need the settings, read
+/// here once.
+async fn serve(state: &AppState, shop: &str, holder: &str, reach: Reach) -> Result<Served, EffectError> {
+    state.panics.hit("shop", shop);
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    let jobs = match crate::notify::owner::run_due(state, shop, &settings).await {
+        Ok(next) => next,
+        Err(e) => {
+            tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
+            Some(now_ms())
+        }
+    };
+    let pass = reconcile_with(state, shop, holder, &settings, reach).await?;
+    Ok(Served { pass, jobs })
+}
+
+/// The shops' turns in flight, and what the dispatcher remembers between sweeps.
 pub struct Dispatch {
     state: Arc<AppState>,
     holder: String,
     backoff: ShopBackoff,
     running: JoinSet<(Reach, Ended)>,
-    /// The shop of each pass in flight.
-    in_flight: HashMap<tokio::task::Id, String>,
-    /// When each shop's last pass started: the longest waiting go first, so with more shops
-    /// than slots every shop gets its turn.
-    started: HashMap<String, Instant>,
+    /// The shop of each turn in flight, with its score in the due index when it was taken.
+    in_flight: HashMap<tokio::task::Id, (String, u64)>,
 }
 
 impl Dispatch {
     pub fn new(state: Arc<AppState>, holder: String) -> Self {
-        Self {
-            state,
-            holder,
-            backoff: ShopBackoff::default(),
-            running: JoinSet::new(),
-            in_flight: HashMap::new(),
-            started: HashMap::new(),
-        }
+        Self { state, holder, backoff: ShopBackoff::default(), running: JoinSet::new(), in_flight: HashMap::new() }
     }
 
-    /// Takes in the passes that ended, then starts one for every shop that has none in flight
-    /// and is not backed off, up to `effects.shops_in_flight` at once. The marks settled by the
-    /// passes that ended.
+    /// Takes in the turns that ended, then starts one for each shop with work due that has none
+    /// in flight, earliest due first, up to `effects.shops_in_flight` at once. The marks settled
+    /// by the passes that ended.
     pub async fn sweep(&mut self) -> Result<usize, EffectError> {
         let mut settled = 0;
         while let Some(joined) = self.running.try_join_next_with_id() {
-            settled += self.ended(joined);
+            settled += self.ended(joined).await;
         }
+        let state = self.state.clone();
+        let books = &state.books;
         let limit = self.state.settings.effects.shops_in_flight.max(1);
-        let now = Instant::now();
-        let busy: HashSet<&String> = self.in_flight.values().collect();
-        let mut due: Vec<(Option<Instant>, String, Reach)> = Vec::new();
-        for shop in self.state.books.shops().await? {
+        let free = limit.saturating_sub(self.running.len());
+        if free == 0 {
+            return Ok(settled);
+        }
+        // A shop in flight is listed again when something made it due meanwhile (its turn
+        // leaves it due then); asking for that many more still fills every free slot.
+        let due = books.due(now_ms(), limit + self.running.len()).await?;
+        let busy: HashSet<String> = self.in_flight.values().map(|(shop, _)| shop.clone()).collect();
+        let mut started = 0;
+        for (shop, seen) in due {
+            if started == free {
+                break;
+            }
             if busy.contains(&shop) {
                 continue;
             }
-            if let Some(reach) = self.backoff.reach(&shop, now) {
-                due.push((self.started.get(&shop).copied(), shop, reach));
+            let now = Instant::now();
+            match self.backoff.reach(&shop, now) {
+                Some(reach) => {
+                    self.start(shop, seen, reach);
+                    started += 1;
+                }
+                // Backed off whole: due again when its wait ends, and not looked at before.
+                None => {
+                    let until = self.backoff.ends_ms(&shop, now).unwrap_or_else(now_ms);
+                    books.reschedule(&shop, seen, Some(until)).await?;
+                }
             }
-        }
-        due.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        for (_, shop, reach) in due.into_iter().take(limit.saturating_sub(self.running.len())) {
-            self.start(shop, reach);
         }
         Ok(settled)
     }
 
-    /// Waits a little for the passes in flight, then cuts them short.
+    /// Waits a little for the turns in flight, then cuts them short.
     pub async fn finish(mut self) {
         let _ = tokio::time::timeout(FINISH, async {
             while let Some(joined) = self.running.join_next_with_id().await {
-                self.ended(joined);
+                self.ended(joined).await;
             }
         })
         .await;
     }
 
-    fn start(&mut self, shop: String, reach: Reach) {
+    fn start(&mut self, shop: String, seen: u64, reach: Reach) {
         use futures_util::FutureExt;
-        self.started.insert(shop.clone(), Instant::now());
         let (state, holder, name) = (self.state.clone(), self.holder.clone(), shop.clone());
         let task = self.running.spawn(async move {
-            let pass = std::panic::AssertUnwindSafe(reconcile_shop_reaching(&state, &shop, &holder, reach));
-            let ended = match tokio::time::timeout(DEADLINE, pass.catch_unwind()).await {
-                Ok(Ok(Ok(pass))) => Ended::Passed(pass),
+            let turn = std::panic::AssertUnwindSafe(serve(&state, &shop, &holder, reach));
+            let ended = match tokio::time::timeout(DEADLINE, turn.catch_unwind()).await {
+                Ok(Ok(Ok(served))) => Ended::Passed(served),
                 Ok(Ok(Err(e))) => Ended::Failed(e),
                 Ok(Err(payload)) => Ended::Panicked(crate::supervise::panic_message(payload.as_ref())),
                 Err(_) => Ended::TimedOut,
@@ -190,22 +229,24 @@ impl Dispatch {
             }
             (reach, ended)
         });
-        self.in_flight.insert(task.id(), name);
+        self.in_flight.insert(task.id(), (name, seen));
     }
 
-    /// Books one ended pass; the marks it settled.
-    fn ended(&mut self, joined: Result<(tokio::task::Id, (Reach, Ended)), tokio::task::JoinError>) -> usize {
-        let (shop, reach, ended) = match joined {
+    /// Books one ended turn and puts the shop back in the due index at the time its next work
+    /// is due (or takes it out); the marks it settled.
+    async fn ended(&mut self, joined: Result<(tokio::task::Id, (Reach, Ended)), tokio::task::JoinError>) -> usize {
+        let ((shop, seen), reach, ended) = match joined {
             Ok((id, (reach, ended))) => (self.in_flight.remove(&id).unwrap_or_default(), reach, ended),
-            // The pass is contained, so only an abort (the sweeper going away) ends it so.
+            // The turn is contained, so only an abort (the dispatcher going away) ends it so. Its
+            // shop stays due as it was, for the next sweep (of this process or another).
             Err(e) => {
                 self.in_flight.remove(&e.id());
                 return 0;
             }
         };
         let now = Instant::now();
-        match ended {
-            Ended::Passed(pass) => {
+        let (settled, next) = match ended {
+            Ended::Passed(Served { pass, jobs }) => {
                 if let Some(denial) = pass.denied {
                     let wait = self.backoff.strike(&shop, now, Reason::Denied(denial));
                     self.state.metrics.shop_backed_off("denied");
@@ -213,19 +254,31 @@ impl Dispatch {
                 } else if reach == Reach::Full {
                     self.backoff.passed(&shop);
                 }
-                return pass.settled;
+                // The platform's part comes due when the shop's wait ends; at once if it has none.
+                let platform = pass.waits_on_platform.then(|| self.backoff.ends_ms(&shop, now).unwrap_or_else(now_ms));
+                (pass.settled, [pass.next_ms, jobs, platform].into_iter().flatten().min())
             }
-            Ended::Failed(e) => tracing::warn!(shop = %shop, error = %e, "effects: shop not reconciled this pass"),
+            Ended::Failed(e) => {
+                tracing::warn!(shop = %shop, error = %e, "effects: shop not reconciled this pass");
+                (0, Some(now_ms()))
+            }
             Ended::Panicked(panic) => {
                 self.state.metrics.shop_pass_panicked();
                 self.state.metrics.shop_backed_off("panicked");
                 let wait = self.backoff.strike(&shop, now, Reason::Panicked);
                 tracing::error!(shop = %shop, panic = %panic, retry_in_ms = wait.as_millis() as u64, "effects: the shop's pass panicked; backing it off");
+                (0, Some(self.backoff.ends_ms(&shop, now).unwrap_or_else(now_ms)))
             }
             Ended::TimedOut => {
                 tracing::warn!(shop = %shop, deadline_s = DEADLINE.as_secs(), "effects: the shop's pass was cut short at its deadline");
+                (0, Some(now_ms()))
             }
+        };
+        // Compared with the score the turn started from: a commit since then changed it, and
+        // the shop stays due for the work that commit made.
+        if let Err(e) = self.state.books.reschedule(&shop, seen, next).await {
+            tracing::warn!(shop = %shop, error = %e, "effects: could not reschedule the shop; it stays due");
         }
-        0
+        settled
     }
 }

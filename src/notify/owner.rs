@@ -108,8 +108,10 @@ pub struct Schedule {
 
 /// Runs the shop's timed jobs that are due: each claimed by one commit (so one instance does
 /// it), then done: reminders look at every waiting order again (hourly), the digest goes to the
-/// owner (weekly).
-pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> Result<(), NotifyError> {
+/// owner (weekly). Returns when the shop's next job is due (ms), for the dispatcher's index of
+/// shops with work due; `None`: the shop has nothing timed (a settings change makes it due
+/// again).
+pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> Result<Option<u64>, NotifyError> {
     let now = now_ms() as i64;
     let reads = state.books.read(shop, &[ScheduleKey.record()]).await?;
     let stored = reads.get(ScheduleKey)?;
@@ -117,12 +119,12 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     let schedule = stored.unwrap_or_default();
     // A shop with nothing timed to do gets no record (a redacted shop must stay gone).
     if first && settings.owner_email.is_none() && settings.reminder_days.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let reminders = !first && settings.reminder_days.is_some() && now >= schedule.next_reminders_ms;
     let digest_due = !first && now >= schedule.next_digest_ms;
     if !first && !reminders && !digest_due {
-        return Ok(());
+        return Ok(Some(next_job(&schedule, settings)));
     }
     let mut next = schedule.clone();
     if first || reminders {
@@ -134,9 +136,10 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     if digest_due {
         next.digests += 1;
     }
-    // The claim: of two instances that found the job due, one commit wins.
+    // The claim: of two instances that found the job due, one commit wins. The loser does not
+    // know the winner's schedule: it looks again.
     if !state.books.commit(shop, reads.change().put(ScheduleKey, &next)).await? {
-        return Ok(());
+        return Ok(Some(now_ms()));
     }
     if reminders {
         mark_waiting(state, shop).await?;
@@ -148,7 +151,15 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
             outbox::queue_for_owner(state, shop, &occasion, owner, digest(shop, &lines, now)).await?;
         }
     }
-    Ok(())
+    Ok(Some(next_job(&next, settings)))
+}
+
+/// When the earliest job of `schedule` comes due: the digest always (it counts even without an
+/// owner address), reminders while the shop has them on.
+fn next_job(schedule: &Schedule, settings: &ShopSettings) -> u64 {
+    let reminders = settings.reminder_days.map(|_| schedule.next_reminders_ms);
+    let at = reminders.map_or(schedule.next_digest_ms, |r| r.min(schedule.next_digest_ms));
+    u64::try_from(at).unwrap_or(0)
 }
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, NotifyError> {
@@ -206,6 +217,17 @@ mod tests {
         assert!(r.text.contains("longest wait so far: 10 days"), "{}", r.text);
         assert!(r.text.contains("2 waiting lines have a promised date"), "{}", r.text);
         assert!(r.text.contains("- variant 2: 3 units for 1 orders, 2 lines at risk"), "{}", r.text);
+    }
+
+    #[test]
+    fn the_next_job_is_the_digest_or_the_reminders_whichever_comes_first() {
+        let schedule = Schedule { next_digest_ms: 5_000, next_reminders_ms: 2_000, digests: 0 };
+        let off = ShopSettings::default();
+        assert_eq!(next_job(&schedule, &off), 5_000, "reminders off: the digest");
+        let on = ShopSettings { reminder_days: Some(3), ..ShopSettings::default() };
+        assert_eq!(next_job(&schedule, &on), 2_000);
+        let later = Schedule { next_reminders_ms: 9_000, ..schedule };
+        assert_eq!(next_job(&later, &on), 5_000);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!   enqueue are one atomic script on one Cluster slot. Delivery and event ids are global at
 //!   Shopify, so these keys name no shop;
 //! - everything that belongs to a shop carries the hash tag `{shop-domain}`, so a shop's whole
-//!   change is one atomic script in Redis Cluster too.
+//!   change is one atomic script in Redis Cluster too;
+//! - the index of shops with work due has the hash tag `{due}`: a slot of its own, away from the
+//!   intake's traffic, that a later scale-out can split into shards.
 //!
 //! The prefix lets several deployments (or parallel tests) share one Redis.
 
@@ -109,6 +111,13 @@ impl Keys {
     pub fn shops(&self) -> String {
         self.intake("shops")
     }
+
+    /// The shops with work due (`BookStore::due_shops`): a sorted set of shop domains scored by when
+    /// their next work is due (ms). Under `{due}`, so a script on it touches one slot; a shop's
+    /// commit, on the shop's slot, updates it with separate commands.
+    pub fn due(&self) -> String {
+        format!("{}:{{due}}:shops", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +137,12 @@ mod tests {
         for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y"), k.shops()] {
             assert_eq!(hash_tag(&key), "intake", "{key}");
         }
+    }
+
+    #[test]
+    fn the_due_index_has_a_slot_of_its_own() {
+        let k = Keys::new("bo");
+        assert_eq!(hash_tag(&k.due()), "due");
     }
 
     #[test]

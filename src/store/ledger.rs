@@ -133,6 +133,14 @@ pub struct Dirty {
 }
 
 impl LedgerCommit {
+    /// Whether the commit gives its shop work the effects dispatcher must look at: a dirty mark,
+    /// or a change of the settings (the settle time, the owner's timed jobs) or of the install
+    /// (marks wait for one). The store then makes the shop due now (`BookStore::due_shops`); the
+    /// dispatcher finds out when exactly the work is due and reschedules it.
+    pub fn makes_due(&self) -> bool {
+        !self.marks.is_empty() || self.writes.iter().any(|(r, _)| matches!(r, Record::Settings | Record::Install))
+    }
+
     /// The dirty marks in their stored form, each once.
     pub fn dirty_marks(&self) -> Vec<String> {
         let mut marks = self.marks.clone();

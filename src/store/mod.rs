@@ -214,6 +214,24 @@ pub trait BookStore: Backend {
     /// commit of any kind, until `forget_shop`.
     async fn shops(&self) -> Result<Vec<String>, StoreError>;
 
+    /// The index of shops with work due: those due at `now_ms` or before, earliest first, at
+    /// most `limit`, each with its score (when it became due, in ms) as
+    /// [`BookStore::reschedule_due`] compares it. A shop with nothing to do is not listed, so it
+    /// costs the effects dispatcher nothing. A ledger commit that sets a mark or writes the
+    /// settings or the install makes its shop due now ([`LedgerCommit::makes_due`]); one that is
+    /// due already moves 1 ms earlier, so every such commit changes the score.
+    ///
+    /// A store written before the index holds shops and marks but no entries: the embedded
+    /// store fills the index from [`BookStore::shops`] when it creates it; Redis, where instances of
+    /// the earlier version may still be writing, makes every shop due on the first call of each
+    /// process.
+    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// After a pass over `shop`: if its score is still `seen_ms` (nothing made it due since the
+    /// pass read it), moves it to `next_ms`, or takes it out of the index with `None`. `false`:
+    /// it changed meanwhile (or is gone) and is left as it is.
+    async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError>;
+
     /// Takes (or renews) the lease `name` of `shop` for `holder`, unless another holder has it;
     /// it lapses after `ttl` unless renewed.
     async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
@@ -224,8 +242,8 @@ pub trait BookStore: Backend {
     async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError>;
 
     /// Deletes every key and record of `shop` (`shop/redact`): ledger, marks, counts, leases,
-    /// its place among the shops, and its dead letters. Other shops are untouched. Returns how
-    /// many keys or rows went.
+    /// its place among the shops and in the due index, and its dead letters. Other shops are
+    /// untouched. Returns how many keys or rows went.
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError>;
 }
 

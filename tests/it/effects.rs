@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use backorder::auth::install::{self, Install};
 use backorder::devshop::{DevShop, Faults, Policy, world::World};
 use backorder::secret::Secret;
+use backorder::store::SharedStore;
 use serde_json::json;
 
 use crate::api::{put, token};
@@ -37,6 +38,18 @@ impl Setup {
         overrides: &[(&str, &str)],
         bucket: (f64, f64),
     ) -> Self {
+        Self::start_wrapped(backend, stock, settle_ms, overrides, bucket, |store| store).await
+    }
+
+    /// With the app's store wrapped by `wrap` (a counting store, say), the test's handle too.
+    pub async fn start_wrapped(
+        backend: Backend,
+        stock: i64,
+        settle_ms: &str,
+        overrides: &[(&str, &str)],
+        bucket: (f64, f64),
+        wrap: impl FnOnce(SharedStore) -> SharedStore,
+    ) -> Self {
         let devshop = DevShop::start(bucket.0, bucket.1).await.unwrap();
         let shop_token = devshop.install(SHOP);
         let (variant, item) = devshop.world(SHOP, |w| {
@@ -52,7 +65,8 @@ impl Setup {
             ("BACKORDER__PLATFORM__RETRY_MAX_MS", "20"),
         ];
         all.extend_from_slice(overrides);
-        let (app, store) = TestApp::spawn(backend, &all).await;
+        let store = backend.prepare();
+        let app = TestApp::start(wrap(store.open().await), settings(&store, &all)).await;
         let sealer = settings(&store, &[]).sealer().unwrap();
         let install = Install {
             access_token: Secret::new(shop_token),

@@ -87,6 +87,13 @@ async fn a_denied_shop_is_backed_off_while_another_shops_effects_and_emails_flow
         })
         .await;
         assert!(denied() > 0, "the first shop's calls were refused");
+        // Not skipped every sweep: out of the due index until its wait (minutes) is over.
+        eventually("the refused shop to be due only when its wait ends", || async {
+            let due = s.app.store.due_shops(u64::MAX, 10).await.ok()?;
+            let (_, at) = due.into_iter().find(|(shop, _)| shop == SHOP)?;
+            (at > backorder::store::now_ms() + 60_000).then_some(())
+        })
+        .await;
 
         let first = other.order(&s, 10).await;
         other.tagged(&s, first).await;

@@ -14,6 +14,7 @@ mod crash;
 mod crash_effects;
 mod demo;
 mod devshop_sender;
+mod due_index;
 mod effects;
 mod effects_once;
 mod email;

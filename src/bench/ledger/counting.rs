@@ -1,9 +1,12 @@
 //! A store that counts what the engine asks of it: calls per kind (each one round trip on Redis;
 //! a line read is one pipelined round trip of two range reads), lines read, records and lines
-//! written, conflicts. Per event, these say whether the work depends on the depth.
+//! written, conflicts. Per event, these say whether the work depends on the depth. It also
+//! counts every read of each shop's data and the calls on the due index, which say what an idle
+//! shop costs the effects dispatcher.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +27,10 @@ pub struct Counts {
     pub commits: AtomicU64,
     pub conflicts: AtomicU64,
     pub lines_written: AtomicU64,
+    /// `due_shops` calls: one per dispatcher sweep.
+    pub due_reads: AtomicU64,
+    /// `reschedule_due` calls.
+    pub due_writes: AtomicU64,
 }
 
 /// The counts at one moment, to diff.
@@ -62,11 +69,22 @@ impl Snapshot {
 pub struct Counting {
     inner: SharedStore,
     pub counts: Counts,
+    /// Reads of each shop's data (records, levels, lines, dirty marks, counts), by shop.
+    shop_reads: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counting {
     pub fn new(inner: SharedStore) -> Self {
-        Self { inner, counts: Counts::default() }
+        Self { inner, counts: Counts::default(), shop_reads: Mutex::default() }
+    }
+
+    /// Every read of `shop`'s data so far, of any kind.
+    pub fn reads_of(&self, shop: &str) -> u64 {
+        self.shop_reads.lock().unwrap_or_else(PoisonError::into_inner).get(shop).copied().unwrap_or(0)
+    }
+
+    fn read(&self, shop: &str) {
+        *self.shop_reads.lock().unwrap_or_else(PoisonError::into_inner).entry(shop.to_string()).or_default() += 1;
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -162,16 +180,19 @@ impl BookStore for Counting {
     }
 
     async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.read(shop);
         self.inner.processed_counts(shop).await
     }
 
     async fn ledger_get(&self, shop: &str, records: &[Record]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.read(shop);
         self.counts.gets.fetch_add(1, Relaxed);
         self.counts.records_read.fetch_add(records.len() as u64, Relaxed);
         self.inner.ledger_get(shop, records).await
     }
 
     async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.read(shop);
         self.counts.level_reads.fetch_add(1, Relaxed);
         self.inner.ledger_levels(shop, item).await
     }
@@ -183,6 +204,7 @@ impl BookStore for Counting {
         from: std::ops::Bound<FillKey>,
         limit: usize,
     ) -> Result<Vec<(FillKey, u32)>, StoreError> {
+        self.read(shop);
         let lines = self.inner.ledger_scan(shop, variant, from, limit).await?;
         self.counts.line_reads.fetch_add(1, Relaxed);
         self.counts.lines_read.fetch_add(lines.len() as u64, Relaxed);
@@ -195,6 +217,7 @@ impl BookStore for Counting {
         settled_at_ms: u64,
         limit: usize,
     ) -> Result<Vec<crate::store::Settled>, StoreError> {
+        self.read(shop);
         self.inner.dirty_settled(shop, settled_at_ms, limit).await
     }
 
@@ -204,6 +227,16 @@ impl BookStore for Counting {
 
     async fn shops(&self) -> Result<Vec<String>, StoreError> {
         self.inner.shops().await
+    }
+
+    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.counts.due_reads.fetch_add(1, Relaxed);
+        self.inner.due_shops(now_ms, limit).await
+    }
+
+    async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
+        self.counts.due_writes.fetch_add(1, Relaxed);
+        self.inner.reschedule_due(shop, seen_ms, next_ms).await
     }
 
     async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
@@ -221,6 +254,7 @@ impl BookStore for Counting {
         around: Option<FillKey>,
         reach: usize,
     ) -> Result<LineRead, StoreError> {
+        self.read(shop);
         let read = self.inner.ledger_lines(shop, variant, around, reach).await?;
         self.counts.line_reads.fetch_add(1, Relaxed);
         self.counts.lines_read.fetch_add(read.lines.len() as u64, Relaxed);
@@ -238,6 +272,7 @@ impl BookStore for Counting {
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError> {
+        self.read(shop);
         self.inner.ledger_dirty(shop).await
     }
 }

@@ -4,7 +4,7 @@
 //! ([`mix`]) for a fixed time. The ceiling is the shallowest depth of the same run: the report
 //! gives every depth's events/s as a share of it.
 
-mod counting;
+pub mod counting;
 mod fill;
 mod mix;
 mod report;

@@ -1,10 +1,11 @@
 //! `shop/redact` in the file: every row whose key starts with the shop (ledger, marks, counts,
-//! dirty marks), the shop in the shops table, its dead letters and its leases, in one write
-//! transaction. Also a dump of every table, so an audit (or a test) can see what the file holds
+//! dirty marks), the shop in the shops table and the due index, its dead letters and its
+//! leases, in one write transaction. Also a dump of every table, so an audit (or a test) can see what the file holds
 //! without reading freed pages.
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
+use super::due::{self, DUE, DUE_BY_TIME};
 use super::effects::SHOPS;
 use super::ledger::{LEDGER_DIRTY, LEDGER_LEVELS, LEDGER_LINES, LEDGER_RECORDS};
 use super::tables::{self, COUNTS, DEAD, META, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, SEEN, SEEN_BY_EXPIRY};
@@ -119,6 +120,7 @@ impl Inner {
         }
         removed += marks.len() as u64;
         removed += u64::from(txn.open_table(SHOPS).db()?.remove(shop).db()?.is_some());
+        removed += due::forget(&txn, shop)?;
         removed += forget_dead_letters(&txn, shop, None)?;
         txn.commit().db()?;
         self.leases.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|(owner, _), _| owner != shop);
@@ -154,6 +156,8 @@ impl Inner {
         rows!(LEDGER_LINES, |v: u32| debug(&v));
         rows!(LEDGER_DIRTY, |v: u64| debug(&v));
         rows!(SHOPS, |v: ()| debug(&v));
+        rows!(DUE, |v: u64| debug(&v));
+        rows!(DUE_BY_TIME, |v: ()| debug(&v));
         let known = [
             QUEUE.name(),
             DEAD.name(),
@@ -168,6 +172,8 @@ impl Inner {
             LEDGER_LINES.name(),
             LEDGER_DIRTY.name(),
             SHOPS.name(),
+            DUE.name(),
+            DUE_BY_TIME.name(),
         ];
         for table in txn.list_tables().db()? {
             if !known.contains(&table.name()) {

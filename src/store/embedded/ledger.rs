@@ -186,6 +186,10 @@ impl Inner {
         }
         // A shop with a ledger (or an install, which is a ledger record) is swept from now on.
         super::effects::remember_shop(&txn, shop)?;
+        // In the same transaction as the marks: no crash or race separates them.
+        if commit.makes_due() {
+            super::due::touch(&txn, shop, now)?;
+        }
         txn.commit().db()?;
         Ok(CommitOutcome::Applied)
     }

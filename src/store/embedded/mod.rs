@@ -10,6 +10,7 @@
 //! Tables are described in [`tables`].
 
 mod dead;
+mod due;
 mod effects;
 mod forget;
 mod index;
@@ -358,6 +359,18 @@ impl BookStore for EmbeddedStore {
 
     async fn shops(&self) -> Result<Vec<String>, StoreError> {
         self.run(move |inner| inner.shops()).await
+    }
+
+    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.run(move |inner| inner.due_shops(now_ms, limit)).await
+    }
+
+    async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.reschedule_due(&shop, seen_ms, next_ms)).await
     }
 
     async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {

@@ -1,5 +1,6 @@
 //! `shop/redact` on Redis: every key of the shop (they share its hash tag, so one slot), its
-//! place in the shops set, and its dead letters (webhook bodies with customer data).
+//! place in the shops set and in the due index, and its dead letters (webhook bodies with
+//! customer data).
 
 use redis::streams::StreamRangeReply;
 
@@ -29,6 +30,7 @@ impl RedisStore {
         let mut srem = redis::cmd("SREM");
         srem.arg(self.keys.shops()).arg(shop);
         removed += self.query::<u64>(&srem).await?;
+        removed += self.forget_due(shop).await?;
         removed += self.forget_dead_letters(shop, None).await?;
         Ok(removed)
     }

@@ -9,6 +9,7 @@
 //!   answers 503 and Shopify retries.
 
 mod conn;
+mod due;
 mod effects;
 mod forget;
 mod ledger;
@@ -52,6 +53,8 @@ struct Scripts {
     lease: Script,
     release: Script,
     forget: Script,
+    due_set: Script,
+    due_reschedule: Script,
 }
 
 impl Scripts {
@@ -69,6 +72,8 @@ impl Scripts {
             lease: Script::new(include_str!("lua/lease.lua")),
             release: Script::new(include_str!("lua/release.lua")),
             forget: Script::new(include_str!("lua/forget.lua")),
+            due_set: Script::new(include_str!("lua/due_set.lua")),
+            due_reschedule: Script::new(include_str!("lua/due_reschedule.lua")),
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct RedisStore {
     reclaim_cursor: std::sync::Mutex<String>,
     /// Shops this process put in the shops set lately (`shops.rs`).
     remembered: shops::Remembered,
+    /// Whether this process has made every shop due once (`due.rs`).
+    seeded: std::sync::atomic::AtomicBool,
 }
 
 impl RedisStore {
@@ -119,6 +126,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             reclaim_cursor: std::sync::Mutex::new("0-0".into()),
             remembered: shops::Remembered::default(),
+            seeded: std::sync::atomic::AtomicBool::new(false),
         };
         store.create_group().await?;
         Ok(store)
@@ -412,6 +420,14 @@ impl BookStore for RedisStore {
 
     async fn shops(&self) -> Result<Vec<String>, StoreError> {
         self.shops_impl().await
+    }
+
+    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.due_shops_impl(now_ms, limit).await
+    }
+
+    async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {
+        self.reschedule_due_impl(shop, seen_ms, next_ms).await
     }
 
     async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {

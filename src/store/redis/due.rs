@@ -1,0 +1,87 @@
+//! The index of shops with work due, in Redis: one sorted set under the `{due}` hash tag, read
+//! by every sweep. A ledger commit runs on its shop's slot, so in a Cluster the same script
+//! cannot update the index; a commit that makes work makes its shop due with separate commands,
+//! once before the commit and once after it:
+//! - before: a crash between the two leaves a shop due with nothing to do (one harmless visit),
+//!   never work that no sweep finds;
+//! - after: a pass that read the shop's marks before the commit landed, and the index entry
+//!   after the first touch, may take the shop out; the second touch puts it back (or changes
+//!   its score first, so the pass's compare-and-remove leaves it).
+//!
+//! A store written before the index has shops and marks but no entries, and during a rolling
+//! deploy instances of that version keep committing without touching it. So the first read of
+//! the index in each process makes every shop due: one look at each shop per start.
+
+use std::sync::atomic::Ordering;
+
+use super::RedisStore;
+use crate::store::StoreError;
+
+/// Shops per `due_set.lua` run, so one run stays short however many shops a seed names.
+const SET_BATCH: usize = 500;
+
+impl RedisStore {
+    pub(super) async fn set_due_impl(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
+        for batch in shops.chunks(SET_BATCH) {
+            let mut inv = self.scripts.due_set.prepare_invoke();
+            inv.key(self.keys.due()).arg(at_ms);
+            for shop in batch {
+                inv.arg(shop);
+            }
+            // Repeatable: a second run moves the score 1 ms earlier again, which only makes the
+            // shop due a little sooner.
+            let _: i64 = self.invoke(true, &inv).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn due_shops_impl(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        if !self.seeded.load(Ordering::Relaxed) {
+            // Two first calls at once both seed; the second only moves scores 1 ms earlier.
+            let shops = self.shops_impl().await?;
+            self.set_due_impl(&shops, crate::store::now_ms()).await?;
+            self.seeded.store(true, Ordering::Relaxed);
+        }
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.keys.due())
+            .arg("-inf")
+            .arg(now_ms)
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(i64::try_from(limit).unwrap_or(i64::MAX))
+            .arg("WITHSCORES");
+        let pairs: Vec<(String, f64)> = self.query(&cmd).await?;
+        // Scores are whole milliseconds, far below 2^53: the double holds them exactly.
+        Ok(pairs.into_iter().map(|(shop, score)| (shop, score.max(0.0) as u64)).collect())
+    }
+
+    pub(super) async fn reschedule_due_impl(
+        &self,
+        shop: &str,
+        seen_ms: u64,
+        next_ms: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut inv = self.scripts.due_reschedule.prepare_invoke();
+        inv.key(self.keys.due()).arg(shop).arg(seen_ms);
+        match next_ms {
+            Some(next) => inv.arg(next),
+            None => inv.arg(""),
+        };
+        // Not repeatable: a first run that went through would make the second answer "changed
+        // meanwhile". The caller only loses a visit's worth of accuracy either way, but the
+        // answer should say what happened.
+        let done: i64 = self.invoke(false, &inv).await?;
+        Ok(done == 1)
+    }
+
+    /// Takes the shop out of the index (`shop/redact`).
+    pub(super) async fn forget_due(&self, shop: &str) -> Result<u64, StoreError> {
+        let mut zrem = redis::cmd("ZREM");
+        zrem.arg(self.keys.due()).arg(shop);
+        self.query::<u64>(&zrem).await
+    }
+}
