@@ -7,7 +7,8 @@
 //! changed it again meanwhile. So a state that flips and flips back inside the settle window
 //! sends nothing, and a crash anywhere only means the same comparison runs again: the calls
 //! are idempotent (tags, policy) or read the platform first (holds). An effect that fails
-//! through the client's whole retry budget is dead-lettered; `dlq replay` marks it again.
+//! through the client's whole retry budget is dead-lettered as the shop and its mark; `dlq
+//! replay` marks it again.
 
 pub mod desired;
 mod order;
@@ -31,14 +32,9 @@ use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{
-    DeadLetterKind, Envelope, EnvelopeMeta, EventMark, LedgerCommit, Mark, Record, Settled, StoreError, now_ms,
-};
-use crate::worker::HandlerError;
+use crate::store::{LedgerCommit, Mark, Record, Settled, StoreError};
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 
-/// The topic of a dead-lettered effect's envelope; replaying it marks the effect again.
-pub const EFFECT_TOPIC: &str = "effects/reconcile";
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
     #[error(transparent)]
@@ -91,7 +87,6 @@ async fn settle_order(
     ctx: &Ctx<'_>,
     settings: &ShopSettings,
     order_id: u64,
-    mark: &str,
     queues: &Queues,
 ) -> Result<bool, EffectError> {
     let store = state.store.as_ref();
@@ -122,7 +117,7 @@ async fn settle_order(
     if let Err(e) = result {
         let denied = ctx.note(&e);
         let failures = stored.failures + 1;
-        let settled = give_up(state, ctx.shop, mark, e, failures).await?;
+        let settled = give_up(state, ctx.shop, Mark::Order(order_id), e, failures).await?;
         // Counted so a platform that keeps failing ends in the dead letters. What went through
         // is kept (`apply` recorded it), so the next pass sends only the rest.
         let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
@@ -161,7 +156,6 @@ async fn settle_variants(
     let mut done = Vec::new();
     let mut changes = Vec::new();
     for (id, entry) in variants {
-        let mark = entry.mark.encode();
         let applied: AppliedVariant =
             decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
         let Some((desired, record)) = variant::read(store, ctx.shop, id).await? else {
@@ -192,7 +186,7 @@ async fn settle_variants(
                 Err(e) => {
                     ctx.note(&e);
                     let failures = applied.failures + 1;
-                    let settled = give_up(state, ctx.shop, &mark, e, failures).await?;
+                    let settled = give_up(state, ctx.shop, entry.mark, e, failures).await?;
                     applied.failures = if settled { 0 } else { failures };
                     applied.unsure = true;
                     write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
@@ -230,9 +224,8 @@ async fn settle_variants(
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
         ctx.note(&e);
         for (id, _, policy, eta, entry, applied) in changes {
-            let mark = entry.mark.encode();
             let failures = applied.failures + 1;
-            let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
+            let settled = give_up(state, ctx.shop, entry.mark, copy(&e), failures).await?;
             // What went through before the failure is kept, so the next pass sends only the rest.
             let kept = AppliedVariant {
                 policy: policy.filter(|_| sent.policies.contains(&id)).map(str::to_string).or(applied.policy),
@@ -324,7 +317,7 @@ async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<
 /// A failed effect. `true`: dead-lettered (clear its mark). `false`: keep the mark and try again
 /// next pass; so when the token was refused (nothing for the shop can succeed until it works
 /// again) and while a retryable failure has passes left. Store errors end the pass.
-async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failures: u32) -> Result<bool, EffectError> {
+async fn give_up(state: &AppState, shop: &str, mark: Mark, e: EffectError, failures: u32) -> Result<bool, EffectError> {
     let why = match e {
         EffectError::Platform(PlatformError::Denied(code)) => {
             tracing::warn!(shop, code, "effects: the platform refused the shop's token; effects wait");
@@ -333,51 +326,14 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
         // A dropped reply can leave a call applied; the next pass, which reads the platform
         // first, repairs that instead of giving up.
         EffectError::Platform(why) if why.is_retryable() && failures < state.settings.effects.max_failed_passes => {
-            tracing::warn!(shop, mark, failures, error = %why, "effects: failed; trying again next pass");
+            tracing::warn!(shop, %mark, failures, error = %why, "effects: failed; trying again next pass");
             return Ok(false);
         }
         EffectError::Platform(why) => why,
         other => return Err(other),
     };
-    tracing::error!(shop, mark, error = %why, "effects: dead-lettered after its retry budget");
+    tracing::error!(shop, %mark, error = %why, "effects: dead-lettered after its retry budget");
     state.metrics.effect_dead_lettered();
-    let envelope = Envelope {
-        meta: EnvelopeMeta {
-            topic: EFFECT_TOPIC.into(),
-            shop: shop.to_string(),
-            webhook_id: format!("effect-{mark}-{:016x}", fastrand::u64(..)),
-            event_id: None,
-            api_version: None,
-            triggered_at: None,
-            received_at_ms: now_ms(),
-            attempts: 0,
-        },
-        body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
-    };
-    state.store.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
+    state.store.bury_effect(shop, mark, &why.to_string()).await?;
     Ok(true)
-}
-
-/// A replayed dead letter of an effect: mark it again, so the next pass reconciles it.
-pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
-    let bad = |why: &str| HandlerError::Permanent(format!("dead-lettered effect: {why}"));
-    let body: Value = serde_json::from_slice(&envelope.body).map_err(|_| bad("body is not JSON"))?;
-    let mark = body["mark"].as_str().ok_or_else(|| bad("no mark"))?;
-    let mark = match Mark::parse(mark) {
-        Ok(mark @ (Mark::Order(_) | Mark::Variant(_))) => mark,
-        _ => return Err(bad("malformed mark")),
-    };
-    // The replay is an event of its own: replayed twice, it marks once.
-    let commit = LedgerCommit {
-        event: Some(EventMark { key: envelope.event_key(), topic: EFFECT_TOPIC.into(), ttl: state.dedupe_ttl() }),
-        marks: vec![mark],
-        ..LedgerCommit::default()
-    };
-    // A store that is down is worth a retry, like any webhook's commit.
-    state
-        .store
-        .ledger_commit(&envelope.meta.shop, &commit)
-        .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?;
-    Ok(())
 }

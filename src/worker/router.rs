@@ -10,7 +10,7 @@ use super::HandlerError;
 use super::ledger::{self, Event, Outcome};
 use crate::ledger::input::{self, InputError};
 use crate::state::AppState;
-use crate::store::Envelope;
+use crate::store::{Envelope, LEGACY_EFFECT_TOPIC, LedgerCommit};
 use crate::webhook::Topic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +38,8 @@ fn bad_input(e: InputError) -> HandlerError {
 
 pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let meta = &envelope.meta;
-    if meta.topic == crate::effects::EFFECT_TOPIC {
-        // A dead-lettered effect put back by `dlq replay`.
-        crate::effects::redirty(state, envelope).await?;
-        return Ok(Handled::Done);
+    if meta.topic == LEGACY_EFFECT_TOPIC {
+        return legacy_effect(state, envelope).await;
     }
     let topic =
         Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
@@ -95,6 +93,22 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
     }
+}
+
+/// An effect dead letter of the old, webhook-shaped form that an earlier `dlq replay` had put
+/// in the queue before the upgrade: marked again, as a replay does now. Marking twice is
+/// harmless, so a redelivery needs no processed mark.
+async fn legacy_effect(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
+    let mark = crate::store::legacy_effect(envelope)
+        .ok_or_else(|| HandlerError::Permanent("dead-lettered effect: malformed mark".into()))?;
+    let commit = LedgerCommit { event: None, marks: vec![mark], ..LedgerCommit::default() };
+    // A store that is down is worth a retry, like any webhook's commit.
+    state
+        .store
+        .ledger_commit(&envelope.meta.shop, &commit)
+        .await
+        .map_err(|e| HandlerError::Transient(e.to_string()))?;
+    Ok(Handled::Done)
 }
 
 /// Intake refuses these deliveries already (401); an entry queued before that check existed, or

@@ -12,6 +12,7 @@ mod conformance;
 mod containment;
 mod crash;
 mod crash_effects;
+mod dead_effects;
 mod demo;
 mod devshop_sender;
 mod effects;

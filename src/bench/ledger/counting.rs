@@ -117,13 +117,8 @@ impl Store for Counting {
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
         self.inner.dead_letter(entry, reason).await
     }
-    async fn bury(
-        &self,
-        envelope: &Envelope,
-        kind: crate::store::DeadLetterKind,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.bury(envelope, kind, reason).await
+    async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
+        self.inner.bury_effect(shop, mark, reason).await
     }
     async fn maintain(&self) -> Result<u64, StoreError> {
         self.inner.maintain().await
