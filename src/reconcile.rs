@@ -10,16 +10,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::ledger::input::{LevelState, OrderState};
-use crate::ledger::records::{RecordError, VariantRecord, decode};
-use crate::ledger::rules::OrderRecord;
+use crate::books::apply::{Event, apply_level, apply_order};
+use crate::books::key;
+use crate::books::rework::orders_in_books;
+use crate::ledger::input::OrderState;
+use crate::ledger::records::{RecordError, VariantRecord};
 use crate::platform::PlatformError;
 use crate::platform::reads::{item_levels, open_orders, order_state};
 use crate::state::AppState;
-use crate::store::{Record, StoreError};
-use crate::worker::HandlerError;
-use crate::worker::ledger::{Event, apply_level, apply_order};
-use crate::worker::rekey::orders_in_books;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -34,7 +33,7 @@ pub enum ReconcileError {
     #[error(transparent)]
     Platform(#[from] PlatformError),
     #[error("the ledger refused a repair: {0}")]
-    Ledger(#[from] HandlerError),
+    Ledger(#[from] crate::books::BookError),
 }
 
 /// What a run found and repaired.
@@ -60,7 +59,7 @@ fn event<'a>(shop: &'a str, key: String) -> Event<'a> {
 }
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, ReconcileError> {
-    crate::worker::ledger::managed_variants(state.store.as_ref(), shop).await
+    Ok(crate::books::apply::managed_variants(&state.books, shop).await?)
 }
 
 /// Reconciles one shop; `progress` hears about each stage and every page of orders.
@@ -73,7 +72,7 @@ pub async fn reconcile_shop(
         .await
         .map_err(|e| ReconcileError::Install(e.to_string()))?
         .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))?;
-    let (client, token, store) = (&state.platform, &token, state.store.as_ref());
+    let (client, token, books) = (&state.platform, &token, &state.books);
     let variants = managed(state, shop).await?;
     let mut report = Report {
         variants: variants.len(),
@@ -86,8 +85,7 @@ pub async fn reconcile_shop(
     for item in items {
         for level in item_levels(client, shop, token, item).await? {
             report.levels_checked += 1;
-            let record = Record::Level { item, location: level.location_id };
-            let stored: Option<LevelState> = decode(store.ledger_get(shop, &[record]).await?[0].as_deref())?;
+            let stored = books.get(shop, key::Level { item, location: level.location_id }).await?;
             let stale = stored.is_none_or(|s| {
                 s.version.updated_at_ms < level.version.updated_at_ms
                     || (s.version.updated_at_ms == level.version.updated_at_ms && s.available != level.available)
@@ -97,7 +95,7 @@ pub async fn reconcile_shop(
                     "reconcile:level:{item}:{}:{}:{:?}",
                     level.location_id, level.version.updated_at_ms, level.available
                 );
-                apply_level(store, &event(shop, key), &level).await?;
+                apply_level(books, &event(shop, key), &level).await?;
                 report.levels_repaired += 1;
             }
         }
@@ -126,7 +124,7 @@ pub async fn reconcile_shop(
     }
 
     let held: Vec<u64> = variants.keys().copied().collect();
-    let open_in_ledger = orders_in_books(store, shop, &held).await?;
+    let open_in_ledger = orders_in_books(books, shop, &held).await?;
     let gone: Vec<u64> = open_in_ledger.difference(&seen).copied().collect();
     progress(&format!("orders: {} orders the ledger holds open are not open on the platform", gone.len()));
     for id in gone {
@@ -148,9 +146,7 @@ enum Repair {
 }
 
 async fn repair_order(state: &AppState, shop: &str, order: &OrderState) -> Result<Repair, ReconcileError> {
-    let store = state.store.as_ref();
-    let stored: Option<OrderRecord> =
-        decode(store.ledger_get(shop, &[Record::Order(order.order_id)]).await?[0].as_deref())?;
+    let stored = state.books.get(shop, key::Order(order.order_id)).await?;
     let repair = match &stored {
         None => Repair::Added,
         Some(s) if s.version.updated_at_ms < order.version.updated_at_ms => Repair::Updated,
@@ -158,6 +154,6 @@ async fn repair_order(state: &AppState, shop: &str, order: &OrderState) -> Resul
         Some(_) => return Ok(Repair::None),
     };
     let key = format!("reconcile:order:{}:{}:{:x}", order.order_id, order.version.updated_at_ms, order.version.digest);
-    apply_order(store, &event(shop, key), order).await?;
+    apply_order(&state.books, &event(shop, key), order).await?;
     Ok(repair)
 }

@@ -4,15 +4,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::seal::Sealer;
+use crate::books::Books;
+use crate::books::rework::Progress;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::notify::transport::Mailer;
 use crate::platform::{AdminClient, ClientConfig};
 use crate::store::SharedStore;
-use crate::worker::rekey::Progress;
 
 pub struct AppState {
+    /// The queue half of the store (intake, dead letters).
     pub store: SharedStore,
+    /// The shop's records, typed: everything outside `books/` and `store/` reads and writes
+    /// them through this.
+    pub books: Books,
     /// Seals tokens at rest; `None` only where no encryption key is configured (`serve`
     /// refuses to start that way).
     pub sealer: Option<Arc<Sealer>>,
@@ -50,6 +55,7 @@ impl AppState {
             Mailer::from_settings(&files).expect("file outbox with a plain sender")
         });
         Self {
+            books: Books::new(store.clone()),
             store,
             sealer,
             platform: Arc::new(platform),

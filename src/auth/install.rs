@@ -5,13 +5,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::seal::{SealError, Sealer};
-use crate::ledger::records::{decode, encode};
+use crate::books::{BookError, Books, Change, Stamp};
 use crate::secret::Secret;
-use crate::store::{CommitOutcome, LedgerCommit, Record, Store, StoreError};
+use crate::store::Record;
+
+crate::record_key!(
+    /// The shop's install: its tokens, sealed.
+    InstallKey => StoredInstall, Record::Install
+);
 
 /// What the store holds: tokens sealed, never plain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredInstall {
+pub struct StoredInstall {
     access_token: String,
     refresh_token: Option<String>,
     expires_at_ms: Option<i64>,
@@ -30,77 +35,74 @@ pub struct Install {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("the store is unavailable: {0}")]
+    Store(String),
     #[error("the stored install cannot be opened: {0}")]
     Sealed(#[from] SealError),
     #[error("the stored install is unreadable: {0}")]
     Corrupt(String),
 }
 
+impl From<BookError> for InstallError {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::Corrupt(why) => InstallError::Corrupt(why),
+            other => InstallError::Store(other.to_string()),
+        }
+    }
+}
+
 /// Stores `install` for `shop`, replacing any earlier one.
-pub async fn save(store: &dyn Store, sealer: &Sealer, shop: &str, install: &Install) -> Result<(), InstallError> {
-    commit(store, shop, vec![], Some(seal(sealer, install))).await.map(|_| ())
+pub async fn save(books: &Books, sealer: &Sealer, shop: &str, install: &Install) -> Result<(), InstallError> {
+    books.commit(shop, Change::unchecked().put(InstallKey, &seal(sealer, install))).await?;
+    Ok(())
 }
 
 /// Replaces the install only if the store still holds `expected` (the bytes it was read as):
 /// `false` when it changed meanwhile (refreshed elsewhere, or dropped by an uninstall, which
 /// a refresh must never undo). The new pair replaces the old in one commit.
 pub async fn replace(
-    store: &dyn Store,
+    books: &Books,
     sealer: &Sealer,
     shop: &str,
-    expected: Vec<u8>,
+    expected: Stamp,
     install: &Install,
 ) -> Result<bool, InstallError> {
-    commit(store, shop, vec![(Record::Install, Some(expected))], Some(seal(sealer, install))).await
+    let change = Change::unchecked().expect(InstallKey, expected).put(InstallKey, &seal(sealer, install));
+    Ok(books.commit(shop, change).await?)
 }
 
 /// Drops the shop's tokens (app/uninstalled); the rest of its data stays.
-pub async fn delete(store: &dyn Store, shop: &str) -> Result<(), InstallError> {
-    commit(store, shop, vec![], None).await.map(|_| ())
+pub async fn delete(books: &Books, shop: &str) -> Result<(), InstallError> {
+    books.commit(shop, Change::unchecked().remove(InstallKey)).await?;
+    Ok(())
 }
 
-fn seal(sealer: &Sealer, install: &Install) -> Vec<u8> {
-    encode(&StoredInstall {
+/// Whether the shop has an install record (tokens that may or may not still work).
+pub async fn exists(books: &Books, shop: &str) -> Result<bool, BookError> {
+    Ok(books.read(shop, &[Record::Install]).await?.stamp(InstallKey) != Stamp::absent())
+}
+
+fn seal(sealer: &Sealer, install: &Install) -> StoredInstall {
+    StoredInstall {
         access_token: sealer.seal(&install.access_token),
         refresh_token: install.refresh_token.as_ref().map(|t| sealer.seal(t)),
         expires_at_ms: install.expires_at_ms,
         scopes: install.scopes.clone(),
         installed_at_ms: install.installed_at_ms,
-    })
-}
-
-async fn commit(
-    store: &dyn Store,
-    shop: &str,
-    expect: Vec<(Record, Option<Vec<u8>>)>,
-    value: Option<Vec<u8>>,
-) -> Result<bool, InstallError> {
-    let commit =
-        LedgerCommit { event: None, expect, writes: vec![(Record::Install, value)], ..LedgerCommit::default() };
-    match store.ledger_commit(shop, &commit).await? {
-        CommitOutcome::Applied | CommitOutcome::AlreadyProcessed => Ok(true),
-        CommitOutcome::Conflict => Ok(false),
     }
 }
 
 /// The shop's install, if it has one.
-pub async fn load(store: &dyn Store, sealer: &Sealer, shop: &str) -> Result<Option<Install>, InstallError> {
-    Ok(load_raw(store, sealer, shop).await?.map(|(install, _)| install))
+pub async fn load(books: &Books, sealer: &Sealer, shop: &str) -> Result<Option<Install>, InstallError> {
+    Ok(load_raw(books, sealer, shop).await?.map(|(install, _)| install))
 }
 
 /// The shop's install and the bytes it is stored as (for [`replace`]).
-pub async fn load_raw(
-    store: &dyn Store,
-    sealer: &Sealer,
-    shop: &str,
-) -> Result<Option<(Install, Vec<u8>)>, InstallError> {
-    let Some(bytes) = store.ledger_get(shop, &[Record::Install]).await?.remove(0) else {
-        return Ok(None);
-    };
-    let stored = decode::<StoredInstall>(Some(&bytes)).map_err(|e| InstallError::Corrupt(e.to_string()))?;
-    let Some(stored) = stored else { return Ok(None) };
+pub async fn load_raw(books: &Books, sealer: &Sealer, shop: &str) -> Result<Option<(Install, Stamp)>, InstallError> {
+    let reads = books.read(shop, &[Record::Install]).await?;
+    let Some(stored) = reads.get(InstallKey)? else { return Ok(None) };
+    let stamp = reads.stamp(InstallKey);
     let (access_token, stale) = sealer.open(&stored.access_token)?;
     let refresh_token = stored.refresh_token.as_deref().map(|t| sealer.open(t)).transpose()?;
     let install = Install {
@@ -114,8 +116,8 @@ pub async fn load_raw(
         // Sealed under the previous key: re-seal under the current one, so the previous key
         // can be retired once every shop has been read. Checked, so it never revives an
         // install dropped meanwhile.
-        replace(store, sealer, shop, bytes, &install).await?;
-        return Box::pin(load_raw(store, sealer, shop)).await;
+        replace(books, sealer, shop, stamp, &install).await?;
+        return Box::pin(load_raw(books, sealer, shop)).await;
     }
-    Ok(Some((install, bytes)))
+    Ok(Some((install, stamp)))
 }

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use super::install::{self, Install, InstallError};
 use super::oauth::{self, Grant, OAuthError};
+use crate::books::BookError;
 use crate::secret::Secret;
 use crate::state::AppState;
-use crate::store::{StoreError, now_ms};
+use crate::store::now_ms;
 
 /// Refresh when less than this is left, so no call goes out with a token about to lapse.
 pub const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
@@ -35,9 +36,9 @@ pub enum TokenError {
     Busy,
 }
 
-impl From<StoreError> for TokenError {
-    fn from(e: StoreError) -> Self {
-        TokenError::Install(InstallError::Store(e))
+impl From<BookError> for TokenError {
+    fn from(e: BookError) -> Self {
+        TokenError::Install(e.into())
     }
 }
 
@@ -55,17 +56,17 @@ pub async fn access_token(state: &AppState, shop: &str) -> Result<Option<Secret>
     // Without a key no token can be opened here: as if not installed (`serve` refuses to
     // start that way; tools and benches may run so).
     let Some(sealer) = state.sealer.as_deref() else { return Ok(None) };
-    let store = state.store.as_ref();
+    let books = &state.books;
     let holder = format!("refresh-{:016x}", fastrand::u64(..));
     let deadline = Instant::now() + WAIT;
     loop {
-        let Some((install, _)) = install::load_raw(store, sealer, shop).await? else { return Ok(None) };
+        let Some((install, _)) = install::load_raw(books, sealer, shop).await? else { return Ok(None) };
         if fresh(&install, now_ms() as i64) {
             return Ok(Some(install.access_token));
         }
-        if store.try_lease(shop, LEASE_NAME, &holder, LEASE).await? {
+        if books.try_lease(shop, LEASE_NAME, &holder, LEASE).await? {
             let result = refresh_leased(state, shop).await;
-            store.release_lease(shop, LEASE_NAME, &holder).await?;
+            books.release_lease(shop, LEASE_NAME, &holder).await?;
             match result? {
                 Some(token) => return Ok(Some(token)),
                 // Changed under us (uninstalled, or replaced): look again.
@@ -83,8 +84,8 @@ pub async fn access_token(state: &AppState, shop: &str) -> Result<Option<Secret>
 /// our read and taking the lease. `None` when the stored install changed meanwhile.
 async fn refresh_leased(state: &AppState, shop: &str) -> Result<Option<Secret>, TokenError> {
     let sealer = state.sealer.as_deref().ok_or(TokenError::NoSealer)?;
-    let store = state.store.as_ref();
-    let Some((current, bytes)) = install::load_raw(store, sealer, shop).await? else { return Ok(None) };
+    let books = &state.books;
+    let Some((current, bytes)) = install::load_raw(books, sealer, shop).await? else { return Ok(None) };
     if fresh(&current, now_ms() as i64) {
         return Ok(Some(current.access_token));
     }
@@ -112,7 +113,7 @@ async fn refresh_leased(state: &AppState, shop: &str) -> Result<Option<Secret>, 
         renewed.refresh_token = Some(refresh_token);
     }
     let token = renewed.access_token.clone();
-    if install::replace(store, sealer, shop, bytes, &renewed).await? {
+    if install::replace(books, sealer, shop, bytes, &renewed).await? {
         tracing::info!(shop, "access token refreshed");
         Ok(Some(token))
     } else {

@@ -57,7 +57,7 @@ pub async fn run(command: ShopCommand) -> ExitCode {
         scopes,
         installed_at_ms: store::now_ms() as i64,
     };
-    match install::save(store.as_ref(), &sealer, &shop, &install).await {
+    match install::save(&crate::books::Books::new(store), &sealer, &shop, &install).await {
         Ok(()) => {
             println!("registered {shop}: its access token is stored encrypted");
             ExitCode::SUCCESS

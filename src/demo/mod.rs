@@ -134,7 +134,7 @@ impl Stage {
             scopes: vec!["read_orders".into(), "write_orders".into(), "write_products".into()],
             installed_at_ms: crate::store::now_ms() as i64,
         };
-        install::save(app.state.store.as_ref(), &sealer, SHOP, &install).await.map_err(|e| start(&e))?;
+        install::save(&app.state.books, &sealer, SHOP, &install).await.map_err(|e| start(&e))?;
         let sender = Sender::new(&app.url(), &secret, SHOP);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| start(&e))?;
         Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir, outbox })
@@ -193,7 +193,7 @@ impl Stage {
         let deadline = Instant::now() + timeout;
         loop {
             let stats = store.queue_stats().await.map_err(|e| DemoError::Step(e.to_string()))?;
-            let dirty = store.ledger_dirty(SHOP).await.map_err(|e| DemoError::Step(e.to_string()))?;
+            let dirty = self.app.state.books.dirty(SHOP).await.map_err(|e| DemoError::Step(e.to_string()))?;
             let quiet = dirty.orders.is_empty() && dirty.variants.is_empty() && dirty.mail.is_empty();
             if stats.queued == 0 && stats.delayed == 0 && quiet {
                 return Ok(());

@@ -7,8 +7,6 @@ use serde_json::json;
 
 use super::{DemoError, SHOP, Stage, show};
 use crate::devshop::{Policy, World};
-use crate::ledger::records::decode;
-use crate::notify::plan::MailState;
 use crate::store::Record;
 
 /// Units per order of the sale: 43 units over 30 orders against 5 in stock.
@@ -112,9 +110,9 @@ async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
     let mut emails = BTreeMap::new();
     let ids: Vec<u64> = addresses.keys().copied().collect();
     let records: Vec<Record> = ids.iter().map(|id| Record::Mail(*id)).collect();
-    let mail = stage.app.state.store.ledger_get(SHOP, &records).await.map_err(step)?;
-    for (id, bytes) in ids.iter().zip(mail) {
-        let Some(state) = decode::<MailState>(bytes.as_deref()).map_err(step)? else { continue };
+    let mail = stage.app.state.books.read(SHOP, &records).await.map_err(step)?;
+    for id in &ids {
+        let Some(state) = mail.get(crate::notify::MailKey(*id)).map_err(step)? else { continue };
         // Sent: decided and no longer waiting in the outbox.
         for occasion in state.decided.iter().filter(|o| state.outbox.iter().all(|w| &w.occasion != *o)) {
             let etas = if occasion == "ready" { vec![] } else { state.told.values().cloned().collect() };

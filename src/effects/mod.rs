@@ -23,17 +23,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
-use crate::ledger::records::{RecordError, VariantRecord, decode, encode};
+use crate::books::standing::Queues;
+use crate::books::{Change, Key, key};
+use crate::ledger::records::{RecordError, VariantRecord};
 use crate::notify::NotifyError;
 use crate::notify::outbox;
-use crate::notify::standing::Queues;
 use crate::platform::ops::Operation;
 use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{LedgerCommit, Mark, Record, Settled, StoreError};
+use crate::store::{Mark, Record, Settled, StoreError};
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
+
+crate::record_key!(
+    /// What the effects last applied on the platform for an order (tags, holds).
+    AppliedOrderKey(u64) => AppliedOrder, Record::AppliedOrder
+);
+crate::record_key!(
+    /// What the effects last applied for a variant (policy, ETA metafield).
+    AppliedVariantKey(u64) => AppliedVariant, Record::AppliedVariant
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
@@ -45,6 +55,8 @@ pub enum EffectError {
     Platform(#[from] PlatformError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Books(#[from] crate::books::BookError),
 }
 
 /// What one shop's calls need.
@@ -89,11 +101,12 @@ async fn settle_order(
     order_id: u64,
     queues: &Queues,
 ) -> Result<bool, EffectError> {
-    let store = state.store.as_ref();
-    let record = Record::AppliedOrder(order_id);
-    let stored: AppliedOrder = decode(store.ledger_get(ctx.shop, &[record]).await?[0].as_deref())?.unwrap_or_default();
-    let lines = order::lines(store, ctx.shop, order_id).await?.unwrap_or_default();
-    let cancel_requested = store.ledger_get(ctx.shop, &[Record::CancelRequest(order_id)]).await?[0].is_some();
+    let books = &state.books;
+    let record = AppliedOrderKey(order_id);
+    let reads = books.read(ctx.shop, &[record.record(), Record::CancelRequest(order_id)]).await?;
+    let stored = reads.get(record)?.unwrap_or_default();
+    let cancel_requested = reads.get(key::CancelRequest(order_id))?.is_some();
+    let lines = order::lines(books, ctx.shop, order_id).await?.unwrap_or_default();
     let mut applied = stored.clone();
     let desired = order_desired(&lines, settings, &applied, cancel_requested);
     let mut result = Ok(());
@@ -121,7 +134,7 @@ async fn settle_order(
         // Counted so a platform that keeps failing ends in the dead letters. What went through
         // is kept (`apply` recorded it), so the next pass sends only the rest.
         let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
-        write_applied(state, ctx.shop, record, encode(&kept)).await?;
+        write_applied(state, ctx.shop, record, &kept).await?;
         // The customer's email needs no platform token: it does not wait for one that works.
         if denied && desired.was_backordered {
             outbox::decide(state, ctx.shop, settings, order_id, queues).await?;
@@ -136,7 +149,7 @@ async fn settle_order(
         unsure: false,
     };
     if now != stored {
-        write_applied(state, ctx.shop, record, encode(&now)).await?;
+        write_applied(state, ctx.shop, record, &now).await?;
     }
     // Only an order that has waited can be owed an email; the rest cost no queue read.
     if !now.was_backordered {
@@ -152,13 +165,12 @@ async fn settle_variants(
     settings: &ShopSettings,
     variants: Vec<(u64, Settled)>,
 ) -> Result<Vec<Settled>, EffectError> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let mut done = Vec::new();
     let mut changes = Vec::new();
     for (id, entry) in variants {
-        let applied: AppliedVariant =
-            decode(store.ledger_get(ctx.shop, &[Record::AppliedVariant(id)]).await?[0].as_deref())?.unwrap_or_default();
-        let Some((desired, record)) = variant::read(store, ctx.shop, id).await? else {
+        let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
+        let Some((desired, record)) = variant::read(books, ctx.shop, id).await? else {
             done.push(entry);
             continue;
         };
@@ -167,7 +179,7 @@ async fn settle_variants(
         let fingerprint = if record.header.backordered() == 0 {
             desired.eta_inputs
         } else {
-            crate::notify::queue::eta_fingerprint(store, ctx.shop, id, &record, desired.eta_inputs).await?
+            crate::books::queue::eta_fingerprint(books, ctx.shop, id, &record, desired.eta_inputs).await?
         };
         if applied.eta_inputs != Some(fingerprint) {
             recheck_waiting(state, ctx.shop, id, &record).await?;
@@ -189,7 +201,7 @@ async fn settle_variants(
                     let settled = give_up(state, ctx.shop, entry.mark, e, failures).await?;
                     applied.failures = if settled { 0 } else { failures };
                     applied.unsure = true;
-                    write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+                    write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
                     if settled {
                         done.push(entry);
                     }
@@ -198,7 +210,7 @@ async fn settle_variants(
             }
         }
         if applied != before {
-            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&applied)).await?;
+            write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
         }
         let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
         // A date that went away (no supply, no lead time) is left as last set: the storefront
@@ -208,7 +220,7 @@ async fn settle_variants(
             if applied.unsure || applied.failures > 0 {
                 // Read back and found in place: nothing failed after all.
                 let now = AppliedVariant { failures: 0, unsure: false, ..applied };
-                write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
+                write_applied(state, ctx.shop, AppliedVariantKey(id), &now).await?;
             }
             done.push(entry);
         } else {
@@ -234,7 +246,7 @@ async fn settle_variants(
                 unsure: true,
                 ..applied
             };
-            write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&kept)).await?;
+            write_applied(state, ctx.shop, AppliedVariantKey(id), &kept).await?;
             if settled {
                 done.push(entry);
             }
@@ -251,7 +263,7 @@ async fn settle_variants(
             unsure: false,
             ..applied
         };
-        write_applied(state, ctx.shop, Record::AppliedVariant(id), encode(&now)).await?;
+        write_applied(state, ctx.shop, AppliedVariantKey(id), &now).await?;
         done.push(entry);
     }
     Ok(done)
@@ -291,7 +303,7 @@ async fn recheck_waiting(
     variant: u64,
     record: &VariantRecord,
 ) -> Result<(), EffectError> {
-    Ok(crate::notify::queue::mark_waiting(state.store.as_ref(), shop, variant, record).await?)
+    Ok(crate::books::queue::mark_waiting(&state.books, shop, variant, record).await?)
 }
 
 /// The same failure for each variant of a failed batch.
@@ -308,9 +320,9 @@ fn copy(e: &EffectError) -> EffectError {
     }
 }
 
-async fn write_applied(state: &AppState, shop: &str, record: Record, bytes: Vec<u8>) -> Result<(), EffectError> {
-    let commit = LedgerCommit { event: None, writes: vec![(record, Some(bytes))], ..LedgerCommit::default() };
-    state.store.ledger_commit(shop, &commit).await?;
+/// What went through is recorded outright: only this shop's pass (under its lease) writes it.
+async fn write_applied<K: Key>(state: &AppState, shop: &str, key: K, value: &K::Value) -> Result<(), EffectError> {
+    state.books.commit(shop, Change::unchecked().put(key, value)).await?;
     Ok(())
 }
 

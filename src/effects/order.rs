@@ -7,17 +7,17 @@ use serde_json::{Value, json};
 
 use super::desired::{AppliedOrder, LineState, OrderDiff};
 use super::{Ctx, EffectError};
+use crate::books::Books;
 use crate::platform::ops::{FULFILLMENT_ORDER_HOLD, FULFILLMENT_ORDER_RELEASE_HOLD, TAGS_ADD, TAGS_REMOVE};
 use crate::platform::reads::{fulfillment_orders, order_tags};
-use crate::store::Store;
 
 /// The handle of our hold: one per fulfillment order, found again by it after a crash.
 pub const HOLD_HANDLE: &str = "backorder";
 
 /// The order's lines with their open and backordered units; `None` when the ledger does not know
 /// the order.
-pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Option<Vec<LineState>>, EffectError> {
-    let Some((order, books)) = crate::notify::standing::with_variants(store, shop, order_id).await? else {
+pub async fn lines(books: &Books, shop: &str, order_id: u64) -> Result<Option<Vec<LineState>>, EffectError> {
+    let Some((order, variants)) = crate::books::standing::with_variants(books, shop, order_id).await? else {
         return Ok(None);
     };
     let lines = order
@@ -26,7 +26,7 @@ pub async fn lines(store: &dyn Store, shop: &str, order_id: u64) -> Result<Optio
         .map(|l| {
             let backordered = l
                 .variant_id
-                .and_then(|v| books.get(&v))
+                .and_then(|v| variants.get(&v))
                 .map_or(0, |r| r.header.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
             LineState { line_id: l.line_id, open: l.open_qty, backordered }
         })

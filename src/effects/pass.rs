@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::desired::{AppliedOrder, order_desired};
+use super::desired::order_desired;
 use super::{Ctx, EffectError, order, settle_order, settle_variants};
 use crate::auth::oauth::OAuthError;
 use crate::auth::tokens::TokenError;
-use crate::ledger::records::decode;
-use crate::notify::outbox;
-use crate::notify::standing::Queues;
+use crate::books::key;
+use crate::books::standing::Queues;
+use crate::notify::{Mailbox, outbox};
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{Mark, Record, Settled, now_ms};
+use crate::store::{Mark, Settled, now_ms};
 
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
@@ -71,21 +71,19 @@ pub async fn reconcile_shop_reaching(
     reach: Reach,
 ) -> Result<Pass, EffectError> {
     state.panics.hit("shop", shop);
-    let store = state.store.as_ref();
-    // Most passes find nothing settled: two reads, before any lease write or token decryption.
-    let mut reads = store.ledger_get(shop, &[Record::Settings, Record::Schedule]).await?;
-    let schedule = reads.pop().flatten();
-    let settings: ShopSettings = decode(reads.pop().flatten().as_deref())?.unwrap_or_default();
-    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings, schedule).await {
+    let books = &state.books;
+    // Most passes find nothing settled: few reads, before any lease write or token decryption.
+    let settings = books.get_or_default(shop, key::Settings).await?;
+    if let Err(e) = crate::notify::owner::run_due(state, shop, &settings).await {
         tracing::warn!(shop, error = %e, "notify: the shop's timed jobs failed; trying again");
     }
     let settle = settings.settle_ms.unwrap_or(state.settings.ledger.settle_ms);
-    let marks = store.dirty_settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
-    if marks.is_empty() || !store.try_lease(shop, "effects", holder, LEASE).await? {
+    let marks = books.settled(shop, now_ms().saturating_sub(settle), BATCH).await?;
+    if marks.is_empty() || !books.try_lease(shop, "effects", holder, LEASE).await? {
         return Ok(Pass::default());
     }
     let result = reconcile_leased(state, shop, holder, &settings, marks, reach).await;
-    store.release_lease(shop, "effects", holder).await?;
+    books.release_lease(shop, "effects", holder).await?;
     result
 }
 
@@ -97,7 +95,7 @@ async fn reconcile_leased(
     marks: Vec<Settled>,
     reach: Reach,
 ) -> Result<Pass, EffectError> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let mut pass = Pass::default();
     let token = match reach {
         Reach::MailOnly => None,
@@ -114,7 +112,7 @@ async fn reconcile_leased(
     };
     // No install (yet, or any more: uninstalled): nothing may be sent, not even emails; the
     // marks wait.
-    if token.is_none() && store.ledger_get(shop, &[Record::Install]).await?[0].is_none() {
+    if token.is_none() && !crate::auth::install::exists(books, shop).await? {
         return Ok(pass);
     }
     let mut done = Vec::new();
@@ -125,8 +123,8 @@ async fn reconcile_leased(
         match entry.mark {
             Mark::Order(id) => orders.push((id, entry)),
             Mark::Variant(id) => variants.push((id, entry)),
-            Mark::Mail(id) => mail.push((Record::Mail(id), entry)),
-            Mark::ShopMail => mail.push((Record::ShopMail, entry)),
+            Mark::Mail(id) => mail.push((Mailbox::Order(id), entry)),
+            Mark::ShopMail => mail.push((Mailbox::Shop, entry)),
         }
     }
     let queues = &Queues::default();
@@ -141,7 +139,7 @@ async fn reconcile_leased(
             let settled: Vec<Option<Settled>> = futures_util::stream::iter(orders)
                 .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
                 .map(|(id, entry)| async move {
-                    if !state.store.try_lease(ctx.shop, "effects", holder, LEASE).await? {
+                    if !state.books.try_lease(ctx.shop, "effects", holder, LEASE).await? {
                         return Ok(None);
                     }
                     let settled = settle_order(state, ctx, settings, id, queues).await?;
@@ -162,7 +160,7 @@ async fn reconcile_leased(
         // decided all the same.
         None => {
             for (id, ..) in orders {
-                if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+                if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
                     break;
                 }
                 decide_mail(state, shop, settings, id, queues).await?;
@@ -172,7 +170,7 @@ async fn reconcile_leased(
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
     for (mailbox, entry) in mail {
-        if started.elapsed() >= PASS || !store.try_lease(shop, "effects", holder, LEASE).await? {
+        if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
             break;
         }
         if !outbox::deliver(state, shop, mailbox).await? {
@@ -182,7 +180,7 @@ async fn reconcile_leased(
     }
     pass.settled = done.len();
     crate::failpoint::hit(crate::failpoint::points::EFFECTS_RECORDED);
-    store.clear_dirty(shop, &done).await?;
+    books.clear(shop, &done).await?;
     Ok(pass)
 }
 
@@ -195,10 +193,8 @@ async fn decide_mail(
     order_id: u64,
     queues: &Queues,
 ) -> Result<(), EffectError> {
-    let store = state.store.as_ref();
-    let applied: AppliedOrder =
-        decode(store.ledger_get(shop, &[Record::AppliedOrder(order_id)]).await?[0].as_deref())?.unwrap_or_default();
-    let lines = order::lines(store, shop, order_id).await?.unwrap_or_default();
+    let applied = state.books.get_or_default(shop, super::AppliedOrderKey(order_id)).await?;
+    let lines = order::lines(&state.books, shop, order_id).await?.unwrap_or_default();
     // Only an order that has waited can be owed an email; a cancel request changes no email.
     if order_desired(&lines, settings, &applied, false).was_backordered {
         outbox::decide(state, shop, settings, order_id, queues).await?;

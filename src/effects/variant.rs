@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Ctx, EffectError};
-use crate::ledger::records::{VariantRecord, decode, encode};
-use crate::notify::eta;
+use crate::books::{Books, key};
+use crate::ledger::eta;
+use crate::ledger::records::VariantRecord;
 use crate::platform::ops::{ETA_METAFIELDS, VARIANTS_POLICY};
 use crate::platform::reads::variant_info;
-use crate::store::{CommitOutcome, LedgerCommit, Record, Store};
+use crate::store::Record;
 
 /// What the platform should show for a managed variant.
 pub struct Desired {
@@ -36,26 +37,14 @@ fn eta_inputs(record: &VariantRecord) -> u64 {
 /// once the variant's state has held for the settle time, and not in the webhook path: webhooks
 /// arrive out of order (an order before its level update, a restock before its cancellation),
 /// and the stock position `S` peaks for a moment in between; a settled `S` is a real arrival.
-pub async fn read(
-    store: &dyn Store,
-    shop: &str,
-    variant: u64,
-) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
-    let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
-    let Some(mut record) = decode::<VariantRecord>(bytes.as_deref())? else { return Ok(None) };
+pub async fn read(books: &Books, shop: &str, variant: u64) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
+    let reads = books.read(shop, &[Record::Variant(variant)]).await?;
+    let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(None) };
     let before = record.settings.clone();
     eta::consume_arrivals(&mut record);
-    if record.settings != before {
-        let commit = LedgerCommit {
-            event: None,
-            expect: vec![(Record::Variant(variant), bytes)],
-            writes: vec![(Record::Variant(variant), Some(encode(&record)))],
-            ..LedgerCommit::default()
-        };
-        // A conflict means the book moved meanwhile: its new mark brings the variant back here.
-        if store.ledger_commit(shop, &commit).await? == CommitOutcome::Conflict {
-            return Ok(None);
-        }
+    // A conflict means the book moved meanwhile: its new mark brings the variant back here.
+    if record.settings != before && !books.commit(shop, reads.change().put(key::Variant(variant), &record)).await? {
+        return Ok(None);
     }
     let desired = Desired {
         product: record.product_id,

@@ -14,11 +14,11 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::ledger::records::{VariantRecord, decode};
-use crate::notify::eta;
+use crate::books::key;
+use crate::ledger::eta;
+use crate::ledger::records::VariantRecord;
 use crate::notify::outbox::human_date;
 use crate::state::AppState;
-use crate::store::Record;
 
 const BADGE: &str = include_str!("proxy/badge.js");
 /// A signed request older (or newer) than this is refused, as the platform's own libraries do.
@@ -76,15 +76,12 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     let Some(variant) = variant else {
         return answer(400, json!({"error": "variant_id must be a variant's numeric id"}));
     };
-    let record = match state.store.ledger_get(&shop, &[Record::Variant(variant)]).await {
-        Ok(mut r) => decode::<VariantRecord>(r.remove(0).as_deref()),
-        Err(e) => {
+    let record = match state.books.get(&shop, key::Variant(variant)).await {
+        Ok(r) => r,
+        Err(e) if e.is_transient() => {
             tracing::warn!(error = %e, "proxy: store unavailable");
             return answer(503, json!({"error": "temporarily unavailable, retry later"}));
         }
-    };
-    let record = match record {
-        Ok(r) => r,
         Err(e) => {
             tracing::error!(shop, variant, error = %e, "proxy: unreadable variant record");
             return answer(500, json!({"error": "internal error"}));

@@ -14,16 +14,16 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::books::standing::{self, LineStanding, Queues};
+use crate::books::{Change, Stamp, key};
 use crate::ledger::input::Contact;
-use crate::ledger::records::{decode, encode};
+use crate::notify::MailKey;
 use crate::notify::outbox::{self, human_date, shop_name};
 use crate::notify::plan::{MailState, Outgoing};
-use crate::notify::standing::{self, LineStanding, Queues};
 use crate::notify::status_token;
 use crate::notify::templates::Rendered;
-use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Mark, Record, now_ms};
+use crate::store::{Mark, Record, now_ms};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/status/{token}", web::get().to(show)).route("/status/{token}/cancel", web::post().to(cancel));
@@ -65,7 +65,8 @@ struct Order {
     lines: Vec<LineStanding>,
     contact: Contact,
     mail: MailState,
-    mail_bytes: Option<Vec<u8>>,
+    /// The outbox as read: the request's commit holds only if it is still so.
+    mail_stamp: Stamp,
     cancel_requested: bool,
 }
 
@@ -117,23 +118,21 @@ fn csrf(state: &AppState, token: &str) -> String {
 
 async fn load(state: &AppState, token: &str) -> Result<Order, Failure> {
     let (shop, order_id) = status_token::verify(state.webhook_secret(), token).ok_or(Failure::NotFound)?;
-    let store = state.store.as_ref();
+    let books = &state.books;
     let unavailable = |e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "status page: cannot read the order");
         Failure::Unavailable
     };
     let found =
-        standing::of_order(store, &shop, order_id, &Queues::for_one_order()).await.map_err(|e| unavailable(&e))?;
+        standing::of_order(books, &shop, order_id, &Queues::for_one_order()).await.map_err(|e| unavailable(&e))?;
     let Some((record, lines)) = found else { return Err(Failure::NotFound) };
-    let mut reads = store
-        .ledger_get(&shop, &[Record::Contact(order_id), Record::Mail(order_id), Record::CancelRequest(order_id)])
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let cancel_requested = reads.pop().flatten().is_some();
-    let mail_bytes = reads.pop().flatten();
-    let contact: Contact = decode(reads.pop().flatten().as_deref()).map_err(|e| unavailable(&e))?.unwrap_or_default();
-    let mail: MailState = decode(mail_bytes.as_deref()).map_err(|e| unavailable(&e))?.unwrap_or_default();
-    Ok(Order { shop, order_id, name: record.name, lines, contact, mail, mail_bytes, cancel_requested })
+    let records = [Record::Contact(order_id), Record::Mail(order_id), Record::CancelRequest(order_id)];
+    let reads = books.read(&shop, &records).await.map_err(|e| unavailable(&e))?;
+    let cancel_requested = reads.get(key::CancelRequest(order_id)).map_err(|e| unavailable(&e))?.is_some();
+    let contact = reads.get(key::Contact(order_id)).map_err(|e| unavailable(&e))?.unwrap_or_default();
+    let mail = reads.get(MailKey(order_id)).map_err(|e| unavailable(&e))?.unwrap_or_default();
+    let mail_stamp = reads.stamp(MailKey(order_id));
+    Ok(Order { shop, order_id, name: record.name, lines, contact, mail, mail_stamp, cancel_requested })
 }
 
 fn render(state: &AppState, token: &str, order: &Order, notice: Option<&'static str>) -> String {
@@ -241,26 +240,19 @@ pub async fn cancel(
 /// Records the request once (it must not exist yet), tags the order through the effects, and
 /// puts an alert for the shop owner in the order's outbox. `false`: a concurrent change; retry.
 async fn record_request(state: &AppState, order: &Order) -> Result<bool, Failure> {
-    let store = state.store.as_ref();
+    let books = &state.books;
     let fail = |e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "status page: cannot record the request");
         Failure::Unavailable
     };
-    let settings: ShopSettings = match store.ledger_get(&order.shop, &[Record::Settings]).await {
-        Ok(mut r) => decode(r.remove(0).as_deref()).map_err(|e| fail(&e))?.unwrap_or_default(),
-        Err(e) => return Err(fail(&e)),
-    };
+    let settings = books.get_or_default(&order.shop, key::Settings).await.map_err(|e| fail(&e))?;
     let mut mail = order.mail.clone();
-    let mut commit = LedgerCommit {
-        event: None,
-        expect: vec![
-            (Record::CancelRequest(order.order_id), None),
-            (Record::Mail(order.order_id), order.mail_bytes.clone()),
-        ],
-        writes: vec![(Record::CancelRequest(order.order_id), Some(encode(&now_ms())))],
-        marks: vec![Mark::Order(order.order_id)],
-        ..LedgerCommit::default()
-    };
+    let request = key::CancelRequest(order.order_id);
+    let mut change = Change::unchecked()
+        .expect(request, Stamp::absent())
+        .expect(MailKey(order.order_id), order.mail_stamp.clone())
+        .put(request, &now_ms())
+        .mark(Mark::Order(order.order_id));
     if let Some(owner) = settings.owner_email.clone() {
         let occasion = "cancel_requested".to_string();
         mail.outbox.push(Outgoing {
@@ -269,13 +261,9 @@ async fn record_request(state: &AppState, order: &Order) -> Result<bool, Failure
             to: owner,
             rendered: alert(order),
         });
-        commit.marks.push(Mark::Mail(order.order_id));
+        change = change.mark(Mark::Mail(order.order_id));
     }
-    commit.writes.push((Record::Mail(order.order_id), Some(encode(&mail))));
-    match store.ledger_commit(&order.shop, &commit).await {
-        Ok(outcome) => Ok(outcome != CommitOutcome::Conflict),
-        Err(e) => Err(fail(&e)),
-    }
+    books.commit(&order.shop, change.put(MailKey(order.order_id), &mail)).await.map_err(|e| fail(&e))
 }
 
 /// The shop owner's alert: plain facts, no customer address (the order in the admin has it).

@@ -8,17 +8,17 @@
 //! between the server's acceptance and that removal; the resend then carries the same
 //! `Message-ID`, which mail clients use to show it once.
 
-use super::NotifyError;
-use super::plan::{self, Decision, LineNow, MailState, Outgoing, Policy};
-use super::standing::{self, Queues};
+use super::plan::{self, Decision, LineNow, Outgoing, Policy};
 use super::templates::{self, MailContext, MailLine, Rendered, TemplateError};
 use super::transport::SendError;
+use super::{MailKey, Mailbox, NotifyError};
+use crate::books::standing::{self, Queues};
+use crate::books::{Edit, Key, key};
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
-use crate::ledger::records::{decode, encode};
 use crate::shop::{ShopSettings, Template};
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Mark, Record, now_ms};
+use crate::store::{Mark, Record, now_ms};
 
 /// Decides the email `order_id` is owed now and puts it in the outbox. `false`: not decided
 /// this time (the ledger moved meanwhile); the order's mark stays and the next pass decides.
@@ -29,12 +29,11 @@ pub async fn decide(
     order_id: u64,
     queues: &Queues,
 ) -> Result<bool, NotifyError> {
-    let store = state.store.as_ref();
-    let mut reads = store.ledger_get(shop, &[Record::Mail(order_id), Record::Contact(order_id)]).await?;
-    let contact_bytes = reads.pop().flatten();
-    let mail_bytes = reads.pop().flatten();
-    let mail: MailState = decode(mail_bytes.as_deref())?.unwrap_or_default();
-    let Some((order, lines)) = standing::of_order(store, shop, order_id, queues).await? else { return Ok(true) };
+    let books = &state.books;
+    // Only the outbox is checked at commit: a contact changed meanwhile changes no decision.
+    let reads = books.read(shop, &[Record::Mail(order_id)]).await?;
+    let mail = reads.get(MailKey(order_id))?.unwrap_or_default();
+    let Some((order, lines)) = standing::of_order(books, shop, order_id, queues).await? else { return Ok(true) };
     if lines.iter().any(|l| l.backordered > 0 && l.position.is_none()) {
         return Ok(false);
     }
@@ -51,9 +50,8 @@ pub async fn decide(
     let policy =
         Policy { eta_change_threshold_days: settings.eta_change_threshold_days, reminder_days: settings.reminder_days };
     let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
-    let contact: Contact = decode(contact_bytes.as_deref())?.unwrap_or_default();
-    let mut commit =
-        LedgerCommit { event: None, expect: vec![(Record::Mail(order_id), mail_bytes)], ..LedgerCommit::default() };
+    let contact = books.get_or_default(shop, key::Contact(order_id)).await?;
+    let mut change = reads.change();
     match contact.email.as_deref() {
         // An order without an address (a phone-only checkout) is decided all the same, so it is
         // not looked at again for this occasion.
@@ -72,11 +70,10 @@ pub async fn decide(
                 to: to.to_string(),
                 rendered,
             });
-            commit.marks.push(Mark::Mail(order_id));
+            change = change.mark(Mark::Mail(order_id));
         }
     }
-    commit.writes.push((Record::Mail(order_id), Some(encode(&next))));
-    Ok(store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict)
+    Ok(books.commit(shop, change.put(MailKey(order_id), &next)).await?)
 }
 
 /// The email `decision` calls for, in the shop's template, else the built-in one. A shop's
@@ -102,9 +99,9 @@ fn render<'s>(
             .map(|l| MailLine {
                 title: contact.titles.get(&l.line_id).cloned().unwrap_or_else(|| "Item".into()),
                 quantity: l.quantity,
-                eta: l.eta.map(super::eta::format),
+                eta: l.eta.map(crate::ledger::eta::format),
                 eta_text: l.eta.map(human_date),
-                previous_eta_text: l.previous_eta.as_deref().and_then(super::eta::parse).map(human_date),
+                previous_eta_text: l.previous_eta.as_deref().and_then(crate::ledger::eta::parse).map(human_date),
                 position: l.position,
             })
             .collect(),
@@ -122,21 +119,19 @@ fn render<'s>(
 
 /// Sends what waits in one outbox (`Record::Mail(order)` or `Record::ShopMail`). `true`: it is
 /// empty (clear the mark). `false`: the server is unavailable; everything stays for later.
-pub async fn deliver(state: &AppState, shop: &str, mailbox: Record) -> Result<bool, NotifyError> {
-    let store = state.store.as_ref();
+pub async fn deliver(state: &AppState, shop: &str, mailbox: Mailbox) -> Result<bool, NotifyError> {
     loop {
         if !state.mailer.ready() {
             return Ok(false);
         }
-        let bytes = store.ledger_get(shop, &[mailbox]).await?.remove(0);
-        let mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+        let mail = state.books.get_or_default(shop, mailbox).await?;
         let Some(out) = mail.outbox.first().cloned() else { return Ok(true) };
         failpoint::hit(points::MAIL_BEFORE_SEND);
         let refused = match state.mailer.send(shop, &out).await {
             Ok(()) => {
                 failpoint::hit(points::MAIL_SENT);
                 state.metrics.email_sent();
-                tracing::info!(shop, mailbox = %mailbox.name(), occasion = %out.occasion, "notify: email sent");
+                tracing::info!(shop, mailbox = %mailbox.record().name(), occasion = %out.occasion, "notify: email sent");
                 false
             }
             Err(SendError::Unavailable(why)) => {
@@ -144,7 +139,7 @@ pub async fn deliver(state: &AppState, shop: &str, mailbox: Record) -> Result<bo
                 return Ok(false);
             }
             Err(SendError::Refused(why)) => {
-                tracing::warn!(shop, mailbox = %mailbox.name(), occasion = %out.occasion, error = %why, "notify: email refused for good");
+                tracing::warn!(shop, mailbox = %mailbox.record().name(), occasion = %out.occasion, error = %why, "notify: email refused for good");
                 true
             }
         };
@@ -157,28 +152,19 @@ pub async fn deliver(state: &AppState, shop: &str, mailbox: Record) -> Result<bo
 async fn remove(
     state: &AppState,
     shop: &str,
-    mailbox: Record,
+    mailbox: Mailbox,
     occasion: &str,
     refused: bool,
 ) -> Result<(), NotifyError> {
-    let store = state.store.as_ref();
-    loop {
-        let bytes = store.ledger_get(shop, &[mailbox]).await?.remove(0);
-        let mut mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+    let removal = state.books.update(shop, mailbox, |mail| {
+        let mut mail = mail.unwrap_or_default();
         mail.outbox.retain(|o| o.occasion != occasion);
         if refused {
             mail.undeliverable.insert(occasion.to_string());
         }
-        let commit = LedgerCommit {
-            event: None,
-            expect: vec![(mailbox, bytes)],
-            writes: vec![(mailbox, Some(encode(&mail)))],
-            ..LedgerCommit::default()
-        };
-        if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
-            return Ok(());
-        }
-    }
+        Edit::put(mail, ())
+    });
+    Ok(removal.await?)
 }
 
 pub fn message_id(state: &AppState, shop: &str, order_id: u64, occasion: &str) -> String {
@@ -226,12 +212,10 @@ pub async fn queue_for_owner(
     to: &str,
     rendered: Rendered,
 ) -> Result<bool, NotifyError> {
-    let store = state.store.as_ref();
-    loop {
-        let bytes = store.ledger_get(shop, &[Record::ShopMail]).await?.remove(0);
-        let mut mail: MailState = decode(bytes.as_deref())?.unwrap_or_default();
+    let queued = state.books.update(shop, Mailbox::Shop, |mail| {
+        let mut mail = mail.unwrap_or_default();
         if !mail.decided.insert(occasion.to_string()) {
-            return Ok(false);
+            return Edit::Leave(false);
         }
         mail.outbox.push(Outgoing {
             occasion: occasion.to_string(),
@@ -239,15 +223,7 @@ pub async fn queue_for_owner(
             to: to.to_string(),
             rendered: rendered.clone(),
         });
-        let commit = LedgerCommit {
-            event: None,
-            expect: vec![(Record::ShopMail, bytes)],
-            writes: vec![(Record::ShopMail, Some(encode(&mail)))],
-            marks: vec![Mark::ShopMail],
-            ..LedgerCommit::default()
-        };
-        if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
-            return Ok(true);
-        }
-    }
+        Edit::put(mail, true).mark(Mark::ShopMail)
+    });
+    Ok(queued.await?)
 }

@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use super::NotifyError;
 use super::outbox;
-use super::queue::scan;
 use super::templates::Rendered;
-use crate::ledger::records::{VariantRecord, decode, encode};
-use crate::ledger::rules::OrderRecord;
+use crate::books::queue::scan;
+use crate::books::{Key, key};
+use crate::ledger::records::VariantRecord;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record, now_ms};
+use crate::store::{Record, now_ms};
 
 const HOUR_MS: i64 = 3_600_000;
 const WEEK_MS: i64 = 7 * 24 * HOUR_MS;
@@ -92,6 +92,11 @@ pub fn digest(shop: &str, lines: &[DigestLine], now_ms: i64) -> Rendered {
     Rendered { subject: format!("Backorder digest: {units} units waiting"), html: html_of(&text), text }
 }
 
+crate::record_key!(
+    /// When the shop's timed jobs next come due.
+    ScheduleKey => Schedule, Record::Schedule
+);
+
 /// A shop's timed jobs (`Record::Schedule`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -104,15 +109,12 @@ pub struct Schedule {
 /// Runs the shop's timed jobs that are due: each claimed by one commit (so one instance does
 /// it), then done: reminders look at every waiting order again (hourly), the digest goes to the
 /// owner (weekly).
-pub async fn run_due(
-    state: &AppState,
-    shop: &str,
-    settings: &ShopSettings,
-    bytes: Option<Vec<u8>>,
-) -> Result<(), NotifyError> {
+pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> Result<(), NotifyError> {
     let now = now_ms() as i64;
-    let schedule: Schedule = decode(bytes.as_deref())?.unwrap_or_default();
-    let first = bytes.is_none();
+    let reads = state.books.read(shop, &[ScheduleKey.record()]).await?;
+    let stored = reads.get(ScheduleKey)?;
+    let first = stored.is_none();
+    let schedule = stored.unwrap_or_default();
     // A shop with nothing timed to do gets no record (a redacted shop must stay gone).
     if first && settings.owner_email.is_none() && settings.reminder_days.is_none() {
         return Ok(());
@@ -132,13 +134,8 @@ pub async fn run_due(
     if digest_due {
         next.digests += 1;
     }
-    let claim = LedgerCommit {
-        event: None,
-        expect: vec![(Record::Schedule, bytes)],
-        writes: vec![(Record::Schedule, Some(encode(&next)))],
-        ..LedgerCommit::default()
-    };
-    if state.store.ledger_commit(shop, &claim).await? == CommitOutcome::Conflict {
+    // The claim: of two instances that found the job due, one commit wins.
+    if !state.books.commit(shop, reads.change().put(ScheduleKey, &next)).await? {
         return Ok(());
     }
     if reminders {
@@ -155,31 +152,32 @@ pub async fn run_due(
 }
 
 async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, NotifyError> {
-    crate::worker::ledger::managed_variants(state.store.as_ref(), shop).await
+    Ok(crate::books::apply::managed_variants(&state.books, shop).await?)
 }
 
 /// Marks every waiting order, so each is looked at for a reminder that has come due.
 async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
     for (variant, record) in managed(state, shop).await? {
-        super::queue::mark_waiting(state.store.as_ref(), shop, variant, &record).await?;
+        crate::books::queue::mark_waiting(&state.books, shop, variant, &record).await?;
     }
     Ok(())
 }
 
 async fn backlog(state: &AppState, shop: &str) -> Result<Vec<DigestLine>, NotifyError> {
-    let store = state.store.as_ref();
-    let today = super::eta::today();
+    let books = &state.books;
+    let today = crate::ledger::eta::today();
     let mut lines = Vec::new();
     for (variant, record) in managed(state, shop).await? {
-        let queue = scan(store, shop, variant, &record, None).await?;
+        let queue = scan(books, shop, variant, &record, None).await?;
         if queue.is_empty() {
             continue;
         }
         let orders: BTreeSet<u64> = queue.iter().map(|e| e.order_id).collect();
-        let at_risk =
-            queue.iter().filter(|e| e.eta.as_deref().and_then(super::eta::parse).is_none_or(|d| d < today)).count();
-        let first = store.ledger_get(shop, &[Record::Order(queue[0].order_id)]).await?.remove(0);
-        let oldest_ms = decode::<OrderRecord>(first.as_deref())?.map(|o| o.created_at_ms);
+        let at_risk = queue
+            .iter()
+            .filter(|e| e.eta.as_deref().and_then(crate::ledger::eta::parse).is_none_or(|d| d < today))
+            .count();
+        let oldest_ms = books.get(shop, key::Order(queue[0].order_id)).await?.map(|o| o.created_at_ms);
         lines.push(DigestLine {
             variant,
             units: record.header.backordered(),

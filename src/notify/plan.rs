@@ -136,7 +136,7 @@ pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64)
     };
     for l in &decision.lines {
         if decision.kind != "ready" {
-            next.told.insert(l.line_id, l.eta.map(super::eta::format));
+            next.told.insert(l.line_id, l.eta.map(crate::ledger::eta::format));
         }
     }
     next.decided.insert(decision.occasion.clone());
@@ -149,7 +149,7 @@ pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64)
 /// first email) does not, and neither does a date that moved earlier.
 fn moved_later(told: Option<&Option<String>>, now: Option<Date>, policy: Policy) -> bool {
     let Some(Some(told)) = told else { return false };
-    let Some(told) = super::eta::parse(told) else { return false };
+    let Some(told) = crate::ledger::eta::parse(told) else { return false };
     match now {
         None => true,
         Some(now) => (now - told).whole_days() > i64::from(policy.eta_change_threshold_days),

@@ -8,13 +8,9 @@ use time::format_description::well_known::Rfc3339;
 
 use super::NotifyError;
 use super::templates::{self, TemplateError};
-use crate::ledger::records::{decode, encode};
+use crate::books::{Edit, key};
 use crate::shop::{ShopSettings, Template, TemplateFailure};
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record};
-
-/// Tries against concurrent settings changes before leaving it to the next failure.
-const ATTEMPTS: usize = 8;
 
 /// Records that `template` (the shop's template of `error.kind`) failed with `error`. Nothing is
 /// written if the merchant has saved another template meanwhile: that one has not failed.
@@ -24,16 +20,14 @@ pub async fn record(
     template: &Template,
     error: &TemplateError,
 ) -> Result<(), NotifyError> {
-    let store = state.store.as_ref();
     let kind = error.kind.as_str();
     let sha = templates::fingerprint(template);
-    for _ in 0..ATTEMPTS {
-        let bytes = store.ledger_get(shop, &[Record::Settings]).await?.remove(0);
-        let mut settings: ShopSettings = decode(bytes.as_deref())?.unwrap_or_default();
+    let recorded = state.books.update(shop, key::Settings, |settings| {
+        let mut settings: ShopSettings = settings.unwrap_or_default();
         let current = settings.templates.get(kind).map(templates::fingerprint);
         let known = settings.template_failures.get(kind).is_some_and(|f| f.template_sha256 == sha);
         if current.as_deref() != Some(sha.as_str()) || known {
-            return Ok(());
+            return Edit::Leave(());
         }
         let at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         let failure = TemplateFailure {
@@ -43,15 +37,11 @@ pub async fn record(
             template_sha256: sha.clone(),
         };
         settings.template_failures.insert(kind.to_string(), failure);
-        let commit = LedgerCommit {
-            event: None,
-            expect: vec![(Record::Settings, bytes)],
-            writes: vec![(Record::Settings, Some(encode(&settings)))],
-            ..LedgerCommit::default()
-        };
-        if store.ledger_commit(shop, &commit).await? != CommitOutcome::Conflict {
-            return Ok(());
-        }
+        Edit::put(settings, ())
+    });
+    match recorded.await {
+        // Settings saved that often meanwhile: the next failure records it.
+        Err(crate::books::BookError::Contended) => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }

@@ -7,15 +7,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HandlerError;
-use crate::ledger::input::Contact;
-use crate::ledger::records::{decode, encode};
-use crate::ledger::rules::OrderRecord;
-use crate::notify::outbox;
-use crate::notify::plan::MailState;
+use crate::books::{BookError, Books, key};
 use crate::notify::templates::Rendered;
-use crate::shop::ShopSettings;
+use crate::notify::{MailKey, outbox};
 use crate::state::AppState;
-use crate::store::{CommitOutcome, Envelope, LedgerCommit, Record};
+use crate::store::{Envelope, Record};
 
 #[derive(Deserialize)]
 struct Customer {
@@ -60,63 +56,55 @@ fn shape(topic: &str, e: serde_json::Error) -> HandlerError {
 pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
     let body: Redact = serde_json::from_slice(&envelope.body).map_err(|e| shape("customers/redact", e))?;
     let shop = envelope.meta.shop.as_str();
-    let store = state.store.as_ref();
+    let books = &state.books;
     for order_id in body.orders_to_redact {
-        loop {
-            let records = [Record::Order(order_id), Record::Mail(order_id), Record::Contact(order_id)];
-            let reads = store.ledger_get(shop, &records).await.map_err(transient)?;
-            let [order_bytes, mail_bytes, contact] = <[_; 3]>::try_from(reads).map_err(|_| transient("short read"))?;
-            let mut commit = LedgerCommit {
-                event: None,
-                expect: vec![
-                    (Record::Order(order_id), order_bytes.clone()),
-                    (Record::Mail(order_id), mail_bytes.clone()),
-                ],
-                ..LedgerCommit::default()
-            };
-            if contact.is_some() {
-                commit.writes.push((Record::Contact(order_id), None));
-            }
-            // Emails not yet sent carry the address and name: they go; what was decided stays,
-            // so nothing is sent again.
-            if let Some(mut mail) = decode::<MailState>(mail_bytes.as_deref()).map_err(transient)?
-                && !mail.outbox.is_empty()
-            {
-                mail.outbox.clear();
-                commit.writes.push((Record::Mail(order_id), Some(encode(&mail))));
-            }
-            // Customer tags chose the order's priority class, which stays with its lines.
-            if let Some(mut order) = decode::<OrderRecord>(order_bytes.as_deref()).map_err(transient)?
-                && !order.customer_tags.is_empty()
-            {
-                order.customer_tags.clear();
-                commit.writes.push((Record::Order(order_id), Some(encode(&order))));
-            }
-            if commit.writes.is_empty() {
-                break;
-            }
-            if store.ledger_commit(shop, &commit).await.map_err(transient)? != CommitOutcome::Conflict {
-                break;
-            }
-        }
+        redact_order(books, shop, order_id).await?;
     }
     // A dead-lettered webhook of theirs (kept whole for a replay) holds the address too.
     if let Some(email) = body.customer.email.as_deref().filter(|e| !e.is_empty()) {
-        store.purge_dead_letters(shop, email.as_bytes()).await.map_err(transient)?;
+        state.store.purge_dead_letters(shop, email.as_bytes()).await.map_err(transient)?;
     }
     tracing::info!(shop, "privacy: customer redacted");
     Ok(())
+}
+
+/// Erases one order's personal data in one checked commit, decided again on a conflict.
+async fn redact_order(books: &Books, shop: &str, order_id: u64) -> Result<(), BookError> {
+    for _ in 0..16 {
+        let records = [Record::Order(order_id), Record::Mail(order_id), Record::Contact(order_id)];
+        let reads = books.read(shop, &records).await?;
+        let mut change = reads.change();
+        if reads.get(key::Contact(order_id))?.is_some() {
+            change = change.remove(key::Contact(order_id));
+        }
+        // Emails not yet sent carry the address and name: they go; what was decided stays,
+        // so nothing is sent again.
+        if let Some(mut mail) = reads.get(MailKey(order_id))?
+            && !mail.outbox.is_empty()
+        {
+            mail.outbox.clear();
+            change = change.put(MailKey(order_id), &mail);
+        }
+        // Customer tags chose the order's priority class, which stays with its lines.
+        if let Some(mut order) = reads.get(key::Order(order_id))?
+            && !order.customer_tags.is_empty()
+        {
+            order.customer_tags.clear();
+            change = change.put(key::Order(order_id), &order);
+        }
+        if change.is_empty() || books.commit(shop, change).await? {
+            return Ok(());
+        }
+    }
+    Err(BookError::Contended)
 }
 
 /// `customers/data_request`: one email to the shop owner with the data as JSON.
 pub async fn data_request(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
     let body: DataRequest = serde_json::from_slice(&envelope.body).map_err(|e| shape("customers/data_request", e))?;
     let shop = envelope.meta.shop.as_str();
-    let store = state.store.as_ref();
-    let settings: ShopSettings =
-        decode(store.ledger_get(shop, &[Record::Settings]).await.map_err(transient)?[0].as_deref())
-            .map_err(transient)?
-            .unwrap_or_default();
+    let books = &state.books;
+    let settings = books.get_or_default(shop, key::Settings).await?;
     let Some(owner) = settings.owner_email else {
         // Kept in the dead letters with this reason: set the address, then `dlq replay`.
         return Err(HandlerError::Permanent(
@@ -132,10 +120,9 @@ pub async fn data_request(state: &AppState, envelope: &Envelope) -> Result<(), H
             Record::Mail(*order_id),
             Record::CancelRequest(*order_id),
         ];
-        let reads = store.ledger_get(shop, &records).await.map_err(transient)?;
-        let [order, contact, mail, cancel] = <[_; 4]>::try_from(reads).map_err(|_| transient("short read"))?;
-        let Some(order) = decode::<OrderRecord>(order.as_deref()).map_err(transient)? else { continue };
-        let contact: Option<Contact> = decode(contact.as_deref()).map_err(transient)?;
+        let reads = books.read(shop, &records).await?;
+        let Some(order) = reads.get(key::Order(*order_id))? else { continue };
+        let contact = reads.get(key::Contact(*order_id))?;
         // Only what belongs to this customer: an order kept under someone else is not theirs.
         if let Some(c) = &contact {
             let same_id = c.customer_id.is_some() && c.customer_id == body.customer.id;
@@ -144,8 +131,8 @@ pub async fn data_request(state: &AppState, envelope: &Envelope) -> Result<(), H
                 continue;
             }
         }
-        let mail: MailState = decode(mail.as_deref()).map_err(transient)?.unwrap_or_default();
-        let cancel: Option<u64> = decode(cancel.as_deref()).map_err(transient)?;
+        let mail = reads.get(MailKey(*order_id))?.unwrap_or_default();
+        let cancel = reads.get(key::CancelRequest(*order_id))?;
         orders.push(json!({
             "order_id": order_id,
             "name": order.name,

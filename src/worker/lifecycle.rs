@@ -34,10 +34,10 @@ fn triggered_ms(envelope: &Envelope) -> Option<i64> {
 /// replayed delivery must not undo a reinstall) or the platform still accepts them.
 pub async fn uninstalled(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
     let shop = envelope.meta.shop.as_str();
-    let store = state.store.as_ref();
+    let books = &state.books;
     if let (Some(sealer), Some(triggered)) = (state.sealer.as_deref(), triggered_ms(envelope)) {
         // An install that cannot be opened is left to the platform check below.
-        if let Ok(Some(current)) = install::load(store, sealer, shop).await
+        if let Ok(Some(current)) = install::load(books, sealer, shop).await
             && current.installed_at_ms > triggered
         {
             tracing::info!(shop, "app/uninstalled predates the current install; kept");
@@ -47,7 +47,7 @@ pub async fn uninstalled(state: &AppState, envelope: &Envelope) -> Result<(), Ha
     if !token_refused(state, shop).await? {
         return Ok(());
     }
-    install::delete(store, shop).await.map_err(transient)?;
+    install::delete(books, shop).await.map_err(transient)?;
     tracing::info!(shop, "uninstalled: tokens dropped, no more platform calls for the shop");
     Ok(())
 }

@@ -2,9 +2,7 @@
 //! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
 
 mod customers;
-pub mod ledger;
 mod lifecycle;
-pub mod rekey;
 mod router;
 
 use std::sync::Arc;
@@ -29,6 +27,14 @@ pub enum HandlerError {
     /// The store or the platform failed; try again later.
     #[error("{0}")]
     Transient(String),
+}
+
+/// The one place a book error becomes a queue decision: a corrupt record or an inconsistent
+/// book will read the same on every try (dead-letter it); the rest can pass.
+impl From<crate::books::BookError> for HandlerError {
+    fn from(e: crate::books::BookError) -> Self {
+        if e.is_transient() { HandlerError::Transient(e.to_string()) } else { HandlerError::Permanent(e.to_string()) }
+    }
 }
 
 /// The running consumers of one process.

@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use super::HandlerError;
-use super::ledger::{self, Event, Outcome};
+use crate::books::apply::{self, Event, Outcome};
 use crate::ledger::input::{self, InputError};
 use crate::state::AppState;
-use crate::store::{Envelope, LEGACY_EFFECT_TOPIC, LedgerCommit};
+use crate::store::{Envelope, EventMark, LEGACY_EFFECT_TOPIC};
 use crate::webhook::Topic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,18 +46,18 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     let body = &envelope.body;
     let triggered = meta.triggered_at.as_deref();
     let event = |key: String| Event::new(&meta.shop, key, topic.as_str(), state.dedupe_ttl());
-    let store = state.store.as_ref();
+    let books = &state.books;
     let lock = state.shop_lock(&meta.shop);
     let _serial = lock.lock().await;
     match topic {
         Topic::OrdersCreate | Topic::OrdersUpdated | Topic::OrdersCancelled | Topic::OrdersFulfilled => {
             let order = input::parse_order(body, triggered).map_err(bad_input)?;
-            let outcome = ledger::apply_order(store, &event(envelope.event_key()), &order).await?;
+            let outcome = apply::apply_order(books, &event(envelope.event_key()), &order).await?;
             Ok(committed(state, envelope, outcome))
         }
         Topic::InventoryLevelsUpdate => {
             let level = input::parse_level(body, triggered).map_err(bad_input)?;
-            let outcome = ledger::apply_level(store, &event(envelope.event_key()), &level).await?;
+            let outcome = apply::apply_level(books, &event(envelope.event_key()), &level).await?;
             Ok(committed(state, envelope, outcome))
         }
         Topic::ProductsUpdate => {
@@ -67,7 +67,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             let mut handled = Handled::AlreadyDone;
             for info in &variants {
                 let key = format!("{}:v{}", envelope.event_key(), info.variant_id);
-                if ledger::map_variant(store, &event(key), info, false).await? == Outcome::Applied {
+                if apply::map_variant(books, &event(key), info, false).await? == Outcome::Applied {
                     handled = Handled::Done;
                 }
             }
@@ -101,13 +101,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
 async fn legacy_effect(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let mark = crate::store::legacy_effect(envelope)
         .ok_or_else(|| HandlerError::Permanent("dead-lettered effect: malformed mark".into()))?;
-    let commit = LedgerCommit { event: None, marks: vec![mark], ..LedgerCommit::default() };
-    // A store that is down is worth a retry, like any webhook's commit.
-    state
-        .store
-        .ledger_commit(&envelope.meta.shop, &commit)
-        .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?;
+    state.books.mark(&envelope.meta.shop, [mark]).await?;
     Ok(Handled::Done)
 }
 
@@ -139,10 +133,7 @@ async fn record_once(
     topic: Topic,
     ttl: Duration,
 ) -> Result<Handled, HandlerError> {
-    let first = state
-        .store
-        .commit_event(&envelope.meta.shop, &envelope.event_key(), topic.as_str(), ttl)
-        .await
-        .map_err(|e| HandlerError::Transient(e.to_string()))?;
+    let event = EventMark { key: envelope.event_key(), topic: topic.as_str().to_string(), ttl };
+    let first = state.books.record_event(&envelope.meta.shop, &event).await?;
     Ok(if first { Handled::Done } else { Handled::AlreadyDone })
 }

@@ -7,11 +7,11 @@ use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use backorder::auth::install::{self, Install};
+use backorder::books::apply::{Event, map_variant};
 use backorder::devshop::{DevShop, Policy};
 use backorder::failpoint::points;
 use backorder::ledger::input::VariantInfo;
 use backorder::secret::Secret;
-use backorder::worker::ledger::{Event, map_variant};
 
 use crate::crash::{SIGABRT, Server, deliver, durable_redis, http_client};
 use crate::support::shopify::{Line, Order, level_body, triggered_at};
@@ -46,7 +46,7 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
             scopes: vec![],
             installed_at_ms: 0,
         };
-        install::save(shared.as_ref(), &sealer, SHOP, &install).await.unwrap();
+        install::save(&backorder::books::Books::new(shared.clone()), &sealer, SHOP, &install).await.unwrap();
         let info = VariantInfo {
             variant_id: variant,
             product_id: product,
@@ -54,7 +54,7 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
             title: "Tee".into(),
         };
         let event = Event::new(SHOP, "enrol".into(), "setup", Duration::from_secs(600));
-        map_variant(shared.as_ref(), &event, &info, true).await.unwrap();
+        map_variant(&backorder::books::Books::new(shared.clone()), &event, &info, true).await.unwrap();
     }
     let base = devshop.admin_base_url();
     let smtp = mail.map(|(sink, _)| sink.url()).unwrap_or_default();

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use backorder::books::apply::{Event, map_variant};
 use backorder::devshop::sender::Kind;
 use backorder::devshop::{Batch, DevShop, Policy, Sender, World};
 use backorder::ledger::input::VariantInfo;
-use backorder::worker::ledger::{Event, map_variant};
 use serde_json::{Value, json};
 
 use crate::api::{get, token};
@@ -26,7 +26,7 @@ async fn enrol(app: &TestApp, devshop: &DevShop, variant: u64) {
         }
     });
     let event = Event::new(SHOP, format!("enrol-{variant}"), "setup", Duration::from_secs(60));
-    map_variant(app.store.as_ref(), &event, &info, true).await.unwrap();
+    map_variant(&backorder::books::Books::new(app.store.clone()), &event, &info, true).await.unwrap();
 }
 
 /// What the API must show for `variant`, worked out from the dev shop's own state by SPEC 4:

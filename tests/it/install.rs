@@ -47,8 +47,10 @@ async fn shop_add_stores_the_token_sealed_and_the_service_opens_it() {
         assert!(!raw.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the token is not stored in plain text");
 
         let sealer = settings(&store, &[]).sealer().unwrap();
-        let opened =
-            install::load(store.open().await.as_ref(), &sealer, "custom.myshopify.com").await.unwrap().unwrap();
+        let opened = install::load(&backorder::books::Books::new(store.open().await), &sealer, "custom.myshopify.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(opened.access_token, Secret::new(TOKEN));
         assert_eq!(opened.scopes, ["read_orders", "write_orders"]);
     }
@@ -83,7 +85,7 @@ async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
         scopes: vec![],
         installed_at_ms: 0,
     };
-    install::save(app.store.as_ref(), &sealer, SHOP, &install).await.unwrap();
+    install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &install).await.unwrap();
 
     let resp = put(&app, &format!("/api/variants/{variant}"), &token(SHOP), json!({"cap": 10})).await;
     assert_eq!(resp.status(), 200);

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use backorder::books::apply::{Event, apply_level, apply_order, map_variant};
 use backorder::ledger::input::{VariantInfo, parse_level, parse_order};
 use backorder::ledger::records::{VariantRecord, decode, encode};
 use backorder::ledger::rules::ShopRules;
 use backorder::store::{EventMark, LedgerCommit, Record, SharedStore};
-use backorder::worker::ledger::{Event, apply_level, apply_order, map_variant};
 use proptest::prelude::*;
 
 use crate::ledger_model::{Delivered, Expected, Platform, VARIANTS, history, item_of, model, scramble};
@@ -31,7 +31,9 @@ pub async fn enrol_all(store: &SharedStore, rules: &ShopRules) {
     for v in VARIANTS {
         let info =
             VariantInfo { variant_id: v, product_id: 1, inventory_item_id: Some(item_of(v)), title: String::new() };
-        map_variant(store.as_ref(), &event(format!("setup:{v}"), "setup"), &info, true).await.expect("enrolled");
+        map_variant(&backorder::books::Books::new(store.clone()), &event(format!("setup:{v}"), "setup"), &info, true)
+            .await
+            .expect("enrolled");
     }
 }
 
@@ -41,9 +43,11 @@ pub async fn feed(store: &SharedStore, deliveries: &[Delivered]) {
         let key = format!("ev:{triggered}");
         let ev = event(key, topic);
         let result = if topic.starts_with("orders/") {
-            apply_order(store.as_ref(), &ev, &parse_order(body, Some(triggered)).unwrap()).await
+            apply_order(&backorder::books::Books::new(store.clone()), &ev, &parse_order(body, Some(triggered)).unwrap())
+                .await
         } else {
-            apply_level(store.as_ref(), &ev, &parse_level(body, Some(triggered)).unwrap()).await
+            apply_level(&backorder::books::Books::new(store.clone()), &ev, &parse_level(body, Some(triggered)).unwrap())
+                .await
         };
         result.unwrap_or_else(|e| panic!("delivery {n} ({topic}) failed: {e}"));
     }

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use backorder::books::apply::{Event, map_variant};
 use backorder::ledger::input::VariantInfo;
 use backorder::ledger::records::{VariantRecord, decode};
 use backorder::store::Record;
-use backorder::worker::ledger::{Event, map_variant};
 
 use crate::support::shopify::{Line, Order, level_body, triggered_at};
 use crate::support::webhooks::Delivery;
@@ -38,7 +38,7 @@ pub fn level(available: i64, at: i64) -> Delivery {
 pub async fn enrol(app: &TestApp) {
     let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
     let event = Event::new(SHOP, "enrol".into(), "setup", std::time::Duration::from_secs(60));
-    map_variant(app.store.as_ref(), &event, &info, true).await.unwrap();
+    map_variant(&backorder::books::Books::new(app.store.clone()), &event, &info, true).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

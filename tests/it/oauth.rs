@@ -19,7 +19,9 @@ pub async fn start(backend: Backend) -> (TestApp, TestStore, DevShop) {
 }
 
 pub async fn stored(app: &TestApp, shop: &str) -> Option<Install> {
-    install::load(app.store.as_ref(), app.app.state.sealer.as_deref().unwrap(), shop).await.unwrap()
+    install::load(&backorder::books::Books::new(app.store.clone()), app.app.state.sealer.as_deref().unwrap(), shop)
+        .await
+        .unwrap()
 }
 
 /// Nothing of `shop` in the store: no install, no key, no row.

@@ -10,12 +10,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::books::apply::{Event, apply_level, map_variant};
+use crate::books::{Books, Change, key};
 use crate::ledger::input::{LevelState, OrderLine, VariantInfo, Version};
-use crate::ledger::records::{VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderRecord, ShopRules};
 use crate::ledger::{FillKey, Header};
-use crate::store::{EventMark, LedgerCommit, LineWrite, Record, Store};
-use crate::worker::ledger::{Event, apply_level, map_variant};
 
 pub const VARIANT: u64 = 9_153_027_655_318_407_221;
 pub const ITEM: u64 = 9_007_199_254_740_993;
@@ -55,10 +54,6 @@ impl Open {
     pub fn tags(&self) -> Vec<String> {
         if self.vip { vec!["VIP".into()] } else { Vec::new() }
     }
-}
-
-fn bench_mark(key: impl Into<String>) -> EventMark {
-    EventMark { key: key.into(), topic: "bench".into(), ttl: Duration::from_secs(3600) }
 }
 
 pub fn event(shop: &str, key: String) -> Event<'_> {
@@ -105,23 +100,21 @@ pub fn orders(depth: usize, rng: &mut fastrand::Rng) -> Vec<Open> {
 }
 
 /// Rules, level, enrolment, then the lines and the header. Returns the stock set.
-pub async fn fill(store: &dyn Store, shop: &str, open: &[Open]) -> Result<i64, String> {
+pub async fn fill(books: &Books, shop: &str, open: &[Open]) -> Result<i64, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("setup, {what}: {e}");
     let rules = ShopRules { priority_tags: BTreeMap::from([("VIP".into(), VIP_CLASS)]), counted_locations: None };
-    let mut commit = LedgerCommit { event: Some(bench_mark("bench:rules")), ..Default::default() };
-    commit.writes.push((Record::Rules, Some(encode(&rules))));
-    store.ledger_commit(shop, &commit).await.map_err(|e| fail("rules", &e))?;
+    books.commit(shop, Change::unchecked().put(key::Rules, &rules)).await.map_err(|e| fail("rules", &e))?;
 
     let units: u64 = open.iter().map(|o| u64::from(o.qty)).sum();
     let stock = half_covered(units);
-    apply_level(store, &event(shop, "bench:level".into()), &level(stock, EPOCH_MS))
+    apply_level(books, &event(shop, "bench:level".into()), &level(stock, EPOCH_MS))
         .await
         .map_err(|e| fail("level", &e))?;
     let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
-    map_variant(store, &event(shop, "bench:enrol".into()), &info, true).await.map_err(|e| fail("enrol", &e))?;
+    map_variant(books, &event(shop, "bench:enrol".into()), &info, true).await.map_err(|e| fail("enrol", &e))?;
 
-    for (n, chunk) in open.chunks(ORDERS_PER_COMMIT).enumerate() {
-        let mut commit = LedgerCommit { event: Some(bench_mark(format!("bench:fill:{n}"))), ..Default::default() };
+    for chunk in open.chunks(ORDERS_PER_COMMIT) {
+        let mut change = Change::unchecked();
         for o in chunk {
             let record = OrderRecord {
                 version: Version { updated_at_ms: o.created_at_ms, triggered_at_ns: 0, digest: 0 },
@@ -131,20 +124,22 @@ pub async fn fill(store: &dyn Store, shop: &str, open: &[Open]) -> Result<i64, S
                 lines: vec![o.line(o.qty)],
                 customer_tags: Vec::new(),
             };
-            commit.writes.push((Record::Order(o.order_id), Some(encode(&record))));
-            commit.lines.push(LineWrite { variant: VARIANT, key: o.key(), old: 0, qty: o.qty });
+            change = change.put(key::Order(o.order_id), &record).line(VARIANT, o.key(), 0, o.qty);
         }
-        store.ledger_commit(shop, &commit).await.map_err(|e| fail("lines", &e))?;
+        books.commit(shop, change).await.map_err(|e| fail("lines", &e))?;
     }
 
-    let bytes = store.ledger_get(shop, &[Record::Variant(VARIANT)]).await.map_err(|e| fail("variant", &e))?.remove(0);
-    let mut record: VariantRecord =
-        decode(bytes.as_deref()).map_err(|e| fail("variant", &e))?.ok_or("setup: the variant was not enrolled")?;
+    let mut record = books
+        .get(shop, key::Variant(VARIANT))
+        .await
+        .map_err(|e| fail("variant", &e))?
+        .ok_or("setup: the variant was not enrolled")?;
     let lines: Vec<(FillKey, u32)> = open.iter().map(|o| (o.key(), o.qty)).collect();
     record.header = header_of(&lines, stock);
-    let mut commit = LedgerCommit { event: Some(bench_mark("bench:header")), ..Default::default() };
-    commit.writes.push((Record::Variant(VARIANT), Some(encode(&record))));
-    store.ledger_commit(shop, &commit).await.map_err(|e| fail("header", &e))?;
+    books
+        .commit(shop, Change::unchecked().put(key::Variant(VARIANT), &record))
+        .await
+        .map_err(|e| fail("header", &e))?;
     Ok(stock)
 }
 

@@ -10,10 +10,9 @@
 use std::sync::Mutex;
 
 use super::fill::{self, Open};
+use crate::books::apply::{apply_level, apply_order};
+use crate::books::{BookError, Books};
 use crate::ledger::input::{OrderState, Version};
-use crate::store::Store;
-use crate::worker::HandlerError;
-use crate::worker::ledger::{apply_level, apply_order};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
@@ -124,18 +123,18 @@ impl Book {
     }
 
     /// Decides and applies the next event of the mix.
-    pub async fn step(&self, store: &dyn Store, shop: &str) -> (Kind, Result<(), HandlerError>) {
+    pub async fn step(&self, books: &Books, shop: &str) -> (Kind, Result<(), BookError>) {
         let (kind, key, planned) = self.plan();
         let event = fill::event(shop, key);
         let result = match planned {
             Planned::Order { state, created } => {
-                let r = apply_order(store, &event, &state).await;
+                let r = apply_order(books, &event, &state).await;
                 if let (Ok(_), Some(o)) = (&r, created) {
                     self.lock().open.push(o);
                 }
                 r
             }
-            Planned::Level { available, at } => apply_level(store, &event, &fill::level(available, at)).await,
+            Planned::Level { available, at } => apply_level(books, &event, &fill::level(available, at)).await,
         };
         (kind, result.map(|_| ()))
     }

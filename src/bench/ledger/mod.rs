@@ -81,9 +81,10 @@ async fn bench(args: &LedgerArgs) -> Result<bool, String> {
         let shop = format!("ledger-bench-{run:08x}.myshopify.com");
         let opened = store::open(&url, &prefix).await.map_err(|e| format!("cannot open {url}: {e}"))?;
         let store = Arc::new(Counting::new(opened));
+        let books = crate::books::Books::new(store.clone());
         let open = fill::orders(depth, &mut fastrand::Rng::with_seed(args.seed ^ depth as u64));
         let started = Instant::now();
-        let stock = fill::fill(store.as_ref(), &shop, &open).await?;
+        let stock = fill::fill(&books, &shop, &open).await?;
         let setup = started.elapsed();
         eprintln!(
             "depth {depth}: {depth} lines filled in {:.1}s; measuring {}s",
@@ -92,13 +93,13 @@ async fn bench(args: &LedgerArgs) -> Result<bool, String> {
         );
         let book = Arc::new(Book::new(open, stock, args.seed.wrapping_add(depth as u64)));
         if !warmup.is_zero() {
-            measure(&store, &book, &shop, args.tasks, warmup, None).await;
+            measure(&books, &book, &shop, args.tasks, warmup, None).await;
         }
         let before = store.snapshot();
-        let samples = measure(&store, &book, &shop, args.tasks, duration, args.max_events).await;
+        let samples = measure(&books, &book, &shop, args.tasks, duration, args.max_events).await;
         let counts = store.snapshot().since(&before);
         let depth_after = book.depth();
-        drop(store);
+        drop((books, store));
         if !args.keep
             && let Err(e) = remove(&parsed, &url, &prefix).await
         {
@@ -113,7 +114,7 @@ async fn bench(args: &LedgerArgs) -> Result<bool, String> {
 
 /// `tasks` tasks applying the mix until `duration` has passed or `max` events were applied.
 async fn measure(
-    store: &Arc<Counting>,
+    books: &crate::books::Books,
     book: &Arc<Book>,
     shop: &str,
     tasks: u64,
@@ -125,14 +126,14 @@ async fn measure(
     let budget = Arc::new(AtomicU64::new(max.unwrap_or(u64::MAX)));
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
-            let (store, book, shop, budget) = (store.clone(), book.clone(), shop.to_string(), budget.clone());
+            let (books, book, shop, budget) = (books.clone(), book.clone(), shop.to_string(), budget.clone());
             tokio::spawn(async move {
                 let mut samples = Samples::default();
                 while Instant::now() < deadline
                     && budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
                 {
                     let t = Instant::now();
-                    let (kind, result) = book.step(store.as_ref(), &shop).await;
+                    let (kind, result) = book.step(&books, &shop).await;
                     let us = t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                     samples.record(kind, us, result.err().map(|e| e.to_string()));
                 }

@@ -1,14 +1,11 @@
 //! `GET /api/backorders`: every open backordered line of the shop, by variant and queue order.
 
-use std::collections::BTreeSet;
-
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::{ApiError, ShopSession, queue};
-use crate::ledger::records::{VariantRecord, decode};
+use crate::books::apply::managed_variants;
 use crate::state::AppState;
-use crate::store::Record;
 
 #[derive(Debug, Serialize)]
 struct Line {
@@ -17,23 +14,14 @@ struct Line {
     entry: queue::QueueEntry,
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 pub async fn list(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (store, shop) = (state.store.as_ref(), session.shop.as_str());
-    let managed = store.ledger_get(shop, &[Record::Variants]).await?.remove(0);
-    let variants: Vec<u64> =
-        decode::<BTreeSet<u64>>(managed.as_deref()).map_err(internal)?.unwrap_or_default().into_iter().collect();
-    let records = store.ledger_get(shop, &variants.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+    let (books, shop) = (&state.books, session.shop.as_str());
     let (mut lines, mut backordered, mut unattributed) = (Vec::new(), 0u64, 0u64);
-    for (variant, bytes) in variants.iter().zip(records) {
-        let Some(record) = decode::<VariantRecord>(bytes.as_deref()).map_err(internal)? else { continue };
+    for (variant, record) in managed_variants(books, shop).await? {
         backordered += record.header.backordered();
         unattributed += record.header.unattributed();
-        let queue = queue::read(store, shop, *variant, &record, None).await?;
-        lines.extend(queue.into_iter().map(|entry| Line { variant_id: *variant, entry }));
+        let queue = queue::read(books, shop, variant, &record, None).await?;
+        lines.extend(queue.into_iter().map(|entry| Line { variant_id: variant, entry }));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "backorders": lines,

@@ -5,12 +5,13 @@ use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 use super::{ApiError, ShopSession, variants};
+use crate::books::apply::{Event, map_variant};
+use crate::books::{Edit, key};
 use crate::ledger::input::VariantInfo;
-use crate::ledger::records::{SupplyBatch, VariantRecord, VariantSettings, decode, encode};
+use crate::ledger::records::{SupplyBatch, VariantSettings};
 use crate::platform::reads::variant_info;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Mark, Record};
-use crate::worker::ledger::{Event, map_variant};
+use crate::store::Mark;
 
 pub(super) fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::Invalid { field: field.into(), message: format!("{field} {message}") }
@@ -40,7 +41,7 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
             "handling_days" => settings.handling_days = whole(v, field, 60)? as u32,
             "supply" => {
                 let batches = v.as_array().ok_or_else(|| invalid(field, "must be a list of {qty, eta}"))?;
-                let latest = crate::notify::eta::latest_supply_date(crate::notify::eta::today());
+                let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today());
                 let mut supply = Vec::new();
                 for (i, b) in batches.iter().enumerate() {
                     let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));
@@ -50,8 +51,8 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
                     let eta = b.get("eta").and_then(Value::as_str).filter(|d| is_date(d));
                     let eta = eta.ok_or_else(|| invalid(&field, "must be a date like 2026-12-10"))?;
                     // A far date stands for "unknown": that is an empty plan (or a lead time).
-                    if crate::notify::eta::parse(eta).is_none_or(|d| d > latest) {
-                        let latest = crate::notify::eta::format(latest);
+                    if crate::ledger::eta::parse(eta).is_none_or(|d| d > latest) {
+                        let latest = crate::ledger::eta::format(latest);
                         let message = format!("must be at most ten years ahead ({latest}); leave it out when unknown");
                         return Err(invalid(&field, &message));
                     }
@@ -99,14 +100,13 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let variant = path.into_inner();
     let shop = session.shop.as_str();
-    let store = state.store.as_ref();
+    let books = &state.books;
     // Validate before touching anything.
     apply_body(&body, &mut VariantSettings::default())?;
-    for _ in 0..16 {
-        let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
-        let Some(mut record) =
-            decode::<VariantRecord>(bytes.as_deref()).map_err(|e| ApiError::Internal(e.to_string()))?
-        else {
+    // Twice at most: a variant unenrolled between its enrolment and its settings is enrolled
+    // again once; a store that is out answers 503 through `?`.
+    for _ in 0..2 {
+        if books.get(shop, key::Variant(variant)).await?.is_none() {
             // Not managed yet: start its book, with its inventory item read from the platform
             // (or, if that read fails, from the next products/update).
             let info = platform_info(&state, shop, variant).await.unwrap_or(VariantInfo {
@@ -115,26 +115,24 @@ pub async fn update(
                 inventory_item_id: None,
                 title: String::new(),
             });
-            map_variant(store, &Event::unmarked(shop), &info, true)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            continue;
-        };
-        apply_body(&body, &mut record.settings)?;
-        if body.get("supply").is_some() {
-            // A new plan counts arrivals from now on.
-            record.settings.supply_mark = Some(crate::notify::eta::stock_position(&record));
+            map_variant(books, &Event::unmarked(shop), &info, true).await?;
         }
-        let commit = LedgerCommit {
-            event: None,
-            expect: vec![(Record::Variant(variant), bytes)],
-            writes: vec![(Record::Variant(variant), Some(encode(&record)))],
-            marks: vec![Mark::Variant(variant)],
-            ..LedgerCommit::default()
-        };
-        match store.ledger_commit(shop, &commit).await? {
-            CommitOutcome::Conflict => continue,
-            _ => return variants::respond(&state, shop, variant).await,
+        let updated = books
+            .update(shop, key::Variant(variant), |record| {
+                let Some(mut record) = record else { return Edit::Leave(false) };
+                // Validated above, so this applies.
+                if apply_body(&body, &mut record.settings).is_err() {
+                    return Edit::Leave(false);
+                }
+                if body.get("supply").is_some() {
+                    // A new plan counts arrivals from now on.
+                    record.settings.supply_mark = Some(crate::ledger::eta::stock_position(&record));
+                }
+                Edit::put(record, true).mark(Mark::Variant(variant))
+            })
+            .await?;
+        if updated {
+            return variants::respond(&state, shop, variant).await;
         }
     }
     Err(ApiError::Unavailable)

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::auth::session_token::SessionError;
+use crate::books::BookError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,19 @@ impl From<StoreError> for ApiError {
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The books answer 503 while the store is out or contended (a retry can succeed), 500 when
+/// what is stored cannot be read.
+impl From<BookError> for ApiError {
+    fn from(e: BookError) -> Self {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "api: the books are unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.to_string())
         }
     }
 }

@@ -30,12 +30,12 @@ pub async fn show(
         .filter(|u| *u <= MAX_UNITS)
         .ok_or_else(|| invalid("units", &format!("must be a whole number from 0 to {MAX_UNITS}")))?;
     let variant = path.into_inner();
-    let store = state.store.as_ref();
-    let record = variants::managed(store, &session.shop, variant).await?;
+    let books = &state.books;
+    let record = variants::managed(books, &session.shop, variant).await?;
     let header = record.header;
     // Units first go to unattributed backlog, so the queue needs reading only that far past it.
     let reach = units.saturating_sub(header.unattributed());
-    let lines = queue::read(store, &session.shop, variant, &record, Some(reach)).await?;
+    let lines = queue::read(books, &session.shop, variant, &record, Some(reach)).await?;
     let waiting: Vec<Waiting<queue::QueueEntry>> =
         lines.into_iter().map(|l| Waiting { backordered: l.backordered, line: l }).collect();
     let p = preview(units, header.unattributed(), header.backordered(), &waiting);

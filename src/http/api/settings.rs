@@ -6,29 +6,29 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::{ApiError, ShopSession, settings_body};
-use crate::ledger::records::{decode, encode};
+use crate::books::rework::{Rework, rework_shop};
+use crate::books::{Reads, key};
 use crate::ledger::rules::ShopRules;
 use crate::shop::{PendingRework, ShopSettings};
 use crate::state::AppState;
-use crate::store::{CommitOutcome, LedgerCommit, Record};
-use crate::worker::rekey::{Rework, rework_shop};
+use crate::store::Record;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
-struct Stored {
+struct Stored<'a> {
     rules: ShopRules,
     settings: ShopSettings,
-    bytes: Vec<(Record, Option<Vec<u8>>)>,
+    /// What they were read from: a change commits only if both are still so.
+    reads: Reads<'a>,
 }
 
-async fn load(state: &AppState, shop: &str) -> Result<Stored, ApiError> {
-    let records = [Record::Rules, Record::Settings];
-    let values = state.store.ledger_get(shop, &records).await?;
-    let rules = decode(values[0].as_deref()).map_err(internal)?.unwrap_or_default();
-    let settings = decode(values[1].as_deref()).map_err(internal)?.unwrap_or_default();
-    Ok(Stored { rules, settings, bytes: records.into_iter().zip(values).collect() })
+async fn load<'a>(state: &'a AppState, shop: &'a str) -> Result<Stored<'a>, ApiError> {
+    let reads = state.books.read(shop, &[Record::Rules, Record::Settings]).await?;
+    let rules = reads.get(key::Rules)?.unwrap_or_default();
+    let settings = reads.get(key::Settings)?.unwrap_or_default();
+    Ok(Stored { rules, settings, reads })
 }
 
 fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings) -> Value {
@@ -83,13 +83,8 @@ pub async fn update(
                 recount: before.recount || rework.recount,
             });
         }
-        let commit = LedgerCommit {
-            event: None,
-            expect: stored.bytes,
-            writes: vec![(Record::Rules, Some(encode(&rules))), (Record::Settings, Some(encode(&settings)))],
-            ..LedgerCommit::default()
-        };
-        if store_commit(&state, shop, &commit).await? {
+        let change = stored.reads.change().put(key::Rules, &rules).put(key::Settings, &settings);
+        if state.books.commit(shop, change).await? {
             if settings.rework.is_some() {
                 start_rework(state.clone(), shop.to_string());
             }
@@ -97,10 +92,6 @@ pub async fn update(
         }
     }
     Err(ApiError::Unavailable)
-}
-
-async fn store_commit(state: &AppState, shop: &str, commit: &LedgerCommit) -> Result<bool, ApiError> {
-    Ok(!matches!(state.store.ledger_commit(shop, commit).await?, CommitOutcome::Conflict))
 }
 
 /// Runs the shop's pending rework in the background, once per process at a time, until no
@@ -123,7 +114,7 @@ async fn rework_until_done(state: &AppState, shop: &str) -> Result<(), ApiError>
         let Some(pending) = stored.settings.rework else { return Ok(()) };
         let rework = Rework { rekey: pending.rekey, recount: pending.recount };
         tracing::info!(shop, revision = pending.revision, ?rework, "settings: reworking the books");
-        let done = rework_shop(state.store.as_ref(), shop, pending.revision, rework, |p| {
+        let done = rework_shop(&state.books, shop, pending.revision, rework, |p| {
             state.set_rework_progress(shop, p);
         })
         .await
@@ -135,12 +126,6 @@ async fn rework_until_done(state: &AppState, shop: &str) -> Result<(), ApiError>
             continue;
         }
         let settings = ShopSettings { rework: None, ..fresh.settings.clone() };
-        let commit = LedgerCommit {
-            event: None,
-            expect: fresh.bytes,
-            writes: vec![(Record::Settings, Some(encode(&settings)))],
-            ..LedgerCommit::default()
-        };
-        store_commit(state, shop, &commit).await?;
+        state.books.commit(shop, fresh.reads.change().put(key::Settings, &settings)).await?;
     }
 }

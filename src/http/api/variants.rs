@@ -3,13 +3,9 @@
 use actix_web::{HttpResponse, web};
 
 use super::{ApiError, ShopSession, queue};
-use crate::ledger::records::{VariantRecord, decode};
+use crate::books::{Books, key};
+use crate::ledger::records::VariantRecord;
 use crate::state::AppState;
-use crate::store::{Record, Store};
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
 
 pub async fn show(
     session: ShopSession,
@@ -20,20 +16,19 @@ pub async fn show(
 }
 
 /// The variant's record, or 404 when backorder does not manage it.
-pub async fn managed(store: &dyn Store, shop: &str, variant: u64) -> Result<VariantRecord, ApiError> {
-    let bytes = store.ledger_get(shop, &[Record::Variant(variant)]).await?.remove(0);
-    decode(bytes.as_deref())
-        .map_err(internal)?
+pub async fn managed(books: &Books, shop: &str, variant: u64) -> Result<VariantRecord, ApiError> {
+    books
+        .get(shop, key::Variant(variant))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("variant {variant} is not managed by backorder")))
 }
 
 /// The variant's settings, live state and queue, as `GET` answers and `PUT` echoes.
 pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let record = managed(store.as_ref(), shop, variant).await?;
+    let record = managed(&state.books, shop, variant).await?;
     let header = record.header;
 
-    let queue = queue::read(store.as_ref(), shop, variant, &record, None).await?;
+    let queue = queue::read(&state.books, shop, variant, &record, None).await?;
 
     let settings = &record.settings;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -51,7 +46,7 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
         "unattributed_units": header.unattributed(),
         "policy": settings.policy(header.backordered()),
         // The ETA a new order would get now (the storefront's and the metafield's).
-        "eta": crate::notify::eta::new_order_eta(&record, crate::notify::eta::today()).map(crate::notify::eta::format),
+        "eta": crate::ledger::eta::new_order_eta(&record, crate::ledger::eta::today()).map(crate::ledger::eta::format),
         "queue": queue,
     })))
 }

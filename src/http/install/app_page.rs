@@ -15,20 +15,20 @@ pub(super) async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result
     let secret = state.webhook_secret();
     let now = super::now_secs();
     let sealer = state.sealer.as_deref().ok_or_else(|| InstallPageError::Unavailable("no sealer".into()))?;
-    let store = state.store.as_ref();
+    let books = &state.books;
     if let Some(id_token) = query::param(&params, "id_token") {
         let session = session_token::verify(id_token, &state.settings.shopify.api_key, secret, now)?;
         if query::param(&params, "shop").is_some_and(|s| s != session.shop) {
             return Err(InstallPageError::Query(query::QueryError::Shop));
         }
         let shop = session.shop;
-        if install::load(store, sealer, &shop).await?.is_none() {
+        if install::load(books, sealer, &shop).await?.is_none() {
             let exchanged = oauth::request(&state, &shop, Grant::TokenExchange(id_token)).await?;
             let missing = scopes::missing(&exchanged.scopes);
             if !missing.is_empty() {
                 return Err(InstallPageError::Scopes(missing));
             }
-            install::save(store, sealer, &shop, &exchanged).await?;
+            install::save(books, sealer, &shop, &exchanged).await?;
             tracing::info!(shop, "installed by token exchange");
         }
         return Ok(render(&state, &shop));
@@ -38,7 +38,7 @@ pub(super) async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result
     }
     query::verify(secret, &params, now)?;
     let shop = query::shop(&params)?;
-    if install::load(store, sealer, shop).await?.is_none() {
+    if install::load(books, sealer, shop).await?.is_none() {
         return Ok(super::redirect_to_consent(&state, shop));
     }
     Ok(render(&state, shop))

@@ -36,6 +36,12 @@ pub enum InstallPageError {
     Unavailable(String),
 }
 
+impl From<crate::books::BookError> for InstallPageError {
+    fn from(e: crate::books::BookError) -> Self {
+        InstallPageError::Unavailable(e.to_string())
+    }
+}
+
 impl From<StoreError> for InstallPageError {
     fn from(e: StoreError) -> Self {
         InstallPageError::Unavailable(e.to_string())

@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::auth::oauth::{self, Grant};
 use crate::auth::{install, nonce, query, scopes, subscriptions};
 use crate::state::AppState;
+use crate::store::EventMark;
 
 pub use error::InstallPageError;
 
@@ -86,7 +87,8 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     // One callback per nonce, across instances: a replayed callback (same URL, same cookie)
     // is refused before anything is spent or stored.
     let ttl = Duration::from_secs(2 * nonce::LIFETIME_SECS as u64);
-    if !state.store.commit_event(shop, &format!("oauth-state:{nonce}"), "oauth", ttl).await? {
+    let callback = EventMark { key: format!("oauth-state:{nonce}"), topic: "oauth".into(), ttl };
+    if !state.books.record_event(shop, &callback).await? {
         return Err(InstallPageError::Replayed);
     }
     let installed = oauth::request(&state, shop, Grant::AuthorizationCode(code)).await?;
@@ -95,7 +97,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         return Err(InstallPageError::Scopes(missing));
     }
     let sealer = state.sealer.as_deref().ok_or_else(|| InstallPageError::Unavailable("no sealer".into()))?;
-    install::save(state.store.as_ref(), sealer, shop, &installed).await?;
+    install::save(&state.books, sealer, shop, &installed).await?;
     subscriptions::register(&state, shop, &installed.access_token).await.map_err(InstallPageError::Webhooks)?;
     tracing::info!(shop, "installed");
     Ok(HttpResponse::Found()

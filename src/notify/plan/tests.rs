@@ -1,5 +1,5 @@
 use super::*;
-use crate::notify::eta::parse;
+use crate::ledger::eta::parse;
 
 const POLICY: Policy = Policy { eta_change_threshold_days: 3, reminder_days: None };
 

@@ -5,10 +5,11 @@ use std::ops::Bound;
 
 use serde::Serialize;
 
+use super::{BookError, Books};
 use crate::ledger::FillKey;
+use crate::ledger::eta;
 use crate::ledger::records::VariantRecord;
-use crate::notify::eta;
-use crate::store::{LedgerCommit, Mark, Store, StoreError};
+use crate::store::Mark;
 
 pub const PAGE: usize = 1000;
 
@@ -26,35 +27,35 @@ pub struct QueueEntry {
 
 /// The queue from the front, stopping once it holds `enough` backordered units (all without).
 pub async fn scan(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
     enough: Option<u64>,
-) -> Result<Vec<QueueEntry>, StoreError> {
-    scan_while(store, shop, variant, record, |_, ahead| enough.is_none_or(|units| ahead < units)).await
+) -> Result<Vec<QueueEntry>, BookError> {
+    scan_while(books, shop, variant, record, |_, ahead| enough.is_none_or(|units| ahead < units)).await
 }
 
 /// The queue from the front through the line `last`: what one line's position needs, and no
 /// more of a long queue.
 pub async fn scan_through(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
     last: FillKey,
-) -> Result<Vec<QueueEntry>, StoreError> {
-    scan_while(store, shop, variant, record, |key, _| *key <= last).await
+) -> Result<Vec<QueueEntry>, BookError> {
+    scan_while(books, shop, variant, record, |key, _| *key <= last).await
 }
 
 /// The queue from the front while `go_on(next line's key, units ahead of it)`.
 async fn scan_while(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
     go_on: impl Fn(&FillKey, u64) -> bool,
-) -> Result<Vec<QueueEntry>, StoreError> {
+) -> Result<Vec<QueueEntry>, BookError> {
     let header = &record.header;
     let today = eta::today();
     let mut queue = Vec::new();
@@ -62,7 +63,7 @@ async fn scan_while(
     let mut ahead = 0u64;
     let mut from = Bound::Included(boundary);
     'pages: loop {
-        let page = store.ledger_scan(shop, variant, from, PAGE).await?;
+        let page = books.lines(shop, variant, from, PAGE).await?;
         for (key, qty) in &page {
             if !go_on(key, ahead) {
                 break 'pages;
@@ -91,23 +92,13 @@ async fn scan_while(
 
 /// Marks every order waiting on `variant` dirty, so the effects look at each again (an ETA that
 /// moved, a reminder come due).
-pub async fn mark_waiting(
-    store: &dyn Store,
-    shop: &str,
-    variant: u64,
-    record: &VariantRecord,
-) -> Result<(), StoreError> {
+pub async fn mark_waiting(books: &Books, shop: &str, variant: u64, record: &VariantRecord) -> Result<(), BookError> {
     let mut orders: Vec<u64> =
-        scan(store, shop, variant, record, None).await?.into_iter().map(|e| e.order_id).collect();
+        scan(books, shop, variant, record, None).await?.into_iter().map(|e| e.order_id).collect();
     orders.sort_unstable();
     orders.dedup();
     for chunk in orders.chunks(200) {
-        let commit = LedgerCommit {
-            event: None,
-            marks: chunk.iter().copied().map(Mark::Order).collect(),
-            ..LedgerCommit::default()
-        };
-        store.ledger_commit(shop, &commit).await?;
+        books.mark(shop, chunk.iter().copied().map(Mark::Order)).await?;
     }
     Ok(())
 }
@@ -118,18 +109,18 @@ pub async fn mark_waiting(
 /// ahead of it by priority, a batch shrunk) changes it; an order joining the back of the queue
 /// or a new day does not. Reads only as far as the supply reaches.
 pub async fn eta_fingerprint(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
     inputs: u64,
-) -> Result<u64, StoreError> {
+) -> Result<u64, BookError> {
     use sha2::Digest;
     let supply = &record.settings.supply;
     let total: u64 = supply.iter().map(|b| b.qty).sum();
     let mut edges = Vec::new();
     let mut last_batch = None;
-    for e in scan(store, shop, variant, record, Some(total + 1)).await? {
+    for e in scan(books, shop, variant, record, Some(total + 1)).await? {
         let batch = eta::batch_of(supply, e.position + u64::from(e.backordered.max(1)) - 1);
         if edges.is_empty() || batch != last_batch {
             edges.push((e.order_id, e.line_item_id, batch));

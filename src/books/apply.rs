@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::HandlerError;
+use super::{BookError, Books, Key, Reads, key};
 use crate::failpoint::{self, points};
 use crate::ledger::input::{LevelState, OrderState, VariantInfo};
-use crate::ledger::records::{ItemRecord, RecordError, VariantRecord, decode, encode};
+use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
 use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
-use crate::store::{CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record, Store, StoreError};
+use crate::store::{CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record, Store};
 
 /// Conflicts mean another worker committed for the same records; a few fresh tries settle it.
 const MAX_CONFLICTS: usize = 16;
@@ -45,42 +45,6 @@ pub enum Outcome {
     AlreadyProcessed,
 }
 
-pub(super) fn transient(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Transient(e.to_string())
-}
-
-/// Reads records and remembers their bytes, so the commit can demand they are unchanged.
-pub(super) struct Reads<'a> {
-    store: &'a dyn Store,
-    shop: &'a str,
-    seen: BTreeMap<Record, Option<Vec<u8>>>,
-}
-
-impl<'a> Reads<'a> {
-    pub(super) fn new(store: &'a dyn Store, shop: &'a str) -> Self {
-        Self { store, shop, seen: BTreeMap::new() }
-    }
-
-    pub(super) async fn load(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        let missing: Vec<Record> = records.iter().filter(|r| !self.seen.contains_key(r)).copied().collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let values = self.store.ledger_get(self.shop, &missing).await?;
-        self.seen.extend(missing.into_iter().zip(values));
-        Ok(())
-    }
-
-    pub(super) fn get<T: serde::de::DeserializeOwned>(&self, record: Record) -> Result<Option<T>, HandlerError> {
-        let bytes = self.seen.get(&record).and_then(|v| v.as_deref());
-        decode(bytes).map_err(|e| HandlerError::Permanent(e.to_string()))
-    }
-
-    pub(super) fn commit(self, event: &Event<'_>) -> LedgerCommit {
-        LedgerCommit { event: event.mark.clone(), expect: self.seen.into_iter().collect(), ..LedgerCommit::default() }
-    }
-}
-
 /// Moves a variant's book by `changes` and a new stock, reading only the lines near its
 /// boundary (a wider window only when the first one was too narrow).
 pub(super) async fn rebook(
@@ -90,10 +54,10 @@ pub(super) async fn rebook(
     header: &Header,
     changes: &[LineChange],
     stock: i64,
-) -> Result<(Header, Vec<Moved>), HandlerError> {
+) -> Result<(Header, Vec<Moved>), BookError> {
     let mut reach = window::reach(header, changes, stock);
     loop {
-        let read = store.ledger_lines(shop, variant, header.boundary, reach).await.map_err(transient)?;
+        let read = store.ledger_lines(shop, variant, header.boundary, reach).await?;
         let complete = matches!((&read.low, &read.high), (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
         let mut lines: BTreeMap<_, _> = read.lines.into_iter().collect();
         for c in changes {
@@ -108,9 +72,7 @@ pub(super) async fn rebook(
             return Ok(result);
         }
         if complete {
-            return Err(HandlerError::Permanent(format!(
-                "the book of variant {variant} is inconsistent with its lines"
-            )));
+            return Err(BookError::Inconsistent { variant });
         }
         reach = reach.saturating_mul(4);
     }
@@ -130,16 +92,12 @@ pub(super) fn book_into(
     commit.marks.push(Mark::Variant(variant));
 }
 
-pub(super) async fn finish(
-    store: &dyn Store,
-    shop: &str,
-    commit: &LedgerCommit,
-) -> Result<Option<Outcome>, HandlerError> {
+pub(super) async fn finish(store: &dyn Store, shop: &str, commit: &LedgerCommit) -> Result<Option<Outcome>, BookError> {
     let mut commit = commit.clone();
     commit.marks.sort_unstable();
     commit.marks.dedup();
     failpoint::hit(points::LEDGER_BEFORE_COMMIT);
-    let outcome = store.ledger_commit(shop, &commit).await.map_err(transient)?;
+    let outcome = store.ledger_commit(shop, &commit).await?;
     failpoint::hit(points::LEDGER_COMMITTED);
     match outcome {
         CommitOutcome::Applied => Ok(Some(Outcome::Applied)),
@@ -148,24 +106,26 @@ pub(super) async fn finish(
     }
 }
 
-pub(super) fn too_contended(event: &Event<'_>) -> HandlerError {
-    HandlerError::Transient(format!("{} kept conflicting with concurrent commits", event.topic()))
+pub(super) fn too_contended(event: &Event<'_>) -> BookError {
+    tracing::warn!(shop = event.shop, topic = event.topic(), "ledger: kept conflicting with concurrent commits");
+    BookError::Contended
 }
 
 /// `orders/create`, `orders/updated`, `orders/cancelled`, `orders/fulfilled`.
-pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderState) -> Result<Outcome, HandlerError> {
+pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -> Result<Outcome, BookError> {
+    let store = books.store();
     for _ in 0..MAX_CONFLICTS {
         let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, Record::Order(state.order_id)]).await.map_err(transient)?;
-        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
-        let old: Option<OrderRecord> = reads.get(Record::Order(state.order_id))?;
+        reads.load(&[Record::Rules, Record::Order(state.order_id)]).await?;
+        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
+        let old: Option<OrderRecord> = reads.get(key::Order(state.order_id))?;
         let mut variants: Vec<u64> = state.lines.iter().filter_map(|l| l.variant_id).collect();
         variants.extend(old.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.variant_id)));
         variants.sort_unstable();
         variants.dedup();
         let books = load_books(&mut reads, &variants).await?;
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
-        let mut commit = reads.commit(event);
+        let mut commit = reads.commit(event.mark.clone());
         if let Some(plan) = plan {
             book_order(store, event.shop, state.order_id, &plan, &books, &mut commit, state.cancelled).await?;
             // Only a newer state than the ledger's (a plan) may replace what the emails use.
@@ -181,17 +141,13 @@ pub async fn apply_order(store: &dyn Store, event: &Event<'_>, state: &OrderStat
 }
 
 /// Every managed variant of the shop, with its record, by id.
-pub async fn managed_variants<E: From<StoreError> + From<RecordError>>(
-    store: &dyn Store,
-    shop: &str,
-) -> Result<BTreeMap<u64, VariantRecord>, E> {
-    let ids: BTreeSet<u64> =
-        decode(store.ledger_get(shop, &[Record::Variants]).await?[0].as_deref())?.unwrap_or_default();
-    let ids: Vec<u64> = ids.into_iter().collect();
-    let records = store.ledger_get(shop, &ids.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+pub async fn managed_variants(books: &Books, shop: &str) -> Result<BTreeMap<u64, VariantRecord>, BookError> {
+    let ids = books.get_or_default(shop, key::Variants).await?;
+    let records: Vec<Record> = ids.iter().map(|v| Record::Variant(*v)).collect();
+    let reads = books.read(shop, &records).await?;
     let mut out = BTreeMap::new();
-    for (id, bytes) in ids.into_iter().zip(records) {
-        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
+    for id in ids {
+        if let Some(record) = reads.get(key::Variant(id))? {
             out.insert(id, record);
         }
     }
@@ -202,12 +158,12 @@ pub async fn managed_variants<E: From<StoreError> + From<RecordError>>(
 pub(super) async fn load_books(
     reads: &mut Reads<'_>,
     variants: &[u64],
-) -> Result<BTreeMap<u64, VariantRecord>, HandlerError> {
+) -> Result<BTreeMap<u64, VariantRecord>, BookError> {
     let records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
-    reads.load(&records).await.map_err(transient)?;
+    reads.load(&records).await?;
     let mut books = BTreeMap::new();
     for v in variants {
-        if let Some(record) = reads.get::<VariantRecord>(Record::Variant(*v))? {
+        if let Some(record) = reads.get(key::Variant(*v))? {
             books.insert(*v, record);
         }
     }
@@ -223,7 +179,7 @@ pub(super) async fn book_order(
     books: &BTreeMap<u64, VariantRecord>,
     commit: &mut LedgerCommit,
     cancelled: bool,
-) -> Result<(), HandlerError> {
+) -> Result<(), BookError> {
     commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
     commit.marks.push(Mark::Order(order_id));
     for (variant, changes) in &plan.changes {
@@ -242,25 +198,23 @@ pub(super) async fn book_order(
 }
 
 /// `inventory_levels/update`.
-pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelState) -> Result<Outcome, HandlerError> {
-    let level = Record::Level { item: state.inventory_item_id, location: state.location_id };
+pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -> Result<Outcome, BookError> {
+    let store = books.store();
+    let level = key::Level { item: state.inventory_item_id, location: state.location_id };
     for _ in 0..MAX_CONFLICTS {
         let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, level, Record::Item(state.inventory_item_id)]).await.map_err(transient)?;
-        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
+        reads.load(&[Record::Rules, level.record(), Record::Item(state.inventory_item_id)]).await?;
+        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
         let old: Option<LevelState> = reads.get(level)?;
-        let item: ItemRecord = reads.get(Record::Item(state.inventory_item_id))?.unwrap_or_default();
+        let item: ItemRecord = reads.get(key::Item(state.inventory_item_id))?.unwrap_or_default();
         let variant_records: Vec<Record> = item.variants.iter().map(|v| Record::Variant(*v)).collect();
-        reads.load(&variant_records).await.map_err(transient)?;
-        let books: Vec<(u64, Option<VariantRecord>)> = item
-            .variants
-            .iter()
-            .map(|v| reads.get::<VariantRecord>(Record::Variant(*v)).map(|r| (*v, r)))
-            .collect::<Result<_, _>>()?;
+        reads.load(&variant_records).await?;
+        let books: Vec<(u64, Option<VariantRecord>)> =
+            item.variants.iter().map(|v| reads.get(key::Variant(*v)).map(|r| (*v, r))).collect::<Result<_, _>>()?;
 
-        let mut commit = reads.commit(event);
+        let mut commit = reads.commit(event.mark.clone());
         if let Some(delta) = plan_level(state, old.as_ref(), &rules) {
-            commit.writes.push((level, Some(encode(state))));
+            commit.writes.push((level.record(), Some(encode(state))));
             let bumped = ItemRecord { levels_rev: item.levels_rev + 1, ..item.clone() };
             commit.writes.push((Record::Item(state.inventory_item_id), Some(encode(&bumped))));
             for (variant, record) in books {
@@ -279,11 +233,11 @@ pub async fn apply_level(store: &dyn Store, event: &Event<'_>, state: &LevelStat
 }
 
 /// Counted stock of an inventory item from its stored levels.
-pub(super) async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, HandlerError> {
-    let levels = store.ledger_levels(shop, item).await.map_err(transient)?;
+pub(super) async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, BookError> {
+    let levels = store.ledger_levels(shop, item).await?;
     let mut stock = 0;
     for (location, bytes) in levels {
-        let level: Option<LevelState> = decode(Some(&bytes)).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        let level: Option<LevelState> = decode(Some(&bytes))?;
         if rules.counts(location) {
             stock += level.and_then(|l| l.available).unwrap_or(0);
         }
@@ -295,16 +249,17 @@ pub(super) async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &S
 /// or the platform): the item index follows, and the book's stock is recounted from the item's
 /// levels. A variant that is not managed is left alone unless `enrol` is set.
 pub async fn map_variant(
-    store: &dyn Store,
+    books: &Books,
     event: &Event<'_>,
     info: &VariantInfo,
     enrol: bool,
-) -> Result<Outcome, HandlerError> {
+) -> Result<Outcome, BookError> {
+    let store = books.store();
     for _ in 0..MAX_CONFLICTS {
         let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, Record::Variant(info.variant_id)]).await.map_err(transient)?;
-        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
-        let existing: Option<VariantRecord> = reads.get(Record::Variant(info.variant_id))?;
+        reads.load(&[Record::Rules, Record::Variant(info.variant_id)]).await?;
+        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
+        let existing: Option<VariantRecord> = reads.get(key::Variant(info.variant_id))?;
         let mut commit;
         match existing.or_else(|| enrol.then(VariantRecord::default)) {
             Some(mut record)
@@ -318,15 +273,15 @@ pub async fn map_variant(
                     .chain(info.inventory_item_id.iter())
                     .map(|i| Record::Item(*i))
                     .collect();
-                reads.load(&items).await.map_err(transient)?;
+                reads.load(&items).await?;
                 let mut item_writes = Vec::new();
                 if let Some(old_item) = record.inventory_item_id.filter(|i| Some(*i) != info.inventory_item_id) {
-                    let mut index: ItemRecord = reads.get(Record::Item(old_item))?.unwrap_or_default();
+                    let mut index: ItemRecord = reads.get(key::Item(old_item))?.unwrap_or_default();
                     index.variants.remove(&info.variant_id);
                     item_writes.push((Record::Item(old_item), Some(encode(&index))));
                 }
                 if let Some(new_item) = info.inventory_item_id {
-                    let mut index: ItemRecord = reads.get(Record::Item(new_item))?.unwrap_or_default();
+                    let mut index: ItemRecord = reads.get(key::Item(new_item))?.unwrap_or_default();
                     index.variants.insert(info.variant_id);
                     item_writes.push((Record::Item(new_item), Some(encode(&index))));
                 }
@@ -341,17 +296,17 @@ pub async fn map_variant(
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
                 record.header = header;
                 if enrol {
-                    reads.load(&[Record::Variants]).await.map_err(transient)?;
-                    let mut managed: BTreeSet<u64> = reads.get(Record::Variants)?.unwrap_or_default();
+                    reads.load(&[Record::Variants]).await?;
+                    let mut managed: BTreeSet<u64> = reads.get(key::Variants)?.unwrap_or_default();
                     if managed.insert(info.variant_id) {
                         item_writes.push((Record::Variants, Some(encode(&managed))));
                     }
                 }
-                commit = reads.commit(event);
+                commit = reads.commit(event.mark.clone());
                 commit.writes.extend(item_writes);
                 book_into(&mut commit, info.variant_id, &record, &[], &moved);
             }
-            _ => commit = reads.commit(event),
+            _ => commit = reads.commit(event.mark.clone()),
         }
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);

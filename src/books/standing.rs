@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::NotifyError;
+use super::{BookError, Books, key};
+use crate::books::queue::{scan, scan_through};
 use crate::ledger::FillKey;
-use crate::ledger::records::{VariantRecord, decode};
+use crate::ledger::eta;
+use crate::ledger::records::VariantRecord;
 use crate::ledger::rules::OrderRecord;
-use crate::notify::eta;
-use crate::notify::queue::{scan, scan_through};
-use crate::store::{Record, Store, StoreError};
+use crate::store::Record;
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +42,12 @@ impl Queues {
 
     async fn index(
         &self,
-        store: &dyn Store,
+        books: &Books,
         shop: &str,
         (variant, record): (u64, &VariantRecord),
         line: FillKey,
         fresh: bool,
-    ) -> Result<Arc<QueueIndex>, StoreError> {
+    ) -> Result<Arc<QueueIndex>, BookError> {
         let mut read = self.read.lock().await;
         if !fresh
             && !self.one_order
@@ -56,9 +56,9 @@ impl Queues {
             return Ok(index.clone());
         }
         let entries = if self.one_order {
-            scan_through(store, shop, variant, record, line).await?
+            scan_through(books, shop, variant, record, line).await?
         } else {
-            scan(store, shop, variant, record, None).await?
+            scan(books, shop, variant, record, None).await?
         };
         let index: QueueIndex = entries
             .into_iter()
@@ -72,20 +72,19 @@ impl Queues {
 
 /// The order as the ledger knows it, with the records of its managed variants.
 pub async fn with_variants(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     order_id: u64,
-) -> Result<Option<(OrderRecord, HashMap<u64, VariantRecord>)>, NotifyError> {
-    let bytes = store.ledger_get(shop, &[Record::Order(order_id)]).await?.remove(0);
-    let Some(order) = decode::<OrderRecord>(bytes.as_deref())? else { return Ok(None) };
+) -> Result<Option<(OrderRecord, HashMap<u64, VariantRecord>)>, BookError> {
+    let Some(order) = books.get(shop, key::Order(order_id)).await? else { return Ok(None) };
     let mut variants: Vec<u64> = order.lines.iter().filter_map(|l| l.variant_id).collect();
     variants.sort_unstable();
     variants.dedup();
-    let reads = store.ledger_get(shop, &variants.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
+    let reads = books.read(shop, &variants.iter().map(|v| Record::Variant(*v)).collect::<Vec<_>>()).await?;
     let mut records = HashMap::new();
-    for (v, bytes) in variants.iter().zip(reads) {
-        if let Some(record) = decode::<VariantRecord>(bytes.as_deref())? {
-            records.insert(*v, record);
+    for v in variants {
+        if let Some(record) = reads.get(key::Variant(v))? {
+            records.insert(v, record);
         }
     }
     Ok(Some((order, records)))
@@ -93,12 +92,12 @@ pub async fn with_variants(
 
 /// The order as the ledger knows it, with each line's standing; `None` for an unknown order.
 pub async fn of_order(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     order_id: u64,
     queues: &Queues,
-) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, NotifyError> {
-    let Some((order, records)) = with_variants(store, shop, order_id).await? else { return Ok(None) };
+) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, BookError> {
+    let Some((order, records)) = with_variants(books, shop, order_id).await? else { return Ok(None) };
     let mut lines = Vec::with_capacity(order.lines.len());
     for l in &order.lines {
         let record = l.variant_id.and_then(|v| records.get(&v));
@@ -115,7 +114,7 @@ pub async fn of_order(
             // A queue read earlier in the pass may predate this line: read it again then.
             for fresh in [false, true] {
                 let line = order.key(order_id, l.line_id);
-                let index = queues.index(store, shop, (variant, record), line, fresh).await?;
+                let index = queues.index(books, shop, (variant, record), line, fresh).await?;
                 if let Some((position, eta)) = index.get(&(order_id, l.line_id)) {
                     standing.position = Some(*position);
                     standing.eta = *eta;

@@ -10,13 +10,10 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use super::HandlerError;
-use super::ledger::{
-    Event, Reads, book_into, book_order, finish, load_books, rebook, stock_of, too_contended, transient,
-};
-use crate::ledger::records::{ItemRecord, VariantRecord};
-use crate::ledger::rules::{OrderRecord, ShopRules, plan_rekey};
-use crate::store::{Record, Store};
+use super::apply::{Event, book_into, book_order, finish, load_books, rebook, stock_of, too_contended};
+use super::{BookError, Books, Reads, key};
+use crate::ledger::rules::{ShopRules, plan_rekey};
+use crate::store::Record;
 
 const MAX_CONFLICTS: usize = 16;
 /// Lines read per page while collecting a book's orders.
@@ -24,18 +21,19 @@ const PAGE: usize = 1000;
 
 /// Moves one order's lines to the places the current priority map gives them. `Ok(false)`
 /// when the order was already in place (or is gone).
-pub async fn rekey_order(store: &dyn Store, event: &Event<'_>, order_id: u64) -> Result<bool, HandlerError> {
+pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Result<bool, BookError> {
+    let store = books.store();
     for _ in 0..MAX_CONFLICTS {
         let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, Record::Order(order_id)]).await.map_err(transient)?;
-        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
-        let Some(old) = reads.get::<OrderRecord>(Record::Order(order_id))? else { return Ok(false) };
+        reads.load(&[Record::Rules, Record::Order(order_id)]).await?;
+        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
+        let Some(old) = reads.get(key::Order(order_id))? else { return Ok(false) };
         let mut variants: Vec<u64> = old.lines.iter().filter_map(|l| l.variant_id).collect();
         variants.sort_unstable();
         variants.dedup();
         let books = load_books(&mut reads, &variants).await?;
         let Some(plan) = plan_rekey(order_id, &old, &rules, |v| books.contains_key(&v)) else { return Ok(false) };
-        let mut commit = reads.commit(event);
+        let mut commit = reads.commit(event.mark.clone());
         book_order(store, event.shop, order_id, &plan, &books, &mut commit, false).await?;
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
@@ -46,23 +44,24 @@ pub async fn rekey_order(store: &dyn Store, event: &Event<'_>, order_id: u64) ->
 
 /// Recounts a managed variant's stock from its item's stored levels under the current counted
 /// locations. `Ok(false)` when the stock was already right.
-pub async fn recount_variant(store: &dyn Store, event: &Event<'_>, variant: u64) -> Result<bool, HandlerError> {
+pub async fn recount_variant(books: &Books, event: &Event<'_>, variant: u64) -> Result<bool, BookError> {
+    let store = books.store();
     for _ in 0..MAX_CONFLICTS {
         let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, Record::Variant(variant)]).await.map_err(transient)?;
-        let rules: ShopRules = reads.get(Record::Rules)?.unwrap_or_default();
-        let Some(mut record) = reads.get::<VariantRecord>(Record::Variant(variant))? else { return Ok(false) };
+        reads.load(&[Record::Rules, Record::Variant(variant)]).await?;
+        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
+        let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(false) };
         let Some(item) = record.inventory_item_id else { return Ok(false) };
         // Expecting the item record makes a level change committed meanwhile a conflict.
-        reads.load(&[Record::Item(item)]).await.map_err(transient)?;
-        let _: Option<ItemRecord> = reads.get(Record::Item(item))?;
+        reads.load(&[Record::Item(item)]).await?;
+        reads.get(key::Item(item))?;
         let stock = stock_of(store, event.shop, item, &rules).await?;
         if stock == record.header.stock {
             return Ok(false);
         }
         let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
         record.header = header;
-        let mut commit = reads.commit(event);
+        let mut commit = reads.commit(event.mark.clone());
         book_into(&mut commit, variant, &record, &[], &moved);
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
@@ -72,12 +71,12 @@ pub async fn recount_variant(store: &dyn Store, event: &Event<'_>, variant: u64)
 }
 
 /// Every order with an open line in a book of `variants`, each once.
-pub async fn orders_in_books(store: &dyn Store, shop: &str, variants: &[u64]) -> Result<BTreeSet<u64>, HandlerError> {
+pub async fn orders_in_books(books: &Books, shop: &str, variants: &[u64]) -> Result<BTreeSet<u64>, BookError> {
     let mut orders = BTreeSet::new();
     for variant in variants {
         let mut from = Bound::Unbounded;
         loop {
-            let page = store.ledger_scan(shop, *variant, from, PAGE).await.map_err(transient)?;
+            let page = books.lines(shop, *variant, from, PAGE).await?;
             orders.extend(page.iter().map(|(k, _)| k.order_id));
             match page.last() {
                 Some((last, _)) if page.len() == PAGE => from = Bound::Excluded(*last),
@@ -115,19 +114,14 @@ pub struct Progress {
 
 /// Runs `rework` over every managed variant of the shop, reporting progress after each step.
 pub async fn rework_shop(
-    store: &dyn Store,
+    books: &Books,
     shop: &str,
     revision: u64,
     rework: Rework,
     mut progress: impl FnMut(Progress),
-) -> Result<Progress, HandlerError> {
-    let managed = store.ledger_get(shop, &[Record::Variants]).await.map_err(transient)?.remove(0);
-    let variants: Vec<u64> = crate::ledger::records::decode::<BTreeSet<u64>>(managed.as_deref())
-        .map_err(|e| HandlerError::Permanent(e.to_string()))?
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let orders = if rework.rekey { orders_in_books(store, shop, &variants).await? } else { BTreeSet::new() };
+) -> Result<Progress, BookError> {
+    let variants: Vec<u64> = books.get_or_default(shop, key::Variants).await?.into_iter().collect();
+    let orders = if rework.rekey { orders_in_books(books, shop, &variants).await? } else { BTreeSet::new() };
     let mut p = Progress {
         total: (orders.len() + if rework.recount { variants.len() } else { 0 }) as u64,
         ..Progress::default()
@@ -139,13 +133,13 @@ pub async fn rework_shop(
     };
     if rework.recount {
         for v in &variants {
-            p.changed += u64::from(recount_variant(store, &event(format!("v{v}")), *v).await?);
+            p.changed += u64::from(recount_variant(books, &event(format!("v{v}")), *v).await?);
             p.done += 1;
             progress(p);
         }
     }
     for order in orders {
-        p.changed += u64::from(rekey_order(store, &event(format!("o{order}")), order).await?);
+        p.changed += u64::from(rekey_order(books, &event(format!("o{order}")), order).await?);
         p.done += 1;
         progress(p);
     }

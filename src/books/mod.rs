@@ -1,0 +1,184 @@
+//! The shop's books: a typed layer between the pure rules (`crate::ledger`) and the bytes of
+//! the store. Everything above reads and writes records through [`Books`]: typed keys instead
+//! of bytes to decode, one bounded compare-and-set loop ([`Books::update`]) instead of one per
+//! caller, and writes that are not events leave no processed mark.
+//!
+//! Also here: the ledger engine that applies events to the books (`apply`), the rework of the
+//! books after a rules change (`rework`), and the read models of a variant's queue and an
+//! order's standing (`queue`, `standing`).
+
+pub mod apply;
+mod error;
+pub mod key;
+pub mod queue;
+mod reads;
+pub mod rework;
+pub mod standing;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::Duration;
+
+pub use error::BookError;
+pub use key::Key;
+pub use reads::{Change, Reads, Stamp};
+
+use crate::ledger::FillKey;
+use crate::ledger::input::LevelState;
+use crate::ledger::records::decode;
+use crate::store::{CommitOutcome, Dirty, EventMark, LedgerCommit, Mark, Record, Settled, SharedStore, Store};
+
+/// A read-modify-write that keeps conflicting gives up after this many tries: the caller's
+/// own retry (the next pass, a webhook's redelivery, the client) takes it from there.
+const MAX_TRIES: usize = 16;
+
+/// What an update does with the value it read.
+pub enum Edit<V, R> {
+    /// Nothing to write; the update answers `R`.
+    Leave(R),
+    /// Write `value` (and leave `marks`), then answer `R`.
+    Put { value: V, marks: Vec<Mark>, then: R },
+    /// Delete the record, then answer `R`.
+    Remove(R),
+}
+
+impl<V, R> Edit<V, R> {
+    pub fn put(value: V, then: R) -> Self {
+        Edit::Put { value, marks: Vec::new(), then }
+    }
+
+    /// Adds a mark to a `Put` (a `Leave` or `Remove` is unchanged).
+    pub fn mark(mut self, mark: Mark) -> Self {
+        if let Edit::Put { marks, .. } = &mut self {
+            marks.push(mark);
+        }
+        self
+    }
+}
+
+/// The books of every shop, over the record half of the store.
+#[derive(Clone)]
+pub struct Books {
+    store: SharedStore,
+}
+
+impl Books {
+    pub fn new(store: SharedStore) -> Self {
+        Self { store }
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The value of one record (`None`: absent).
+    pub async fn get<K: Key>(&self, shop: &str, key: K) -> Result<Option<K::Value>, BookError> {
+        let bytes = self.store.ledger_get(shop, &[key.record()]).await?.pop().flatten();
+        Ok(decode(bytes.as_deref())?)
+    }
+
+    /// The value of one record, or its default when absent.
+    pub async fn get_or_default<K: Key>(&self, shop: &str, key: K) -> Result<K::Value, BookError>
+    where
+        K::Value: Default,
+    {
+        Ok(self.get(shop, key).await?.unwrap_or_default())
+    }
+
+    /// Reads several records at once, remembering them for a checked [`Change`].
+    pub async fn read<'a>(&'a self, shop: &'a str, records: &[Record]) -> Result<Reads<'a>, BookError> {
+        let mut reads = Reads::new(self.store.as_ref(), shop);
+        reads.load(records).await?;
+        Ok(reads)
+    }
+
+    /// Commits a change. `false`: a record it was checked against had moved; nothing was written.
+    pub async fn commit(&self, shop: &str, change: Change) -> Result<bool, BookError> {
+        Ok(self.store.ledger_commit(shop, &change.commit).await? != CommitOutcome::Conflict)
+    }
+
+    /// Reads `key`, lets `edit` decide, and writes the outcome only if the record is unchanged
+    /// meanwhile; on a conflict, decides again from a fresh read, a bounded number of times.
+    pub async fn update<K: Key, R>(
+        &self,
+        shop: &str,
+        key: K,
+        mut edit: impl FnMut(Option<K::Value>) -> Edit<K::Value, R>,
+    ) -> Result<R, BookError> {
+        for _ in 0..MAX_TRIES {
+            let reads = self.read(shop, &[key.record()]).await?;
+            let (change, then) = match edit(reads.get(key)?) {
+                Edit::Leave(then) => return Ok(then),
+                Edit::Put { value, marks, then } => {
+                    (marks.into_iter().fold(reads.change().put(key, &value), Change::mark), then)
+                }
+                Edit::Remove(then) => (reads.change().remove(key), then),
+            };
+            if self.commit(shop, change).await? {
+                return Ok(then);
+            }
+        }
+        Err(BookError::Contended)
+    }
+
+    /// Leaves marks for the effects (a replayed effect, orders to look at again).
+    pub async fn mark(&self, shop: &str, marks: impl IntoIterator<Item = Mark>) -> Result<(), BookError> {
+        let commit = LedgerCommit { marks: marks.into_iter().collect(), ..LedgerCommit::default() };
+        if !commit.marks.is_empty() {
+            self.store.ledger_commit(shop, &commit).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored levels of an inventory item, by location.
+    pub async fn levels(&self, shop: &str, item: u64) -> Result<BTreeMap<u64, LevelState>, BookError> {
+        let mut out = BTreeMap::new();
+        for (location, bytes) in self.store.ledger_levels(shop, item).await? {
+            if let Some(level) = decode::<LevelState>(Some(&bytes))? {
+                out.insert(location, level);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of a variant's book in fill order, from `from` on.
+    pub async fn lines(
+        &self,
+        shop: &str,
+        variant: u64,
+        from: Bound<FillKey>,
+        limit: usize,
+    ) -> Result<Vec<(FillKey, u32)>, BookError> {
+        Ok(self.store.ledger_scan(shop, variant, from, limit).await?)
+    }
+
+    /// Marks whose last change is at or before `settled_at_ms`, oldest first.
+    pub async fn settled(&self, shop: &str, settled_at_ms: u64, limit: usize) -> Result<Vec<Settled>, BookError> {
+        Ok(self.store.dirty_settled(shop, settled_at_ms, limit).await?)
+    }
+
+    /// Clears marks whose effects are done, unless they were set again since they were read.
+    pub async fn clear(&self, shop: &str, done: &[Settled]) -> Result<(), BookError> {
+        Ok(self.store.clear_dirty(shop, done).await?)
+    }
+
+    /// Records an event that changes no record (an uninstall, a redaction) as processed.
+    /// `false`: it was processed before.
+    pub async fn record_event(&self, shop: &str, event: &EventMark) -> Result<bool, BookError> {
+        Ok(self.store.commit_event(shop, &event.key, &event.topic, event.ttl).await?)
+    }
+
+    /// Takes (or renews) the shop's lease `name` for `holder`; `false`: another holder has it.
+    pub async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, BookError> {
+        Ok(self.store.try_lease(shop, name, holder, ttl).await?)
+    }
+
+    pub async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), BookError> {
+        Ok(self.store.release_lease(shop, name, holder).await?)
+    }
+
+    /// Everything marked and not yet reconciled (the demo and tests look at it).
+    pub async fn dirty(&self, shop: &str) -> Result<Dirty, BookError> {
+        Ok(self.store.ledger_dirty(shop).await?)
+    }
+}
