@@ -9,9 +9,9 @@ use std::time::Duration;
 use super::HandlerError;
 use crate::books::apply::{self, Event, Outcome};
 use crate::ledger::input::{self, InputError};
+use crate::shopify::Topic;
 use crate::state::AppState;
 use crate::store::{Envelope, EventMark, LEGACY_EFFECT_TOPIC};
-use crate::webhook::Topic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {

@@ -22,6 +22,7 @@ mod forget_store;
 mod install;
 mod intake;
 mod isolation;
+mod layers;
 mod ledger_backends;
 mod ledger_http;
 mod ledger_model;
