@@ -66,7 +66,7 @@ impl App {
         let workers = Workers::spawn(state.clone());
         let effects = (settings.effects.sweep_ms > 0)
             .then(|| Effects::spawn(state.clone(), Duration::from_millis(settings.effects.sweep_ms)));
-        tracing::info!(%addr, store = state.store.backend(), "backorder is serving");
+        tracing::info!(%addr, store = state.queue.backend(), "backorder is serving");
         Ok(Self { addr, state, server: handle, server_task, workers, effects, grace })
     }
 

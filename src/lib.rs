@@ -8,6 +8,7 @@ pub mod books;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod derive;
 pub mod devshop;
 pub mod effects;
 pub mod failpoint;

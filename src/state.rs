@@ -10,11 +10,11 @@ use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::platform::{AdminClient, ClientConfig};
 use crate::secret::seal::Sealer;
-use crate::store::SharedStore;
+use crate::store::{SharedQueue, SharedStore};
 
 pub struct AppState {
-    /// The queue half of the store (intake, dead letters).
-    pub store: SharedStore,
+    /// The intake queue and its dead letters.
+    pub queue: SharedQueue,
     /// The shop's records, typed: everything outside `books/` and `store/` reads and writes
     /// them through this.
     pub books: Books,
@@ -52,7 +52,7 @@ impl AppState {
         });
         Self {
             books: Books::new(store.clone()),
-            store,
+            queue: store,
             sealer,
             platform: Arc::new(platform),
             mailer: Arc::new(mailer),

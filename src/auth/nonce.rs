@@ -1,7 +1,8 @@
 //! The OAuth `state` nonce: 32 random bytes in hex, kept in the browser in a signed, short-lived
 //! cookie scoped to the callback, so a callback is only taken from the browser that started the
 //! install (no login CSRF). The cookie value binds the nonce to the shop and an expiry:
-//! `<nonce>.<shop>.<expiry, Unix s>.<hex HMAC-SHA256 of the rest under the app secret>`.
+//! `<nonce>.<shop>.<expiry, Unix s>.<hex HMAC-SHA256 of the rest under a key derived from the app
+//! secret for this purpose>`.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -24,16 +25,20 @@ pub enum NonceError {
     Mismatch,
 }
 
+/// Under a key derived for the cookie alone: a value the merchant can read must not sign
+/// anything else (a webhook of its own text, under the raw secret).
 fn mac(secret: &[u8], body: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"oauth-state\0");
+    let mut mac = crate::derive::mac(secret, crate::derive::Purpose::OAuthState);
     mac.update(body.as_bytes());
     mac
 }
 
 /// A fresh nonce for `shop` and the cookie value that carries it.
 pub fn issue(secret: &[u8], shop: &str, now: i64) -> (String, String) {
-    let nonce: String = (0..2).map(|_| format!("{:032x}", fastrand::u128(..))).collect();
+    // From the operating system's generator: `fastrand` is fast but predictable.
+    let mut bytes = [0u8; 32];
+    aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut aes_gcm::aead::OsRng, &mut bytes);
+    let nonce: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let body = format!("{nonce}.{shop}.{}", now + LIFETIME_SECS);
     let tag: String = mac(secret, &body).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     (nonce.clone(), format!("{body}.{tag}"))

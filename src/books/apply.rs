@@ -12,7 +12,7 @@ use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
 use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
-use crate::store::{CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record, Store};
+use crate::store::{BookStore, CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record};
 
 /// Conflicts mean another worker committed for the same records; a few fresh tries settle it.
 const MAX_CONFLICTS: usize = 16;
@@ -48,7 +48,7 @@ pub enum Outcome {
 /// Moves a variant's book by `changes` and a new stock, reading only the lines near its
 /// boundary (a wider window only when the first one was too narrow).
 pub(super) async fn rebook(
-    store: &dyn Store,
+    store: &dyn BookStore,
     shop: &str,
     variant: u64,
     header: &Header,
@@ -92,7 +92,11 @@ pub(super) fn book_into(
     commit.marks.push(Mark::Variant(variant));
 }
 
-pub(super) async fn finish(store: &dyn Store, shop: &str, commit: &LedgerCommit) -> Result<Option<Outcome>, BookError> {
+pub(super) async fn finish(
+    store: &dyn BookStore,
+    shop: &str,
+    commit: &LedgerCommit,
+) -> Result<Option<Outcome>, BookError> {
     let mut commit = commit.clone();
     commit.marks.sort_unstable();
     commit.marks.dedup();
@@ -172,7 +176,7 @@ pub(super) async fn load_books(
 
 /// Writes an order plan into `commit`: the order's record and every changed book.
 pub(super) async fn book_order(
-    store: &dyn Store,
+    store: &dyn BookStore,
     shop: &str,
     order_id: u64,
     plan: &OrderPlan,
@@ -233,7 +237,12 @@ pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -
 }
 
 /// Counted stock of an inventory item from its stored levels.
-pub(super) async fn stock_of(store: &dyn Store, shop: &str, item: u64, rules: &ShopRules) -> Result<i64, BookError> {
+pub(super) async fn stock_of(
+    store: &dyn BookStore,
+    shop: &str,
+    item: u64,
+    rules: &ShopRules,
+) -> Result<i64, BookError> {
     let levels = store.ledger_levels(shop, item).await?;
     let mut stock = 0;
     for (location, bytes) in levels {

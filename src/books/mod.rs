@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
+pub use crate::store::{Mark, Settled};
 pub use error::BookError;
 pub use key::Key;
 pub use reads::{Change, Reads, Stamp};
@@ -26,7 +27,7 @@ pub use reads::{Change, Reads, Stamp};
 use crate::ledger::FillKey;
 use crate::ledger::input::LevelState;
 use crate::ledger::records::decode;
-use crate::store::{CommitOutcome, Dirty, EventMark, LedgerCommit, Mark, Record, Settled, SharedStore, Store};
+use crate::store::{BookStore, CommitOutcome, Dirty, EventMark, LedgerCommit, Record, SharedBookStore};
 
 /// A read-modify-write that keeps conflicting gives up after this many tries: the caller's
 /// own retry (the next pass, a webhook's redelivery, the client) takes it from there.
@@ -59,15 +60,15 @@ impl<V, R> Edit<V, R> {
 /// The books of every shop, over the record half of the store.
 #[derive(Clone)]
 pub struct Books {
-    store: SharedStore,
+    store: SharedBookStore,
 }
 
 impl Books {
-    pub fn new(store: SharedStore) -> Self {
+    pub fn new(store: SharedBookStore) -> Self {
         Self { store }
     }
 
-    pub(crate) fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn BookStore {
         self.store.as_ref()
     }
 
@@ -175,6 +176,17 @@ impl Books {
 
     pub async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), BookError> {
         Ok(self.store.release_lease(shop, name, holder).await?)
+    }
+
+    /// Every shop with books, sorted: from its install or first commit until it is forgotten.
+    pub async fn shops(&self) -> Result<Vec<String>, BookError> {
+        Ok(self.store.shops().await?)
+    }
+
+    /// Deletes everything kept for the shop (`shop/redact`); other shops are untouched.
+    /// Returns how many keys or rows went.
+    pub async fn forget_shop(&self, shop: &str) -> Result<u64, BookError> {
+        Ok(self.store.forget_shop(shop).await?)
     }
 
     /// Everything marked and not yet reconciled (the demo and tests look at it).

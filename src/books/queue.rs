@@ -13,8 +13,10 @@ use crate::store::Mark;
 
 pub const PAGE: usize = 1000;
 
+/// One backordered line of a variant's queue, as the API and the emails show it (not to be
+/// confused with `store::QueueEntry`, a webhook in the intake queue).
 #[derive(Debug, Clone, Serialize)]
-pub struct QueueEntry {
+pub struct QueuedLine {
     pub order_id: u64,
     /// Filled in by readers that show it; empty from [`scan`].
     pub order_name: String,
@@ -32,7 +34,7 @@ pub async fn scan(
     variant: u64,
     record: &VariantRecord,
     enough: Option<u64>,
-) -> Result<Vec<QueueEntry>, BookError> {
+) -> Result<Vec<QueuedLine>, BookError> {
     scan_while(books, shop, variant, record, |_, ahead| enough.is_none_or(|units| ahead < units)).await
 }
 
@@ -44,7 +46,7 @@ pub async fn scan_through(
     variant: u64,
     record: &VariantRecord,
     last: FillKey,
-) -> Result<Vec<QueueEntry>, BookError> {
+) -> Result<Vec<QueuedLine>, BookError> {
     scan_while(books, shop, variant, record, |key, _| *key <= last).await
 }
 
@@ -55,7 +57,7 @@ async fn scan_while(
     variant: u64,
     record: &VariantRecord,
     go_on: impl Fn(&FillKey, u64) -> bool,
-) -> Result<Vec<QueueEntry>, BookError> {
+) -> Result<Vec<QueuedLine>, BookError> {
     let header = &record.header;
     let today = eta::today();
     let mut queue = Vec::new();
@@ -72,7 +74,7 @@ async fn scan_while(
             if backordered == 0 {
                 continue;
             }
-            queue.push(QueueEntry {
+            queue.push(QueuedLine {
                 order_id: key.order_id,
                 order_name: String::new(),
                 line_item_id: key.line_id,

@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 
 use super::{BookError, Key};
 use crate::ledger::records::{decode, encode};
-use crate::store::{EventMark, LedgerCommit, Mark, Record, Store};
+use crate::store::{BookStore, EventMark, LedgerCommit, Mark, Record};
 
 /// Records of one shop as read, by name, with their bytes (`None`: absent).
 pub struct Reads<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn BookStore,
     shop: &'a str,
     seen: BTreeMap<Record, Option<Vec<u8>>>,
 }
 
 impl<'a> Reads<'a> {
-    pub(crate) fn new(store: &'a dyn Store, shop: &'a str) -> Self {
+    pub(crate) fn new(store: &'a dyn BookStore, shop: &'a str) -> Self {
         Self { store, shop, seen: BTreeMap::new() }
     }
 

@@ -19,7 +19,7 @@ pub async fn run(shop: Option<String>) -> ExitCode {
     let state = AppState::new(store, Arc::new(settings));
     let shops = match shop {
         Some(s) => vec![s.trim().to_ascii_lowercase()],
-        None => match state.store.shops().await {
+        None => match state.books.shops().await {
             Ok(shops) => shops,
             Err(e) => {
                 eprintln!("backorder: cannot list the shops: {e}");

@@ -189,7 +189,7 @@ impl Stage {
     }
 
     pub async fn settled_within(&self, timeout: Duration) -> Result<(), DemoError> {
-        let store = self.app.state.store.clone();
+        let store = self.app.state.queue.clone();
         let deadline = Instant::now() + timeout;
         loop {
             let stats = store.queue_stats().await.map_err(|e| DemoError::Step(e.to_string()))?;

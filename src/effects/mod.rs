@@ -346,6 +346,6 @@ async fn give_up(state: &AppState, shop: &str, mark: Mark, e: EffectError, failu
     };
     tracing::error!(shop, %mark, error = %why, "effects: dead-lettered after its retry budget");
     state.metrics.effect_dead_lettered();
-    state.store.bury_effect(shop, mark, &why.to_string()).await?;
+    state.queue.bury_effect(shop, mark, &why.to_string()).await?;
     Ok(true)
 }

@@ -147,7 +147,7 @@ impl Dispatch {
         let now = Instant::now();
         let busy: HashSet<&String> = self.in_flight.values().collect();
         let mut due: Vec<(Option<Instant>, String, Reach)> = Vec::new();
-        for shop in self.state.store.shops().await? {
+        for shop in self.state.books.shops().await? {
             if busy.contains(&shop) {
                 continue;
             }
@@ -186,7 +186,7 @@ impl Dispatch {
             };
             if matches!(ended, Ended::Panicked(_) | Ended::TimedOut) {
                 // The lease would otherwise hold the shop from other instances until it lapses.
-                let _ = state.store.release_lease(&shop, "effects", &holder).await;
+                let _ = state.books.release_lease(&shop, "effects", &holder).await;
             }
             (reach, ended)
         });

@@ -10,9 +10,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::books::standing::{self, LineStanding, Queues};
 use crate::books::{Change, Stamp, key};
@@ -108,10 +107,10 @@ fn simple(title: &str, text: &str) -> String {
     })
 }
 
-/// The value a form must carry: derived from the token with a key of its own.
+/// The value a form must carry: derived from the token with a key of its own (never the raw
+/// app secret, or the value would sign a webhook of its own text).
 fn csrf(state: &AppState, token: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(state.webhook_secret()).expect("HMAC takes any key length");
-    mac.update(b"backorder status form v1\n");
+    let mut mac = crate::derive::mac(state.webhook_secret(), crate::derive::Purpose::StatusForm);
     mac.update(token.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }

@@ -158,16 +158,15 @@ pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64)
     Some((decision, next))
 }
 
-/// A line's ETA moved later than what its customer was told, by more than the threshold. A date
-/// that turns into "to be confirmed" counts; a line never told (it started waiting after the
-/// first email) does not, and neither does a date that moved earlier.
+/// A line's ETA moved later than the date its customer was told, by more than the threshold:
+/// the one case that earns an `eta_changed` email, which then names the new date. A date that
+/// turns into "to be confirmed" is not told (there is no date to name; the status page shows it,
+/// and the email goes once a later date is known), and neither is a line never told a date (it
+/// started waiting after the first email) or a date that moved earlier.
 fn moved_later(told: Option<&Option<String>>, now: Option<Date>, policy: Policy) -> bool {
     let Some(Some(told)) = told else { return false };
-    let Some(told) = crate::ledger::eta::parse(told) else { return false };
-    match now {
-        None => true,
-        Some(now) => (now - told).whole_days() > i64::from(policy.eta_change_threshold_days),
-    }
+    let (Some(told), Some(now)) = (crate::ledger::eta::parse(told), now) else { return false };
+    (now - told).whole_days() > i64::from(policy.eta_change_threshold_days)
 }
 
 #[cfg(test)]

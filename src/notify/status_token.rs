@@ -9,16 +9,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::derive::Purpose;
+
 type HmacSha256 = Hmac<Sha256>;
 
-fn key(app_secret: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(app_secret).expect("HMAC takes any key length");
-    mac.update(b"backorder status page v1");
-    mac.finalize().into_bytes().into()
-}
-
 fn mac(app_secret: &[u8], shop: &str, order_id: u64) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(&key(app_secret)).expect("HMAC takes any key length");
+    let mut mac = crate::derive::mac(app_secret, Purpose::StatusLink);
     mac.update(format!("{shop}\n{order_id}").as_bytes());
     mac
 }

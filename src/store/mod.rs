@@ -1,6 +1,7 @@
-//! Durable state behind one trait, with two backends: Redis (standalone or Cluster) and an
-//! embedded file store. Everything above this module talks to `dyn Store` only, so the same
-//! conformance suite proves both backends behave alike.
+//! Durable state behind two narrow traits, with two backends: Redis (standalone or Cluster)
+//! and an embedded file store. [`Queue`] is the intake queue and its dead letters; [`BookStore`]
+//! is the shops' records, lines and marks, which only `crate::books` uses. Both backends
+//! implement both, so the same conformance suite proves they behave alike.
 
 mod dead;
 pub mod embedded;
@@ -72,14 +73,20 @@ pub struct QueueStats {
     pub dead: u64,
 }
 
+/// What every backend is: a name for logs and a liveness check.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Backend: Send + Sync + 'static {
     /// `"redis"`, `"redis-cluster"` or `"embedded"`.
     fn backend(&self) -> &'static str;
 
     /// Succeeds only when the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
 
+/// The intake queue and its dead letters: what the webhook intake, the queue consumers, the
+/// health check and `dlq` use.
+#[async_trait]
+pub trait Queue: Backend {
     /// Marks the delivery id and event id as seen for `dedupe_ttl` and queues the envelope, in
     /// one atomic step: either both happen or neither does.
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError>;
@@ -119,6 +126,16 @@ pub trait Store: Send + Sync + 'static {
     /// leaves it to replay again, which marks again: harmless. Returns how many were replayed.
     async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError>;
 
+    /// Deletes the shop's webhook dead letters whose body holds `needle` (ASCII case-insensitive):
+    /// a redacted customer's address must not outlive the redaction there. Effect dead letters
+    /// hold no customer data and stay (`forget_shop` removes them). The number deleted.
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError>;
+}
+
+/// The shops' records, book lines, marks, leases and processed events: only `crate::books`
+/// (and the store's own tests) use these.
+#[async_trait]
+pub trait BookStore: Backend {
     /// Records that `event_key` of `shop` has been processed, unless it already was. Returns
     /// `true` when this call recorded it. The mark and the per-topic count commit together.
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError>;
@@ -182,14 +199,17 @@ pub trait Store: Send + Sync + 'static {
     /// its place among the shops, and its dead letters. Other shops are untouched. Returns how
     /// many keys or rows went.
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError>;
-
-    /// Deletes the shop's webhook dead letters whose body holds `needle` (ASCII case-insensitive):
-    /// a redacted customer's address must not outlive the redaction there. Effect dead letters
-    /// hold no customer data and stay (`forget_shop` removes them). The number deleted.
-    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError>;
 }
 
+/// Both halves, as each backend implements them; handed out narrowed ([`SharedQueue`],
+/// [`SharedBookStore`]).
+pub trait Store: Queue + BookStore {}
+
+impl<T: Queue + BookStore + ?Sized> Store for T {}
+
 pub type SharedStore = Arc<dyn Store>;
+pub type SharedQueue = Arc<dyn Queue>;
+pub type SharedBookStore = Arc<dyn BookStore>;
 
 /// Opens the backend named by a store URL (SPEC 3.2).
 pub async fn open(url: &str, prefix: &str) -> Result<SharedStore, StoreError> {

@@ -134,7 +134,7 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
         },
         body,
     };
-    let enqueued = state.store.enqueue(&envelope, state.dedupe_ttl()).await.map_err(|e| {
+    let enqueued = state.queue.enqueue(&envelope, state.dedupe_ttl()).await.map_err(|e| {
         tracing::warn!(error = %e, "webhook not accepted: store unavailable");
         Accept::Refused(IntakeError::Unavailable)
     })?;

@@ -62,7 +62,7 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
     }
     // A dead-lettered webhook of theirs (kept whole for a replay) holds the address too.
     if let Some(email) = body.customer.email.as_deref().filter(|e| !e.is_empty()) {
-        state.store.purge_dead_letters(shop, email.as_bytes()).await.map_err(transient)?;
+        state.queue.purge_dead_letters(shop, email.as_bytes()).await.map_err(transient)?;
     }
     tracing::info!(shop, "privacy: customer redacted");
     Ok(())

@@ -97,7 +97,7 @@ async fn token_refused(state: &AppState, shop: &str) -> Result<bool, HandlerErro
 /// record of the shop again; a redelivery deletes nothing more.
 pub async fn redact_shop(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let shop = envelope.meta.shop.as_str();
-    let removed = state.store.forget_shop(shop).await.map_err(transient)?;
+    let removed = state.books.forget_shop(shop).await.map_err(transient)?;
     tracing::info!(shop, removed, "shop/redact: every record of the shop deleted");
     Ok(Handled::Done)
 }

@@ -104,7 +104,7 @@ impl Worker {
         let (batch, block) = (q.batch, Duration::from_millis(q.block_ms));
         let mut failures = 0u32;
         while !self.stopping() {
-            let store = self.state.store.clone();
+            let store = self.state.queue.clone();
             let read = tokio::select! {
                 r = store.dequeue(&self.name, batch, block) => r,
                 _ = self.stop.changed() => break,
@@ -130,7 +130,7 @@ impl Worker {
         let (idle, batch) = (Duration::from_millis(q.reclaim_idle_ms), q.batch);
         let every = (idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
         while !self.stopping() {
-            match self.state.store.reclaim(&self.name, idle, batch).await {
+            match self.state.queue.reclaim(&self.name, idle, batch).await {
                 Ok(entries) if !entries.is_empty() => {
                     tracing::info!(count = entries.len(), "re-claimed entries of a consumer that stopped answering");
                     for entry in entries {
@@ -147,7 +147,7 @@ impl Worker {
 
     async fn maintain(mut self) {
         while !self.stopping() {
-            if let Err(e) = self.state.store.maintain().await {
+            if let Err(e) = self.state.queue.maintain().await {
                 tracing::warn!(error = %e, "queue maintenance failed");
             }
             self.pause(Duration::from_millis(200)).await;
@@ -162,25 +162,25 @@ impl Worker {
         let outcome = if entry.attempts() > max {
             // Delivered more often than allowed without an answer: its consumers keep dying on it.
             let reason = format!("gave up after {} deliveries without an outcome", entry.attempts() - 1);
-            self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+            self.settle(self.state.queue.dead_letter(&entry, &reason).await, Processed::DeadLettered)
         } else {
             let handled = router::handle(&self.state, &entry.envelope).await;
             failpoint::hit(points::WORKER_HANDLED);
             match handled {
-                Ok(Handled::Done) => self.settle(self.state.store.ack(&entry).await, Processed::Done),
-                Ok(Handled::AlreadyDone) => self.settle(self.state.store.ack(&entry).await, Processed::AlreadyDone),
+                Ok(Handled::Done) => self.settle(self.state.queue.ack(&entry).await, Processed::Done),
+                Ok(Handled::AlreadyDone) => self.settle(self.state.queue.ack(&entry).await, Processed::AlreadyDone),
                 Err(HandlerError::Permanent(reason)) => {
-                    self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+                    self.settle(self.state.queue.dead_letter(&entry, &reason).await, Processed::DeadLettered)
                 }
                 Err(HandlerError::Transient(reason)) if entry.attempts() >= max => {
                     let reason = format!("{reason} (gave up after {} attempts)", entry.attempts());
-                    self.settle(self.state.store.dead_letter(&entry, &reason).await, Processed::DeadLettered)
+                    self.settle(self.state.queue.dead_letter(&entry, &reason).await, Processed::DeadLettered)
                 }
                 Err(HandlerError::Transient(reason)) => {
                     let q = &self.state.settings.queue;
                     let delay = backoff(meta.attempts + 1, q.retry_base_ms, q.retry_max_ms);
                     tracing::info!(topic = %meta.topic, webhook_id = %meta.webhook_id, %reason, ?delay, "will retry");
-                    self.settle(self.state.store.retry_later(&entry, delay).await, Processed::Retried)
+                    self.settle(self.state.queue.retry_later(&entry, delay).await, Processed::Retried)
                 }
             }
         };

@@ -160,3 +160,42 @@ async fn a_put_with_another_shops_token_changes_only_that_shop() {
     assert_eq!(mine["backordered_units"], 3);
     app.app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_while_the_store_is_down_answers_503_and_works_once_it_is_back() {
+    let mut redis = crate::support::redis::RedisServer::start_durable();
+    let (app, _store) = TestApp::spawn(Backend::Url(redis.url()), &[]).await;
+    let path = "/api/variants/778";
+    redis.stop();
+    let resp = put(&app, path, &token(SHOP), json!({"enabled": true})).await;
+    assert_eq!(resp.status(), 503, "a store outage is worth a retry, not an internal error");
+    let body: Value = resp.json().await.unwrap();
+    assert!(!body.to_string().contains("redis"), "no internals in the answer: {body}");
+
+    redis.restart();
+    crate::support::eventually("the enrolment to go through once the store is back", || async {
+        (put(&app, path, &token(SHOP), json!({"enabled": true})).await.status() == 200).then_some(())
+    })
+    .await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_of_exactly_what_get_answered_succeeds_and_changes_nothing() {
+    let (app, _store) = app_with_a_queue().await;
+    let path = format!("/api/variants/{VARIANT}");
+    let plan = json!({"supply": [{"qty": 2, "eta": "2027-03-01"}], "cap": 40, "lead_time_days": 21});
+    assert_eq!(put(&app, &path, &token(SHOP), plan).await.status(), 200);
+    let read: Value = get(&app, &path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert!(!read["queue"].as_array().unwrap().is_empty(), "the answer carries the live queue too");
+
+    let resp = put(&app, &path, &token(SHOP), read.clone()).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let again: Value = get(&app, &path, Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!(again, read, "sending back what was read changes nothing");
+
+    let resp = put(&app, &path, &token(SHOP), json!({"cap": 41, "colour": "red"})).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(resp.json::<Value>().await.unwrap()["field"], "colour", "an unknown field is still named");
+    app.app.stop().await;
+}

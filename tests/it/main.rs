@@ -37,6 +37,7 @@ mod privacy;
 mod privacy_customers;
 mod proxy;
 mod queue;
+mod raw_records;
 mod reconcile;
 mod refresh;
 mod replayed_shop;

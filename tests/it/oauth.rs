@@ -271,3 +271,24 @@ async fn embedded_rows_after_stop(app: TestApp, store: &TestStore) -> Vec<String
     drop(app.store);
     embedded_rows(store).await
 }
+
+/// H2: the state cookie is readable in the merchant's browser. Made with the raw app secret, its
+/// tag was a valid webhook signature of its own text; derived per purpose, it signs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oauth_state_cookie_is_no_webhook_signature_of_its_text() {
+    use base64::Engine;
+    let (app, _store, _devshop) = start(Backend::Embedded).await;
+    let callback = consent(&app, "forge-shop.myshopify.com").await;
+    let value = callback.cookie.split_once('=').expect("name=value").1.to_string();
+    let (body, tag) = value.rsplit_once('.').expect("a signed cookie");
+    let tag: Vec<u8> = (0..tag.len()).step_by(2).map(|i| u8::from_str_radix(&tag[i..i + 2], 16).unwrap()).collect();
+    let signature = base64::engine::general_purpose::STANDARD.encode(tag);
+    for text in [format!("oauth-state\0{body}"), body.to_string()] {
+        let mut forged = crate::support::webhooks::Delivery::new("orders/create", text.into_bytes());
+        forged.shop = "x1.example".into();
+        forged.hmac = Some(signature.clone());
+        assert_eq!(app.deliver(&forged).await.status(), 401, "a cookie signs no webhook");
+    }
+    assert_eq!(app.store.dead_letters(10).await.unwrap().len(), 0, "nothing stored");
+    app.app.stop().await;
+}

@@ -166,3 +166,26 @@ async fn a_cancellation_request_posted_twice_is_recorded_once_tags_the_order_and
         s.stop().await;
     }
 }
+
+/// H2: the form value is shown to every customer with a waiting line. Made with the raw app
+/// secret it was a valid webhook signature of its own text; derived per purpose, it signs
+/// nothing intake takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_forms_value_is_no_webhook_signature_of_its_text() {
+    use base64::Engine;
+    let mut s = supplied(Backend::Embedded, &[]).await;
+    let order = s.order(2).await;
+    s.settled().await;
+    let token = status_token::sign(SECRET.as_bytes(), SHOP, order);
+    let (_, page) = status(&s, &token).await;
+    let csrf = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(csrf_of(&page)).unwrap();
+    let signature = base64::engine::general_purpose::STANDARD.encode(csrf);
+    for body in [format!("backorder status form v1\n{token}"), token.clone()] {
+        let mut forged = crate::support::webhooks::Delivery::new("orders/create", body.into_bytes());
+        forged.shop = "x1.example".into();
+        forged.hmac = Some(signature.clone());
+        assert_eq!(s.app.deliver(&forged).await.status(), 401, "a form value signs no webhook");
+    }
+    assert_eq!(s.app.store.dead_letters(10).await.unwrap().len(), 0, "nothing stored");
+    s.stop().await;
+}

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::ledger::FillKey;
 use crate::store::{
-    CommitOutcome, DeadLetter, Dirty, Enqueued, Envelope, LedgerCommit, LineRead, QueueEntry, QueueStats, Record,
-    SharedStore, Store, StoreError,
+    Backend, BookStore, CommitOutcome, DeadLetter, Dirty, Enqueued, Envelope, LedgerCommit, LineRead, Queue,
+    QueueEntry, QueueStats, Record, SharedStore, StoreError,
 };
 
 #[derive(Debug, Default)]
@@ -85,68 +85,92 @@ impl Counting {
 }
 
 #[async_trait]
-impl Store for Counting {
+impl Backend for Counting {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+#[async_trait]
+impl Queue for Counting {
     async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
         self.inner.purge_dead_letters(shop, needle).await
     }
 
-    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
-        self.inner.forget_shop(shop).await
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping().await
-    }
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         self.inner.enqueue(envelope, dedupe_ttl).await
     }
+
     async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
         self.inner.dequeue(consumer, max, block).await
     }
+
     async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
         self.inner.reclaim(consumer, min_idle, max).await
     }
+
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
         self.inner.ack(entry).await
     }
+
     async fn retry_later(&self, entry: &QueueEntry, delay: Duration) -> Result<(), StoreError> {
         self.inner.retry_later(entry, delay).await
     }
+
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
         self.inner.dead_letter(entry, reason).await
     }
+
     async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
         self.inner.bury_effect(shop, mark, reason).await
     }
+
     async fn maintain(&self) -> Result<u64, StoreError> {
         self.inner.maintain().await
     }
+
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         self.inner.queue_stats().await
     }
+
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
         self.inner.dead_letters(limit).await
     }
+
     async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError> {
         self.inner.replay_dead_letters(id).await
     }
+}
+
+#[async_trait]
+impl BookStore for Counting {
+    async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
+        self.inner.forget_shop(shop).await
+    }
+
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.inner.commit_event(shop, event_key, topic, ttl).await
     }
+
     async fn processed_counts(&self, shop: &str) -> Result<BTreeMap<String, u64>, StoreError> {
         self.inner.processed_counts(shop).await
     }
+
     async fn ledger_get(&self, shop: &str, records: &[Record]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.counts.gets.fetch_add(1, Relaxed);
         self.counts.records_read.fetch_add(records.len() as u64, Relaxed);
         self.inner.ledger_get(shop, records).await
     }
+
     async fn ledger_levels(&self, shop: &str, item: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         self.counts.level_reads.fetch_add(1, Relaxed);
         self.inner.ledger_levels(shop, item).await
     }
+
     async fn ledger_scan(
         &self,
         shop: &str,
@@ -159,6 +183,7 @@ impl Store for Counting {
         self.counts.lines_read.fetch_add(lines.len() as u64, Relaxed);
         Ok(lines)
     }
+
     async fn dirty_settled(
         &self,
         shop: &str,
@@ -167,18 +192,23 @@ impl Store for Counting {
     ) -> Result<Vec<crate::store::Settled>, StoreError> {
         self.inner.dirty_settled(shop, settled_at_ms, limit).await
     }
+
     async fn clear_dirty(&self, shop: &str, marks: &[crate::store::Settled]) -> Result<(), StoreError> {
         self.inner.clear_dirty(shop, marks).await
     }
+
     async fn shops(&self) -> Result<Vec<String>, StoreError> {
         self.inner.shops().await
     }
+
     async fn try_lease(&self, shop: &str, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.inner.try_lease(shop, name, holder, ttl).await
     }
+
     async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
         self.inner.release_lease(shop, name, holder).await
     }
+
     async fn ledger_lines(
         &self,
         shop: &str,
@@ -191,6 +221,7 @@ impl Store for Counting {
         self.counts.lines_read.fetch_add(read.lines.len() as u64, Relaxed);
         Ok(read)
     }
+
     async fn ledger_commit(&self, shop: &str, commit: &LedgerCommit) -> Result<CommitOutcome, StoreError> {
         let outcome = self.inner.ledger_commit(shop, commit).await?;
         self.counts.commits.fetch_add(1, Relaxed);
@@ -200,6 +231,7 @@ impl Store for Counting {
         };
         Ok(outcome)
     }
+
     async fn ledger_dirty(&self, shop: &str) -> Result<Dirty, StoreError> {
         self.inner.ledger_dirty(shop).await
     }

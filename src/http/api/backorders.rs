@@ -11,7 +11,7 @@ use crate::state::AppState;
 struct Line {
     variant_id: u64,
     #[serde(flatten)]
-    entry: queue::QueueEntry,
+    entry: queue::QueuedLine,
 }
 
 pub async fn list(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -61,6 +61,10 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
                 supply.sort_by(|a, b| a.eta.cmp(&b.eta));
                 settings.supply = supply;
             }
+            // Read-only: what `GET` shows of the variant's live state. A client that sends back
+            // what it read is not refused for it; changing them takes an event, not a setting.
+            "variant_id" | "inventory_item_id" | "available" | "backordered_units" | "unattributed_units"
+            | "policy" | "eta" | "queue" => {}
             _ => return Err(invalid(field, "is not a setting of a variant")),
         }
     }
@@ -120,11 +124,13 @@ pub async fn update(
         let updated = books
             .update(shop, key::Variant(variant), |record| {
                 let Some(mut record) = record else { return Edit::Leave(false) };
+                let plan = record.settings.supply.clone();
                 // Validated above, so this applies.
                 if apply_body(&body, &mut record.settings).is_err() {
                     return Edit::Leave(false);
                 }
-                if body.get("supply").is_some() {
+                // The same plan sent back (a client's read-modify-write) is no new plan.
+                if record.settings.supply != plan {
                     // A new plan counts arrivals from now on.
                     record.settings.supply_mark = Some(crate::ledger::eta::stock_position(&record));
                 }

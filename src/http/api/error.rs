@@ -20,6 +20,8 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("temporarily unavailable, retry later")]
     Unavailable,
+    #[error("body too large: at most {0} bytes")]
+    TooLarge(usize),
     #[error("internal error")]
     Internal(String),
 }
@@ -56,6 +58,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

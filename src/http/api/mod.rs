@@ -16,11 +16,39 @@ use actix_web::web;
 pub use error::ApiError;
 pub use session::ShopSession;
 
+/// The largest settings body: every email template at its largest, with room for the rest.
+const SETTINGS_BODY: usize = 1024 * 1024;
+/// The largest body of a variant's settings: a supply plan of a few hundred batches.
+const VARIANT_BODY: usize = 64 * 1024;
+
+/// JSON bodies up to `limit` bytes; anything else is a 4xx in the API's own shape, naming the body.
+fn json_body(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(move |e, _| {
+        use actix_web::error::JsonPayloadError;
+        let message = match e {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                return ApiError::TooLarge(limit).into();
+            }
+            JsonPayloadError::ContentType => "must be sent as application/json".to_string(),
+            other => format!("must be JSON: {other}"),
+        };
+        ApiError::Invalid { field: "body".into(), message: format!("body {message}") }.into()
+    })
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/settings", web::get().to(settings::show))
-        .route("/api/settings", web::put().to(settings::update))
-        .route("/api/backorders", web::get().to(backorders::list))
-        .route("/api/variants/{variant_id}", web::get().to(variants::show))
-        .route("/api/variants/{variant_id}/preview", web::get().to(preview::show))
-        .route("/api/variants/{variant_id}", web::put().to(enrol::update));
+    cfg.service(
+        web::resource("/api/settings")
+            .app_data(json_body(SETTINGS_BODY))
+            .route(web::get().to(settings::show))
+            .route(web::put().to(settings::update)),
+    )
+    .route("/api/backorders", web::get().to(backorders::list))
+    .route("/api/variants/{variant_id}/preview", web::get().to(preview::show))
+    .service(
+        web::resource("/api/variants/{variant_id}")
+            .app_data(json_body(VARIANT_BODY))
+            .route(web::get().to(variants::show))
+            .route(web::put().to(enrol::update)),
+    );
 }

@@ -36,7 +36,7 @@ pub async fn show(
     // Units first go to unattributed backlog, so the queue needs reading only that far past it.
     let reach = units.saturating_sub(header.unattributed());
     let lines = queue::read(books, &session.shop, variant, &record, Some(reach)).await?;
-    let waiting: Vec<Waiting<queue::QueueEntry>> =
+    let waiting: Vec<Waiting<queue::QueuedLine>> =
         lines.into_iter().map(|l| Waiting { backordered: l.backordered, line: l }).collect();
     let p = preview(units, header.unattributed(), header.backordered(), &waiting);
     Ok(HttpResponse::Ok().json(serde_json::json!({

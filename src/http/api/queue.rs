@@ -2,7 +2,7 @@
 //! `notify::queue`), with order names.
 
 use super::ApiError;
-pub use crate::books::queue::QueueEntry;
+pub use crate::books::queue::QueuedLine;
 use crate::books::queue::{PAGE, scan};
 use crate::books::{Books, key};
 use crate::ledger::records::VariantRecord;
@@ -15,14 +15,14 @@ pub async fn read(
     variant: u64,
     record: &VariantRecord,
     enough: Option<u64>,
-) -> Result<Vec<QueueEntry>, ApiError> {
+) -> Result<Vec<QueuedLine>, ApiError> {
     let mut queue = scan(books, shop, variant, record, enough).await?;
     name_orders(books, shop, &mut queue).await?;
     Ok(queue)
 }
 
 /// Fills in each entry's order name (`#1001`), reading each order once.
-async fn name_orders(books: &Books, shop: &str, queue: &mut [QueueEntry]) -> Result<(), ApiError> {
+async fn name_orders(books: &Books, shop: &str, queue: &mut [QueuedLine]) -> Result<(), ApiError> {
     let mut ids: Vec<u64> = queue.iter().map(|q| q.order_id).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -12,6 +12,8 @@ use crate::shop::{ShopSettings, TEMPLATE_KINDS, Template};
 /// Shopify keeps tags up to 255 characters.
 const MAX_TAG: usize = 255;
 const MAX_TEMPLATE: usize = 64 * 1024;
+/// Customer tags that set a priority class: a handful in practice.
+const MAX_PRIORITY_TAGS: usize = 100;
 
 fn boolean(v: &Value, field: &str) -> Result<bool, ApiError> {
     v.as_bool().ok_or_else(|| invalid(field, "must be true or false"))
@@ -54,7 +56,13 @@ fn email(v: &Value, field: &str) -> Result<Option<String>, ApiError> {
 
 fn priority_tags(v: &Value, field: &str) -> Result<std::collections::BTreeMap<String, i32>, ApiError> {
     let map = v.as_object().ok_or_else(|| invalid(field, "must be an object of customer tag → priority class"))?;
+    // The rules are read with every ledger event of the shop: they stay small.
+    if map.len() > MAX_PRIORITY_TAGS {
+        return Err(invalid(field, &format!("must name at most {MAX_PRIORITY_TAGS} tags")));
+    }
     let mut out = std::collections::BTreeMap::new();
+    // Tags compare without case: one set of lower-cased names keeps the check linear.
+    let mut seen = std::collections::HashSet::with_capacity(map.len());
     for (name, class) in map {
         let inner = format!("{field}.{name}");
         let name = tag(&Value::String(name.clone()), &inner)?;
@@ -62,7 +70,7 @@ fn priority_tags(v: &Value, field: &str) -> Result<std::collections::BTreeMap<St
             .as_i64()
             .filter(|c| (-1000..=1000).contains(c))
             .ok_or_else(|| invalid(&inner, "must be a whole number from -1000 to 1000"))?;
-        if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
+        if !seen.insert(name.to_ascii_lowercase()) {
             return Err(invalid(&inner, "repeats a tag (tags compare without case)"));
         }
         out.insert(name, class as i32);
@@ -150,9 +158,9 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
             "templates" => templates(v, f, settings)?,
-            // Read-only: what `GET` shows of templates that failed at send time. A client that
-            // sends back what it read is not refused for it.
-            "template_failures" => {}
+            // Read-only: what `GET` shows of templates that failed at send time and of a rework
+            // in progress. A client that sends back what it read is not refused for it.
+            "template_failures" | "rework" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }
@@ -203,6 +211,16 @@ mod tests {
         assert_eq!(field_of(json!({"templates": {"ready": {"subject": "s"}}})), "templates.ready.text");
         assert_eq!(field_of(json!({"colour": "red"})), "colour");
         assert_eq!(field_of(json!([1])), "body");
+    }
+
+    #[test]
+    fn at_most_a_hundred_priority_tags_are_taken_each_compared_without_case() {
+        let tags = |n: usize| Value::Object((0..n).map(|i| (format!("Tag{i}"), json!(1))).collect());
+        let (mut rules, mut settings) = (ShopRules::default(), ShopSettings::default());
+        apply(&json!({"priority_tags": tags(100)}), &mut rules, &mut settings).unwrap();
+        assert_eq!(rules.priority_tags.len(), 100);
+        assert_eq!(field_of(json!({"priority_tags": tags(101)})), "priority_tags");
+        assert_eq!(field_of(json!({"priority_tags": {"Tag1": 1, "TAG1": 2}})), "priority_tags.Tag1");
     }
 
     proptest! {

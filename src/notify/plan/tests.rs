@@ -56,10 +56,69 @@ fn a_date_moved_later_by_more_than_the_threshold_is_told_and_only_then() {
 }
 
 #[test]
-fn a_date_that_becomes_unknown_is_told_and_an_earlier_one_is_not() {
+fn a_date_that_becomes_unknown_or_earlier_is_not_told_until_a_later_one_is_known() {
     let state = first(&[line(1, 1, 1, Some("2026-12-10"))]);
     assert_eq!(decide(&state, &[line(1, 1, 1, Some("2026-12-01"))], POLICY, 1), None);
-    assert_eq!(decide(&state, &[line(1, 1, 1, None)], POLICY, 1).expect("told").0.kind, "eta_changed");
+    assert_eq!(decide(&state, &[line(1, 1, 1, None)], POLICY, 1), None, "no date to name");
+    let (d, _) = decide(&state, &[line(1, 1, 1, Some("2026-12-20"))], POLICY, 2).expect("told");
+    assert_eq!((d.kind, d.lines[0].eta), ("eta_changed", parse("2026-12-20")));
+}
+
+mod histories {
+    //! Random histories of an order's lines, decided step by step as the effects would: every
+    //! `eta_changed` names, for each of its lines, a date later than the one last told by more
+    //! than the threshold, so "backordered, then at once eta_changed" cannot happen without a
+    //! real move.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn step() -> impl Strategy<Value = (Vec<LineNow>, i64)> {
+        let one = |line_id: u64| {
+            (0u32..4, 0u32..4, proptest::option::weighted(0.8, 0i64..60), proptest::option::of(1u64..50)).prop_map(
+                move |(open, back, eta, position)| LineNow {
+                    line_id,
+                    open: open.max(back),
+                    backordered: back,
+                    position,
+                    eta: eta.map(|d| parse("2027-01-01").unwrap() + time::Duration::days(d)),
+                },
+            )
+        };
+        ((one(1), one(2), one(3)), 0i64..(3 * DAY_MS)).prop_map(|((a, b, c), gap)| (vec![a, b, c], gap))
+    }
+
+    proptest! {
+        #[test]
+        fn every_eta_changed_names_a_date_later_than_told_by_more_than_the_threshold(
+            threshold in 0u32..6,
+            reminder in proptest::option::of(1u32..4),
+            steps in proptest::collection::vec(step(), 1..40),
+        ) {
+            let policy = Policy { eta_change_threshold_days: threshold, reminder_days: reminder };
+            let (mut state, mut now) = (MailState::default(), 0i64);
+            for (lines, gap) in steps {
+                now += gap;
+                let Some((decision, next)) = decide(&state, &lines, policy, now) else { continue };
+                prop_assert!(!state.decided.contains(&decision.occasion), "an occasion decided twice");
+                if decision.kind == "eta_changed" {
+                    for l in &decision.lines {
+                        let told = state.told.get(&l.line_id).cloned().flatten().and_then(|t| parse(&t));
+                        let (Some(told), Some(now)) = (told, l.eta) else {
+                            return Err(TestCaseError::fail(format!("eta_changed without two dates: {l:?}")));
+                        };
+                        prop_assert!((now - told).whole_days() > i64::from(threshold), "{told} → {now}");
+                    }
+                }
+                let again = decide(&next, &lines, policy, now);
+                prop_assert!(
+                    again.as_ref().is_none_or(|(d, _)| d.kind != "eta_changed"),
+                    "an eta_changed right after {} with nothing moved", decision.kind
+                );
+                state = next;
+            }
+        }
+    }
 }
 
 #[test]

@@ -29,7 +29,7 @@ use redb::Database;
 use tokio::sync::Notify;
 
 use self::index::Index;
-use super::{DeadLetter, Enqueued, Envelope, QueueEntry, QueueStats, Store, StoreError, now_ms};
+use super::{Backend, BookStore, DeadLetter, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError, now_ms};
 
 const FILE_NAME: &str = "backorder.redb";
 
@@ -141,7 +141,7 @@ fn entry_seq(entry: &QueueEntry) -> Option<u64> {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
+impl Backend for EmbeddedStore {
     fn backend(&self) -> &'static str {
         "embedded"
     }
@@ -149,7 +149,10 @@ impl Store for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.run(Inner::ping).await
     }
+}
 
+#[async_trait]
+impl Queue for EmbeddedStore {
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         let envelope = envelope.clone();
         let ttl = ttl_ms(dedupe_ttl);
@@ -269,6 +272,14 @@ impl Store for EmbeddedStore {
         }
     }
 
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        let (shop, needle) = (shop.to_string(), needle.to_vec());
+        self.run(move |inner| inner.purge_dead_letters(&shop, &needle)).await
+    }
+}
+
+#[async_trait]
+impl BookStore for EmbeddedStore {
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (shop, event_key, topic) = (shop.to_string(), event_key.to_string(), topic.to_string());
         let ttl = ttl_ms(ttl);
@@ -351,11 +362,6 @@ impl Store for EmbeddedStore {
     async fn release_lease(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
         self.inner.release_lease(shop, name, holder);
         Ok(())
-    }
-
-    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
-        let (shop, needle) = (shop.to_string(), needle.to_vec());
-        self.run(move |inner| inner.purge_dead_letters(&shop, &needle)).await
     }
 
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {

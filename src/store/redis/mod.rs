@@ -25,7 +25,10 @@ use redis::{FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation, V
 
 use self::conn::{Conn, PerThread, Source};
 use super::keys::{GROUP, Keys};
-use super::{DeadLetter, DeadLetterKind, Enqueued, Envelope, QueueEntry, QueueStats, Store, StoreError, now_ms};
+use super::{
+    Backend, BookStore, DeadLetter, DeadLetterKind, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError,
+    now_ms,
+};
 
 /// Longest dedupe or processed-mark lifetime handed to Redis; larger values would overflow its
 /// expiry arithmetic and fail the command.
@@ -192,7 +195,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 #[async_trait]
-impl Store for RedisStore {
+impl Backend for RedisStore {
     fn backend(&self) -> &'static str {
         self.backend
     }
@@ -206,7 +209,10 @@ impl Store for RedisStore {
         probe.arg(self.keys.queue());
         self.query::<Value>(&probe).await.map(|_| ())
     }
+}
 
+#[async_trait]
+impl Queue for RedisStore {
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         let meta = &envelope.meta;
         let mut inv = self.scripts.enqueue.prepare_invoke();
@@ -327,6 +333,13 @@ impl Store for RedisStore {
         }
     }
 
+    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
+        self.forget_dead_letters(shop, Some(needle)).await
+    }
+}
+
+#[async_trait]
+impl BookStore for RedisStore {
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut inv = self.scripts.commit.prepare_invoke();
         inv.key(self.keys.processed(shop, event_key)).key(self.keys.processed_counts(shop));
@@ -410,10 +423,6 @@ impl Store for RedisStore {
 
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         self.forget_shop_impl(shop).await
-    }
-
-    async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError> {
-        self.forget_dead_letters(shop, Some(needle)).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

@@ -10,7 +10,7 @@ use super::reply::{self, RawEntry};
 use super::{RedisStore, corrupt, millis, unavailable};
 use crate::store::keys::GROUP;
 use crate::store::{
-    Buried, DeadLetter, Envelope, EnvelopeMeta, LedgerCommit, Mark, QueueEntry, Store, StoreError, now_ms,
+    Buried, DeadLetter, Envelope, EnvelopeMeta, LedgerCommit, Mark, Queue, QueueEntry, StoreError, now_ms,
 };
 
 /// How much longer than its block time a blocking read may go unanswered before its connection
