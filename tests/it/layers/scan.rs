@@ -34,8 +34,8 @@ pub fn code_only(source: &str) -> String {
                     i += 1;
                 }
             }
-        } else if c == 'r' && matches!(next, Some('"' | '#')) && !ident_before(&s, i) {
-            // A raw string: r"…", r#"…"#, …
+        } else if c == 'r' && matches!(next, Some('"' | '#')) && starts_literal(&s, i) {
+            // A raw string: r"…", r#"…"#, br#"…"#, …
             let hashes = s[i + 1..].iter().take_while(|c| **c == '#').count();
             if s.get(i + 1 + hashes) != Some(&'"') {
                 out.push(c);
@@ -100,6 +100,11 @@ pub fn code_only(source: &str) -> String {
 
 fn ident_before(s: &[char], i: usize) -> bool {
     i > 0 && (s[i - 1].is_alphanumeric() || s[i - 1] == '_')
+}
+
+/// Whether the `r` at `i` opens a raw string rather than ending an identifier (`br` opens one).
+fn starts_literal(s: &[char], i: usize) -> bool {
+    !ident_before(s, i) || (s[i - 1] == 'b' && !ident_before(s, i - 1))
 }
 
 /// Every path after `crate::` in code; `crate::{a::X, b}` gives one path per item.
@@ -176,7 +181,7 @@ fn the_reader_finds_grouped_and_nested_paths_and_skips_comments_strings_and_othe
             Mark, Record,
         };
         /* a block /* nested */ crate::http */
-        let s = "crate::worker"; let r = r#"crate::cli"#; let c = '"'; let l: &'static str = x;
+        let s = "crate::worker"; let r = r#"crate::cli"#; let c = '"'; let l: &'static str = x; let b = br#"a"b crate::bench"#;
         other_crate::thing(); crate::metrics::Metrics::new(); $crate::view::render
     "##;
     assert_eq!(
