@@ -51,12 +51,22 @@ impl App {
         let grace = Duration::from_secs(settings.server.shutdown_timeout_secs);
 
         let data = web::Data::from(state.clone());
+        let body_limit = Duration::from_millis(settings.server.body_timeout_ms);
         let mut server = HttpServer::new(move || {
-            ActixApp::new().app_data(data.clone()).wrap(crate::http::RequestId).configure(crate::http::routes)
+            ActixApp::new()
+                .app_data(data.clone())
+                .wrap(crate::http::BodyDeadline { limit: body_limit })
+                .wrap(crate::http::RequestId)
+                .configure(crate::http::routes)
         })
         // Signals are ours to handle: the queue workers must stop too, after the server.
         .disable_signals()
-        .shutdown_timeout(grace.as_secs());
+        .shutdown_timeout(grace.as_secs())
+        // Limits of our own (M4): a head sent slowly, an idle connection and too many of them
+        // are cut here; a body sent slowly is cut by the body deadline (`http::deadline`).
+        .client_request_timeout(Duration::from_millis(settings.server.head_timeout_ms))
+        .keep_alive(Duration::from_secs(settings.server.keep_alive_secs))
+        .max_connections(settings.server.max_connections.max(1));
         if settings.server.http_workers > 0 {
             server = server.workers(settings.server.http_workers);
         }

@@ -40,6 +40,10 @@ pub struct ServerSettings {
     pub bind: String,
     pub http_workers: usize,
     pub shutdown_timeout_secs: u64,
+    pub head_timeout_ms: u64,
+    pub body_timeout_ms: u64,
+    pub keep_alive_secs: u64,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -114,6 +118,9 @@ pub struct SecuritySettings {
     /// The key before a rotation: values sealed under it still open and are re-sealed.
     #[serde(default)]
     pub previous_encryption_key: Option<Secret>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (L8).
+    #[serde(default)]
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -15,7 +15,8 @@ use crate::store::now_ms;
 
 /// Refresh when less than this is left, so no call goes out with a token about to lapse.
 pub const REFRESH_AHEAD_MS: i64 = 5 * 60 * 1000;
-/// The refresh lease outlives the slowest refresh (its retries included).
+/// The refresh lease outlives one attempt of a refresh (the client's timeout and a back-off);
+/// it is renewed before each attempt, so a refresh that retries keeps it throughout (L3).
 const LEASE: Duration = Duration::from_secs(30);
 const LEASE_NAME: &str = "token-refresh";
 /// How long a caller waits for another instance's refresh before giving up for now.
@@ -65,7 +66,7 @@ pub async fn access_token(state: &AppState, shop: &str) -> Result<Option<Secret>
             return Ok(Some(install.access_token));
         }
         if books.try_lease(shop, LEASE_NAME, &holder, LEASE).await? {
-            let result = refresh_leased(state, shop).await;
+            let result = refresh_leased(state, shop, &holder).await;
             books.release_lease(shop, LEASE_NAME, &holder).await?;
             match result? {
                 Some(token) => return Ok(Some(token)),
@@ -82,7 +83,7 @@ pub async fn access_token(state: &AppState, shop: &str) -> Result<Option<Secret>
 
 /// Refreshes under the lease. Reads again first: another instance may have refreshed between
 /// our read and taking the lease. `None` when the stored install changed meanwhile.
-async fn refresh_leased(state: &AppState, shop: &str) -> Result<Option<Secret>, TokenError> {
+async fn refresh_leased(state: &AppState, shop: &str, holder: &str) -> Result<Option<Secret>, TokenError> {
     let sealer = state.sealer.as_deref().ok_or(TokenError::NoSealer)?;
     let books = &state.books;
     let Some((current, bytes)) = install::load_raw(books, sealer, shop).await? else { return Ok(None) };
@@ -93,6 +94,11 @@ async fn refresh_leased(state: &AppState, shop: &str) -> Result<Option<Secret>, 
     let mut attempt = 0;
     let mut renewed = loop {
         attempt += 1;
+        // Renewed before each attempt; lost (it lapsed, another instance holds it now), the
+        // refresh is theirs: look again instead of spending the same refresh token twice.
+        if attempt > 1 && !books.try_lease(shop, LEASE_NAME, holder, LEASE).await? {
+            return Ok(None);
+        }
         match oauth::request(state, shop, Grant::Refresh(&refresh_token)).await {
             Ok(renewed) => break renewed,
             Err(e) if e.is_retryable() && attempt < ATTEMPTS => {

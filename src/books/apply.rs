@@ -223,7 +223,7 @@ pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -
             commit.writes.push((Record::Item(state.inventory_item_id), Some(encode(&bumped))));
             for (variant, record) in books {
                 let Some(mut record) = record.filter(|_| delta != 0) else { continue };
-                let stock = record.header.stock + delta;
+                let stock = record.header.stock.saturating_add(delta);
                 let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
                 record.header = header;
                 book_into(&mut commit, variant, &record, &[], &moved);
@@ -244,11 +244,11 @@ pub(super) async fn stock_of(
     rules: &ShopRules,
 ) -> Result<i64, BookError> {
     let levels = store.ledger_levels(shop, item).await?;
-    let mut stock = 0;
+    let mut stock: i64 = 0;
     for (location, bytes) in levels {
         let level: Option<LevelState> = decode(Some(&bytes))?;
         if rules.counts(location) {
-            stock += level.and_then(|l| l.available).unwrap_or(0);
+            stock = stock.saturating_add(level.and_then(|l| l.available).unwrap_or(0));
         }
     }
     Ok(stock)

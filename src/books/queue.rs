@@ -17,6 +17,9 @@ pub const PAGE: usize = 1000;
 /// confused with `store::QueueEntry`, a webhook in the intake queue).
 #[derive(Debug, Clone, Serialize)]
 pub struct QueuedLine {
+    /// Its place in the fill order (where a page ends and the next starts).
+    #[serde(skip)]
+    pub key: FillKey,
     pub order_id: u64,
     /// Filled in by readers that show it; empty from [`scan`].
     pub order_name: String,
@@ -50,6 +53,35 @@ pub async fn scan_through(
     scan_while(books, shop, variant, record, |key, _| *key <= last).await
 }
 
+/// Where a page of a queue ended: the last line's key and the backordered units up to and
+/// including it, so the next page starts there without reading what lies before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub key: FillKey,
+    pub ahead: u64,
+}
+
+/// Up to `limit` lines of the queue after `after` (from the front without), and where the next
+/// page starts if there are more.
+pub async fn scan_page(
+    books: &Books,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    after: Option<Resume>,
+    limit: usize,
+) -> Result<(Vec<QueuedLine>, Option<Resume>), BookError> {
+    // One line more than asked tells whether another page follows.
+    let mut lines = scan_from(books, shop, variant, record, after, |_, _, taken| taken <= limit).await?;
+    if lines.len() <= limit {
+        return Ok((lines, None));
+    }
+    lines.truncate(limit);
+    let last = lines.last().expect("limit > 0 lines");
+    let resume = Resume { key: last.key, ahead: last.position + u64::from(last.backordered) - 1 };
+    Ok((lines, Some(resume)))
+}
+
 /// The queue from the front while `go_on(next line's key, units ahead of it)`.
 async fn scan_while(
     books: &Books,
@@ -58,16 +90,34 @@ async fn scan_while(
     record: &VariantRecord,
     go_on: impl Fn(&FillKey, u64) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
+    scan_from(books, shop, variant, record, None, |key, ahead, _| go_on(key, ahead)).await
+}
+
+/// The queue after `after` (from the front without) while `go_on(next line's key, units ahead
+/// of it, lines taken so far)`.
+async fn scan_from(
+    books: &Books,
+    shop: &str,
+    variant: u64,
+    record: &VariantRecord,
+    after: Option<Resume>,
+    go_on: impl Fn(&FillKey, u64, usize) -> bool,
+) -> Result<Vec<QueuedLine>, BookError> {
     let header = &record.header;
     let today = eta::today();
     let mut queue = Vec::new();
     let Some(boundary) = header.boundary else { return Ok(queue) };
-    let mut ahead = 0u64;
-    let mut from = Bound::Included(boundary);
+    // A page boundary now behind the book's boundary (stock arrived between two pages) starts
+    // the next page at the book's boundary; positions carry on from the cursor's count.
+    let (mut ahead, mut from) = match after {
+        Some(r) if r.key >= boundary => (r.ahead, Bound::Excluded(r.key)),
+        Some(r) => (r.ahead, Bound::Included(boundary)),
+        None => (0, Bound::Included(boundary)),
+    };
     'pages: loop {
         let page = books.lines(shop, variant, from, PAGE).await?;
         for (key, qty) in &page {
-            if !go_on(key, ahead) {
+            if !go_on(key, ahead, queue.len()) {
                 break 'pages;
             }
             let backordered = header.backordered_of(key, *qty);
@@ -75,6 +125,7 @@ async fn scan_while(
                 continue;
             }
             queue.push(QueuedLine {
+                key: *key,
                 order_id: key.order_id,
                 order_name: String::new(),
                 line_item_id: key.line_id,

@@ -1,6 +1,7 @@
 //! Liveness, readiness and metrics.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::state::AppState;
 
@@ -26,7 +27,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = &state.settings.security.metrics_token {
+        let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let expected = format!("Bearer {}", token.expose());
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), expected.as_bytes())) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .json(serde_json::json!({ "error": "metrics need the configured bearer token" }));
+        }
+    }
     // A scrape still answers when the store is down; the queue gauges then keep their last value.
     let stats = state.queue.queue_stats().await.ok();
     HttpResponse::Ok()

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers stay thin: they translate between HTTP and the modules that do the work.
 
 pub mod api;
+mod deadline;
 mod health;
 pub mod install;
 mod proxy;
@@ -22,4 +23,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(install::routes);
 }
 
+pub use deadline::BodyDeadline;
 pub use request_id::RequestId;

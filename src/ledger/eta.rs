@@ -68,7 +68,7 @@ pub fn new_order_eta(record: &VariantRecord, today: Date) -> Option<Date> {
 
 /// The variant's stock position `S`.
 pub fn stock_position(record: &VariantRecord) -> i64 {
-    record.header.stock + record.header.units as i64 + record.fulfilled as i64
+    record.header.stock.saturating_add(record.header.units as i64).saturating_add(record.fulfilled as i64)
 }
 
 /// Consumes arrived stock from the earliest batches: whenever `S` exceeds its highest value

@@ -13,7 +13,13 @@ pub enum InputError {
     Shape(String),
     #[error("`{field}` is not an RFC 3339 timestamp: {value:?}")]
     Timestamp { field: &'static str, value: String },
+    #[error("`available` is {0}, beyond any real quantity (at most ±{MAX_QUANTITY})")]
+    Quantity(i64),
 }
+
+/// Far beyond any quantity the platform allows (it caps them at 10⁹), and small enough that
+/// sums over millions of locations and lines never overflow `i64` (L9).
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000;
 
 /// How recent a state is. `updated_at` has whole seconds only, and a flash sale changes a level
 /// several times a second, so the delivery's `X-Shopify-Triggered-At` (nanoseconds) breaks ties;
@@ -208,6 +214,7 @@ impl LevelState {
     /// A level read from the platform (reconciliation); see [`OrderState::from_platform`].
     pub fn from_platform(inventory_item_id: u64, location_id: u64, available: Option<i64>, updated_at_ms: i64) -> Self {
         let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest: 0 };
+        let available = available.map(|n| n.clamp(-MAX_QUANTITY, MAX_QUANTITY));
         Self { inventory_item_id, location_id, available, version }
     }
 }
@@ -270,6 +277,9 @@ pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState
 pub fn parse_level(body: &[u8], triggered_at: Option<&str>) -> Result<LevelState, InputError> {
     let raw: RawLevel = serde_json::from_slice(body).map_err(shape)?;
     let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
+    if let Some(n) = raw.available.filter(|n| n.unsigned_abs() > MAX_QUANTITY as u64) {
+        return Err(InputError::Quantity(n));
+    }
     Ok(LevelState {
         inventory_item_id: raw.inventory_item_id,
         location_id: raw.location_id,

@@ -143,7 +143,7 @@ pub fn plan_level(new: &LevelState, old: Option<&LevelState>, rules: &ShopRules)
     if !rules.counts(new.location_id) {
         return Some(0);
     }
-    Some(new.available.unwrap_or(0) - old.and_then(|o| o.available).unwrap_or(0))
+    Some(new.available.unwrap_or(0).saturating_sub(old.and_then(|o| o.available).unwrap_or(0)))
 }
 
 #[cfg(test)]

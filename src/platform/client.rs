@@ -97,6 +97,9 @@ impl AdminClient {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(config.pool_idle)
             .user_agent(concat!("backorder/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry `X-Shopify-Access-Token` (or a `client_secret` body, on 307)
+            // to another host: the platform never redirects an API call, so none is followed (L4).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| PlatformError::Unavailable(format!("HTTP client: {e}")))?;
         Ok(Self { http, config, pacer: Pacer::default(), metrics })

@@ -148,7 +148,9 @@ async fn read_limited(headers: &HeaderMap, mut payload: web::Payload) -> Result<
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(IntakeError::TooLarge);
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024));
+    // Sized by what arrives, never by what a client declares: a declared length costs nothing
+    // until the bytes are here.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(16 * 1024));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| IntakeError::BodyRead)?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {

@@ -35,6 +35,43 @@ async fn the_backorder_list_holds_every_backordered_line_of_the_shop_and_no_othe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backorder_list_pages_with_limit_and_cursor_and_the_pages_join_into_the_whole_list() {
+    let (app, _store) = app_with_a_queue().await;
+    let whole = json_of(&app, "/api/backorders", SHOP).await;
+    assert_eq!(whole["next"], Value::Null, "everything fits one default page");
+    let mut joined = Vec::new();
+    let mut path = "/api/backorders?limit=1".to_string();
+    let mut pages = 0;
+    loop {
+        let page = json_of(&app, &path, SHOP).await;
+        pages += 1;
+        let lines = page["backorders"].as_array().unwrap();
+        assert!(lines.len() <= 1, "a page holds at most `limit` lines");
+        joined.extend(lines.iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/backorders?limit=1&cursor={next}"),
+            None => break,
+        }
+        assert!(pages < 10, "the pages end");
+    }
+    assert_eq!(Value::Array(joined), whole["backorders"], "in order, nothing twice, nothing missed");
+    assert_eq!(pages, 2, "the last page says so: no empty page after it");
+
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=5001", "limit"), ("limit=x", "limit"), ("cursor=%21%21", "cursor")]
+    {
+        let resp = get(&app, &format!("/api/backorders?{query}"), Some(&token(SHOP))).await;
+        assert_eq!(resp.status(), 422, "{query}");
+        assert_eq!(resp.json::<Value>().await.unwrap()["field"], field, "{query}");
+    }
+    // Another shop's token with this shop's cursor reads only its own (empty) books.
+    let cursor = json_of(&app, "/api/backorders?limit=1", SHOP).await["next"].as_str().unwrap().to_string();
+    let theirs = json_of(&app, &format!("/api/backorders?cursor={cursor}"), OTHER).await;
+    assert_eq!(theirs["backorders"], json!([]));
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preview_names_the_lines_arriving_units_would_fill_and_changes_nothing() {
     let (app, _store) = app_with_a_queue().await;
     let path = format!("/api/variants/{VARIANT}");

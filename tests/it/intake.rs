@@ -192,3 +192,28 @@ async fn health_readiness_and_metrics_answer() {
     }
     app.app.stop().await;
 }
+
+/// M4: a client that declares a body and then trickles it gets 408 and its connection closed
+/// once the body deadline passes, and nothing is stored; other requests are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_too_slowly_is_cut_with_408_and_nothing_is_stored() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, _store) = TestApp::spawn(Backend::Embedded, &[("BACKORDER__SERVER__BODY_TIMEOUT_MS", "300")]).await;
+    let mut slow = tokio::net::TcpStream::connect(app.app.addr).await.unwrap();
+    let head = "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                X-Shopify-Topic: orders/create\r\nContent-Length: 1048576\r\n\r\n";
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(b"{\"id\": 1,").await.unwrap();
+
+    // Served meanwhile: the slow client holds no one up.
+    assert_eq!(app.deliver(&Delivery::order(1)).await.status(), 200);
+
+    // The server answers and closes; the guard only bounds a failure, it measures nothing.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept the trickling connection open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(app.store.queue_stats().await.unwrap().dead, 0, "nothing of the slow body was kept");
+    app.app.stop().await;
+}

@@ -93,3 +93,24 @@ async fn webhooks_acknowledged_before_a_restart_are_processed_after_it() {
     app.drained().await;
     app.app.stop().await;
 }
+
+/// L8: with a token configured, `/metrics` answers only a scrape that carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_only_the_configured_bearer_token() {
+    let (open, _s1) = TestApp::spawn(Backend::Embedded, &[]).await;
+    assert_eq!(open.client.get(open.url("/metrics")).send().await.unwrap().status(), 200, "open by default");
+    open.app.stop().await;
+
+    let (app, _s2) = TestApp::spawn(Backend::Embedded, &[("BACKORDER__SECURITY__METRICS_TOKEN", "scrape-me")]).await;
+    let get = |auth: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    assert_eq!(get(Some("Bearer wrong")).await.unwrap().status(), 401);
+    assert_eq!(get(Some("Bearer scrape-me")).await.unwrap().status(), 200);
+    app.app.stop().await;
+}

@@ -69,6 +69,21 @@ fn bad_bodies_get_clear_errors() {
 }
 
 #[test]
+fn a_level_beyond_any_real_quantity_is_refused_and_one_at_the_bound_is_taken() {
+    let level = |n: i64| {
+        let body = format!(
+            r#"{{"inventory_item_id": 1, "location_id": 7, "available": {n}, "updated_at": "2026-01-01T00:00:00Z"}}"#
+        );
+        parse_level(body.as_bytes(), None)
+    };
+    for n in [i64::MAX, i64::MIN, MAX_QUANTITY + 1, -MAX_QUANTITY - 1] {
+        assert!(matches!(level(n), Err(InputError::Quantity(_))), "{n}");
+    }
+    assert_eq!(level(-MAX_QUANTITY).unwrap().available, Some(-MAX_QUANTITY));
+    assert_eq!(LevelState::from_platform(1, 7, Some(i64::MIN), 0).available, Some(-MAX_QUANTITY));
+}
+
+#[test]
 fn an_untracked_level_has_no_available() {
     let level = parse_level(
         br#"{"inventory_item_id": 9007199254740993, "location_id": 7, "available": null, "updated_at": "2026-01-01T00:00:00Z"}"#,
