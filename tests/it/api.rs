@@ -137,6 +137,7 @@ async fn an_invalid_put_gets_422_naming_the_field_and_changes_nothing() {
         (json!({"supply": [{"qty": 0, "eta": "2026-12-10"}]}), "supply[0].qty"),
         (json!({"supply": [{"qty": 1, "eta": "next week"}]}), "supply[0].eta"),
         (json!({"colour": "red"}), "colour"),
+        (json!({"supply": vec![json!({"qty": 1, "eta": "2027-01-01"}); 101]}), "supply"),
         (json!({"cap": 7, "enabled": "yes"}), "enabled"),
     ] {
         let resp = put(&app, path, &token(SHOP), body).await;

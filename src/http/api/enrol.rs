@@ -13,6 +13,11 @@ use crate::platform::reads::variant_info;
 use crate::state::AppState;
 use crate::store::Mark;
 
+/// Supply batches per variant: every ETA of its queue is matched against them (L7).
+const MAX_BATCHES: usize = 100;
+/// Variants one shop may manage: shop-wide passes (digests, reminders, reworks) visit each (L7).
+const MAX_VARIANTS: usize = 10_000;
+
 pub(super) fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::Invalid { field: field.into(), message: format!("{field} {message}") }
 }
@@ -41,6 +46,9 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
             "handling_days" => settings.handling_days = whole(v, field, 60)? as u32,
             "supply" => {
                 let batches = v.as_array().ok_or_else(|| invalid(field, "must be a list of {qty, eta}"))?;
+                if batches.len() > MAX_BATCHES {
+                    return Err(invalid(field, &format!("must hold at most {MAX_BATCHES} batches")));
+                }
                 let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today());
                 let mut supply = Vec::new();
                 for (i, b) in batches.iter().enumerate() {
@@ -111,6 +119,10 @@ pub async fn update(
     // again once; a store that is out answers 503 through `?`.
     for _ in 0..2 {
         if books.get(shop, key::Variant(variant)).await?.is_none() {
+            if books.get_or_default(shop, key::Variants).await?.len() >= MAX_VARIANTS {
+                let message = format!("cannot be enrolled: the shop manages {MAX_VARIANTS} variants, the most allowed");
+                return Err(invalid("variant_id", &message));
+            }
             // Not managed yet: start its book, with its inventory item read from the platform
             // (or, if that read fails, from the next products/update).
             let info = platform_info(&state, shop, variant).await.unwrap_or(VariantInfo {
