@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::mail::{Mailer, MailerError};
 use crate::secret::Secret;
 use crate::store::StoreUrl;
 
@@ -135,6 +136,13 @@ impl std::fmt::Debug for StoreSettings {
     }
 }
 
+impl EmailSettings {
+    /// The mailer these settings describe; the check of `config check` and `serve` too.
+    pub fn mailer(&self) -> Result<Mailer, MailerError> {
+        Mailer::new(&self.smtp_url, &self.from, &self.outbox_dir)
+    }
+}
+
 impl std::fmt::Debug for EmailSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmailSettings")
@@ -213,11 +221,9 @@ impl Settings {
         if let Err(e) = StoreUrl::parse(&self.store.url) {
             problems.push(format!("BACKORDER__STORE__URL: {e}"));
         }
-        match crate::notify::transport::Mailer::from_settings(&self.email) {
-            Err(crate::notify::transport::MailerError::Url(why)) => {
-                problems.push(format!("BACKORDER__EMAIL__SMTP_URL: {why}"))
-            }
-            Err(crate::notify::transport::MailerError::From(why)) => {
+        match self.email.mailer() {
+            Err(MailerError::Url(why)) => problems.push(format!("BACKORDER__EMAIL__SMTP_URL: {why}")),
+            Err(MailerError::From(why)) => {
                 problems.push(format!("BACKORDER__EMAIL__FROM: `{}` is not an email address ({why})", self.email.from))
             }
             Ok(_) => {}
@@ -298,10 +304,10 @@ fn is_http_url(s: &str) -> bool {
 /// The 32-byte key inside `BACKORDER__SECURITY__ENCRYPTION_KEY`.
 impl Settings {
     /// The sealer of tokens at rest, when an encryption key is configured (and valid).
-    pub fn sealer(&self) -> Option<crate::auth::seal::Sealer> {
+    pub fn sealer(&self) -> Option<crate::secret::seal::Sealer> {
         let current = decode_key(self.security.encryption_key.as_ref()?).ok()?;
         let previous = self.security.previous_encryption_key.as_ref().and_then(|k| decode_key(k).ok());
-        Some(crate::auth::seal::Sealer::new(&current, previous.as_ref()))
+        Some(crate::secret::seal::Sealer::new(&current, previous.as_ref()))
     }
 }
 

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::seal::Sealer;
 use crate::books::Books;
 use crate::books::rework::Progress;
 use crate::config::Settings;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::notify::transport::Mailer;
 use crate::platform::{AdminClient, ClientConfig};
+use crate::secret::seal::Sealer;
 use crate::store::{SharedQueue, SharedStore};
 
 pub struct AppState {
@@ -45,14 +45,10 @@ impl AppState {
             AdminClient::new(ClientConfig::from_settings(&settings), metrics.clone()).expect("the HTTP client builds");
         // `config check` and `serve` refuse a bad email setting before this; anything else
         // (tests, benches) falls back to files in the outbox directory.
-        let mailer = Mailer::from_settings(&settings.email).unwrap_or_else(|e| {
+        let mailer = settings.email.mailer().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "email settings unusable; writing emails to the outbox directory");
-            let files = crate::config::EmailSettings {
-                smtp_url: String::new(),
-                from: "backorders@localhost".into(),
-                ..settings.email.clone()
-            };
-            Mailer::from_settings(&files).expect("file outbox with a plain sender")
+            Mailer::new("", "backorders@localhost", &settings.email.outbox_dir)
+                .expect("file outbox with a plain sender")
         });
         Self {
             books: Books::new(store.clone()),

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::seal::{SealError, Sealer};
 use crate::books::{BookError, Books, Change, Stamp};
 use crate::secret::Secret;
+use crate::secret::seal::{SealError, Sealer};
 use crate::store::Record;
 
 crate::record_key!(

@@ -6,7 +6,6 @@ pub mod nonce;
 pub mod oauth;
 pub mod query;
 pub mod scopes;
-pub mod seal;
 pub mod session_token;
 pub mod subscriptions;
 pub mod tokens;

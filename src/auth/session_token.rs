@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::webhook::intake::is_shop_domain;
+use crate::shopify::is_shop_domain;
 
 const LEEWAY_SECS: i64 = 10;
 

@@ -6,8 +6,8 @@ use serde_json::json;
 use crate::platform::PlatformError;
 use crate::platform::ops::WEBHOOK_SUBSCRIPTION_CREATE;
 use crate::secret::Secret;
+use crate::shopify::Topic;
 use crate::state::AppState;
-use crate::webhook::Topic;
 
 /// Registers each subscription. One that exists already (a reinstall) counts as done.
 pub async fn register(state: &AppState, shop: &str, token: &Secret) -> Result<usize, PlatformError> {

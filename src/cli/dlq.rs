@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::store::DeadLetter;
+use crate::store::{Buried, DeadLetter, Mark};
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -14,7 +14,8 @@ pub enum DlqCommand {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
-    /// Put one entry (or every entry) back in the queue with a fresh attempt count.
+    /// Put one entry (or every entry) back: a webhook in the queue with a fresh attempt count,
+    /// an effect marked again for the next effects pass.
     Replay {
         /// The id shown by `dlq list`; every entry when omitted.
         id: Option<String>,
@@ -62,20 +63,34 @@ pub async fn run(command: DlqCommand) -> ExitCode {
     }
 }
 
-/// One line per entry: what an operator needs to decide whether to replay.
+/// One line per entry: what an operator needs to decide whether to replay. An effect shows what
+/// it is about where a webhook shows its topic, and has no webhook id.
 pub fn render(entries: &[DeadLetter]) -> String {
     let mut out = format!("{:<22} {:<8} {:<24} {:<32} {:<38} reason", "id", "kind", "topic", "shop", "webhook id");
     for e in entries {
-        let m = &e.envelope.meta;
+        let (what, webhook_id) = match &e.buried {
+            Buried::Webhook(envelope) => (envelope.meta.topic.clone(), envelope.meta.webhook_id.as_str()),
+            Buried::Effect { mark, .. } => (about(mark), "-"),
+        };
         out.push_str(&format!(
             "\n{:<22} {:<8} {:<24} {:<32} {:<38} {}",
             e.id,
-            serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-            m.topic,
-            m.shop,
-            m.webhook_id,
+            e.kind().as_str(),
+            what,
+            e.shop(),
+            webhook_id,
             e.reason
         ));
     }
     out
+}
+
+/// What an effect is about, in one word an operator can read.
+fn about(mark: &Mark) -> String {
+    match mark {
+        Mark::Order(id) => format!("order/{id}"),
+        Mark::Variant(id) => format!("variant/{id}"),
+        Mark::Mail(id) => format!("mail/{id}"),
+        Mark::ShopMail => "shop-mail".into(),
+    }
 }

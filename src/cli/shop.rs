@@ -7,8 +7,8 @@ use clap::Subcommand;
 
 use crate::auth::install::{self, Install};
 use crate::secret::Secret;
+use crate::shopify::is_shop_domain;
 use crate::store;
-use crate::webhook::intake::is_shop_domain;
 
 #[derive(Debug, Subcommand)]
 pub enum ShopCommand {

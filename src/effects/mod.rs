@@ -7,7 +7,8 @@
 //! changed it again meanwhile. So a state that flips and flips back inside the settle window
 //! sends nothing, and a crash anywhere only means the same comparison runs again: the calls
 //! are idempotent (tags, policy) or read the platform first (holds). An effect that fails
-//! through the client's whole retry budget is dead-lettered; `dlq replay` marks it again.
+//! through the client's whole retry budget is dead-lettered as the shop and its mark; `dlq
+//! replay` marks it again.
 
 pub mod desired;
 mod order;
@@ -32,8 +33,7 @@ use crate::platform::{AdminClient, PlatformError};
 use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
-use crate::store::{DeadLetterKind, Envelope, EnvelopeMeta, Mark, Record, Settled, StoreError, now_ms};
-use crate::worker::HandlerError;
+use crate::store::{Mark, Record, Settled, StoreError};
 use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
 
 crate::record_key!(
@@ -45,8 +45,6 @@ crate::record_key!(
     AppliedVariantKey(u64) => AppliedVariant, Record::AppliedVariant
 );
 
-/// The topic of a dead-lettered effect's envelope; replaying it marks the effect again.
-pub const EFFECT_TOPIC: &str = "effects/reconcile";
 #[derive(Debug, thiserror::Error)]
 pub enum EffectError {
     #[error(transparent)]
@@ -101,7 +99,6 @@ async fn settle_order(
     ctx: &Ctx<'_>,
     settings: &ShopSettings,
     order_id: u64,
-    mark: &str,
     queues: &Queues,
 ) -> Result<bool, EffectError> {
     let books = &state.books;
@@ -133,7 +130,7 @@ async fn settle_order(
     if let Err(e) = result {
         let denied = ctx.note(&e);
         let failures = stored.failures + 1;
-        let settled = give_up(state, ctx.shop, mark, e, failures).await?;
+        let settled = give_up(state, ctx.shop, Mark::Order(order_id), e, failures).await?;
         // Counted so a platform that keeps failing ends in the dead letters. What went through
         // is kept (`apply` recorded it), so the next pass sends only the rest.
         let kept = AppliedOrder { failures: if settled { 0 } else { failures }, unsure: true, ..applied };
@@ -172,7 +169,6 @@ async fn settle_variants(
     let mut done = Vec::new();
     let mut changes = Vec::new();
     for (id, entry) in variants {
-        let mark = entry.mark.encode();
         let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
         let Some((desired, record)) = variant::read(books, ctx.shop, id).await? else {
             done.push(entry);
@@ -202,7 +198,7 @@ async fn settle_variants(
                 Err(e) => {
                     ctx.note(&e);
                     let failures = applied.failures + 1;
-                    let settled = give_up(state, ctx.shop, &mark, e, failures).await?;
+                    let settled = give_up(state, ctx.shop, entry.mark, e, failures).await?;
                     applied.failures = if settled { 0 } else { failures };
                     applied.unsure = true;
                     write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
@@ -240,9 +236,8 @@ async fn settle_variants(
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
         ctx.note(&e);
         for (id, _, policy, eta, entry, applied) in changes {
-            let mark = entry.mark.encode();
             let failures = applied.failures + 1;
-            let settled = give_up(state, ctx.shop, &mark, copy(&e), failures).await?;
+            let settled = give_up(state, ctx.shop, entry.mark, copy(&e), failures).await?;
             // What went through before the failure is kept, so the next pass sends only the rest.
             let kept = AppliedVariant {
                 policy: policy.filter(|_| sent.policies.contains(&id)).map(str::to_string).or(applied.policy),
@@ -334,7 +329,7 @@ async fn write_applied<K: Key>(state: &AppState, shop: &str, key: K, value: &K::
 /// A failed effect. `true`: dead-lettered (clear its mark). `false`: keep the mark and try again
 /// next pass; so when the token was refused (nothing for the shop can succeed until it works
 /// again) and while a retryable failure has passes left. Store errors end the pass.
-async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failures: u32) -> Result<bool, EffectError> {
+async fn give_up(state: &AppState, shop: &str, mark: Mark, e: EffectError, failures: u32) -> Result<bool, EffectError> {
     let why = match e {
         EffectError::Platform(PlatformError::Denied(code)) => {
             tracing::warn!(shop, code, "effects: the platform refused the shop's token; effects wait");
@@ -343,41 +338,14 @@ async fn give_up(state: &AppState, shop: &str, mark: &str, e: EffectError, failu
         // A dropped reply can leave a call applied; the next pass, which reads the platform
         // first, repairs that instead of giving up.
         EffectError::Platform(why) if why.is_retryable() && failures < state.settings.effects.max_failed_passes => {
-            tracing::warn!(shop, mark, failures, error = %why, "effects: failed; trying again next pass");
+            tracing::warn!(shop, %mark, failures, error = %why, "effects: failed; trying again next pass");
             return Ok(false);
         }
         EffectError::Platform(why) => why,
         other => return Err(other),
     };
-    tracing::error!(shop, mark, error = %why, "effects: dead-lettered after its retry budget");
+    tracing::error!(shop, %mark, error = %why, "effects: dead-lettered after its retry budget");
     state.metrics.effect_dead_lettered();
-    let envelope = Envelope {
-        meta: EnvelopeMeta {
-            topic: EFFECT_TOPIC.into(),
-            shop: shop.to_string(),
-            webhook_id: format!("effect-{mark}-{:016x}", fastrand::u64(..)),
-            event_id: None,
-            api_version: None,
-            triggered_at: None,
-            received_at_ms: now_ms(),
-            attempts: 0,
-        },
-        body: serde_json::to_vec(&serde_json::json!({"mark": mark})).unwrap_or_default().into(),
-    };
-    state.queue.bury(&envelope, DeadLetterKind::Effect, &why.to_string()).await?;
+    state.queue.bury_effect(shop, mark, &why.to_string()).await?;
     Ok(true)
-}
-
-/// A replayed dead letter of an effect: mark it again, so the next pass reconciles it.
-pub async fn redirty(state: &AppState, envelope: &Envelope) -> Result<(), HandlerError> {
-    let bad = |why: &str| HandlerError::Permanent(format!("dead-lettered effect: {why}"));
-    let body: Value = serde_json::from_slice(&envelope.body).map_err(|_| bad("body is not JSON"))?;
-    let mark = body["mark"].as_str().ok_or_else(|| bad("no mark"))?;
-    let mark = match Mark::parse(mark) {
-        Ok(mark @ (Mark::Order(_) | Mark::Variant(_))) => mark,
-        _ => return Err(bad("malformed mark")),
-    };
-    // Marking twice is marking once: a replay needs no processed mark of its own.
-    state.books.mark(&envelope.meta.shop, [mark]).await.map_err(HandlerError::from)?;
-    Ok(())
 }

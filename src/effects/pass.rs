@@ -171,7 +171,7 @@ async fn reconcile_leased(
                     if !state.books.try_lease(ctx.shop, "effects", holder, LEASE).await? {
                         return Ok(None);
                     }
-                    let settled = settle_order(state, ctx, settings, id, &entry.mark.encode(), queues).await?;
+                    let settled = settle_order(state, ctx, settings, id, queues).await?;
                     Ok::<_, EffectError>(settled.then_some(entry))
                 })
                 .buffer_unordered(state.settings.effects.concurrency.max(1))

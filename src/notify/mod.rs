@@ -7,7 +7,6 @@ pub mod plan;
 pub mod status_token;
 pub mod template_failures;
 pub mod templates;
-pub mod transport;
 
 crate::record_key!(
     /// An order's emails: those sent, those waiting in its outbox, the ETAs last told.

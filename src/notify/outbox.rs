@@ -10,12 +10,12 @@
 
 use super::plan::{self, Decision, LineNow, Outgoing, Policy};
 use super::templates::{self, MailContext, MailLine, Rendered, TemplateError};
-use super::transport::SendError;
 use super::{MailKey, Mailbox, NotifyError};
 use crate::books::standing::{self, Queues};
 use crate::books::{Edit, Key, key};
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
+use crate::mail::SendError;
 use crate::shop::{ShopSettings, Template};
 use crate::state::AppState;
 use crate::store::{Mark, Record, now_ms};
@@ -127,7 +127,7 @@ pub async fn deliver(state: &AppState, shop: &str, mailbox: Mailbox) -> Result<b
         let mail = state.books.get_or_default(shop, mailbox).await?;
         let Some(out) = mail.outbox.first().cloned() else { return Ok(true) };
         failpoint::hit(points::MAIL_BEFORE_SEND);
-        let refused = match state.mailer.send(shop, &out).await {
+        let refused = match state.mailer.send(shop, &out.letter()).await {
             Ok(()) => {
                 failpoint::hit(points::MAIL_SENT);
                 state.metrics.email_sent();

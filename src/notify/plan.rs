@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::templates::Rendered;
+use crate::mail::Letter;
 
 /// An order's emails, kept in the store (`Record::Mail`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,19 @@ pub struct Outgoing {
     pub message_id: String,
     pub to: String,
     pub rendered: Rendered,
+}
+
+impl Outgoing {
+    /// The message as the mailer hands it over.
+    pub fn letter(&self) -> Letter<'_> {
+        Letter {
+            to: &self.to,
+            message_id: &self.message_id,
+            subject: &self.rendered.subject,
+            text: &self.rendered.text,
+            html: &self.rendered.html,
+        }
+    }
 }
 
 /// One line of an order now.

@@ -85,25 +85,9 @@ pub struct TemplateError {
     pub message: String,
 }
 
-/// The built-in template of `kind` (one of [`TEMPLATE_KINDS`]).
-pub fn builtin(kind: &str) -> Option<Template> {
-    macro_rules! parts {
-        ($k:literal) => {
-            Template {
-                subject: include_str!(concat!("templates/", $k, ".subject")).trim().to_string(),
-                text: include_str!(concat!("templates/", $k, ".txt")).to_string(),
-                html: include_str!(concat!("templates/", $k, ".html")).to_string(),
-            }
-        };
-    }
-    Some(match kind {
-        "backordered" => parts!("backordered"),
-        "eta_changed" => parts!("eta_changed"),
-        "ready" => parts!("ready"),
-        "reminder" => parts!("reminder"),
-        _ => return None,
-    })
-}
+// The built-in templates' files live in `templates/` here; `view` reads them in with the pages,
+// so the one environment holds them without importing this module.
+pub use crate::view::builtin_email as builtin;
 
 /// The merchant's template of `kind` to render, if any, unless it failed at send time and is
 /// unchanged since: then the built-in one is used directly instead of failing on every pass.

@@ -3,6 +3,7 @@
 //! is the shops' records, lines and marks, which only `crate::books` uses. Both backends
 //! implement both, so the same conformance suite proves they behave alike.
 
+mod dead;
 pub mod embedded;
 mod envelope;
 pub mod keys;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 
 use crate::ledger::FillKey;
 
+pub use dead::{Buried, DeadLetter, DeadLetterKind, LEGACY_EFFECT_TOPIC, legacy_effect};
 pub use envelope::{DecodeError, Envelope, EnvelopeMeta};
 pub use ledger::{CommitOutcome, Dirty, EventMark, LedgerCommit, LineRead, LineWrite, Record};
 pub use mark::{Mark, Settled};
@@ -59,39 +61,6 @@ impl QueueEntry {
     pub fn attempts(&self) -> u64 {
         u64::from(self.envelope.meta.attempts) + self.deliveries
     }
-}
-
-/// Where a dead letter came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeadLetterKind {
-    Webhook,
-    /// A platform effect that failed through its whole retry budget; its envelope names the
-    /// order or variant, and a replay reconciles it again.
-    Effect,
-}
-
-impl DeadLetterKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DeadLetterKind::Webhook => "webhook",
-            DeadLetterKind::Effect => "effect",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        if s == "effect" { DeadLetterKind::Effect } else { DeadLetterKind::Webhook }
-    }
-}
-
-/// A webhook kept whole after it could not be processed, with the reason.
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    pub id: String,
-    pub kind: DeadLetterKind,
-    pub reason: String,
-    pub failed_at_ms: u64,
-    pub envelope: Envelope,
 }
 
 /// Sizes an operator watches.
@@ -139,8 +108,8 @@ pub trait Queue: Backend {
     /// Moves the entry to the dead-letter list with the reason, atomically.
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError>;
 
-    /// Adds a dead letter that was never a queue entry (a platform effect out of retries).
-    async fn bury(&self, envelope: &Envelope, kind: DeadLetterKind, reason: &str) -> Result<(), StoreError>;
+    /// Dead-letters a platform effect out of retries: the shop and its mark, with the reason.
+    async fn bury_effect(&self, shop: &str, mark: Mark, reason: &str) -> Result<(), StoreError>;
 
     /// Moves retries whose delay is over back into the queue and drops expired dedupe marks.
     /// Returns how many entries became ready.
@@ -151,12 +120,15 @@ pub trait Queue: Backend {
     /// Dead letters, oldest first.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
 
-    /// Puts one dead letter (or all, with `None`) back in the queue with a fresh attempt count.
-    /// Returns how many were replayed.
+    /// Puts one dead letter (or all, with `None`) back: a webhook in the queue with a fresh
+    /// attempt count; an effect marked again in its shop's ledger (a commit of the mark alone),
+    /// for the next effects pass. The mark is set before the dead letter goes, so a crash between
+    /// leaves it to replay again, which marks again: harmless. Returns how many were replayed.
     async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError>;
 
-    /// Deletes the shop's dead letters whose body holds `needle` (ASCII case-insensitive): a
-    /// redacted customer's address must not outlive the redaction there. The number deleted.
+    /// Deletes the shop's webhook dead letters whose body holds `needle` (ASCII case-insensitive):
+    /// a redacted customer's address must not outlive the redaction there. Effect dead letters
+    /// hold no customer data and stay (`forget_shop` removes them). The number deleted.
     async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError>;
 }
 
@@ -258,12 +230,6 @@ pub type SharedQueue = Arc<dyn Queue>;
 pub type SharedBookStore = Arc<dyn BookStore>;
 
 /// Opens the backend named by a store URL (SPEC 3.2).
-/// `true` when `needle` is absent (any dead letter) or appears, ASCII case-insensitively, in the
-/// envelope's body.
-pub(crate) fn body_mentions(envelope: &Envelope, needle: Option<&[u8]>) -> bool {
-    needle.is_none_or(|n| !n.is_empty() && envelope.body.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)))
-}
-
 pub async fn open(url: &str, prefix: &str) -> Result<SharedStore, StoreError> {
     match StoreUrl::parse(url)? {
         StoreUrl::File(path) => Ok(Arc::new(embedded::EmbeddedStore::open(&path).await?)),

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::shop::TEMPLATE_KINDS;
+use crate::shop::{TEMPLATE_KINDS, Template};
 
 /// Pages and non-email HTML, by name. Each file lives next to the module that renders it.
 const PAGES: [(&str, &str); 7] = [
@@ -51,7 +51,7 @@ pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
         env.add_template(name, source).unwrap_or_else(|e| panic!("{name} does not compile: {e}"));
     }
     for kind in TEMPLATE_KINDS {
-        let t = crate::notify::templates::builtin(kind).unwrap_or_else(|| panic!("no built-in {kind} email"));
+        let t = builtin_email(kind).unwrap_or_else(|| panic!("no built-in {kind} email"));
         for (part, source) in [("subject", t.subject), ("txt", t.text), ("html", t.html)] {
             let name = email_name(kind, part);
             env.add_template_owned(name.clone(), source).unwrap_or_else(|e| panic!("{name} does not compile: {e}"));
@@ -59,6 +59,27 @@ pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// The built-in email template of `kind` (one of [`TEMPLATE_KINDS`]); its files live next to
+/// `notify`, which renders them.
+pub fn builtin_email(kind: &str) -> Option<Template> {
+    macro_rules! parts {
+        ($k:literal) => {
+            Template {
+                subject: include_str!(concat!("../notify/templates/", $k, ".subject")).trim().to_string(),
+                text: include_str!(concat!("../notify/templates/", $k, ".txt")).to_string(),
+                html: include_str!(concat!("../notify/templates/", $k, ".html")).to_string(),
+            }
+        };
+    }
+    Some(match kind {
+        "backordered" => parts!("backordered"),
+        "eta_changed" => parts!("eta_changed"),
+        "ready" => parts!("ready"),
+        "reminder" => parts!("reminder"),
+        _ => return None,
+    })
+}
 
 /// The name of a built-in email's part (`subject`, `txt` or `html`) in [`ENV`].
 pub fn email_name(kind: &str, part: &str) -> String {

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::Topic;
+use crate::shopify::Topic;
 
 /// The body fields that name the shop, most telling first: the privacy payloads carry
 /// `shop_domain`; `app/uninstalled` is the shop object, whose `myshopify_domain` is the shop and

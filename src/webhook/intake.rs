@@ -5,9 +5,10 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 
-use super::{Topic, body_shop, verify};
+use super::{body_shop, verify};
 use crate::failpoint;
 use crate::metrics::Received;
+use crate::shopify::{Topic, is_shop_domain};
 use crate::state::AppState;
 use crate::store::{Enqueued, Envelope, EnvelopeMeta, now_ms};
 
@@ -184,27 +185,10 @@ fn check_id(name: &str, id: &str) -> Result<(), IntakeError> {
     if ok { Ok(()) } else { Err(IntakeError::BadHeader(format!("{name} has unexpected characters"))) }
 }
 
-/// `name.myshopify.com`-like hostnames: they become part of store keys and hash tags.
-pub fn is_shop_domain(shop: &str) -> bool {
-    !shop.is_empty()
-        && shop.len() <= 255
-        && shop.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !shop.starts_with(['.', '-'])
-        && !shop.contains("..")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn shop_domains_are_plain_hostnames() {
-        assert!(is_shop_domain("demo-shop.myshopify.com"));
-        for bad in ["", "a{b}.myshopify.com", "a b", ".x", "a..b", "x/../y", "evil:6379"] {
-            assert!(!is_shop_domain(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn header_names_read_as_shopify_writes_them() {

@@ -4,7 +4,4 @@
 
 pub mod body_shop;
 pub mod intake;
-pub mod topic;
 pub mod verify;
-
-pub use topic::Topic;

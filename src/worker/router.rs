@@ -9,9 +9,9 @@ use std::time::Duration;
 use super::HandlerError;
 use crate::books::apply::{self, Event, Outcome};
 use crate::ledger::input::{self, InputError};
+use crate::shopify::Topic;
 use crate::state::AppState;
-use crate::store::{Envelope, EventMark};
-use crate::webhook::Topic;
+use crate::store::{Envelope, EventMark, LEGACY_EFFECT_TOPIC};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -38,10 +38,8 @@ fn bad_input(e: InputError) -> HandlerError {
 
 pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let meta = &envelope.meta;
-    if meta.topic == crate::effects::EFFECT_TOPIC {
-        // A dead-lettered effect put back by `dlq replay`.
-        crate::effects::redirty(state, envelope).await?;
-        return Ok(Handled::Done);
+    if meta.topic == LEGACY_EFFECT_TOPIC {
+        return legacy_effect(state, envelope).await;
     }
     let topic =
         Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
@@ -95,6 +93,16 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
     }
+}
+
+/// An effect dead letter of the old, webhook-shaped form that an earlier `dlq replay` had put
+/// in the queue before the upgrade: marked again, as a replay does now. Marking twice is
+/// harmless, so a redelivery needs no processed mark.
+async fn legacy_effect(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
+    let mark = crate::store::legacy_effect(envelope)
+        .ok_or_else(|| HandlerError::Permanent("dead-lettered effect: malformed mark".into()))?;
+    state.books.mark(&envelope.meta.shop, [mark]).await?;
+    Ok(Handled::Done)
 }
 
 /// Intake refuses these deliveries already (401); an entry queued before that check existed, or

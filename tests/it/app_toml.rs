@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use backorder::auth::scopes;
-use backorder::webhook::Topic;
+use backorder::shopify::Topic;
 use toml::Value;
 
 fn app_toml() -> Value {

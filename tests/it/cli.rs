@@ -140,3 +140,28 @@ async fn dlq_list_shows_dead_letters_and_replay_puts_them_back() {
     let stats = store.queue_stats().await.unwrap();
     assert_eq!((stats.queued, stats.dead), (1, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_list_shows_an_effect_by_its_kind_and_replay_marks_it_again_without_queueing_it() {
+    let test_store = Backend::Embedded.prepare();
+    {
+        let store = test_store.open().await;
+        let mark = backorder::store::Mark::Order(12);
+        store.bury_effect(support::SHOP, mark, "tagsAdd: out of retries").await.unwrap();
+    }
+    let env = [("BACKORDER__STORE__URL", test_store.url.as_str())];
+    let out = backorder(&["dlq", "list"], &env).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[1..6], ["effect", "order/12", support::SHOP, "-", "tagsAdd:"], "{text}");
+
+    let out = backorder(&["dlq", "replay", row[0]], &env).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("replayed 1 entry"));
+
+    let store = test_store.open().await;
+    assert_eq!(store.ledger_dirty(support::SHOP).await.unwrap().orders, [12]);
+    let stats = store.queue_stats().await.unwrap();
+    assert_eq!((stats.queued, stats.dead), (0, 0));
+}

@@ -149,7 +149,7 @@ async fn a_dead_letter_keeps_the_delivery_whole_and_replays_with_fresh_attempts(
     let dead = store.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].reason, "body is not a JSON object");
-    assert_eq!(dead[0].envelope, env);
+    assert_eq!(dead[0].envelope(), Some(&env));
 
     assert_eq!(store.replay_dead_letters(Some("no-such-id")).await.unwrap(), 0);
     assert_eq!(store.replay_dead_letters(Some(&dead[0].id)).await.unwrap(), 1);

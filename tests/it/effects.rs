@@ -289,8 +289,12 @@ async fn always_failing_effect_is_dead_lettered(backend: Backend) {
         (!dead.is_empty()).then_some(dead)
     })
     .await;
-    assert_eq!(dead[0].kind, backorder::store::DeadLetterKind::Effect);
-    assert_eq!(dead[0].envelope.meta.shop, SHOP);
+    // Dead-lettered as what it is: the variant's effect, not a webhook.
+    assert_eq!(dead[0].kind(), backorder::store::DeadLetterKind::Effect);
+    assert_eq!(
+        dead[0].buried,
+        backorder::store::Buried::Effect { shop: SHOP.into(), mark: backorder::store::Mark::Variant(s.variant) }
+    );
     s.settled().await;
     assert_eq!(s.policy(), Policy::Deny, "nothing was applied");
 

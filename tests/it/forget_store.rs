@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use backorder::ledger::FillKey;
-use backorder::store::{Envelope, EnvelopeMeta, EventMark, LedgerCommit, LineWrite, Mark, Record, SharedStore, now_ms};
+use backorder::store::{
+    Buried, Envelope, EnvelopeMeta, EventMark, LedgerCommit, LineWrite, Mark, Record, SharedStore, now_ms,
+};
 use bytes::Bytes;
 
 const SHOP: &str = "forget.myshopify.com";
@@ -27,7 +29,8 @@ fn envelope(shop: &str, id: &str) -> Envelope {
     }
 }
 
-/// Records, lines, levels, dirty marks, processed marks and counts, a lease and a dead letter.
+/// Records, lines, levels, dirty marks, processed marks and counts, a lease, and the dead
+/// letters of a webhook and of an effect.
 async fn fill(store: &SharedStore, shop: &str) {
     let key = FillKey { priority: 0, created_at_ms: 1, order_id: 1, line_id: 10 };
     let commit = LedgerCommit {
@@ -47,6 +50,7 @@ async fn fill(store: &SharedStore, shop: &str) {
     store.enqueue(&envelope(shop, &format!("wh-{shop}")), TTL).await.unwrap();
     let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
     store.dead_letter(&entry, "bad").await.unwrap();
+    store.bury_effect(shop, Mark::Order(1), "gave up").await.unwrap();
 }
 
 async fn summary(store: &SharedStore, shop: &str) -> String {
@@ -58,7 +62,7 @@ async fn summary(store: &SharedStore, shop: &str) -> String {
     let levels = store.ledger_levels(shop, 7).await.unwrap().len();
     let dirty = store.ledger_dirty(shop).await.unwrap();
     let counts = store.processed_counts(shop).await.unwrap();
-    let dead = store.dead_letters(100).await.unwrap().iter().filter(|d| d.envelope.meta.shop == shop).count();
+    let dead = store.dead_letters(100).await.unwrap().iter().filter(|d| d.shop() == shop).count();
     let listed = store.shops().await.unwrap().contains(&shop.to_string());
     format!("{records:?} lines={lines} levels={levels} {dirty:?} {counts:?} dead={dead} listed={listed}")
 }
@@ -81,11 +85,17 @@ async fn forgetting_a_shop_removes_everything_of_it_and_nothing_else(store: Shar
     assert_eq!(store.forget_shop("never.myshopify.com").await.unwrap(), 0);
 }
 
-/// The shop's dead letters, by webhook id.
+/// The shop's dead letters: a webhook by its id, an effect by its mark.
 async fn dead_of(store: &SharedStore, shop: &str) -> Vec<String> {
     let dead = store.dead_letters(100).await.unwrap();
-    let mut ids: Vec<String> =
-        dead.into_iter().filter(|d| d.envelope.meta.shop == shop).map(|d| d.envelope.meta.webhook_id).collect();
+    let mut ids: Vec<String> = dead
+        .into_iter()
+        .filter(|d| d.shop() == shop)
+        .map(|d| match d.buried {
+            Buried::Webhook(envelope) => envelope.meta.webhook_id,
+            Buried::Effect { mark, .. } => format!("effect {mark}"),
+        })
+        .collect();
     ids.sort();
     ids
 }
@@ -100,8 +110,9 @@ async fn purging_dead_letters_removes_only_the_shops_that_name_the_address(store
     store.dead_letter(&entry, "bad").await.unwrap();
 
     assert_eq!(store.purge_dead_letters(SHOP, b"BUYER@example.com").await.unwrap(), 1);
-    assert_eq!(dead_of(&store, SHOP).await, ["wh-other-buyer"], "another customer's stays");
-    assert_eq!(dead_of(&store, OTHER).await, [format!("wh-{OTHER}")], "another shop's stays");
+    // An effect holds no customer data: only forgetting the shop removes it.
+    assert_eq!(dead_of(&store, SHOP).await, ["effect o:1", "wh-other-buyer"], "another customer's stays");
+    assert_eq!(dead_of(&store, OTHER).await, ["effect o:1".to_string(), format!("wh-{OTHER}")], "another shop's stays");
 }
 
 on_every_backend!(

@@ -93,7 +93,7 @@ async fn a_signed_body_that_is_not_json_is_acknowledged_and_dead_lettered() {
         })
         .await;
         assert_eq!(dead.len(), 1);
-        assert_eq!(dead[0].envelope.body, delivery.body);
+        assert_eq!(dead[0].envelope().unwrap().body, delivery.body);
         assert!(dead[0].reason.contains("not the expected JSON"), "{}", dead[0].reason);
         assert_eq!(app.processed("orders/create").await, 0);
         app.app.stop().await;

@@ -21,7 +21,7 @@ fn for_shop(shop: &str, mut d: Delivery) -> Delivery {
 async fn visible(store: &SharedStore, shop: &str) -> String {
     let records = store.ledger_get(shop, &[Record::Install, Record::Order(77), Record::Variants]).await.unwrap();
     let counts = store.processed_counts(shop).await.unwrap();
-    let dead = store.dead_letters(100).await.unwrap().into_iter().filter(|d| d.envelope.meta.shop == shop).count();
+    let dead = store.dead_letters(100).await.unwrap().into_iter().filter(|d| d.shop() == shop).count();
     format!("{records:?} {counts:?} dead={dead}")
 }
 

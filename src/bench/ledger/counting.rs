@@ -143,13 +143,8 @@ impl Queue for Counting {
         self.inner.dead_letter(entry, reason).await
     }
 
-    async fn bury(
-        &self,
-        envelope: &Envelope,
-        kind: crate::store::DeadLetterKind,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.bury(envelope, kind, reason).await
+    async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
+        self.inner.bury_effect(shop, mark, reason).await
     }
 
     async fn maintain(&self) -> Result<u64, StoreError> {

@@ -1,11 +1,14 @@
-//! Dead letters: burying a held entry, listing, and replaying into the queue.
+//! Dead letters: burying a held entry or a failed effect, listing, and replaying (a webhook into
+//! the queue, an effect as a mark in its shop's ledger).
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::index::Slot;
-use super::tables::{self, DEAD, DEAD_SEQ, DeadMeta, QUEUE, QUEUE_SEQ};
+use super::tables::{self, DEAD, DEAD_SEQ, DeadEffect, DeadMeta, QUEUE, QUEUE_SEQ};
 use super::{Db, Inner};
-use crate::store::{DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, StoreError, now_ms};
+use crate::store::{
+    Buried, DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, LedgerCommit, Mark, StoreError, now_ms,
+};
 
 /// Dead letters moved per write transaction of a replay of all of them.
 const REPLAY_BATCH: usize = 100;
@@ -23,19 +26,29 @@ impl Inner {
                 return Ok(false);
             }
             let id = tables::next_id(&txn, DEAD_SEQ)?;
-            let meta = DeadMeta { kind: DeadLetterKind::Webhook, reason: reason.to_string(), failed_at_ms: now_ms() };
+            let meta = DeadMeta {
+                kind: DeadLetterKind::Webhook,
+                reason: reason.to_string(),
+                failed_at_ms: now_ms(),
+                effect: None,
+            };
             txn.open_table(DEAD).db()?.insert(id, tables::dead_record(&meta, envelope).as_slice()).db()?;
             txn.commit().db()?;
             Ok(true)
         })
     }
 
-    /// Adds a dead letter that never was a queue entry.
-    pub(super) fn bury_new(&self, envelope: &[u8], kind: DeadLetterKind, reason: &str) -> Result<(), StoreError> {
+    /// Adds the dead letter of an effect: its shop and mark, no envelope.
+    pub(super) fn bury_effect(&self, shop: &str, mark: Mark, reason: &str) -> Result<(), StoreError> {
         let txn = self.write()?;
         let id = tables::next_id(&txn, DEAD_SEQ)?;
-        let meta = DeadMeta { kind, reason: reason.to_string(), failed_at_ms: now_ms() };
-        txn.open_table(DEAD).db()?.insert(id, tables::dead_record(&meta, envelope).as_slice()).db()?;
+        let meta = DeadMeta {
+            kind: DeadLetterKind::Effect,
+            reason: reason.to_string(),
+            failed_at_ms: now_ms(),
+            effect: Some(DeadEffect { shop: shop.to_string(), mark: mark.encode() }),
+        };
+        txn.open_table(DEAD).db()?.insert(id, tables::dead_record(&meta, &[]).as_slice()).db()?;
         txn.commit().db()?;
         Ok(())
     }
@@ -52,31 +65,21 @@ impl Inner {
         for item in dead.iter().db()?.take(limit) {
             let (id, record) = item.db()?;
             let id = id.value();
-            let (meta, bytes) = tables::split_dead_record(record.value())?;
-            let envelope = Envelope::decode(bytes).unwrap_or_else(|_| placeholder(id, bytes, meta.failed_at_ms));
-            out.push(DeadLetter {
-                id: id.to_string(),
-                kind: meta.kind,
-                reason: meta.reason,
-                failed_at_ms: meta.failed_at_ms,
-                envelope,
-            });
+            let (meta, buried) = read(id, record.value())?;
+            out.push(DeadLetter { id: id.to_string(), reason: meta.reason, failed_at_ms: meta.failed_at_ms, buried });
         }
         Ok(out)
     }
 
     pub(super) fn replay_one(&self, id: u64) -> Result<u64, StoreError> {
-        let txn = self.write()?;
-        let record = txn.open_table(DEAD).db()?.remove(id).db()?.map(|r| r.value().to_vec());
-        let Some(record) = record else {
-            return Ok(0);
+        let record = {
+            let txn = self.db.begin_read().db()?;
+            txn.open_table(DEAD).db()?.get(id).db()?.map(|r| r.value().to_vec())
         };
-        let now = now_ms();
-        let seq = requeue(&txn, &record, now)?;
-        txn.commit().db()?;
-        self.index().add(seq, now, now);
-        self.notify.notify_waiters();
-        Ok(1)
+        match record {
+            Some(record) => self.replay(vec![(id, record)]),
+            None => Ok(0),
+        }
     }
 
     /// Replays every dead letter up to the newest one at the start, so entries that fail again
@@ -92,34 +95,76 @@ impl Inner {
         };
         let mut replayed = 0;
         loop {
-            let txn = self.write()?;
-            let records = {
-                let mut dead = txn.open_table(DEAD).db()?;
-                dead.extract_from_if(..=newest, |_, _| true)
+            let batch = {
+                let txn = self.db.begin_read().db()?;
+                let dead = txn.open_table(DEAD).db()?;
+                dead.range(..=newest)
                     .db()?
                     .take(REPLAY_BATCH)
-                    .map(|item| item.db().map(|(_, record)| record.value().to_vec()))
+                    .map(|item| item.db().map(|(id, record)| (id.value(), record.value().to_vec())))
                     .collect::<Result<Vec<_>, _>>()?
             };
-            if records.is_empty() {
-                return Ok(replayed);
-            }
-            let now = now_ms();
-            let seqs = records.iter().map(|record| requeue(&txn, record, now)).collect::<Result<Vec<_>, _>>()?;
-            txn.commit().db()?;
-            {
-                let mut index = self.index();
-                for &seq in &seqs {
-                    index.add(seq, now, now);
-                }
-            }
-            self.notify.notify_waiters();
-            replayed += seqs.len() as u64;
-            if records.len() < REPLAY_BATCH {
+            let full = batch.len() == REPLAY_BATCH;
+            // Every row of the batch leaves the table (or had left it), so the next read moves on.
+            replayed += self.replay(batch)?;
+            if !full {
                 return Ok(replayed);
             }
         }
     }
+
+    /// Replays dead letters read a moment ago. Effects are marked first, each by an ordinary
+    /// commit of the mark alone, so whatever a commit does for a mark it does here too; then,
+    /// in one transaction, the dead letters go and the webhooks among them join the queue. A
+    /// dead letter gone meanwhile (replayed by another call) counts for nothing; the mark set
+    /// for it again is harmless.
+    fn replay(&self, batch: Vec<(u64, Vec<u8>)>) -> Result<u64, StoreError> {
+        for (id, record) in &batch {
+            if let (_, Buried::Effect { shop, mark }) = read(*id, record)? {
+                let commit = LedgerCommit { event: None, marks: vec![mark], ..LedgerCommit::default() };
+                self.ledger_commit(&shop, &commit)?;
+            }
+        }
+        let now = now_ms();
+        let txn = self.write()?;
+        let mut replayed = 0;
+        let mut seqs = Vec::new();
+        {
+            let mut dead = txn.open_table(DEAD).db()?;
+            for (id, record) in &batch {
+                if dead.remove(*id).db()?.is_none() {
+                    continue;
+                }
+                replayed += 1;
+                if let (_, Buried::Webhook(_)) = read(*id, record)? {
+                    seqs.push(requeue(&txn, record, now)?);
+                }
+            }
+        }
+        txn.commit().db()?;
+        if !seqs.is_empty() {
+            let mut index = self.index();
+            for &seq in &seqs {
+                index.add(seq, now, now);
+            }
+            drop(index);
+            self.notify.notify_waiters();
+        }
+        Ok(replayed)
+    }
+}
+
+/// A dead-letter record as what it stands for: an envelope that does not decode is kept as a
+/// placeholder webhook, an effect in the old form is read as the effect.
+pub(super) fn read(id: u64, record: &[u8]) -> Result<(DeadMeta, Buried), StoreError> {
+    let (mut meta, bytes) = tables::split_dead_record(record)?;
+    let buried = match meta.effect.take() {
+        Some(DeadEffect { shop, mark }) => Buried::Effect { shop, mark: Mark::parse(&mark)? },
+        None => {
+            Buried::from_envelope(Envelope::decode(bytes).unwrap_or_else(|_| placeholder(id, bytes, meta.failed_at_ms)))
+        }
+    };
+    Ok((meta, buried))
 }
 
 /// Appends a dead letter's envelope to the queue with a fresh attempt count.

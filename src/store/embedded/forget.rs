@@ -8,9 +8,9 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteT
 use super::due::{self, DUE, DUE_BY_TIME};
 use super::effects::SHOPS;
 use super::ledger::{LEDGER_DIRTY, LEDGER_LEVELS, LEDGER_LINES, LEDGER_RECORDS};
-use super::tables::{self, COUNTS, DEAD, META, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, SEEN, SEEN_BY_EXPIRY};
+use super::tables::{COUNTS, DEAD, META, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, SEEN, SEEN_BY_EXPIRY};
 use super::{Db, Inner};
-use crate::store::{Envelope, StoreError};
+use crate::store::StoreError;
 
 /// Removes the rows of a `(shop, name)`-keyed table of numbers; returns them.
 fn forget_named(
@@ -40,9 +40,9 @@ fn forget_dead_letters(txn: &redb::WriteTransaction, shop: &str, needle: Option<
     let mut theirs = Vec::new();
     for row in dead.iter().db()? {
         let (id, record) = row.db()?;
-        let envelope =
-            tables::split_dead_record(record.value()).ok().and_then(|(_, bytes)| Envelope::decode(bytes).ok());
-        if envelope.is_some_and(|e| e.meta.shop == shop && crate::store::body_mentions(&e, needle)) {
+        // A record that does not read names no shop: it stays for an operator to look at.
+        let buried = super::dead::read(id.value(), record.value()).ok().map(|(_, buried)| buried);
+        if buried.is_some_and(|b| crate::store::dead::belongs(&b, shop, needle)) {
             theirs.push(id.value());
         }
     }

@@ -251,14 +251,9 @@ impl Queue for EmbeddedStore {
         Ok(QueueStats { queued, delayed, dead })
     }
 
-    async fn bury(
-        &self,
-        envelope: &Envelope,
-        kind: crate::store::DeadLetterKind,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let (bytes, reason) = (envelope.encode(), reason.to_string());
-        self.run(move |inner| inner.bury_new(&bytes, kind, &reason)).await
+    async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
+        let (shop, reason) = (shop.to_string(), reason.to_string());
+        self.run(move |inner| inner.bury_effect(&shop, mark, &reason)).await
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {

@@ -12,7 +12,8 @@ use crate::store::{DeadLetterKind, StoreError};
 /// for both keeps "park for later" a single row replacement.
 pub(super) const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 
-/// Dead letters by id: one JSON line of [`DeadMeta`], then the envelope bytes as queued.
+/// Dead letters by id: one JSON line of [`DeadMeta`], then the envelope bytes as queued (a
+/// webhook) or nothing (an effect, which its metadata names).
 pub(super) const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead");
 
 /// Dedupe marks (`wh:<delivery id>`, `ev:<event id>`) → expiry (ms).
@@ -95,6 +96,18 @@ pub(super) struct DeadMeta {
     pub kind: DeadLetterKind,
     pub reason: String,
     pub failed_at_ms: u64,
+    /// An effect's shop and stored mark. Absent in webhooks, and in effects written before
+    /// effects had a form of their own (their envelope names both, see `store::dead`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<DeadEffect>,
+}
+
+/// The effect a dead letter stands for.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct DeadEffect {
+    pub shop: String,
+    /// The stored form of a `Mark`.
+    pub mark: String,
 }
 
 pub(super) fn dead_record(meta: &DeadMeta, envelope: &[u8]) -> Vec<u8> {

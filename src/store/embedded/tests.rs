@@ -143,7 +143,7 @@ async fn an_undecodable_row_is_dead_lettered_not_handed_out() {
     let dead = store.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].reason, "undecodable queue entry");
-    assert_eq!(&dead[0].envelope.body[..], b"no metadata line");
+    assert_eq!(&dead[0].envelope().unwrap().body[..], b"no metadata line");
     assert_eq!(store.queue_stats().await.unwrap(), QueueStats { queued: 0, delayed: 0, dead: 1 });
 }
 
@@ -166,7 +166,7 @@ async fn dead_letters_survive_a_reopen_and_replay_after_it() {
     let dead = store.dead_letters(10).await.unwrap();
     let ids: Vec<_> = dead.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3"], "oldest first");
-    assert!(dead.iter().all(|d| d.envelope.meta.attempts == 1 && d.reason == "boom"));
+    assert!(dead.iter().all(|d| d.envelope().unwrap().meta.attempts == 1 && d.reason == "boom"));
     assert_eq!(store.replay_dead_letters(Some("2")).await.unwrap(), 1);
     assert_eq!(store.replay_dead_letters(None).await.unwrap(), 2);
     let back = store.dequeue("c", 10, Duration::ZERO).await.unwrap();

@@ -1,11 +1,9 @@
 //! `shop/redact` on Redis: every key of the shop (they share its hash tag, so one slot), its
-//! place in the shops set and in the due index, and its dead letters (webhook bodies with
-//! customer data).
+//! place in the shops set and in the due index, and its dead letters (webhooks, whose bodies
+//! hold customer data, and effects).
 
-use redis::streams::StreamRangeReply;
-
-use super::RedisStore;
-use crate::store::{Envelope, StoreError};
+use super::{RedisStore, corrupt, queue, reply};
+use crate::store::StoreError;
 
 /// Keys looked at per script run, and dead letters read per page.
 const STEP: u64 = 500;
@@ -35,33 +33,28 @@ impl RedisStore {
         Ok(removed)
     }
 
-    /// The shop's dead letters (only those whose body holds `needle`, when given).
+    /// The shop's dead letters (only webhooks whose body holds `needle`, when given).
     pub(super) async fn forget_dead_letters(&self, shop: &str, needle: Option<&[u8]>) -> Result<u64, StoreError> {
         let mut start = "-".to_string();
         let mut removed = 0;
         loop {
             let mut range = redis::cmd("XRANGE");
             range.arg(self.keys.dead()).arg(&start).arg("+").arg("COUNT").arg(STEP);
-            let page: StreamRangeReply = self.query(&range).await?;
-            let Some(last) = page.ids.last() else { break };
+            let page = reply::entries(self.query(&range).await?).map_err(corrupt)?;
+            let Some(last) = page.last() else { break };
             start = format!("({}", last.id);
             let theirs: Vec<&str> = page
-                .ids
                 .iter()
-                .filter(|entry| {
-                    let bytes: Option<Vec<u8>> = entry.get("e");
-                    bytes
-                        .and_then(|b| Envelope::decode(&b).ok())
-                        .is_some_and(|e| e.meta.shop == shop && crate::store::body_mentions(&e, needle))
-                })
-                .map(|entry| entry.id.as_str())
+                // An entry that does not read names no shop: it stays for an operator to look at.
+                .filter(|raw| queue::buried_of(raw).is_ok_and(|b| crate::store::dead::belongs(&b, shop, needle)))
+                .map(|raw| raw.id.as_str())
                 .collect();
             if !theirs.is_empty() {
                 let mut del = redis::cmd("XDEL");
                 del.arg(self.keys.dead()).arg(&theirs);
                 removed += self.query::<u64>(&del).await?;
             }
-            if (page.ids.len() as u64) < STEP {
+            if (page.len() as u64) < STEP {
                 break;
             }
         }

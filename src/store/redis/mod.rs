@@ -26,7 +26,10 @@ use redis::{FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation, V
 
 use self::conn::{Conn, PerThread, Source};
 use super::keys::{GROUP, Keys};
-use super::{Backend, BookStore, DeadLetter, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError, now_ms};
+use super::{
+    Backend, BookStore, DeadLetter, DeadLetterKind, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError,
+    now_ms,
+};
 
 /// Longest dedupe or processed-mark lifetime handed to Redis; larger values would overflow its
 /// expiry arithmetic and fail the command.
@@ -271,7 +274,8 @@ impl Queue for RedisStore {
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
         let mut inv = self.scripts.dead.prepare_invoke();
         inv.key(self.keys.queue()).key(self.keys.dead());
-        inv.arg(GROUP).arg(&entry.id).arg(entry.envelope.encode()).arg(reason).arg("webhook").arg(now_ms());
+        inv.arg(GROUP).arg(&entry.id).arg(entry.envelope.encode()).arg(reason);
+        inv.arg(DeadLetterKind::Webhook.as_str()).arg(now_ms());
         // Repeatable: the script moves the entry only while it is still pending.
         if self.invoke::<i64>(true, &inv).await? == 0 {
             tracing::debug!(id = %entry.id, "dead-letter of an entry that was already settled; nothing added");
@@ -279,15 +283,10 @@ impl Queue for RedisStore {
         Ok(())
     }
 
-    async fn bury(
-        &self,
-        envelope: &Envelope,
-        kind: crate::store::DeadLetterKind,
-        reason: &str,
-    ) -> Result<(), StoreError> {
+    async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.keys.dead()).arg("*").arg("e").arg(envelope.encode()).arg("reason").arg(reason);
-        cmd.arg("kind").arg(kind.as_str()).arg("at").arg(now_ms());
+        cmd.arg(self.keys.dead()).arg("*").arg("kind").arg(DeadLetterKind::Effect.as_str());
+        cmd.arg("shop").arg(shop).arg("mark").arg(mark.encode()).arg("reason").arg(reason).arg("at").arg(now_ms());
         // Not repeatable blindly: a retry after a dropped reply could add it twice. Burying is
         // rare and an operator-facing list, so one attempt is enough.
         let cmd = &cmd;
@@ -332,7 +331,7 @@ impl Queue for RedisStore {
         let mut cmd = redis::cmd("XRANGE");
         cmd.arg(self.keys.dead()).arg("-").arg("+").arg("COUNT").arg(limit);
         let raw = reply::entries(self.query(&cmd).await?).map_err(corrupt)?;
-        Ok(raw.iter().map(queue::dead_letter_of).collect())
+        raw.iter().map(queue::dead_letter_of).collect()
     }
 
     async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError> {

@@ -9,7 +9,9 @@ use redis::Value;
 use super::reply::{self, RawEntry};
 use super::{RedisStore, corrupt, millis, unavailable};
 use crate::store::keys::GROUP;
-use crate::store::{DeadLetter, DeadLetterKind, Envelope, EnvelopeMeta, Queue, QueueEntry, StoreError, now_ms};
+use crate::store::{
+    Buried, DeadLetter, Envelope, EnvelopeMeta, LedgerCommit, Mark, Queue, QueueEntry, StoreError, now_ms,
+};
 
 /// How much longer than its block time a blocking read may go unanswered before its connection
 /// counts as dead. Generous: a slow answer is harmless, a read that hangs forever is not.
@@ -191,8 +193,19 @@ impl RedisStore {
         }
     }
 
-    /// Moves one dead letter back into the queue with a fresh attempt count; 0 when it was gone.
+    /// Replays one dead letter; 0 when it was gone. A webhook goes back into the queue with a
+    /// fresh attempt count. An effect is marked in its shop's ledger by an ordinary commit of the
+    /// mark alone (on the shop's slot), then its dead letter goes (on the `{intake}` slot): two
+    /// steps, because no script may span both slots, in the order that loses nothing. A crash
+    /// or a second replay between them marks it again, which is harmless.
     async fn replay_entry(&self, raw: &RawEntry) -> Result<u64, StoreError> {
+        if let Buried::Effect { shop, mark } = buried_of(raw)? {
+            let commit = LedgerCommit { event: None, marks: vec![mark], ..LedgerCommit::default() };
+            self.ledger_commit_impl(&shop, &commit).await?;
+            let mut del = redis::cmd("XDEL");
+            del.arg(self.keys.dead()).arg(&raw.id);
+            return self.query::<u64>(&del).await;
+        }
         let payload = match raw.field("e").map(Envelope::decode) {
             Some(Ok(mut envelope)) => {
                 envelope.meta.attempts = 0;
@@ -209,18 +222,26 @@ impl RedisStore {
 }
 
 /// A dead-letter stream entry as callers see it.
-pub(super) fn dead_letter_of(raw: &RawEntry) -> DeadLetter {
-    let envelope = match raw.field("e").map(Envelope::decode) {
-        Some(Ok(envelope)) => envelope,
-        _ => placeholder(raw),
-    };
-    DeadLetter {
+pub(super) fn dead_letter_of(raw: &RawEntry) -> Result<DeadLetter, StoreError> {
+    Ok(DeadLetter {
         id: raw.id.clone(),
-        kind: DeadLetterKind::parse(&raw.text("kind").unwrap_or_default()),
         reason: raw.text("reason").unwrap_or_default(),
         failed_at_ms: raw.text("at").and_then(|at| at.parse().ok()).unwrap_or(0),
-        envelope,
+        buried: buried_of(raw)?,
+    })
+}
+
+/// What a dead-letter entry stands for. An effect has the fields `shop` and `mark`; a webhook
+/// (and an effect written before effects had a form of their own) the envelope in `e`.
+pub(super) fn buried_of(raw: &RawEntry) -> Result<Buried, StoreError> {
+    if let Some(mark) = raw.text("mark") {
+        let shop = raw.text("shop").ok_or_else(|| StoreError::Corrupt(format!("dead letter {}: no shop", raw.id)))?;
+        return Ok(Buried::Effect { shop, mark: Mark::parse(&mark)? });
     }
+    Ok(Buried::from_envelope(match raw.field("e").map(Envelope::decode) {
+        Some(Ok(envelope)) => envelope,
+        _ => placeholder(raw),
+    }))
 }
 
 /// Stands in for an entry whose envelope does not decode, keeping its raw bytes as the body so

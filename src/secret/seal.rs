@@ -10,7 +10,7 @@ use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::secret::Secret;
+use super::Secret;
 
 const NONCE_LEN: usize = 12;
 

@@ -1,5 +1,9 @@
 //! A string that never shows itself: `Debug`, `Display` and serialization print `[redacted]`.
-//! Only [`Secret::expose`] gives the value, so every use is easy to find.
+//! Only [`Secret::expose`] gives the value, so every use is easy to find. Sealing secrets at
+//! rest (`seal`) lives here too, low in the stack: the configuration checks the key by building
+//! a sealer, and the state holds one, without either importing `auth`.
+
+pub mod seal;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

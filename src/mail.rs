@@ -1,5 +1,8 @@
 //! Handing emails over: to an SMTP server when one is configured, else as `.eml` files in the
 //! outbox directory (the demo, and a machine without mail).
+//!
+//! Low in the stack and knowing nothing of orders or settings: the configuration checks the email
+//! settings by building a [`Mailer`], the state holds one, and `notify` decides what to send.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -7,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-use super::plan::Outgoing;
-use crate::config::EmailSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -43,6 +43,17 @@ struct Backoff {
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 const MAX_DELAY: Duration = Duration::from_secs(30);
 
+/// One message, rendered, as it is handed over.
+#[derive(Debug, Clone, Copy)]
+pub struct Letter<'a> {
+    pub to: &'a str,
+    /// Stable per order and occasion: a resend after a crash is the same message.
+    pub message_id: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+}
+
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
@@ -50,12 +61,13 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn from_settings(email: &EmailSettings) -> Result<Self, MailerError> {
-        let from: Mailbox = email.from.parse().map_err(|e| MailerError::From(format!("{e}")))?;
-        let transport = if email.smtp_url.trim().is_empty() {
-            Transport::Files(PathBuf::from(&email.outbox_dir))
+    /// An SMTP mailer for `smtp_url`, or files in `outbox_dir` when it is blank.
+    pub fn new(smtp_url: &str, from: &str, outbox_dir: &str) -> Result<Self, MailerError> {
+        let from: Mailbox = from.parse().map_err(|e| MailerError::From(format!("{e}")))?;
+        let transport = if smtp_url.trim().is_empty() {
+            Transport::Files(PathBuf::from(outbox_dir))
         } else {
-            let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(email.smtp_url.trim())
+            let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url.trim())
                 .map_err(|e| MailerError::Url(e.to_string()))?
                 .timeout(Some(Duration::from_secs(15)))
                 .build();
@@ -82,20 +94,20 @@ impl Mailer {
         }
     }
 
-    pub fn build(&self, out: &Outgoing) -> Result<Message, SendError> {
+    pub fn build(&self, out: &Letter<'_>) -> Result<Message, SendError> {
         let to: Mailbox =
             out.to.parse().map_err(|_| SendError::Refused("the order's email address is malformed".into()))?;
         Message::builder()
-            .message_id(Some(out.message_id.clone()))
+            .message_id(Some(out.message_id.to_string()))
             .from(self.from.clone())
             .to(to)
-            .subject(out.rendered.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(out.rendered.text.clone(), out.rendered.html.clone()))
+            .subject(out.subject)
+            .multipart(MultiPart::alternative_plain_html(out.text.to_string(), out.html.to_string()))
             .map_err(|e| SendError::Refused(e.to_string()))
     }
 
     /// Hands `out` over. `shop` names the folder of a written file.
-    pub async fn send(&self, shop: &str, out: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, shop: &str, out: &Letter<'_>) -> Result<(), SendError> {
         let message = self.build(out)?;
         let result = match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| {
@@ -118,7 +130,7 @@ impl Mailer {
 
 /// Written under a name fixed by the message, through a temporary file: a resend replaces the
 /// same file, and a reader never sees half a message.
-async fn write_file(dir: &std::path::Path, out: &Outgoing, bytes: &[u8]) -> Result<(), SendError> {
+async fn write_file(dir: &std::path::Path, out: &Letter<'_>, bytes: &[u8]) -> Result<(), SendError> {
     let name: String =
         out.message_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
     let unavailable = |e: std::io::Error| SendError::Unavailable(format!("outbox directory {}: {e}", dir.display()));
