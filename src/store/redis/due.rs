@@ -1,16 +1,19 @@
 //! The index of shops with work due, in Redis: one sorted set under the `{due}` hash tag, read
 //! by every sweep. A ledger commit runs on its shop's slot, so in a Cluster the same script
-//! cannot update the index; a commit that makes work makes its shop due with separate commands,
-//! once before the commit and once after it:
-//! - before: a crash between the two leaves a shop due with nothing to do (one harmless visit),
-//!   never work that no sweep finds;
-//! - after: a pass that read the shop's marks before the commit landed, and the index entry
-//!   after the first touch, may take the shop out; the second touch puts it back (or changes
-//!   its score first, so the pass's compare-and-remove leaves it).
+//! cannot update the index; a commit that makes work makes its shop due with a separate command
+//! once the commit has landed (one round trip on the hot path, not two): a pass that read the
+//! shop's marks before the commit landed may take the shop out meanwhile, and the touch puts it
+//! back (or changes its score first, so the pass's compare-and-remove leaves it).
+//!
+//! What if the touch never happens? An error reaches the caller, whose retry of the event is
+//! answered "already processed" and touches the index then. A process killed between the commit
+//! and the touch restarts, and every start makes every shop due (below). And every
+//! [`RESEED`], each process makes every shop due again, so work stranded by an instance that
+//! was killed and never came back waits minutes, not forever.
 //!
 //! A store written before the index has shops and marks but no entries, and during a rolling
-//! deploy instances of that version keep committing without touching it. So the first read of
-//! the index in each process makes every shop due: one look at each shop per start.
+//! deploy instances of that version keep committing without touching it: the same seeding at
+//! the first read of the index in each process covers them.
 
 use std::sync::atomic::Ordering;
 
@@ -19,6 +22,8 @@ use crate::store::StoreError;
 
 /// Shops per `due_set.lua` run, so one run stays short however many shops a seed names.
 const SET_BATCH: usize = 500;
+/// How often each process makes every shop due again (a safety net; see above).
+const RESEED: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl RedisStore {
     pub(super) async fn set_due_impl(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
@@ -36,11 +41,13 @@ impl RedisStore {
     }
 
     pub(super) async fn due_shops_impl(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
-        if !self.seeded.load(Ordering::Relaxed) {
-            // Two first calls at once both seed; the second only moves scores 1 ms earlier.
+        let now = crate::store::now_ms();
+        let last = self.seeded_at_ms.load(Ordering::Relaxed);
+        if last == 0 || now.saturating_sub(last) >= RESEED.as_millis() as u64 {
+            // Two calls at once both seed; the second only moves scores 1 ms earlier.
             let shops = self.shops_impl().await?;
-            self.set_due_impl(&shops, crate::store::now_ms()).await?;
-            self.seeded.store(true, Ordering::Relaxed);
+            self.set_due_impl(&shops, now).await?;
+            self.seeded_at_ms.store(now.max(1), Ordering::Relaxed);
         }
         if limit == 0 {
             return Ok(Vec::new());

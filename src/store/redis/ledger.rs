@@ -134,12 +134,8 @@ impl RedisStore {
     ) -> Result<CommitOutcome, StoreError> {
         // Before the commit, on the `{intake}` slot: see `shops.rs`.
         self.remember_shop(shop).await?;
-        // Before and after the commit, on the `{due}` slot: see `due.rs`.
+        // After the commit, on the `{due}` slot: see `due.rs`.
         let due = commit.makes_due();
-        let shops = [shop.to_string()];
-        if due {
-            self.set_due_impl(&shops, crate::store::now_ms()).await?;
-        }
         let k = &self.keys;
         let mut inv = self.scripts.ledger_commit.prepare_invoke();
         // Without an event, KEYS[1] names a mark that is never written (ARGV[1] is empty): the
@@ -195,10 +191,11 @@ impl RedisStore {
         // already processed even though this call applied it. The caller's retry of the whole
         // event reads that answer correctly.
         let outcome: i64 = self.invoke(false, &inv).await?;
-        if outcome == 1 && due {
-            // An error here reaches the caller although the commit went through: its retry
-            // (the queue's, or a pass's) touches the index again before anything else.
-            self.set_due_impl(&shops, crate::store::now_ms()).await?;
+        if outcome != -1 && due {
+            // Also when the event was processed before: an error here reaches the caller
+            // although the commit went through, and its retry, answered "already processed",
+            // touches the index then.
+            self.set_due_impl(&[shop.to_string()], crate::store::now_ms()).await?;
         }
         Ok(match outcome {
             1 => CommitOutcome::Applied,

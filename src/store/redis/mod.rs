@@ -99,8 +99,8 @@ pub struct RedisStore {
     reclaim_cursor: std::sync::Mutex<String>,
     /// Shops this process put in the shops set lately (`shops.rs`).
     remembered: shops::Remembered,
-    /// Whether this process has made every shop due once (`due.rs`).
-    seeded: std::sync::atomic::AtomicBool,
+    /// When this process last made every shop due (0: not yet); see `due.rs`.
+    seeded_at_ms: std::sync::atomic::AtomicU64,
 }
 
 impl RedisStore {
@@ -129,7 +129,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             reclaim_cursor: std::sync::Mutex::new("0-0".into()),
             remembered: shops::Remembered::default(),
-            seeded: std::sync::atomic::AtomicBool::new(false),
+            seeded_at_ms: std::sync::atomic::AtomicU64::new(0),
         };
         store.create_group().await?;
         Ok(store)
