@@ -76,20 +76,9 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
-/// A shop's myshopify domain, and nothing else: letters, digits and hyphens, then
-/// `.myshopify.com`. Stricter than webhook intake, because this name becomes the host the
-/// service sends a code and its secret to.
-pub fn is_myshopify_domain(shop: &str) -> bool {
-    let Some(handle) = shop.strip_suffix(".myshopify.com") else { return false };
-    !handle.is_empty()
-        && handle.len() <= 63
-        && handle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !handle.starts_with('-')
-}
-
 /// The shop of a signed query, checked.
 pub fn shop(params: &[(String, String)]) -> Result<&str, QueryError> {
-    param(params, "shop").filter(|s| is_myshopify_domain(s)).ok_or(QueryError::Shop)
+    param(params, "shop").filter(|s| crate::shopify::is_myshopify_domain(s)).ok_or(QueryError::Shop)
 }
 
 #[cfg(test)]
@@ -122,7 +111,7 @@ mod tests {
     #[test]
     fn only_myshopify_domains_are_shops() {
         for good in ["tiny-tee.myshopify.com", "a.myshopify.com", "shop1.myshopify.com"] {
-            assert!(is_myshopify_domain(good), "{good}");
+            assert!(crate::shopify::is_myshopify_domain(good), "{good}");
         }
         for bad in [
             "evil.example.com",
@@ -134,7 +123,7 @@ mod tests {
             "a_b.myshopify.com",
             "x.myshopify.com/",
         ] {
-            assert!(!is_myshopify_domain(bad), "{bad}");
+            assert!(!crate::shopify::is_myshopify_domain(bad), "{bad}");
         }
     }
 

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::shopify::is_shop_domain;
+use crate::shopify::is_myshopify_domain;
 
 const LEEWAY_SECS: i64 = 10;
 
@@ -102,7 +102,8 @@ pub fn verify(token: &str, api_key: &str, secret: &[u8], now: i64) -> Result<Ses
     if !for_us {
         return Err(SessionError::Audience);
     }
-    let shop = host_of(&claims.dest).filter(|h| is_shop_domain(h)).ok_or(SessionError::Shop)?;
+    // The strict rule: this name becomes the host a token exchange sends the app secret to (L4).
+    let shop = host_of(&claims.dest).filter(|h| is_myshopify_domain(h)).ok_or(SessionError::Shop)?;
     // Shopify's `iss` is the shop's admin URL; a token whose issuer names another shop is forged
     // or broken either way.
     if claims.iss.as_deref().and_then(host_of).is_some_and(|iss| iss != shop) {

@@ -66,12 +66,12 @@ pub struct Pass {
 }
 
 /// One full pass over a shop's settled marks.
-pub async fn reconcile_shop(state: &AppState, shop: &str, holder: &str) -> Result<Pass, EffectError> {
-    reconcile_shop_reaching(state, shop, holder, Reach::Full).await
+pub async fn settle_shop(state: &AppState, shop: &str, holder: &str) -> Result<Pass, EffectError> {
+    settle_shop_reaching(state, shop, holder, Reach::Full).await
 }
 
 /// One pass over a shop's settled marks, doing what `reach` allows.
-pub async fn reconcile_shop_reaching(
+pub async fn settle_shop_reaching(
     state: &AppState,
     shop: &str,
     holder: &str,

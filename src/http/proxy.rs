@@ -51,7 +51,7 @@ pub fn verify(secret: &[u8], query: &str, now_secs: i64) -> Option<(String, BTre
         return None;
     }
     let shop = params.get("shop")?.first()?.clone();
-    crate::auth::query::is_myshopify_domain(&shop).then_some((shop, params))
+    crate::shopify::is_myshopify_domain(&shop).then_some((shop, params))
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {

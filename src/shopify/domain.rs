@@ -10,6 +10,17 @@ pub fn is_shop_domain(shop: &str) -> bool {
         && !shop.contains("..")
 }
 
+/// A shop's myshopify domain, and nothing else: letters, digits and hyphens, then
+/// `.myshopify.com`. Stricter than webhook intake, because this name becomes the host the
+/// service sends a code and its secret to.
+pub fn is_myshopify_domain(shop: &str) -> bool {
+    let Some(handle) = shop.strip_suffix(".myshopify.com") else { return false };
+    !handle.is_empty()
+        && handle.len() <= 63
+        && handle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !handle.starts_with('-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,5 +5,5 @@
 mod domain;
 mod topic;
 
-pub use domain::is_shop_domain;
+pub use domain::{is_myshopify_domain, is_shop_domain};
 pub use topic::Topic;

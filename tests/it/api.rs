@@ -86,6 +86,9 @@ async fn bad_session_tokens_get_401_with_the_retry_header() {
         ("wrong audience", token_with(SHOP, "another-app", SECRET.as_bytes(), t + 60, t - 1)),
         ("wrong key", token_with(SHOP, "test-api-key", b"not-the-secret", t + 60, t - 1)),
         ("alg none", none),
+        // Signed, but for a host that is no myshopify domain (L4): it would become the host of
+        // a token exchange.
+        ("not a myshopify shop", token_with("evil.example.com", "test-api-key", SECRET.as_bytes(), t + 60, t - 1)),
         ("garbage", "not.a.jwt".to_string()),
     ];
     for (name, bad) in cases {

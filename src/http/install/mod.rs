@@ -126,7 +126,7 @@ pub(crate) fn admin_host(encoded: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed).ok()?;
     let host = String::from_utf8(bytes).ok()?;
     let domain = host.split('/').next()?;
-    let ok = domain == "admin.shopify.com" || query::is_myshopify_domain(domain);
+    let ok = domain == "admin.shopify.com" || crate::shopify::is_myshopify_domain(domain);
     (ok && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-./_".contains(&b))).then_some(host)
 }
 

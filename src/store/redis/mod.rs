@@ -15,6 +15,7 @@ mod forget;
 mod ledger;
 mod queue;
 mod reply;
+mod scripts;
 mod shops;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{FromRedisValue, RedisError, RedisResult, Script, ScriptInvocation, Value};
+use redis::{FromRedisValue, RedisError, RedisResult, ScriptInvocation, Value};
+use scripts::Scripts;
 
 use self::conn::{Conn, PerThread, Source};
 use super::keys::{GROUP, Keys};
@@ -40,46 +42,6 @@ const PROMOTE_BATCH: u64 = 100;
 
 /// Most promote runs per `maintain` call; a backlog beyond that waits for the next call.
 const PROMOTE_ROUNDS: u64 = 10;
-
-/// The Lua scripts, one per atomic operation. `invoke_async` sends EVALSHA and falls back to
-/// loading the script on NOSCRIPT, which is what happens after a Redis restart or failover.
-struct Scripts {
-    enqueue: Script,
-    ack: Script,
-    retry: Script,
-    dead: Script,
-    promote: Script,
-    replay: Script,
-    commit: Script,
-    ledger_commit: Script,
-    clear_dirty: Script,
-    lease: Script,
-    release: Script,
-    forget: Script,
-    due_set: Script,
-    due_reschedule: Script,
-}
-
-impl Scripts {
-    fn new() -> Self {
-        Self {
-            enqueue: Script::new(include_str!("lua/enqueue.lua")),
-            ack: Script::new(include_str!("lua/ack.lua")),
-            retry: Script::new(include_str!("lua/retry.lua")),
-            dead: Script::new(include_str!("lua/dead.lua")),
-            promote: Script::new(include_str!("lua/promote.lua")),
-            replay: Script::new(include_str!("lua/replay.lua")),
-            commit: Script::new(include_str!("lua/commit.lua")),
-            ledger_commit: Script::new(include_str!("lua/ledger_commit.lua")),
-            clear_dirty: Script::new(include_str!("lua/clear_dirty.lua")),
-            lease: Script::new(include_str!("lua/lease.lua")),
-            release: Script::new(include_str!("lua/release.lua")),
-            forget: Script::new(include_str!("lua/forget.lua")),
-            due_set: Script::new(include_str!("lua/due_set.lua")),
-            due_reschedule: Script::new(include_str!("lua/due_reschedule.lua")),
-        }
-    }
-}
 
 pub struct RedisStore {
     backend: &'static str,
