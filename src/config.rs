@@ -262,6 +262,19 @@ impl Settings {
     }
 
     /// Fails with every problem at once, so an operator fixes them in one go.
+    /// Settings that are valid but surprising in production, said at `serve` and by
+    /// `config check` (M6): the service runs, and does not do what a merchant expects.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.email.smtp_url.is_empty() {
+            out.push(format!(
+                "BACKORDER__EMAIL__SMTP_URL is not set: emails are written as .eml files to `{}` and never reach customers",
+                self.email.outbox_dir
+            ));
+        }
+        out
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = self.problems();
         if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }

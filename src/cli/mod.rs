@@ -128,6 +128,9 @@ fn config_check() -> ExitCode {
     for (key, value) in settings.effective() {
         println!("{key} = {value}");
     }
+    for warning in settings.warnings() {
+        println!("\nwarning: {warning}");
+    }
     match settings.validate() {
         Ok(()) => {
             println!("\nconfiguration is valid");
@@ -149,6 +152,11 @@ async fn serve() -> ExitCode {
     if let Err(e) = settings.validate() {
         eprintln!("backorder: {e}");
         return ExitCode::from(2);
+    }
+    for warning in settings.warnings() {
+        // Loud on both: an operator reads the terminal, a platform reads the logs.
+        eprintln!("backorder: WARNING: {warning}");
+        tracing::warn!(warning = %warning, "configuration");
     }
     let signals = match crate::app::Signals::listen() {
         Ok(s) => s,

@@ -51,6 +51,26 @@ fn config_check_prints_effective_values_with_secrets_redacted() {
 }
 
 #[test]
+fn config_check_says_when_emails_will_not_reach_customers() {
+    let env = [
+        ("BACKORDER__SHOPIFY__API_KEY", "k"),
+        ("BACKORDER__SHOPIFY__API_SECRET", "s"),
+        ("BACKORDER__SECURITY__ENCRYPTION_KEY", KEY),
+    ];
+    let out = backorder(&["config", "check"], &env).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    assert!(
+        text.contains("warning: BACKORDER__EMAIL__SMTP_URL is not set") && text.contains("never reach customers"),
+        "{text}"
+    );
+
+    let with_smtp = [env.as_slice(), &[("BACKORDER__EMAIL__SMTP_URL", "smtp://127.0.0.1:2525")]].concat();
+    let out = backorder(&["config", "check"], &with_smtp).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("warning:"), "no warning with a mail server");
+}
+
+#[test]
 fn config_check_fails_with_a_clear_message_on_a_bad_value() {
     let env = [
         ("BACKORDER__SHOPIFY__API_KEY", "k"),
