@@ -52,18 +52,7 @@ impl RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut cmd = redis::cmd("ZRANGE");
-        cmd.arg(self.keys.due())
-            .arg("-inf")
-            .arg(now_ms)
-            .arg("BYSCORE")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(i64::try_from(limit).unwrap_or(i64::MAX))
-            .arg("WITHSCORES");
-        let pairs: Vec<(String, f64)> = self.query(&cmd).await?;
-        // Scores are whole milliseconds, far below 2^53: the double holds them exactly.
-        Ok(pairs.into_iter().map(|(shop, score)| (shop, score.max(0.0) as u64)).collect())
+        self.up_to_score(&self.keys.due(), now_ms, limit).await
     }
 
     pub(super) async fn reschedule_due_impl(

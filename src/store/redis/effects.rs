@@ -13,20 +13,30 @@ impl RedisStore {
         settled_at_ms: u64,
         limit: usize,
     ) -> Result<Vec<Settled>, StoreError> {
+        let pairs = self.up_to_score(&self.keys.dirty(shop), settled_at_ms, limit).await?;
+        pairs.into_iter().map(|(mark, at)| Ok(Settled { mark: Mark::parse(&mark)?, changed_at_ms: at })).collect()
+    }
+
+    /// Members of the sorted set `key` scored at or below `max_ms` (a time), lowest first, at
+    /// most `limit`, with their scores.
+    pub(super) async fn up_to_score(
+        &self,
+        key: &str,
+        max_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         let mut cmd = redis::cmd("ZRANGE");
-        cmd.arg(self.keys.dirty(shop))
+        cmd.arg(key)
             .arg("-inf")
-            .arg(settled_at_ms)
+            .arg(max_ms)
             .arg("BYSCORE")
             .arg("LIMIT")
             .arg(0)
             .arg(i64::try_from(limit).unwrap_or(i64::MAX))
             .arg("WITHSCORES");
         let pairs: Vec<(String, f64)> = self.query(&cmd).await?;
-        pairs
-            .into_iter()
-            .map(|(mark, score)| Ok(Settled { mark: Mark::parse(&mark)?, changed_at_ms: score as u64 }))
-            .collect()
+        // Scores are whole milliseconds, far below 2^53: the double holds them exactly.
+        Ok(pairs.into_iter().map(|(member, score)| (member, score.max(0.0) as u64)).collect())
     }
 
     pub(super) async fn clear_dirty_impl(&self, shop: &str, marks: &[Settled]) -> Result<(), StoreError> {
