@@ -14,9 +14,6 @@ use crate::ledger::window::{self, Window};
 use crate::ledger::{Header, LineChange, Moved};
 use crate::store::{BookStore, CommitOutcome, EventMark, LedgerCommit, LineWrite, Mark, Record};
 
-/// Conflicts mean another worker committed for the same records; a few fresh tries settle it.
-const MAX_CONFLICTS: usize = 16;
-
 /// What a commit is for: the shop, and the event it records as processed, if it is one.
 pub struct Event<'a> {
     pub shop: &'a str,
@@ -118,7 +115,7 @@ pub(super) fn too_contended(event: &Event<'_>) -> BookError {
 /// `orders/create`, `orders/updated`, `orders/cancelled`, `orders/fulfilled`.
 pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -> Result<Outcome, BookError> {
     let store = books.store();
-    for _ in 0..MAX_CONFLICTS {
+    for _ in 0..super::MAX_TRIES {
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, Record::Order(state.order_id)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
@@ -205,7 +202,7 @@ pub(super) async fn book_order(
 pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -> Result<Outcome, BookError> {
     let store = books.store();
     let level = key::Level { item: state.inventory_item_id, location: state.location_id };
-    for _ in 0..MAX_CONFLICTS {
+    for _ in 0..super::MAX_TRIES {
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, level.record(), Record::Item(state.inventory_item_id)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
@@ -264,7 +261,7 @@ pub async fn map_variant(
     enrol: bool,
 ) -> Result<Outcome, BookError> {
     let store = books.store();
-    for _ in 0..MAX_CONFLICTS {
+    for _ in 0..super::MAX_TRIES {
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, Record::Variant(info.variant_id)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();

@@ -15,7 +15,6 @@ mod reads;
 pub mod rework;
 pub mod standing;
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
@@ -25,13 +24,12 @@ pub use key::Key;
 pub use reads::{Change, Reads, Stamp};
 
 use crate::ledger::FillKey;
-use crate::ledger::input::LevelState;
 use crate::ledger::records::decode;
 use crate::store::{BookStore, CommitOutcome, Dirty, EventMark, LedgerCommit, Record, SharedBookStore};
 
 /// A read-modify-write that keeps conflicting gives up after this many tries: the caller's
 /// own retry (the next pass, a webhook's redelivery, the client) takes it from there.
-const MAX_TRIES: usize = 16;
+pub const MAX_TRIES: usize = 16;
 
 /// What an update does with the value it read.
 pub enum Edit<V, R> {
@@ -39,8 +37,6 @@ pub enum Edit<V, R> {
     Leave(R),
     /// Write `value` (and leave `marks`), then answer `R`.
     Put { value: V, marks: Vec<Mark>, then: R },
-    /// Delete the record, then answer `R`.
-    Remove(R),
 }
 
 impl<V, R> Edit<V, R> {
@@ -48,7 +44,7 @@ impl<V, R> Edit<V, R> {
         Edit::Put { value, marks: Vec::new(), then }
     }
 
-    /// Adds a mark to a `Put` (a `Leave` or `Remove` is unchanged).
+    /// Adds a mark to a `Put` (a `Leave` is unchanged).
     pub fn mark(mut self, mark: Mark) -> Self {
         if let Edit::Put { marks, .. } = &mut self {
             marks.push(mark);
@@ -113,7 +109,6 @@ impl Books {
                 Edit::Put { value, marks, then } => {
                     (marks.into_iter().fold(reads.change().put(key, &value), Change::mark), then)
                 }
-                Edit::Remove(then) => (reads.change().remove(key), then),
             };
             if self.commit(shop, change).await? {
                 return Ok(then);
@@ -129,17 +124,6 @@ impl Books {
             self.store.ledger_commit(shop, &commit).await?;
         }
         Ok(())
-    }
-
-    /// The stored levels of an inventory item, by location.
-    pub async fn levels(&self, shop: &str, item: u64) -> Result<BTreeMap<u64, LevelState>, BookError> {
-        let mut out = BTreeMap::new();
-        for (location, bytes) in self.store.ledger_levels(shop, item).await? {
-            if let Some(level) = decode::<LevelState>(Some(&bytes))? {
-                out.insert(location, level);
-            }
-        }
-        Ok(out)
     }
 
     /// A page of a variant's book in fill order, from `from` on.

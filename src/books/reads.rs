@@ -43,11 +43,8 @@ impl<'a> Reads<'a> {
 
     /// A change that holds only if every record read here is still as it was.
     pub fn change(&self) -> Change {
-        Change { commit: LedgerCommit { expect: self.expected(), ..LedgerCommit::default() } }
-    }
-
-    pub(crate) fn expected(&self) -> Vec<(Record, Option<Vec<u8>>)> {
-        self.seen.iter().map(|(r, v)| (*r, v.clone())).collect()
+        let expect = self.seen.iter().map(|(r, v)| (*r, v.clone())).collect();
+        Change { commit: LedgerCommit { expect, ..LedgerCommit::default() } }
     }
 
     /// The ledger engine's commit for `event`, checked against these reads.

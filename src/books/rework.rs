@@ -15,7 +15,6 @@ use super::{BookError, Books, Reads, key};
 use crate::ledger::rules::{ShopRules, plan_rekey};
 use crate::store::Record;
 
-const MAX_CONFLICTS: usize = 16;
 /// Lines read per page while collecting a book's orders.
 const PAGE: usize = 1000;
 
@@ -23,7 +22,7 @@ const PAGE: usize = 1000;
 /// when the order was already in place (or is gone).
 pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Result<bool, BookError> {
     let store = books.store();
-    for _ in 0..MAX_CONFLICTS {
+    for _ in 0..super::MAX_TRIES {
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, Record::Order(order_id)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
@@ -46,7 +45,7 @@ pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Res
 /// locations. `Ok(false)` when the stock was already right.
 pub async fn recount_variant(books: &Books, event: &Event<'_>, variant: u64) -> Result<bool, BookError> {
     let store = books.store();
-    for _ in 0..MAX_CONFLICTS {
+    for _ in 0..super::MAX_TRIES {
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, Record::Variant(variant)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();

@@ -16,7 +16,7 @@ mod pass;
 mod sweeper;
 mod variant;
 
-pub use pass::{Denial, Pass, Reach, settle_shop, settle_shop_reaching};
+pub use pass::{Denial, Pass, Reach, settle_shop};
 pub use sweeper::{Dispatch, Effects, ShopBackoff};
 
 use std::sync::atomic::{AtomicBool, Ordering};

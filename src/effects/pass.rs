@@ -65,21 +65,11 @@ pub struct Pass {
     pub waits_on_platform: bool,
 }
 
-/// One full pass over a shop's settled marks.
+/// One full pass over a shop's settled marks, outside the dispatcher (tests, tools).
 pub async fn settle_shop(state: &AppState, shop: &str, holder: &str) -> Result<Pass, EffectError> {
-    settle_shop_reaching(state, shop, holder, Reach::Full).await
-}
-
-/// One pass over a shop's settled marks, doing what `reach` allows.
-pub async fn settle_shop_reaching(
-    state: &AppState,
-    shop: &str,
-    holder: &str,
-    reach: Reach,
-) -> Result<Pass, EffectError> {
     state.panics.hit("shop", shop);
     let settings = state.books.get_or_default(shop, key::Settings).await?;
-    reconcile_with(state, shop, holder, &settings, reach).await
+    reconcile_with(state, shop, holder, &settings, Reach::Full).await
 }
 
 /// One pass over a shop's settled marks with its settings read already.

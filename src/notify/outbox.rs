@@ -12,7 +12,7 @@ use super::plan::{self, Decision, LineNow, Outgoing, Policy};
 use super::templates::{self, MailContext, MailLine, Rendered, TemplateError};
 use super::{MailKey, Mailbox, NotifyError};
 use crate::books::standing::{self, Queues};
-use crate::books::{Edit, Key, key};
+use crate::books::{Change, Edit, Key, key};
 use crate::failpoint::{self, points};
 use crate::ledger::input::Contact;
 use crate::mail::SendError;
@@ -30,8 +30,9 @@ pub async fn decide(
     queues: &Queues,
 ) -> Result<bool, NotifyError> {
     let books = &state.books;
-    // Only the outbox is checked at commit: a contact changed meanwhile changes no decision.
-    let reads = books.read(shop, &[Record::Mail(order_id)]).await?;
+    // One read for both; only the outbox is checked at commit: a contact changed meanwhile
+    // changes no decision.
+    let reads = books.read(shop, &[Record::Mail(order_id), Record::Contact(order_id)]).await?;
     let mail = reads.get(MailKey(order_id))?.unwrap_or_default();
     let Some((order, lines)) = standing::of_order(books, shop, order_id, queues).await? else { return Ok(true) };
     if lines.iter().any(|l| l.backordered > 0 && l.position.is_none()) {
@@ -50,8 +51,8 @@ pub async fn decide(
     let policy =
         Policy { eta_change_threshold_days: settings.eta_change_threshold_days, reminder_days: settings.reminder_days };
     let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
-    let contact = books.get_or_default(shop, key::Contact(order_id)).await?;
-    let mut change = reads.change();
+    let contact = reads.get(key::Contact(order_id))?.unwrap_or_default();
+    let mut change = Change::unchecked().expect(MailKey(order_id), reads.stamp(MailKey(order_id)));
     match contact.email.as_deref() {
         // An order without an address (a phone-only checkout) is decided all the same, so it is
         // not looked at again for this occasion.

@@ -70,7 +70,7 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
 
 /// Erases one order's personal data in one checked commit, decided again on a conflict.
 async fn redact_order(books: &Books, shop: &str, order_id: u64) -> Result<(), BookError> {
-    for _ in 0..16 {
+    for _ in 0..crate::books::MAX_TRIES {
         let records = [Record::Order(order_id), Record::Mail(order_id), Record::Contact(order_id)];
         let reads = books.read(shop, &records).await?;
         let mut change = reads.change();

@@ -39,7 +39,7 @@ impl OtherShop {
             scopes: vec![],
             installed_at_ms: 0,
         };
-        install::save(&backorder::books::Books::new(s.app.store.clone()), &sealer, OTHER, &install).await.unwrap();
+        install::save(&s.app.app.state.books, &sealer, OTHER, &install).await.unwrap();
         let other = Self { shop: OTHER, variant, item };
         other.deliver(s, "inventory_levels/update", level_body(item, 1, 0, 1), 1).await;
         let resp = put(&s.app, &format!("/api/variants/{variant}"), &token(OTHER), json!({"enabled": true})).await;

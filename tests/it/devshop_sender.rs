@@ -26,7 +26,7 @@ async fn enrol(app: &TestApp, devshop: &DevShop, variant: u64) {
         }
     });
     let event = Event::new(SHOP, format!("enrol-{variant}"), "setup", Duration::from_secs(60));
-    map_variant(&backorder::books::Books::new(app.store.clone()), &event, &info, true).await.unwrap();
+    map_variant(&app.app.state.books, &event, &info, true).await.unwrap();
 }
 
 /// What the API must show for `variant`, worked out from the dev shop's own state by SPEC 4:

@@ -254,7 +254,7 @@ async fn a_store_written_before_the_due_index_gets_its_shops_served() {
             scopes: vec![],
             installed_at_ms: 1,
         };
-        install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &install).await.unwrap();
+        install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
         let resp = put(&app, &format!("/api/variants/{variant}"), &token(SHOP), json!({"enabled": true})).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(app.store.ledger_dirty(SHOP).await.unwrap().variants, [variant], "the work waits");

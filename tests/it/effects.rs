@@ -75,7 +75,7 @@ impl Setup {
             scopes: vec![],
             installed_at_ms: 0,
         };
-        install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &install).await.unwrap();
+        install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
         // The level webhook that the shop's stock would have sent, so the ledger knows it.
         let mut setup = Self { app, devshop, store: Some(store), variant, item, clock: 100 };
         setup.deliver_level().await;

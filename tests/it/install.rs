@@ -85,7 +85,7 @@ async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
         scopes: vec![],
         installed_at_ms: 0,
     };
-    install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &install).await.unwrap();
+    install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
 
     let resp = put(&app, &format!("/api/variants/{variant}"), &token(SHOP), json!({"cap": 10})).await;
     assert_eq!(resp.status(), 200);

@@ -38,7 +38,7 @@ pub fn level(available: i64, at: i64) -> Delivery {
 pub async fn enrol(app: &TestApp) {
     let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
     let event = Event::new(SHOP, "enrol".into(), "setup", std::time::Duration::from_secs(60));
-    map_variant(&backorder::books::Books::new(app.store.clone()), &event, &info, true).await.unwrap();
+    map_variant(&app.app.state.books, &event, &info, true).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

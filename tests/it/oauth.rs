@@ -19,9 +19,7 @@ pub async fn start(backend: Backend) -> (TestApp, TestStore, DevShop) {
 }
 
 pub async fn stored(app: &TestApp, shop: &str) -> Option<Install> {
-    install::load(&backorder::books::Books::new(app.store.clone()), app.app.state.sealer.as_deref().unwrap(), shop)
-        .await
-        .unwrap()
+    install::load(&app.app.state.books, app.app.state.sealer.as_deref().unwrap(), shop).await.unwrap()
 }
 
 /// Nothing of `shop` in the store: no install, no key, no row.

@@ -46,14 +46,7 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
             scopes: vec![],
             installed_at_ms: 1,
         };
-        backorder::auth::install::save(
-            &backorder::books::Books::new(s.app.store.clone()),
-            &sealer,
-            OTHER,
-            &other_install,
-        )
-        .await
-        .unwrap();
+        backorder::auth::install::save(&s.app.app.state.books, &sealer, OTHER, &other_install).await.unwrap();
         for shop in [SHOP, OTHER] {
             assert_eq!(s.app.deliver(&for_shop(shop, Delivery::order(77))).await.status(), 200);
             let bad = Delivery::new("orders/create", br#"{"id": "not a number"}"#.to_vec());

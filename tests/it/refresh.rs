@@ -19,7 +19,7 @@ async fn installed_and_about_to_expire(app: &TestApp) -> Secret {
     let sealer = app.app.state.sealer.clone().unwrap();
     let mut current = stored(app, SHOP).await.unwrap();
     current.expires_at_ms = Some(backorder::store::now_ms() as i64 + 60_000);
-    install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &current).await.unwrap();
+    install::save(&app.app.state.books, &sealer, SHOP, &current).await.unwrap();
     current.access_token
 }
 

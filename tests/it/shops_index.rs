@@ -54,7 +54,7 @@ async fn a_variant_enrolled_before_any_webhook_sells_on_backorder_after_the_sett
             scopes: vec![],
             installed_at_ms: 1,
         };
-        install::save(&backorder::books::Books::new(app.store.clone()), &sealer, SHOP, &install).await.unwrap();
+        install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
     }
     assert_eq!(app.store.shops().await.unwrap(), [SHOP], "{installed:?}: listed from the install on");
     assert_eq!(app.store.queue_stats().await.unwrap().queued, 0, "no webhook so far");
