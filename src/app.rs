@@ -11,6 +11,7 @@ use crate::config::{ConfigError, Settings};
 use crate::effects::Effects;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
+use crate::sync::drift::Drift;
 use crate::worker::Workers;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,7 @@ pub struct App {
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Workers,
     effects: Option<Effects>,
+    drift: Option<Drift>,
     grace: Duration,
 }
 
@@ -76,8 +78,9 @@ impl App {
         let workers = Workers::spawn(state.clone());
         let effects = (settings.effects.sweep_ms > 0)
             .then(|| Effects::spawn(state.clone(), Duration::from_millis(settings.effects.sweep_ms)));
+        let drift = (settings.reconcile.interval_secs > 0).then(|| Drift::spawn(state.clone()));
         tracing::info!(%addr, store = state.queue.backend(), "backorder is serving");
-        Ok(Self { addr, state, server: handle, server_task, workers, effects, grace })
+        Ok(Self { addr, state, server: handle, server_task, workers, effects, drift, grace })
     }
 
     pub fn url(&self) -> String {
@@ -90,6 +93,9 @@ impl App {
         self.server.stop(true).await;
         let _ = self.server_task.await;
         self.workers.shutdown(self.grace).await;
+        if let Some(drift) = self.drift {
+            drift.shutdown().await;
+        }
         if let Some(effects) = self.effects {
             effects.shutdown().await;
         }

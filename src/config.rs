@@ -31,8 +31,18 @@ pub struct Settings {
     pub email: EmailSettings,
     pub ledger: LedgerSettings,
     pub effects: EffectsSettings,
+    pub reconcile: ReconcileSettings,
     pub security: SecuritySettings,
     pub log: LogSettings,
+}
+
+/// Drift repair (SPEC 9).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ReconcileSettings {
+    /// How often each installed shop is compared with the platform and repaired; 0: never.
+    pub interval_secs: u64,
+    /// Drift passes of different shops running at the same time in this process.
+    pub shops_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

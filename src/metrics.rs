@@ -28,6 +28,12 @@ struct ReasonLabel {
     reason: &'static str,
 }
 
+/// What a drift pass repaired, or how it ended: a fixed set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
 /// A supervised task's name: set by the code, never by a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TaskLabel {
@@ -46,6 +52,8 @@ pub struct Metrics {
     shop_pass_panics: Counter,
     shop_backoffs: Family<ReasonLabel, Counter>,
     api_version_mismatches: Counter,
+    drift_repairs: Family<KindLabel, Counter>,
+    drift_passes: Family<KindLabel, Counter>,
     queued: Gauge,
     delayed: Gauge,
     dead: Gauge,
@@ -138,6 +146,14 @@ impl Metrics {
             "Admin API replies served in another version than the one asked for",
             api_version_mismatches.clone(),
         );
+        let drift_repairs = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "drift_repairs",
+            "What the drift passes repaired from the platform, by kind (level, order_added, order_updated, order_closed)",
+            drift_repairs.clone(),
+        );
+        let drift_passes = Family::<KindLabel, Counter>::default();
+        registry.register("drift_passes", "Drift passes of a shop, by outcome (ok, failed)", drift_passes.clone());
         Self {
             registry,
             received,
@@ -150,6 +166,8 @@ impl Metrics {
             shop_pass_panics,
             shop_backoffs,
             api_version_mismatches,
+            drift_repairs,
+            drift_passes,
             queued,
             delayed,
             dead,
@@ -209,6 +227,19 @@ impl Metrics {
 
     pub fn api_version_mismatch(&self) {
         self.api_version_mismatches.inc();
+    }
+
+    /// A drift pass repaired `n` things of `kind` (`level`, `order_added`, `order_updated`,
+    /// `order_closed`).
+    pub fn drift_repaired(&self, kind: &'static str, n: u64) {
+        if n > 0 {
+            self.drift_repairs.get_or_create(&KindLabel { kind }).inc_by(n);
+        }
+    }
+
+    /// A drift pass ended: `ok` or `failed`.
+    pub fn drift_pass(&self, outcome: &'static str) {
+        self.drift_passes.get_or_create(&KindLabel { kind: outcome }).inc();
     }
 
     /// Renders the text exposition with the queue sizes read just now.

@@ -78,6 +78,11 @@ pub async fn delete(books: &Books, shop: &str) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// When the shop installed the app (ms), if it has an install record: no token is opened.
+pub async fn installed_at_ms(books: &Books, shop: &str) -> Result<Option<i64>, BookError> {
+    Ok(books.get(shop, InstallKey).await?.map(|i| i.installed_at_ms))
+}
+
 /// Whether the shop has an install record (tokens that may or may not still work).
 pub async fn exists(books: &Books, shop: &str) -> Result<bool, BookError> {
     Ok(books.read(shop, &[Record::Install]).await?.stamp(InstallKey) != Stamp::absent())

@@ -219,7 +219,9 @@ pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -
             let bumped = ItemRecord { levels_rev: item.levels_rev + 1, ..item.clone() };
             commit.writes.push((Record::Item(state.inventory_item_id), Some(encode(&bumped))));
             for (variant, record) in books {
-                let Some(mut record) = record.filter(|_| delta != 0) else { continue };
+                // A variant whose levels were unknown learns them now, even when they add nothing.
+                let Some(mut record) = record.filter(|r| delta != 0 || !r.levels_read) else { continue };
+                record.levels_read = true;
                 let stock = record.header.stock.saturating_add(delta);
                 let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
                 record.header = header;
@@ -240,7 +242,18 @@ pub(super) async fn stock_of(
     item: u64,
     rules: &ShopRules,
 ) -> Result<i64, BookError> {
+    Ok(stock_and_known(store, shop, item, rules).await?.0)
+}
+
+/// Counted stock of an inventory item from its stored levels, and whether any level is stored.
+async fn stock_and_known(
+    store: &dyn BookStore,
+    shop: &str,
+    item: u64,
+    rules: &ShopRules,
+) -> Result<(i64, bool), BookError> {
     let levels = store.ledger_levels(shop, item).await?;
+    let known = !levels.is_empty();
     let mut stock: i64 = 0;
     for (location, bytes) in levels {
         let level: Option<LevelState> = decode(Some(&bytes))?;
@@ -248,7 +261,7 @@ pub(super) async fn stock_of(
             stock = stock.saturating_add(level.and_then(|l| l.available).unwrap_or(0));
         }
     }
-    Ok(stock)
+    Ok((stock, known))
 }
 
 /// Starts managing a variant (or records which inventory item backs it, from `products/update`
@@ -291,10 +304,11 @@ pub async fn map_variant(
                     index.variants.insert(info.variant_id);
                     item_writes.push((Record::Item(new_item), Some(encode(&index))));
                 }
-                let stock = match info.inventory_item_id {
-                    Some(item) => stock_of(store, event.shop, item, &rules).await?,
-                    None => 0,
+                let (stock, known) = match info.inventory_item_id {
+                    Some(item) => stock_and_known(store, event.shop, item, &rules).await?,
+                    None => (0, false),
                 };
+                record.levels_read = known;
                 record.inventory_item_id = info.inventory_item_id;
                 if info.product_id != 0 {
                     record.product_id = Some(info.product_id);

@@ -14,6 +14,7 @@ pub mod queue;
 mod reads;
 pub mod rework;
 pub mod standing;
+pub mod unmanage;
 
 use std::ops::Bound;
 use std::time::Duration;

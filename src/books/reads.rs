@@ -95,8 +95,9 @@ impl Change {
     }
 
     /// Sets a line of a variant's book outright (`old`: the quantity stored before, 0 when
-    /// absent). Only for loading books in bulk (benchmarks, imports); events go through the
-    /// ledger engine, which keeps the book's header in step with its lines.
+    /// absent). Only for loading books in bulk (benchmarks, imports) and clearing the book of an
+    /// unmanaged variant, which has no header to keep in step; events go through the ledger
+    /// engine, which keeps the book's header in step with its lines.
     pub fn line(mut self, variant: u64, key: crate::ledger::FillKey, old: u32, qty: u32) -> Self {
         self.commit.lines.push(crate::store::LineWrite { variant, key, old, qty });
         self

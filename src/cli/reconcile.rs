@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::reconcile::reconcile_shop;
 use crate::state::AppState;
+use crate::sync::reconcile::reconcile_shop;
 
 pub async fn run(shop: Option<String>) -> ExitCode {
     let settings = match super::load_settings() {

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::world::{FulfillmentOrder, Hold, Order, OrderLine, Policy, World};
+use crate::ledger::input::{admin_time, timestamp_ms};
 use crate::platform::cost::Document;
 
 /// A reply's `data`, or top-level GraphQL errors.
@@ -17,14 +18,6 @@ pub fn gid(kind: &str, id: u64) -> String {
 /// The number at the end of a GID of `kind`.
 pub fn parse_gid(kind: &str, v: &Value) -> Option<u64> {
     v.as_str()?.strip_prefix("gid://shopify/")?.strip_prefix(kind)?.strip_prefix('/')?.parse().ok()
-}
-
-/// A timestamp as the Admin API writes it: UTC, whole seconds (`2026-03-14T16:27:41Z`).
-fn admin_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn user_errors(errors: Vec<(Vec<&str>, String)>) -> Value {
@@ -54,6 +47,7 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         "TagsAdd" | "TagsRemove" => Ok(tags(world, operation == "TagsAdd", vars)),
         "VariantsPolicy" => Ok(variants_policy(world, vars)),
         "EtaMetafields" => Ok(metafields_set(world, vars)),
+        "EtaMetafieldsDelete" => Ok(metafields_delete(world, vars)),
         "OrderFulfillmentOrders" => Ok(fulfillment_orders(world, vars, doc)),
         "FulfillmentOrderLineItems" => Ok(fulfillment_order_line_items(world, vars, doc)),
         "FulfillmentOrderHold" => Ok(hold(world, vars)),
@@ -63,12 +57,12 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         "OrderState" => {
             let lines = doc.page_size(&["order", "lineItems"], vars);
             let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
-            Ok(json!({"order": order.map(|o| order_node(o, lines))}))
+            Ok(json!({"order": order.map(|o| order_node(world, o, lines))}))
         }
         "OrderLineItems" => {
             let size = doc.page_size(&["order", "lineItems"], vars);
             let order = parse_gid("Order", &vars["id"]).and_then(|id| world.orders.get(&id));
-            Ok(json!({"order": order.map(|o| json!({"lineItems": line_items(o, size, &vars["after"])}))}))
+            Ok(json!({"order": order.map(|o| json!({"lineItems": line_items(world, o, size, &vars["after"])}))}))
         }
         "WebhookSubscriptionCreate" => Ok(subscribe(world, vars)),
         "OrderTags" => {
@@ -157,6 +151,27 @@ fn variants_policy(world: &mut World, vars: &Value) -> Value {
         out.push(json!({"id": gid("ProductVariant", id), "inventoryPolicy": policy}));
     }
     json!({"productVariantsBulkUpdate": {"productVariants": out, "userErrors": []}})
+}
+
+/// `metafieldsDelete`: each identifier deleted, or `null` in its place when there was none.
+fn metafields_delete(world: &mut World, vars: &Value) -> Value {
+    let deleted: Vec<Value> = vars["metafields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let variant = parse_gid("ProductVariant", &m["ownerId"]).and_then(|id| world.variants.get_mut(&id));
+            let key = (
+                m["namespace"].as_str().unwrap_or_default().to_string(),
+                m["key"].as_str().unwrap_or_default().to_string(),
+            );
+            match variant.and_then(|v| v.metafields.remove(&key)) {
+                Some(_) => json!({"key": key.1}),
+                None => Value::Null,
+            }
+        })
+        .collect();
+    json!({"metafieldsDelete": {"deletedMetafields": deleted, "userErrors": []}})
 }
 
 fn metafields_set(world: &mut World, vars: &Value) -> Value {
@@ -339,34 +354,60 @@ fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
     json!({"inventoryItem": {"id": gid("InventoryItem", item), "inventoryLevels": {"pageInfo": info, "nodes": nodes}}})
 }
 
+/// Whether `order` matches an `orders(query:)` search: the terms the service sends
+/// (`status:open`, `updated_at:>=` or `>` a time), all of which must hold. Like Shopify, a term
+/// it does not know filters nothing.
+fn order_matches(query: &str, order: &Order) -> bool {
+    query.split_whitespace().filter(|t| !t.eq_ignore_ascii_case("AND")).all(|term| {
+        let term = term.replace(['\'', '"'], "");
+        if term == "status:open" {
+            return !order.cancelled && order.lines.iter().any(|l| l.fulfilled < l.quantity);
+        }
+        if let Some(rest) = term.strip_prefix("updated_at:") {
+            let (inclusive, at) = match rest.strip_prefix(">=") {
+                Some(at) => (true, at),
+                None => (false, rest.strip_prefix('>').unwrap_or(rest)),
+            };
+            let Ok(at) = timestamp_ms("updated_at", at) else { return true };
+            // Shopify compares at whole seconds.
+            let updated = order.updated_at_ms.div_euclid(1000) * 1000;
+            return if inclusive { updated >= at } else { updated > at };
+        }
+        true
+    })
+}
+
 fn open_orders(world: &World, vars: &Value, doc: &Document) -> Value {
-    let open: Vec<&Order> =
-        world.orders.values().filter(|o| !o.cancelled && o.lines.iter().any(|l| l.fulfilled < l.quantity)).collect();
+    let query = vars["query"].as_str().unwrap_or_default();
+    let open: Vec<&Order> = world.orders.values().filter(|o| order_matches(query, o)).collect();
     let (page, info) = page(&open, |o| o.id, doc.page_size(&["orders"], vars), &vars["after"]);
     let lines = doc.page_size(&["orders", "nodes", "lineItems"], vars);
-    json!({"orders": {"pageInfo": info, "nodes": page.iter().map(|o| order_node(o, lines)).collect::<Vec<_>>()}})
+    json!({"orders": {"pageInfo": info, "nodes": page.iter().map(|o| order_node(world, o, lines)).collect::<Vec<_>>()}})
 }
 
 /// An order as `OpenOrders` and `OrderState` select it, with the first `lines` of its lines.
-fn order_node(o: &Order, lines: Option<u64>) -> Value {
+fn order_node(world: &World, o: &Order, lines: Option<u64>) -> Value {
     json!({
         "id": gid("Order", o.id),
         "name": o.name,
+        "email": o.email,
         "createdAt": admin_time(o.created_at_ms),
         "updatedAt": admin_time(o.updated_at_ms),
         "cancelledAt": if o.cancelled { Value::from(admin_time(o.updated_at_ms)) } else { Value::Null },
         "closedAt": null,
-        "customer": {"tags": o.customer_tags},
-        "lineItems": line_items(o, lines, &Value::Null),
+        // The same customer the order webhooks name (`payloads::order`).
+        "customer": {"id": gid("Customer", 900_000 + o.id), "firstName": "Dev", "tags": o.customer_tags},
+        "lineItems": line_items(world, o, lines, &Value::Null),
     })
 }
 
 /// A page of an order's line items as `OpenOrders`, `OrderState` and `OrderLineItems` select them.
-fn line_items(o: &Order, size: Option<u64>, after: &Value) -> Value {
+fn line_items(world: &World, o: &Order, size: Option<u64>, after: &Value) -> Value {
     let (lines, info) = page(&o.lines, |l| l.id, size, after);
     json!({"pageInfo": info, "nodes": lines.iter().map(|l| json!({
         "id": gid("LineItem", l.id),
         "quantity": l.quantity,
+        "name": world.variants.get(&l.variant_id).map(|v| v.title.clone()),
         "unfulfilledQuantity": if o.cancelled { 0 } else { l.quantity - l.fulfilled },
         "variant": {"id": gid("ProductVariant", l.variant_id)},
     })).collect::<Vec<_>>()})

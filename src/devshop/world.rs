@@ -117,6 +117,12 @@ impl World {
         self.clock_ms
     }
 
+    /// Moves the shop's clock `ms` ahead: later changes carry later times (a test's "a second
+    /// later", without waiting for one).
+    pub fn advance_clock(&mut self, ms: i64) {
+        self.clock_ms = self.clock_ms.max(crate::store::now_ms() as i64) + ms;
+    }
+
     pub fn add_variant(&mut self, title: &str, stock: i64, policy: Policy) -> u64 {
         let (id, product_id, item) = (self.next_id(), self.next_id(), self.next_id());
         let variant = Variant {

@@ -13,6 +13,8 @@ pub struct LineState {
     pub line_id: u64,
     pub open: u32,
     pub backordered: u32,
+    /// Its variant is managed by the app.
+    pub managed: bool,
 }
 
 /// An order's effects as last applied.
@@ -32,6 +34,12 @@ pub struct AppliedOrder {
     /// replay reads back too. (Absent in records of earlier versions: false.)
     #[serde(default)]
     pub unsure: bool,
+    /// Our tags and holds are left to people on this order: it was open before the app managed
+    /// its variant, and the merchant chose not to tag (or hold) such orders (SPEC 9).
+    #[serde(default)]
+    pub leave_tags: bool,
+    #[serde(default)]
+    pub leave_holds: bool,
 }
 
 /// What an order should carry.
@@ -51,6 +59,11 @@ pub fn order_desired(
     applied: &AppliedOrder,
     cancel_requested: bool,
 ) -> OrderDesired {
+    // An order none of whose lines the app manages (its variants were unenrolled) carries
+    // nothing of the app's: the store is given back as it was (SPEC 9).
+    if !lines.iter().any(|l| l.managed) {
+        return OrderDesired::default();
+    }
     let backordered = lines.iter().any(|l| l.backordered > 0);
     let open = lines.iter().any(|l| l.open > 0);
     let was_backordered = applied.was_backordered || backordered;
@@ -63,7 +76,13 @@ pub fn order_desired(
     if cancel_requested && open {
         tags.insert(CANCEL_REQUESTED_TAG.to_string());
     }
-    let holds = if settings.holds {
+    if applied.leave_tags {
+        let ours = [&settings.tags.backordered, &settings.tags.ready];
+        tags.retain(|t| !ours.contains(&t) || applied.tags.contains(t));
+    }
+    let holds = if applied.leave_holds {
+        applied.holds.clone()
+    } else if settings.holds {
         lines.iter().filter(|l| l.backordered > 0).map(|l| (l.line_id, l.backordered)).collect()
     } else {
         BTreeMap::new()
@@ -119,6 +138,18 @@ pub struct AppliedVariant {
     /// As [`AppliedOrder::unsure`]: the next pass reads the policy and the date back first.
     #[serde(default)]
     pub unsure: bool,
+    /// The variant was unenrolled: the platform gets back what it had before (SPEC 9).
+    #[serde(default)]
+    pub restore: Option<Restore>,
+}
+
+/// What an unenrolled variant is given back: its policy from before its enrolment, and no date
+/// of ours.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    /// `CONTINUE` or `DENY`; `None` when it was never read (the policy is then left as it is).
+    pub policy: Option<String>,
+    pub product: Option<u64>,
 }
 
 #[cfg(test)]
@@ -134,7 +165,22 @@ mod tests {
     use super::*;
 
     fn line(line_id: u64, open: u32, backordered: u32) -> LineState {
-        LineState { line_id, open, backordered }
+        LineState { line_id, open, backordered, managed: true }
+    }
+
+    #[test]
+    fn an_order_whose_variants_were_all_unenrolled_carries_nothing_of_ours() {
+        let applied = AppliedOrder {
+            tags: BTreeSet::from(["backorder".to_string()]),
+            holds: BTreeMap::from([(1, 6)]),
+            was_backordered: true,
+            ..AppliedOrder::default()
+        };
+        let gone = LineState { managed: false, ..line(1, 10, 0) };
+        let d = order_desired(&[gone], &ShopSettings::default(), &applied, false);
+        assert_eq!(d, OrderDesired::default());
+        let diff = OrderDiff::between(&applied, &d);
+        assert_eq!((diff.remove_tags, diff.holds), (vec!["backorder".to_string()], Some(BTreeMap::new())));
     }
 
     #[test]
@@ -169,6 +215,18 @@ mod tests {
         let diff = OrderDiff::between(&applied, &covered);
         assert_eq!((diff.add_tags, diff.remove_tags), (vec!["backorder-ready".into()], vec!["backorder".into()]));
         assert_eq!(diff.holds, Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn an_order_left_to_people_gets_neither_our_tag_nor_our_hold() {
+        let left = AppliedOrder { leave_tags: true, leave_holds: true, ..AppliedOrder::default() };
+        let d = order_desired(&[line(1, 10, 6)], &ShopSettings::default(), &left, true);
+        assert_eq!(d.tags, BTreeSet::from([CANCEL_REQUESTED_TAG.to_string()]), "a customer's request still shows");
+        assert!(d.holds.is_empty());
+        assert!(
+            OrderDiff::between(&left, &order_desired(&[line(1, 10, 0)], &ShopSettings::default(), &left, false))
+                .is_empty()
+        );
     }
 
     #[test]

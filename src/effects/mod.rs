@@ -34,7 +34,7 @@ use crate::secret::Secret;
 use crate::shop::ShopSettings;
 use crate::state::AppState;
 use crate::store::{Mark, Record, Settled, StoreError};
-use desired::{AppliedOrder, AppliedVariant, OrderDiff, order_desired};
+use desired::{AppliedOrder, AppliedVariant, OrderDiff, Restore, order_desired};
 
 crate::record_key!(
     /// What the effects last applied on the platform for an order (tags, holds).
@@ -147,6 +147,7 @@ async fn settle_order(
         was_backordered: desired.was_backordered,
         failures: 0,
         unsure: false,
+        ..stored.clone()
     };
     if now != stored {
         write_applied(state, ctx.shop, record, &now).await?;
@@ -168,14 +169,21 @@ async fn settle_variants(
     let books = &state.books;
     let mut done = Vec::new();
     let mut changes = Vec::new();
+    let mut restoring = Vec::new();
     for (id, entry) in variants {
         let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
         let Some((desired, record)) = variant::read(books, ctx.shop, id).await? else {
-            done.push(entry);
+            // Unenrolled: given back what it had, once.
+            match applied.restore.clone() {
+                Some(restore) => restoring.push((id, restore, entry, applied)),
+                None => done.push(entry),
+            }
             continue;
         };
         let mut applied = applied;
         let before = applied.clone();
+        // Enrolled again before it was given back: nothing to give back any more.
+        applied.restore = None;
         let fingerprint = if record.header.backordered() == 0 {
             desired.eta_inputs
         } else {
@@ -227,6 +235,7 @@ async fn settle_variants(
             changes.push((id, desired.product, policy, eta, entry, applied));
         }
     }
+    restore_variants(state, ctx, restoring, &mut done).await?;
     if changes.is_empty() {
         return Ok(done);
     }
@@ -267,6 +276,43 @@ async fn settle_variants(
         done.push(entry);
     }
     Ok(done)
+}
+
+/// Gives unenrolled variants back their policy and takes our date off them; what went through
+/// forgets the variant's applied record, a failure is retried like any effect.
+async fn restore_variants(
+    state: &AppState,
+    ctx: &Ctx<'_>,
+    restoring: Vec<(u64, Restore, Settled, AppliedVariant)>,
+    done: &mut Vec<Settled>,
+) -> Result<(), EffectError> {
+    if restoring.is_empty() {
+        return Ok(());
+    }
+    let given: Vec<(u64, Restore, bool)> =
+        restoring.iter().map(|(id, r, _, applied)| (*id, r.clone(), applied.eta.is_some())).collect();
+    match variant::restore(ctx, &given).await {
+        Ok(()) => {
+            for (id, _, entry, _) in restoring {
+                tracing::info!(shop = ctx.shop, variant = id, "effects: variant given back");
+                state.books.commit(ctx.shop, Change::unchecked().remove(AppliedVariantKey(id))).await?;
+                done.push(entry);
+            }
+        }
+        Err(e) => {
+            ctx.note(&e);
+            for (id, _, entry, applied) in restoring {
+                let failures = applied.failures + 1;
+                let settled = give_up(state, ctx.shop, entry.mark, copy(&e), failures).await?;
+                let kept = AppliedVariant { failures: if settled { 0 } else { failures }, ..applied };
+                write_applied(state, ctx.shop, AppliedVariantKey(id), &kept).await?;
+                if settled {
+                    done.push(entry);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Tells the owner once each time the variant's backlog reaches the alert threshold; falling

@@ -24,11 +24,10 @@ pub async fn lines(books: &Books, shop: &str, order_id: u64) -> Result<Option<Ve
         .lines
         .iter()
         .map(|l| {
-            let backordered = l
-                .variant_id
-                .and_then(|v| variants.get(&v))
-                .map_or(0, |r| r.header.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
-            LineState { line_id: l.line_id, open: l.open_qty, backordered }
+            let record = l.variant_id.and_then(|v| variants.get(&v));
+            let backordered =
+                record.map_or(0, |r| r.header.backordered_of(&order.key(order_id, l.line_id), l.open_qty));
+            LineState { line_id: l.line_id, open: l.open_qty, backordered, managed: record.is_some() }
         })
         .collect();
     Ok(Some(lines))

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::desired::Restore;
 use super::{Ctx, EffectError};
 use crate::books::{Books, key};
 use crate::ledger::eta;
 use crate::ledger::records::VariantRecord;
-use crate::platform::ops::{ETA_METAFIELDS, VARIANTS_POLICY};
+use crate::platform::ops::{ETA_METAFIELDS, ETA_METAFIELDS_DELETE, VARIANTS_POLICY};
 use crate::platform::reads::variant_info;
 use crate::store::Record;
 
@@ -121,6 +122,32 @@ pub async fn apply(
             .collect();
         ctx.call(&ETA_METAFIELDS, json!({"metafields": metafields})).await?;
         sent.etas.extend(batch.iter().map(|(v, _)| *v));
+    }
+    Ok(())
+}
+
+/// Gives unenrolled variants (`id`, what to give back, whether we set a date on it) their
+/// policy from before, one call per product, and deletes our dates, 25 per call. Both calls
+/// set a state, so sending them again after a lost reply does no harm.
+pub async fn restore(ctx: &Ctx<'_>, variants: &[(u64, Restore, bool)]) -> Result<(), EffectError> {
+    let policies: Vec<(u64, Option<u64>, &'static str)> = variants
+        .iter()
+        .filter_map(|(id, r, _)| {
+            let policy = match r.policy.as_deref()? {
+                "CONTINUE" => "CONTINUE",
+                _ => "DENY",
+            };
+            Some((*id, r.product, policy))
+        })
+        .collect();
+    apply(ctx, &policies, &[], &mut Sent::default()).await?;
+    let dated: Vec<u64> = variants.iter().filter(|(_, _, dated)| *dated).map(|(id, ..)| *id).collect();
+    for batch in dated.chunks(METAFIELDS_PER_CALL) {
+        let metafields: Vec<_> = batch
+            .iter()
+            .map(|v| json!({"ownerId": format!("gid://shopify/ProductVariant/{v}"), "namespace": "$app", "key": "backorder_eta"}))
+            .collect();
+        ctx.call(&ETA_METAFIELDS_DELETE, json!({"metafields": metafields})).await?;
     }
     Ok(())
 }

@@ -87,15 +87,17 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>) -> HttpR
             return answer(500, json!({"error": "internal error"}));
         }
     };
-    answer(200, status_of(record.as_ref()))
+    // No badge for a variant the service does not manage, or whose stock it has not read yet:
+    // the storefront then shows what the platform shows, never a guess of ours.
+    match record.filter(|r| r.levels_read) {
+        Some(record) => answer(200, status_of(&record)),
+        None => answer(404, json!({"error": "the app does not manage this variant"})),
+    }
 }
 
 /// `in_stock` while stock is left; `backorder` while the merchant sells it on backorder under the
-/// cap; `sold_out` otherwise (not enrolled, cap reached, discontinued).
-fn status_of(record: Option<&VariantRecord>) -> serde_json::Value {
-    let Some(record) = record else {
-        return json!({"status": "sold_out", "eta": null, "message": "Sold out"});
-    };
+/// cap; `sold_out` otherwise (cap reached, disabled, discontinued).
+fn status_of(record: &VariantRecord) -> serde_json::Value {
     if record.header.stock > 0 {
         return json!({"status": "in_stock", "eta": null, "message": "In stock"});
     }

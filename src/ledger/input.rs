@@ -177,6 +177,14 @@ fn shape(e: serde_json::Error) -> InputError {
     InputError::Shape(e.to_string())
 }
 
+/// A timestamp as the Admin API writes it: UTC, whole seconds (`2026-03-14T16:27:41Z`).
+pub fn admin_time(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
 pub fn timestamp_ms(field: &'static str, value: &str) -> Result<i64, InputError> {
     OffsetDateTime::parse(value, &Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)

@@ -20,6 +20,22 @@ pub struct VariantRecord {
     /// (`notify::eta`).
     #[serde(default)]
     pub fulfilled: u64,
+    /// The levels of its inventory item have been read (from the platform at enrolment, or from
+    /// a level webhook): until then its stock is unknown, and the storefront shows no badge rather
+    /// than a guess. Records written before this field knew their levels from webhooks.
+    #[serde(default = "levels_were_read")]
+    pub levels_read: bool,
+    /// The inventory policy the variant had on the platform before it was enrolled (`CONTINUE`
+    /// or `DENY`), given back when it is unenrolled; `None` when it could not be read.
+    #[serde(default)]
+    pub policy_before: Option<String>,
+    /// The job reading the orders that were open when it was enrolled.
+    #[serde(default)]
+    pub onboarding_job: Option<u64>,
+}
+
+fn levels_were_read() -> bool {
+    true
 }
 
 /// What the merchant sets for a variant (SPEC 3.3, `PUT /api/variants/{id}`).

@@ -27,6 +27,9 @@ pub struct MailState {
     pub outbox: Vec<Outgoing>,
     /// Occasions the mail server refused for good (a bad address); kept so they are not retried.
     pub undeliverable: BTreeSet<String>,
+    /// The order is told nothing: it was open before the app managed its variant, and the
+    /// merchant chose not to email such orders (SPEC 9).
+    pub quiet: bool,
 }
 
 /// An email waiting in the outbox, rendered once so every retry sends the same message.
@@ -92,6 +95,9 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The email `lines` call for, if any, and the state once it is decided.
 pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64) -> Option<(Decision, MailState)> {
+    if state.quiet {
+        return None;
+    }
     let waiting: Vec<&LineNow> = lines.iter().filter(|l| l.backordered > 0).collect();
     let open = lines.iter().any(|l| l.open > 0);
     let mut next = state.clone();

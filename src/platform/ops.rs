@@ -34,6 +34,7 @@ operation!(TAGS_ADD, "TagsAdd");
 operation!(TAGS_REMOVE, "TagsRemove");
 operation!(VARIANTS_POLICY, "VariantsPolicy");
 operation!(ETA_METAFIELDS, "EtaMetafields");
+operation!(ETA_METAFIELDS_DELETE, "EtaMetafieldsDelete");
 operation!(ORDER_FULFILLMENT_ORDERS, "OrderFulfillmentOrders");
 operation!(FULFILLMENT_ORDER_LINE_ITEMS, "FulfillmentOrderLineItems");
 operation!(FULFILLMENT_ORDER_HOLD, "FulfillmentOrderHold");
@@ -46,12 +47,13 @@ operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
 operation!(SHOP_ID, "ShopId");
 operation!(ORDER_TAGS, "OrderTags");
 
-pub const ALL: [Operation; 16] = [
+pub const ALL: [Operation; 17] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
     VARIANTS_POLICY,
     ETA_METAFIELDS,
+    ETA_METAFIELDS_DELETE,
     ORDER_FULFILLMENT_ORDERS,
     FULFILLMENT_ORDER_LINE_ITEMS,
     FULFILLMENT_ORDER_HOLD,

@@ -7,7 +7,7 @@ use super::ops::{
     ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_ITEM,
 };
 use super::{AdminClient, PlatformError};
-use crate::ledger::input::{LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
+use crate::ledger::input::{Contact, LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
 use crate::secret::Secret;
 
 /// The number at the end of a GID (`gid://shopify/InventoryItem/42` → 42).
@@ -22,6 +22,25 @@ pub async fn variant_info(
     token: &Secret,
     variant: u64,
 ) -> Result<Option<VariantInfo>, PlatformError> {
+    Ok(variant_on_platform(client, shop, token, variant).await?.map(|v| v.info))
+}
+
+/// A variant as enrolment reads it: which product and inventory item it belongs to, and how it
+/// sells when out of stock now (recorded, and given back when it is unenrolled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformVariant {
+    pub info: VariantInfo,
+    /// `CONTINUE` or `DENY`.
+    pub policy: String,
+}
+
+/// The variant as the platform has it now; `None` when the platform has no such variant.
+pub async fn variant_on_platform(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    variant: u64,
+) -> Result<Option<PlatformVariant>, PlatformError> {
     let vars = json!({"id": format!("gid://shopify/ProductVariant/{variant}")});
     let data = client.call(shop, token, &PRODUCT_VARIANT_ITEM, vars).await?;
     let v = &data["productVariant"];
@@ -30,12 +49,15 @@ pub async fn variant_info(
     }
     let malformed =
         |what: &str| PlatformError::Malformed { operation: PRODUCT_VARIANT_ITEM.name, message: format!("no {what}") };
-    Ok(Some(VariantInfo {
+    let info = VariantInfo {
         variant_id: variant,
         product_id: gid_number(&v["product"]["id"]).ok_or_else(|| malformed("product id"))?,
         inventory_item_id: Some(gid_number(&v["inventoryItem"]["id"]).ok_or_else(|| malformed("inventory item id"))?),
         title: String::new(),
-    }))
+    };
+    let policy = v["inventoryPolicy"].as_str().filter(|p| matches!(*p, "CONTINUE" | "DENY"));
+    let policy = policy.ok_or_else(|| malformed("inventory policy"))?.to_string();
+    Ok(Some(PlatformVariant { info, policy }))
 }
 
 /// A variant's inventory policy and its `$app.backorder_eta` metafield as the platform has them
@@ -108,7 +130,18 @@ pub async fn open_orders(
     token: &Secret,
     after: Option<&str>,
 ) -> Result<(Vec<OrderState>, Option<String>), PlatformError> {
-    let vars = json!({"query": "status:open", "after": after});
+    orders_page(client, shop, token, "status:open", after).await
+}
+
+/// One page of the orders `query` (Shopify's search syntax) finds, oldest first.
+pub async fn orders_page(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    query: &str,
+    after: Option<&str>,
+) -> Result<(Vec<OrderState>, Option<String>), PlatformError> {
+    let vars = json!({"query": query, "after": after});
     let data = client.call(shop, token, &OPEN_ORDERS, vars).await?;
     let page = &data["orders"];
     let mut orders = Vec::new();
@@ -245,8 +278,17 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
     };
     let closed = !node["cancelledAt"].is_null() || !node["closedAt"].is_null();
     let mut lines = Vec::new();
+    let mut contact = Contact {
+        email: node["email"].as_str().filter(|e| !e.is_empty()).map(String::from),
+        customer_id: gid_number(&node["customer"]["id"]),
+        first_name: node["customer"]["firstName"].as_str().map(String::from),
+        titles: Default::default(),
+    };
     for l in node["lineItems"]["nodes"].as_array().into_iter().flatten() {
         let line_id = gid_number(&l["id"]).ok_or_else(|| malformed(format!("order {id}: a line without an id")))?;
+        if let Some(title) = l["name"].as_str() {
+            contact.titles.insert(line_id, title.to_string());
+        }
         let open = l["unfulfilledQuantity"].as_i64().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
         lines.push(OrderLine {
             line_id,
@@ -258,5 +300,7 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
         node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
     let name = node["name"].as_str().unwrap_or_default().to_string();
     let cancelled = !node["cancelledAt"].is_null();
-    Ok(OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines, cancelled))
+    let mut order = OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines, cancelled);
+    order.contact = contact;
+    Ok(order)
 }

@@ -43,6 +43,12 @@ pub enum Record {
     ShopMail,
     /// When the shop's timed jobs (reminders, the weekly digest) next come due.
     Schedule,
+    /// A long job of the shop (onboarding, reconcile): its state and progress.
+    Job(u64),
+    /// The shop's latest job ids.
+    Jobs,
+    /// The shop's drift repair: when it last ran, and what it repaired lately.
+    Drift,
 }
 
 impl Record {
@@ -65,6 +71,9 @@ impl Record {
             Record::CancelRequest(id) => format!("cancel:{id}"),
             Record::ShopMail => "mail:shop".into(),
             Record::Schedule => "schedule".into(),
+            Record::Job(id) => format!("job:{id}"),
+            Record::Jobs => "jobs".into(),
+            Record::Drift => "drift".into(),
         }
     }
 }

@@ -3,13 +3,13 @@
 //! on `/healthz`. Two shops share one service and one dev shop.
 
 use backorder::auth::install::{self, Install};
-use backorder::devshop::Policy;
+use backorder::devshop::world::MAIN_LOCATION;
+use backorder::devshop::{Policy, payloads};
 use backorder::secret::Secret;
 use serde_json::{Value, json};
 
 use crate::api::{get, put, token};
-use crate::effects::Setup;
-use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::effects::{Setup, exact};
 use crate::support::smtp::SmtpSink;
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, eventually};
@@ -41,7 +41,7 @@ impl OtherShop {
         };
         install::save(&s.app.app.state.books, &sealer, OTHER, &install).await.unwrap();
         let other = Self { shop: OTHER, variant, item };
-        other.deliver(s, "inventory_levels/update", level_body(item, 1, 0, 1), 1).await;
+        other.deliver_level(s).await;
         let resp = put(&s.app, &format!("/api/variants/{variant}"), &token(OTHER), json!({"enabled": true})).await;
         assert_eq!(resp.status(), 200);
         eventually("the other shop's variant to sell on backorder", || async {
@@ -51,31 +51,28 @@ impl OtherShop {
         other
     }
 
-    async fn deliver(&self, s: &Setup, topic: &str, body: Vec<u8>, at: i64) {
+    /// A webhook as the dev shop would send it, at its own time `ms`.
+    async fn deliver(&self, s: &Setup, topic: &str, body: Vec<u8>, ms: i64) {
         let mut d = Delivery::new(topic, body);
         d.shop = self.shop.into();
-        d.triggered_at = Some(triggered_at(at, 0));
+        d.triggered_at = Some(exact(ms));
         assert_eq!(s.app.deliver(&d).await.status(), 200);
     }
 
+    async fn deliver_level(&self, s: &Setup) {
+        let level = s.devshop.world(self.shop, |w| w.levels[&(self.item, MAIN_LOCATION)]);
+        self.deliver(s, "inventory_levels/update", payloads::level(self.item, 1, &level), level.updated_at_ms).await;
+    }
+
     /// An order of one unit, placed on the dev shop and delivered with the stock it left.
-    pub async fn order(&self, s: &Setup, at: i64) -> u64 {
+    pub async fn order(&self, s: &Setup) -> u64 {
         let variant = self.variant;
-        let (id, line) = s.devshop.world(self.shop, |w| {
+        let (id, body, at) = s.devshop.world(self.shop, |w| {
             let id = w.place_order("jo@example.com", &[], &[(variant, 1)]).expect("sells on backorder");
-            (id, w.orders[&id].lines[0].id)
+            (id, payloads::order(w, id).unwrap(), w.orders[&id].updated_at_ms)
         });
-        let body = Order {
-            id,
-            created_at: at,
-            updated_at: at,
-            tags: vec![],
-            cancelled: false,
-            lines: vec![Line { line_id: line, variant_id: variant, quantity: 1, fulfillable: 1 }],
-        };
-        self.deliver(s, "orders/create", body.body(), at).await;
-        let available = s.devshop.world(self.shop, |w| w.available(variant));
-        self.deliver(s, "inventory_levels/update", level_body(self.item, 1, available, at), at + 1).await;
+        self.deliver(s, "orders/create", body, at).await;
+        self.deliver_level(s).await;
         id
     }
 
@@ -106,7 +103,7 @@ async fn a_supply_date_in_the_year_9999_is_refused_and_another_shops_order_still
         assert_eq!(shown["handling_days"], 0, "nothing of the refused body was kept: {shown}");
 
         let other = OtherShop::install(&s).await;
-        let order = other.order(&s, 10).await;
+        let order = other.order(&s).await;
         other.tagged(&s, order).await;
         s.stop().await;
     }
@@ -126,7 +123,7 @@ async fn a_panic_in_one_shops_pass_leaves_another_shops_effects_and_emails_flowi
         s.app.app.state.panics.arm(&format!("shop:{SHOP}"));
         s.order(1).await;
         let other = OtherShop::install(&s).await;
-        let order = other.order(&s, 10).await;
+        let order = other.order(&s).await;
         other.tagged(&s, order).await;
         eventually("the other shop's customer to be told", || async {
             sink.messages().iter().any(|m| m.kind() == "backordered" && m.order_id() == order).then_some(())

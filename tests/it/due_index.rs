@@ -161,7 +161,7 @@ async fn an_idle_shop_costs_no_store_read_per_sweep_while_another_shop_is_served
         let idle_reads = counting.reads_of(SHOP);
         let sweeps = counting.counts.due_reads.load(Relaxed);
 
-        let served = other.order(&s, 10).await;
+        let served = other.order(&s).await;
         other.tagged(&s, served).await;
         eventually("the other shop's customer to be told", || async {
             sink.messages().iter().any(|m| m.kind() == "backordered" && m.order_id() == served).then_some(())

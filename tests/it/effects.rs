@@ -10,7 +10,7 @@ use backorder::store::SharedStore;
 use serde_json::json;
 
 use crate::api::{put, token};
-use crate::support::shopify::{Line, Order, level_body, triggered_at};
+use crate::support::shopify::{Line, Order, since_base};
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, settings};
 
@@ -22,7 +22,6 @@ pub struct Setup {
     store: Option<TestStore>,
     pub variant: u64,
     item: u64,
-    clock: i64,
 }
 
 impl Setup {
@@ -50,10 +49,26 @@ impl Setup {
         bucket: (f64, f64),
         wrap: impl FnOnce(SharedStore) -> SharedStore,
     ) -> Self {
+        let mut setup = Self::start_unheard(backend, stock, Policy::Deny, settle_ms, overrides, bucket, wrap).await;
+        setup.deliver_level().await;
+        setup
+    }
+
+    /// As [`Setup::start_wrapped`], with the variant's policy `policy`, and no webhook sent: the
+    /// service knows nothing of the shop but its install.
+    pub async fn start_unheard(
+        backend: Backend,
+        stock: i64,
+        policy: Policy,
+        settle_ms: &str,
+        overrides: &[(&str, &str)],
+        bucket: (f64, f64),
+        wrap: impl FnOnce(SharedStore) -> SharedStore,
+    ) -> Self {
         let devshop = DevShop::start(bucket.0, bucket.1).await.unwrap();
         let shop_token = devshop.install(SHOP);
         let (variant, item) = devshop.world(SHOP, |w| {
-            let v = w.add_variant("Trail Runner", stock, Policy::Deny);
+            let v = w.add_variant("Trail Runner", stock, policy);
             (v, w.variants[&v].inventory_item_id)
         });
         let base = devshop.admin_base_url();
@@ -76,10 +91,16 @@ impl Setup {
             installed_at_ms: 0,
         };
         install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
-        // The level webhook that the shop's stock would have sent, so the ledger knows it.
-        let mut setup = Self { app, devshop, store: Some(store), variant, item, clock: 100 };
-        setup.deliver_level().await;
-        setup
+        Self { app, devshop, store: Some(store), variant, item }
+    }
+
+    /// Records the app as installed at `ms` (orders placed before it are "before install").
+    pub async fn installed_at(&self, ms: i64) {
+        let state = &self.app.app.state;
+        let sealer = state.sealer.as_deref().unwrap();
+        let mut install = install::load(&state.books, sealer, SHOP).await.unwrap().unwrap();
+        install.installed_at_ms = ms;
+        install::save(&state.books, sealer, SHOP, &install).await.unwrap();
     }
 
     pub async fn enrol(&self, body: serde_json::Value) {
@@ -96,26 +117,24 @@ impl Setup {
         self.devshop.world(SHOP, f)
     }
 
-    fn tick(&mut self) -> i64 {
-        self.clock += 1;
-        self.clock
-    }
-
+    /// The item's level webhook as the dev shop would send it: its own `updated_at`, so what a
+    /// read of the platform finds and what a webhook says order the same way.
     pub async fn deliver_level(&mut self) {
-        let available = self.world(|w| w.available(self.variant));
-        let at = self.tick();
-        let mut d = Delivery::new("inventory_levels/update", level_body(self.item, 1, available, at));
-        d.triggered_at = Some(triggered_at(at, 1));
+        let (item, level) =
+            self.world(|w| (self.item, w.levels[&(self.item, backorder::devshop::world::MAIN_LOCATION)]));
+        let mut d = Delivery::new("inventory_levels/update", backorder::devshop::payloads::level(item, 1, &level));
+        d.triggered_at = Some(exact(level.updated_at_ms));
         assert_eq!(self.app.deliver(&d).await.status(), 200);
     }
 
+    /// The order's webhook at the dev shop's own time, in the test payload's shape (its
+    /// customer and email named after the order, which the privacy and status tests read).
     pub async fn deliver_order(&mut self, order_id: u64, topic: &str) {
         let o = self.world(|w| w.orders[&order_id].clone());
-        let at = self.tick();
         let body = Order {
             id: o.id,
-            created_at: at - (self.clock - 100),
-            updated_at: at,
+            created_at: since_base(o.created_at_ms),
+            updated_at: since_base(o.updated_at_ms),
             tags: o.customer_tags.clone(),
             cancelled: o.cancelled,
             lines: o
@@ -130,7 +149,7 @@ impl Setup {
                 .collect(),
         };
         let mut d = Delivery::new(topic, body.body());
-        d.triggered_at = Some(triggered_at(at, 0));
+        d.triggered_at = Some(exact(o.updated_at_ms));
         assert_eq!(self.app.deliver(&d).await.status(), 200);
     }
 
@@ -390,4 +409,10 @@ async fn retry_after_not_a_number(backend: Backend) {
     s.settled().await;
     assert!(s.app.store.dead_letters(10).await.unwrap().is_empty(), "nothing gave up");
     s.stop().await;
+}
+
+/// `X-Shopify-Triggered-At` for a change at `ms`, to the millisecond.
+pub fn exact(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap();
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
 }

@@ -9,7 +9,6 @@ use backorder::secret::Secret;
 use serde_json::{Value, json};
 
 use crate::api::{put, token};
-use crate::support::shopify::{level_body, triggered_at};
 use crate::support::webhooks::Delivery;
 use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, settings};
 
@@ -93,9 +92,17 @@ async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
     assert_eq!(shown["inventory_item_id"], json!(item), "read from the platform, before any products/update");
     assert_eq!(devshop.calls(SHOP).iter().filter(|c| c.operation == "ProductVariantItem").count(), 1);
 
-    // Its levels now move its book.
-    let mut level = Delivery::new("inventory_levels/update", level_body(item, 1, -2, 50));
-    level.triggered_at = Some(triggered_at(50, 1));
+    // Its levels were read before the PUT answered, and now its level webhooks move its book.
+    assert_eq!((shown["available"].clone(), shown["levels_read"].clone()), (json!(0), json!(true)));
+    // A second later: a level read from the platform sorts after every webhook of its second.
+    let (_, now) = devshop
+        .world(SHOP, |w| {
+            w.advance_clock(1000);
+            w.set_stock(variant, -2)
+        })
+        .unwrap();
+    let mut level = Delivery::new("inventory_levels/update", backorder::devshop::payloads::level(item, 1, &now));
+    level.triggered_at = Some(crate::effects::exact(now.updated_at_ms));
     assert_eq!(app.deliver(&level).await.status(), 200);
     eventually("the level to reach the book", || async {
         let shown: Value =

@@ -52,7 +52,7 @@ async fn a_shop_whose_calls_are_held_does_not_delay_another_shops_tag_and_email(
         }
         eventually("the first shop's calls to be held", || async { (held.waiting() > 0).then_some(()) }).await;
 
-        let order = other.order(&s, 10).await;
+        let order = other.order(&s).await;
         other.tagged(&s, order).await;
         told_eventually(&s, &sink, other.shop, order).await;
         assert!(held.waiting() > 0, "the first shop's calls were held all along");
@@ -95,13 +95,13 @@ async fn a_denied_shop_is_backed_off_while_another_shops_effects_and_emails_flow
         })
         .await;
 
-        let first = other.order(&s, 10).await;
+        let first = other.order(&s).await;
         other.tagged(&s, first).await;
         told_eventually(&s, &sink, other.shop, first).await;
         let after_first = denied();
         // Another whole round of the other shop's effects: many passes, none of them calling
         // the refused shop (the old sweeper called it for every order on every 50 ms pass).
-        let second = other.order(&s, 20).await;
+        let second = other.order(&s).await;
         other.tagged(&s, second).await;
         told_eventually(&s, &sink, other.shop, second).await;
         assert_eq!(denied(), after_first, "the refused shop is backed off: no call of it meanwhile");

@@ -30,8 +30,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Who may act for a shop; what customers and owners are told.
     ("services", &["auth", "notify"]),
     ("effects", &["effects"]),
-    // Where work comes in: deliveries, the queue, requests, repairs.
-    ("entry points", &["webhook", "worker", "http", "reconcile"]),
+    // The books brought to the platform's truth: enrolment's reads, drift repair, long jobs.
+    ("syncing with the platform", &["sync"]),
+    // Where work comes in: deliveries, the queue, requests.
+    ("entry points", &["webhook", "worker", "http"]),
     ("the service assembled", &["app"]),
     ("commands", &["cli", "demo"]),
 ];

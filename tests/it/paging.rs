@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use backorder::devshop::Policy;
-use backorder::reconcile::reconcile_shop;
+use backorder::sync::reconcile::reconcile_shop;
 use serde_json::{Value, json};
 
 use crate::api::{get, token};

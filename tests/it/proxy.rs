@@ -1,5 +1,6 @@
 //! Storefront availability through the app proxy: a signed request gets in_stock, backorder
-//! (with the ETA a new order would get) or sold_out; an unsigned or badly signed one gets 401.
+//! (with the ETA a new order would get) or sold_out; a variant the app does not manage, or whose
+//! stock it has not read yet, gets 404 (no badge); an unsigned or badly signed one gets 401.
 
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use crate::effects::Setup;
 use crate::support::{Backend, SECRET, SHOP, eventually};
 
 /// A query as the app proxy forwards it, signed with `secret`.
-fn proxied(secret: &str, variant: u64) -> String {
+pub fn proxied(secret: &str, variant: u64) -> String {
     let now = (backorder::store::now_ms() / 1000).to_string();
     let variant = variant.to_string();
     let mut pairs = vec![
@@ -32,7 +33,7 @@ fn proxied(secret: &str, variant: u64) -> String {
     q.finish()
 }
 
-async fn ask(s: &Setup, query: &str) -> (u16, Value) {
+pub async fn ask(s: &Setup, query: &str) -> (u16, Value) {
     let resp = reqwest::get(s.app.url(&format!("/proxy/availability?{query}"))).await.unwrap();
     let code = resp.status().as_u16();
     (code, resp.json().await.unwrap_or(Value::Null))
@@ -52,7 +53,7 @@ async fn a_signed_request_answers_in_stock_then_backorder_with_its_eta_then_sold
         let mut s = Setup::start(backend, 2, "100", &[]).await;
         let today = time::OffsetDateTime::now_utc().date();
         let batch = today + time::Duration::days(9);
-        assert_eq!(status_becomes(&s, s.variant, "sold_out").await["eta"], Value::Null, "not enrolled");
+        assert_eq!(ask(&s, &proxied(SECRET, s.variant)).await.0, 404, "not enrolled: no badge");
 
         s.enrol(json!({"enabled": true, "cap": 3, "handling_days": 1,
                        "supply": [{"qty": 5, "eta": batch.to_string()}]}))
@@ -81,7 +82,7 @@ async fn a_signed_request_answers_in_stock_then_backorder_with_its_eta_then_sold
 async fn an_unsigned_or_badly_signed_request_gets_a_401() {
     let s = Setup::start(Backend::Embedded, 2, "100", &[]).await;
     let good = proxied(SECRET, s.variant);
-    assert_eq!(ask(&s, &good).await.0, 200);
+    assert_eq!(ask(&s, &good).await.0, 404, "signed, and about a variant the app does not manage");
     let unsigned: String = good.split('&').filter(|p| !p.starts_with("signature=")).collect::<Vec<_>>().join("&");
     let other_variant = good.replace(&format!("variant_id={}", s.variant), &format!("variant_id={}", s.variant + 1000));
     assert_ne!(other_variant, good);

@@ -2,7 +2,7 @@
 //! never delivered, stale stock) are repaired from the platform, and a second run finds nothing.
 
 use backorder::devshop::Policy;
-use backorder::reconcile::reconcile_shop;
+use backorder::sync::reconcile::reconcile_shop;
 use serde_json::{Value, json};
 
 use crate::api::{get, token};

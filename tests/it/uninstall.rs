@@ -50,8 +50,11 @@ async fn after_app_uninstalled_the_dev_shop_hears_nothing_more_for_the_shop_unti
         // One whole effects pass over the settled marks, run here so it surely happened.
         let state = s.app.app.state.clone();
         backorder::effects::settle_shop(&state, SHOP, "uninstall-test").await.unwrap();
-        let reconciled = backorder::reconcile::reconcile_shop(&state, SHOP, |_| {}).await;
-        assert!(matches!(reconciled, Err(backorder::reconcile::ReconcileError::NotInstalled(_))), "{reconciled:?}");
+        let reconciled = backorder::sync::reconcile::reconcile_shop(&state, SHOP, |_| {}).await;
+        assert!(
+            matches!(reconciled, Err(backorder::sync::reconcile::ReconcileError::NotInstalled(_))),
+            "{reconciled:?}"
+        );
         let other_variant = s.world(|w| w.add_variant("Cap", 0, Policy::Deny));
         let resp = put(&s.app, &format!("/api/variants/{other_variant}"), &token(SHOP), json!({"enabled": true})).await;
         assert_eq!(resp.status(), 200, "enrolment still works, from the ledger alone");

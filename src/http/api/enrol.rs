@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
 use super::{ApiError, ShopSession, variants};
-use crate::books::apply::{Event, map_variant};
 use crate::books::{Edit, key};
-use crate::ledger::input::VariantInfo;
 use crate::ledger::records::{SupplyBatch, VariantSettings};
-use crate::platform::reads::variant_info;
 use crate::state::AppState;
 use crate::store::Mark;
+use crate::sync::jobs;
+use crate::sync::onboard::{EmailExisting, ExistingOrders, Started, onboard_orders, start_book};
+use crate::sync::reconcile::ReconcileError;
 
 /// Supply batches per variant: every ETA of its queue is matched against them (L7).
 const MAX_BATCHES: usize = 100;
@@ -72,36 +72,40 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
             // Read-only: what `GET` shows of the variant's live state. A client that sends back
             // what it read is not refused for it; changing them takes an event, not a setting.
             "variant_id" | "inventory_item_id" | "available" | "backordered_units" | "unattributed_units"
-            | "policy" | "eta" | "queue" => {}
+            | "policy" | "eta" | "queue" | "onboarding" | "levels_read" => {}
+            // Read by the enrolment itself (`existing_orders`), not a lasting setting.
+            "existing_orders" => {
+                existing_orders(v)?;
+            }
             _ => return Err(invalid(field, "is not a setting of a variant")),
         }
     }
     Ok(())
 }
 
+/// `existing_orders` of an enrolment: `{"tag": bool, "hold": bool, "email": "after_install" |
+/// "all" | "none"}`, each field optional (SPEC 9's defaults otherwise).
+pub fn existing_orders(v: &Value) -> Result<ExistingOrders, ApiError> {
+    let mut choice = ExistingOrders::default();
+    let fields = v.as_object().ok_or_else(|| invalid("existing_orders", "must be an object of tag, hold and email"))?;
+    for (field, v) in fields {
+        let name = format!("existing_orders.{field}");
+        match field.as_str() {
+            "tag" => choice.tag = v.as_bool().ok_or_else(|| invalid(&name, "must be true or false"))?,
+            "hold" => choice.hold = v.as_bool().ok_or_else(|| invalid(&name, "must be true or false"))?,
+            "email" => {
+                choice.email = serde_json::from_value::<EmailExisting>(v.clone())
+                    .map_err(|_| invalid(&name, "must be \"after_install\", \"all\" or \"none\""))?
+            }
+            _ => return Err(invalid(&name, "is not a choice for existing orders (tag, hold, email)")),
+        }
+    }
+    Ok(choice)
+}
+
 fn is_date(s: &str) -> bool {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     s.len() == 10 && time::Date::parse(s, format).is_ok()
-}
-
-/// The variant's inventory item as the platform knows it; `None` (logged) when the shop has no
-/// install here or the platform cannot say right now.
-async fn platform_info(state: &AppState, shop: &str, variant: u64) -> Option<VariantInfo> {
-    let token = match crate::auth::tokens::access_token(state, shop).await {
-        Ok(Some(token)) => token,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::warn!(shop, error = %e, "enrol: no usable access token for the shop");
-            return None;
-        }
-    };
-    match variant_info(&state.platform, shop, &token, variant).await {
-        Ok(info) => info,
-        Err(e) => {
-            tracing::warn!(shop, variant, error = %e, "enrol: cannot read the variant's inventory item; waiting for products/update");
-            None
-        }
-    }
 }
 
 pub async fn update(
@@ -115,6 +119,8 @@ pub async fn update(
     let books = &state.books;
     // Validate before touching anything.
     apply_body(&body, &mut VariantSettings::default())?;
+    let choice = body.get("existing_orders").map(existing_orders).transpose()?.unwrap_or_default();
+    let mut started = None;
     // Twice at most: a variant unenrolled between its enrolment and its settings is enrolled
     // again once; a store that is out answers 503 through `?`.
     for _ in 0..2 {
@@ -123,15 +129,15 @@ pub async fn update(
                 let message = format!("cannot be enrolled: the shop manages {MAX_VARIANTS} variants, the most allowed");
                 return Err(invalid("variant_id", &message));
             }
-            // Not managed yet: start its book, with its inventory item read from the platform
-            // (or, if that read fails, from the next products/update).
-            let info = platform_info(&state, shop, variant).await.unwrap_or(VariantInfo {
-                variant_id: variant,
-                product_id: 0,
-                inventory_item_id: None,
-                title: String::new(),
-            });
-            map_variant(books, &Event::unmarked(shop), &info, true).await?;
+            // Not managed yet: start its book from the platform (item, policy, levels), before
+            // answering, so the storefront never answers from a guess.
+            started = match start_book(&state, shop, variant).await {
+                Ok(Some(started)) => Some(started),
+                Ok(None) => return Err(invalid("variant_id", "is not a variant of this shop")),
+                Err(ReconcileError::Ledger(e)) => return Err(e.into()),
+                Err(ReconcileError::Store(e)) => return Err(e.into()),
+                Err(e) => return Err(ApiError::Internal(e.to_string())),
+            };
         }
         let updated = books
             .update(shop, key::Variant(variant), |record| {
@@ -150,8 +156,58 @@ pub async fn update(
             })
             .await?;
         if updated {
+            if started.is_some_and(|s| s != Started::NotInstalled) {
+                onboard(&state, shop, variant, choice).await?;
+            }
             return variants::respond(&state, shop, variant).await;
         }
     }
     Err(ApiError::Unavailable)
+}
+
+/// Starts the job that books the orders already open for a newly enrolled variant, and keeps
+/// its id on the variant (`GET` shows it).
+async fn onboard(
+    state: &web::Data<AppState>,
+    shop: &str,
+    variant: u64,
+    choice: ExistingOrders,
+) -> Result<(), ApiError> {
+    let owned = shop.to_string();
+    let job = jobs::start(state.clone().into_inner(), shop, "onboarding", move |state, progress| {
+        onboard_orders(state, progress, owned, variant, choice)
+    })
+    .await?;
+    state
+        .books
+        .update(shop, key::Variant(variant), |record| match record {
+            Some(mut record) => {
+                record.onboarding_job = Some(job);
+                Edit::put(record, ())
+            }
+            None => Edit::Leave(()),
+        })
+        .await?;
+    Ok(())
+}
+
+/// `DELETE /api/variants/{id}`: unenrols the variant (SPEC 9). It stops being managed at once
+/// (`GET` answers 404, the storefront shows no badge); its policy from before enrolment comes
+/// back, our date, tags and holds go, through the effects; a job clears its book. 202 with the job.
+pub async fn remove(
+    session: ShopSession,
+    path: web::Path<u64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let variant = path.into_inner();
+    let shop = session.shop.clone();
+    if !crate::sync::offboard::unenrol(&state, &shop, variant).await? {
+        return Err(ApiError::NotFound(format!("variant {variant} is not managed by backorder")));
+    }
+    let owned = shop.clone();
+    let job = jobs::start(state.into_inner(), &shop, "unenrolment", move |state, progress| {
+        crate::sync::offboard::clear_book(state, progress, owned, variant)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "job": job })))
 }

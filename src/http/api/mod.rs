@@ -4,6 +4,8 @@
 mod backorders;
 mod enrol;
 mod error;
+mod jobs;
+mod onboarding;
 mod preview;
 mod queue;
 mod session;
@@ -44,11 +46,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(settings::update)),
     )
     .route("/api/backorders", web::get().to(backorders::list))
+    .route("/api/jobs/{id}", web::get().to(jobs::show))
+    .route("/api/reconcile", web::post().to(jobs::reconcile))
     .route("/api/variants/{variant_id}/preview", web::get().to(preview::show))
+    .route("/api/variants/{variant_id}/onboarding-preview", web::get().to(onboarding::show))
     .service(
         web::resource("/api/variants/{variant_id}")
             .app_data(json_body(VARIANT_BODY))
             .route(web::get().to(variants::show))
-            .route(web::put().to(enrol::update)),
+            .route(web::put().to(enrol::update))
+            .route(web::delete().to(enrol::remove)),
     );
 }

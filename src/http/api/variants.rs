@@ -48,5 +48,8 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
         // The ETA a new order would get now (the storefront's and the metafield's).
         "eta": crate::ledger::eta::new_order_eta(&record, crate::ledger::eta::today()).map(crate::ledger::eta::format),
         "queue": queue,
+        // The order read of its enrolment (`GET /api/jobs/{id}`), and whether its stock is known.
+        "onboarding": record.onboarding_job.map(|job| serde_json::json!({"job": job})),
+        "levels_read": record.levels_read,
     })))
 }

@@ -29,6 +29,7 @@ pub(super) async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result
                 return Err(InstallPageError::Scopes(missing));
             }
             install::save(books, sealer, &shop, &exchanged).await?;
+            super::owe_full_pass(&state, &shop).await;
             tracing::info!(shop, "installed by token exchange");
         }
         return Ok(render(&state, &shop));

@@ -98,6 +98,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     }
     let sealer = state.sealer.as_deref().ok_or_else(|| InstallPageError::Unavailable("no sealer".into()))?;
     install::save(&state.books, sealer, shop, &installed).await?;
+    owe_full_pass(&state, shop).await;
     subscriptions::register(&state, shop, &installed.access_token).await.map_err(InstallPageError::Webhooks)?;
     tracing::info!(shop, "installed");
     Ok(HttpResponse::Found()
@@ -128,6 +129,14 @@ pub(crate) fn admin_host(encoded: &str) -> Option<String> {
     let domain = host.split('/').next()?;
     let ok = domain == "admin.shopify.com" || crate::shopify::is_myshopify_domain(domain);
     (ok && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-./_".contains(&b))).then_some(host)
+}
+
+/// A (re)install: the books may be kept from before, and anything may have happened while the
+/// app was away, so the shop's next drift pass reads everything (SPEC 9).
+pub(super) async fn owe_full_pass(state: &AppState, shop: &str) {
+    if let Err(e) = crate::sync::drift::owe_full_pass(state, shop).await {
+        tracing::warn!(shop, error = %e, "install: cannot ask for a full drift pass; the next pass reads what changed");
+    }
 }
 
 #[cfg(test)]

@@ -190,13 +190,27 @@ impl RedisStore {
         // Not repeatable: a second run after a dropped connection would report the event as
         // already processed even though this call applied it. The caller's retry of the whole
         // event reads that answer correctly.
-        let outcome: i64 = self.invoke(false, &inv).await?;
-        if outcome != -1 && due {
-            // Also when the event was processed before: an error here reaches the caller
-            // although the commit went through, and its retry, answered "already processed",
-            // touches the index then.
-            self.set_due_impl(&[shop.to_string()], crate::store::now_ms()).await?;
-        }
+        let cluster = matches!(self.conn, super::conn::Conn::Cluster(_));
+        let outcome: i64 = if due && !cluster {
+            // On one Redis the touch is sent right behind the commit, down the same connection,
+            // not after its answer: one round trip, and the server still runs it after the
+            // commit, as `due.rs` needs. (On a Cluster the two go to different nodes, which keep
+            // no order between them: there the touch waits for the commit's answer.) A touch
+            // after a conflict only makes the shop due for nothing. Also when the event was
+            // processed before: an error here reaches the caller although the commit went
+            // through, and its retry, answered "already processed", touches the index then.
+            let shops = [shop.to_string()];
+            let (outcome, touched) =
+                tokio::join!(self.invoke(false, &inv), self.set_due_impl(&shops, crate::store::now_ms()));
+            touched?;
+            outcome?
+        } else {
+            let outcome = self.invoke(false, &inv).await?;
+            if outcome != -1 && due {
+                self.set_due_impl(&[shop.to_string()], crate::store::now_ms()).await?;
+            }
+            outcome
+        };
         Ok(match outcome {
             1 => CommitOutcome::Applied,
             0 => CommitOutcome::AlreadyProcessed,

@@ -129,6 +129,9 @@ pub fn settings(store: &TestStore, overrides: &[(&str, &str)]) -> Settings {
         ("BACKORDER__QUEUE__BLOCK_MS", "200"),
         ("BACKORDER__QUEUE__RETRY_BASE_MS", "20"),
         ("BACKORDER__LOG__LEVEL", "warn"),
+        // Drift repair reads the platform on its own schedule: only the tests of it turn it on,
+        // so no other test's platform calls are joined by a pass's.
+        ("BACKORDER__RECONCILE__INTERVAL_SECS", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -5,18 +5,26 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// The fixed instant test histories count from (seconds since the epoch).
+const BASE: i64 = 1_795_000_000;
+
 /// A point in a test history: seconds after a fixed instant, rendered with a shop offset as
 /// Shopify does (`-05:00`).
 pub fn timestamp(t: i64) -> String {
-    let base = OffsetDateTime::from_unix_timestamp(1_795_000_000 + t).expect("valid instant");
+    let base = OffsetDateTime::from_unix_timestamp(BASE + t).expect("valid instant");
     let offset = time::UtcOffset::from_hms(-5, 0, 0).expect("valid offset");
     base.to_offset(offset).format(&Rfc3339).expect("formats")
+}
+
+/// The point in a test history of a dev shop time (ms since the epoch), to the second.
+pub fn since_base(ms: i64) -> i64 {
+    ms.div_euclid(1000) - BASE
 }
 
 /// `X-Shopify-Triggered-At` for the `nth` change within second `t`, nanosecond precision as
 /// Shopify sends it.
 pub fn triggered_at(t: i64, nth: u32) -> String {
-    let at = OffsetDateTime::from_unix_timestamp(1_795_000_000 + t).expect("valid instant")
+    let at = OffsetDateTime::from_unix_timestamp(BASE + t).expect("valid instant")
         + time::Duration::nanoseconds(i64::from(nth % 1_000_000) * 1000);
     at.format(&Rfc3339).expect("formats")
 }

@@ -10,13 +10,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::jobs::Progress;
 use crate::books::apply::{Event, apply_level, apply_order};
 use crate::books::key;
 use crate::books::rework::orders_in_books;
 use crate::ledger::input::OrderState;
 use crate::ledger::records::{RecordError, VariantRecord};
 use crate::platform::PlatformError;
-use crate::platform::reads::{item_levels, open_orders, order_state};
+use crate::platform::reads::{item_levels, order_state, orders_page};
+use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -62,11 +64,34 @@ async fn managed(state: &AppState, shop: &str) -> Result<BTreeMap<u64, VariantRe
     Ok(crate::books::apply::managed_variants(&state.books, shop).await?)
 }
 
-/// Reconciles one shop; `progress` hears about each stage and every page of orders.
+/// Which orders a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every open order, and every order the ledger holds open (`backorder reconcile`, a
+    /// reinstall, the first drift pass).
+    Full,
+    /// Orders updated at or after this time (ms), whatever their status: the drift pass, which
+    /// reads what changed since its last run with an overlap.
+    UpdatedSince(i64),
+}
+
+/// Reconciles one shop in full; `progress` hears about each stage and every page of orders.
 pub async fn reconcile_shop(
     state: &AppState,
     shop: &str,
+    progress: impl FnMut(&str),
+) -> Result<Report, ReconcileError> {
+    run(state, shop, Scope::Full, progress, None).await
+}
+
+/// Reconciles one shop over `scope`; `progress` hears about each stage, and `job` (when it
+/// runs as one) gets its progress in pages.
+pub async fn run(
+    state: &AppState,
+    shop: &str,
+    scope: Scope,
     mut progress: impl FnMut(&str),
+    job: Option<&Progress>,
 ) -> Result<Report, ReconcileError> {
     let token = crate::auth::tokens::access_token(state, shop)
         .await
@@ -82,29 +107,26 @@ pub async fn reconcile_shop(
 
     let items: BTreeSet<u64> = variants.values().filter_map(|v| v.inventory_item_id).collect();
     progress(&format!("levels: reading {} inventory items", items.len()));
+    let mut steps = 0u64;
+    let total_items = items.len() as u64;
     for item in items {
-        for level in item_levels(client, shop, token, item).await? {
-            report.levels_checked += 1;
-            let stored = books.get(shop, key::Level { item, location: level.location_id }).await?;
-            let stale = stored.is_none_or(|s| {
-                s.version.updated_at_ms < level.version.updated_at_ms
-                    || (s.version.updated_at_ms == level.version.updated_at_ms && s.available != level.available)
-            });
-            if stale {
-                let key = format!(
-                    "reconcile:level:{item}:{}:{}:{:?}",
-                    level.location_id, level.version.updated_at_ms, level.available
-                );
-                apply_level(books, &event(shop, key), &level).await?;
-                report.levels_repaired += 1;
-            }
+        let (checked, repaired) = repair_levels(state, shop, token, item).await?;
+        report.levels_checked += checked;
+        report.levels_repaired += repaired;
+        steps += 1;
+        if let Some(job) = job {
+            job.set(steps, total_items + 1).await?;
         }
     }
 
+    let query = match scope {
+        Scope::Full => "status:open".to_string(),
+        Scope::UpdatedSince(ms) => format!("updated_at:>='{}'", crate::ledger::input::admin_time(ms)),
+    };
     let mut seen = BTreeSet::new();
     let mut after: Option<String> = None;
     loop {
-        let (page, next) = open_orders(client, shop, token, after.as_deref()).await?;
+        let (page, next) = orders_page(client, shop, token, &query, after.as_deref()).await?;
         for order in
             page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id.is_some_and(|v| variants.contains_key(&v))))
         {
@@ -112,40 +134,76 @@ pub async fn reconcile_shop(
             report.orders_checked += 1;
             match repair_order(state, shop, order).await? {
                 Repair::Added => report.orders_added += 1,
+                Repair::Updated if order.lines.iter().all(|l| l.open_qty == 0) => report.orders_closed += 1,
                 Repair::Updated => report.orders_updated += 1,
                 Repair::None => {}
             }
         }
-        progress(&format!("orders: {} open orders with managed variants checked", report.orders_checked));
+        progress(&format!("orders: {} orders with managed variants checked", report.orders_checked));
+        steps += 1;
+        if let Some(job) = job {
+            job.set(steps, steps + u64::from(next.is_some())).await?;
+        }
         match next {
             Some(cursor) => after = Some(cursor),
             None => break,
         }
     }
 
-    let held: Vec<u64> = variants.keys().copied().collect();
-    let open_in_ledger = orders_in_books(books, shop, &held).await?;
-    let gone: Vec<u64> = open_in_ledger.difference(&seen).copied().collect();
-    progress(&format!("orders: {} orders the ledger holds open are not open on the platform", gone.len()));
-    for id in gone {
-        if let Some(order) = order_state(client, shop, token, id).await?
-            && repair_order(state, shop, &order).await? != Repair::None
-        {
-            report.orders_closed += 1;
+    if scope == Scope::Full {
+        let held: Vec<u64> = variants.keys().copied().collect();
+        let open_in_ledger = orders_in_books(books, shop, &held).await?;
+        let gone: Vec<u64> = open_in_ledger.difference(&seen).copied().collect();
+        progress(&format!("orders: {} orders the ledger holds open are not open on the platform", gone.len()));
+        for id in gone {
+            if let Some(order) = order_state(client, shop, token, id).await?
+                && repair_order(state, shop, &order).await? != Repair::None
+            {
+                report.orders_closed += 1;
+            }
         }
     }
     report.unattributed_after = managed(state, shop).await?.values().map(|v| v.header.unattributed()).sum();
     Ok(report)
 }
 
+/// Reads the item's levels from the platform and books those the ledger has an older (or no)
+/// state of; answers how many were read and how many repaired.
+pub async fn repair_levels(
+    state: &AppState,
+    shop: &str,
+    token: &Secret,
+    item: u64,
+) -> Result<(usize, usize), ReconcileError> {
+    let (mut checked, mut repaired) = (0, 0);
+    for level in item_levels(&state.platform, shop, token, item).await? {
+        checked += 1;
+        let stored = state.books.get(shop, key::Level { item, location: level.location_id }).await?;
+        let stale = stored.is_none_or(|s| {
+            s.version.updated_at_ms < level.version.updated_at_ms
+                || (s.version.updated_at_ms == level.version.updated_at_ms && s.available != level.available)
+        });
+        if stale {
+            let key = format!(
+                "reconcile:level:{item}:{}:{}:{:?}",
+                level.location_id, level.version.updated_at_ms, level.available
+            );
+            apply_level(&state.books, &event(shop, key), &level).await?;
+            repaired += 1;
+        }
+    }
+    Ok((checked, repaired))
+}
+
 #[derive(Debug, PartialEq, Eq)]
-enum Repair {
+pub enum Repair {
     None,
     Added,
     Updated,
 }
 
-async fn repair_order(state: &AppState, shop: &str, order: &OrderState) -> Result<Repair, ReconcileError> {
+/// Books the platform's state of an order when the ledger has an older one (or none).
+pub async fn repair_order(state: &AppState, shop: &str, order: &OrderState) -> Result<Repair, ReconcileError> {
     let stored = state.books.get(shop, key::Order(order.order_id)).await?;
     let repair = match &stored {
         None => Repair::Added,
