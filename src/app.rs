@@ -9,6 +9,7 @@ use actix_web::{App as ActixApp, HttpServer, web};
 
 use crate::config::{ConfigError, Settings};
 use crate::effects::Effects;
+use crate::operator::handoff;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
 use crate::sync::drift::Drift;
@@ -79,6 +80,7 @@ impl App {
         let effects = (settings.effects.sweep_ms > 0)
             .then(|| Effects::spawn(state.clone(), Duration::from_millis(settings.effects.sweep_ms)));
         let drift = (settings.reconcile.interval_secs > 0).then(|| Drift::spawn(state.clone()));
+        hand_off(&state, addr);
         tracing::info!(%addr, store = state.queue.backend(), "backorder is serving");
         Ok(Self { addr, state, server: handle, server_task, workers, effects, drift, grace })
     }
@@ -87,9 +89,17 @@ impl App {
         format!("http://{}", self.addr)
     }
 
+    /// Whether this process answers the CLI's operator commands (it serves the embedded store).
+    pub fn hands_off(&self) -> bool {
+        self.state.operator_token.get().is_some()
+    }
+
     /// Stops accepting, lets in-flight requests finish, then lets each worker finish the entry in
     /// hand. Whatever is still queued stays durable for the next start.
     pub async fn stop(self) {
+        if self.hands_off() {
+            handoff::remove(&self.state.settings.store.url);
+        }
         self.server.stop(true).await;
         let _ = self.server_task.await;
         self.workers.shutdown(self.grace).await;
@@ -128,6 +138,26 @@ impl Signals {
         tokio::select! {
             _ = self.term.recv() => {}
             _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// On the embedded store, which one process may open at a time, tells the CLI where to ask
+/// this process for its operator commands (`operator::handoff`).
+fn hand_off(state: &AppState, addr: SocketAddr) {
+    let store_url = &state.settings.store.url;
+    if handoff::path(store_url).is_none() {
+        return;
+    }
+    let token = handoff::new_token();
+    let host = if addr.ip().is_unspecified() { std::net::Ipv4Addr::LOCALHOST.into() } else { addr.ip() };
+    let url = format!("http://{}", SocketAddr::new(host, addr.port()));
+    match handoff::write(store_url, &handoff::Handoff { url, token: token.clone() }) {
+        Ok(()) => {
+            let _ = state.operator_token.set(crate::secret::Secret::new(token));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write the operator handoff; `backorder dlq` and `reconcile` wait until the service stops")
         }
     }
 }

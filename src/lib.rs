@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
+pub mod operator;
 pub mod platform;
 pub mod retry;
 pub mod secret;

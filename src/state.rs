@@ -30,6 +30,9 @@ pub struct AppState {
     pub liveness: Arc<crate::supervise::Liveness>,
     /// Panics a test injects into this service (inert otherwise).
     pub panics: crate::failpoint::Panics,
+    /// The token of this process's operator endpoints (`http::operator`), made at start when
+    /// it serves the embedded store; unset, they answer nobody.
+    pub operator_token: std::sync::OnceLock<crate::secret::Secret>,
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
     /// consumers racing on one hot variant would mostly redo each other's work.
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -59,6 +62,7 @@ impl AppState {
             metrics,
             liveness: Default::default(),
             panics: Default::default(),
+            operator_token: Default::default(),
             settings,
             shop_locks: Default::default(),
             reworks: Default::default(),

@@ -1,10 +1,12 @@
-//! `backorder dlq list` and `backorder dlq replay [ID]`.
+//! `backorder dlq list` and `backorder dlq replay [ID]` (`operator::dlq`), against the store, or
+//! through the running service that holds the embedded store.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::store::{Buried, DeadLetter, Mark};
+use super::Target;
+use crate::operator;
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -23,74 +25,22 @@ pub enum DlqCommand {
 }
 
 pub async fn run(command: DlqCommand) -> ExitCode {
-    let settings = match super::load_settings() {
-        Ok(s) => s,
+    let target = match super::target().await {
+        Ok(t) => t,
         Err(code) => return code,
     };
-    let store = match super::open_store(&settings).await {
-        Ok(s) => s,
-        Err(code) => return code,
+    let outcome = match (&target, command) {
+        (Target::Store(store, _), DlqCommand::List { limit }) => operator::dlq::list(store.as_ref(), limit).await,
+        (Target::Store(store, _), DlqCommand::Replay { id }) => {
+            operator::dlq::replay(store.as_ref(), id.as_deref()).await
+        }
+        (Target::Service(h), DlqCommand::List { limit }) => {
+            super::ask(h, reqwest::Method::GET, "/operator/dlq", &[("limit", limit.to_string())]).await
+        }
+        (Target::Service(h), DlqCommand::Replay { id }) => {
+            let query: Vec<(&str, String)> = id.into_iter().map(|id| ("id", id)).collect();
+            super::ask(h, reqwest::Method::POST, "/operator/dlq/replay", &query).await
+        }
     };
-    match command {
-        DlqCommand::List { limit } => match store.dead_letters(limit).await {
-            Ok(entries) if entries.is_empty() => {
-                println!("the dead-letter list is empty");
-                ExitCode::SUCCESS
-            }
-            Ok(entries) => {
-                println!("{}", render(&entries));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("backorder: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        DlqCommand::Replay { id } => match store.replay_dead_letters(id.as_deref()).await {
-            Ok(0) if id.is_some() => {
-                eprintln!("backorder: no dead letter with id {}", id.unwrap_or_default());
-                ExitCode::FAILURE
-            }
-            Ok(n) => {
-                println!("replayed {n} entr{}", if n == 1 { "y" } else { "ies" });
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("backorder: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
-}
-
-/// One line per entry: what an operator needs to decide whether to replay. An effect shows what
-/// it is about where a webhook shows its topic, and has no webhook id.
-pub fn render(entries: &[DeadLetter]) -> String {
-    let mut out = format!("{:<22} {:<8} {:<24} {:<32} {:<38} reason", "id", "kind", "topic", "shop", "webhook id");
-    for e in entries {
-        let (what, webhook_id) = match &e.buried {
-            Buried::Webhook(envelope) => (envelope.meta.topic.clone(), envelope.meta.webhook_id.as_str()),
-            Buried::Effect { mark, .. } => (about(mark), "-"),
-        };
-        out.push_str(&format!(
-            "\n{:<22} {:<8} {:<24} {:<32} {:<38} {}",
-            e.id,
-            e.kind().as_str(),
-            what,
-            e.shop(),
-            webhook_id,
-            e.reason
-        ));
-    }
-    out
-}
-
-/// What an effect is about, in one word an operator can read.
-fn about(mark: &Mark) -> String {
-    match mark {
-        Mark::Order(id) => format!("order/{id}"),
-        Mark::Variant(id) => format!("variant/{id}"),
-        Mark::Mail(id) => format!("mail/{id}"),
-        Mark::ShopMail => "shop-mail".into(),
-    }
+    super::print(outcome)
 }

@@ -104,6 +104,73 @@ async fn demo(keep_running: bool, seed: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Where an operator command runs: on the store, or through the running service that holds
+/// the embedded store (`operator::handoff`).
+pub(crate) enum Target {
+    Store(crate::store::SharedStore, Box<Settings>),
+    Service(crate::operator::handoff::Handoff),
+}
+
+/// Opens the configured store; when a running service holds the embedded store, says so and
+/// answers the way to ask it instead.
+pub(crate) async fn target() -> Result<Target, ExitCode> {
+    let settings = load_settings()?;
+    match crate::store::open(&settings.store.url, &settings.store.prefix).await {
+        Ok(store) => Ok(Target::Store(store, Box::new(settings))),
+        Err(e) => match crate::operator::handoff::read(&settings.store.url) {
+            Some(handoff) => {
+                eprintln!("backorder: the embedded store is held by a running service; asking it at {}", handoff.url);
+                Ok(Target::Service(handoff))
+            }
+            None => {
+                eprintln!("backorder: cannot open the store: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        },
+    }
+}
+
+/// Asks the running service to run an operator command and answers what it printed.
+pub(crate) async fn ask(
+    handoff: &crate::operator::handoff::Handoff,
+    method: reqwest::Method,
+    path: &str,
+    query: &[(&str, String)],
+) -> crate::operator::Outcome {
+    let failed = |why: String| {
+        crate::operator::Outcome::failed(format!(
+            "backorder: the running service at {} did not answer: {why}",
+            handoff.url
+        ))
+    };
+    let client = match reqwest::Client::builder().build() {
+        Ok(c) => c,
+        Err(e) => return failed(e.to_string()),
+    };
+    let mut url = match url::Url::parse(&format!("{}{path}", handoff.url)) {
+        Ok(u) => u,
+        Err(e) => return failed(e.to_string()),
+    };
+    url.query_pairs_mut().extend_pairs(query);
+    let resp = client.request(method, url).bearer_auth(&handoff.token).send().await;
+    match resp {
+        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_else(|e| failed(e.to_string())),
+        Ok(r) => failed(format!("HTTP {}", r.status())),
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+/// Prints what a command printed, and exits as it did.
+pub(crate) fn print(outcome: crate::operator::Outcome) -> ExitCode {
+    if !outcome.stderr.is_empty() {
+        eprintln!("{}", outcome.stderr);
+    }
+    if !outcome.stdout.is_empty() {
+        println!("{}", outcome.stdout);
+    }
+    if outcome.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
 /// Opens the configured store or explains why not.
 pub(crate) async fn open_store(settings: &Settings) -> Result<crate::store::SharedStore, ExitCode> {
     crate::store::open(&settings.store.url, &settings.store.prefix).await.map_err(|e| {

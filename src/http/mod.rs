@@ -4,6 +4,7 @@ pub mod api;
 mod deadline;
 mod health;
 pub mod install;
+mod operator;
 mod proxy;
 mod request_id;
 mod status;
@@ -20,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(status::routes)
         .configure(proxy::routes)
-        .configure(install::routes);
+        .configure(install::routes)
+        .configure(operator::routes);
 }
 
 pub use deadline::BodyDeadline;

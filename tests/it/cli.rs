@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{self, Backend, TestStore};
+use crate::support::{self, Backend, TestStore, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backorder");
 pub const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -184,4 +184,61 @@ async fn dlq_list_shows_an_effect_by_its_kind_and_replay_marks_it_again_without_
     assert_eq!(store.ledger_dirty(support::SHOP).await.unwrap().orders, [12]);
     let stats = store.queue_stats().await.unwrap();
     assert_eq!((stats.queued, stats.dead), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_list_replay_and_reconcile_go_through_the_service_that_holds_the_embedded_store() {
+    let devshop = backorder::devshop::DevShop::start(1000.0, 1000.0).await.unwrap();
+    let token = devshop.install(support::SHOP);
+    let store = Backend::Embedded.prepare();
+    let base = devshop.admin_base_url();
+    let mut env = serve_env(&store);
+    env.push(("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = backorder(&["shop", "add", "--shop", support::SHOP, "--access-token", &token], &env).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let mut child = backorder(&["serve"], &env).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve logs its address").unwrap();
+        let log: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if log["message"] == "backorder is serving" {
+            break log["addr"].as_str().unwrap().to_string();
+        }
+    };
+    // Keep reading what the service logs, so its pipe never fills.
+    std::thread::spawn(move || for _ in lines {});
+
+    // A delivery that cannot be read is dead-lettered by the running service.
+    backorder::init_crypto();
+    let client = reqwest::Client::new();
+    let dead = support::webhooks::Delivery::new("orders/create", "not json".as_bytes().to_vec());
+    assert_eq!(dead.send(&client, &format!("http://{addr}/webhooks")).await.status(), 200);
+    let listed = eventually("the dead letter, listed through the service", || async {
+        let out = backorder(&["dlq", "list"], &env).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        (out.status.success() && text.contains(&dead.webhook_id)).then_some((text, out.stderr))
+    })
+    .await;
+    let said = String::from_utf8_lossy(&listed.1);
+    assert!(said.contains("held by a running service"), "the CLI says which way it went: {said}");
+    let id = listed.0.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    let out = backorder(&["dlq", "replay", &id], &env).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("replayed 1 entry"));
+
+    let out = backorder(&["reconcile", "--shop", support::SHOP], &env).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("{}: 0 variants", support::SHOP)), "{text}");
+
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let path = backorder::operator::handoff::path(&store.url).unwrap();
+    assert!(!path.exists(), "the handoff goes with the service");
+    devshop.stop().await;
 }

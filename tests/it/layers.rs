@@ -32,6 +32,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("effects", &["effects"]),
     // The books brought to the platform's truth: enrolment's reads, drift repair, long jobs.
     ("syncing with the platform", &["sync"]),
+    // What an operator's commands do, shared by the CLI and the running service.
+    ("operator commands", &["operator"]),
     // Where work comes in: deliveries, the queue, requests.
     ("entry points", &["webhook", "worker", "http"]),
     ("the service assembled", &["app"]),
