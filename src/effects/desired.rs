@@ -162,6 +162,16 @@ mod tests {
         assert_eq!(read.failures, 2);
     }
 
+    #[test]
+    fn applied_records_written_before_onboarding_read_as_managed_by_the_app() {
+        let order: super::AppliedOrder =
+            serde_json::from_slice(br#"{"tags":[],"holds":{},"was_backordered":false}"#).unwrap();
+        assert!(!order.leave_tags && !order.leave_holds);
+        let variant: super::AppliedVariant =
+            serde_json::from_slice(br#"{"policy":"CONTINUE","eta":"2026-12-24"}"#).unwrap();
+        assert_eq!((variant.policy.as_deref(), variant.restore), (Some("CONTINUE"), None));
+    }
+
     use super::*;
 
     fn line(line_id: u64, open: u32, backordered: u32) -> LineState {

@@ -112,3 +112,31 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn decode<T: DeserializeOwned>(bytes: Option<&[u8]>) -> Result<Option<T>, RecordError> {
     bytes.map(|b| serde_json::from_slice(b).map_err(|e| RecordError(e.to_string()))).transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A variant record as the version before onboarding wrote it: its levels came from
+    /// webhooks, and no policy was recorded at enrolment.
+    const BEFORE_ONBOARDING: &str = r#"{"inventory_item_id":42,"product_id":7,
+        "header":{"units":3,"stock":-2,"boundary":null,"before":3},
+        "settings":{"enabled":true,"discontinued":false,"cap":null,"cap_mode":"fixed",
+                    "lead_time_days":10,"handling_days":0,"supply":[],"supply_mark":null},
+        "fulfilled":1}"#;
+
+    #[test]
+    fn a_variant_written_before_onboarding_reads_with_its_levels_known_and_no_policy_to_give_back() {
+        let old: VariantRecord = decode(Some(BEFORE_ONBOARDING.as_bytes())).unwrap().unwrap();
+        assert!(old.levels_read, "its stock came from webhooks: the storefront keeps its badge");
+        assert_eq!((old.policy_before.as_deref(), old.onboarding_job), (None, None));
+        assert_eq!((old.inventory_item_id, old.header.stock, old.fulfilled), (Some(42), -2, 1));
+        let again: VariantRecord = decode(Some(&encode(&old))).unwrap().unwrap();
+        assert_eq!(again, old, "written back, it reads the same");
+    }
+
+    #[test]
+    fn a_variant_enrolled_now_starts_with_its_levels_unknown() {
+        assert!(!VariantRecord::default().levels_read);
+    }
+}

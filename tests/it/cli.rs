@@ -94,12 +94,9 @@ fn serve_env(store: &TestStore) -> Vec<(&'static str, String)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_starts_on_the_embedded_store_and_exits_zero_on_sigterm() {
-    let store = Backend::Embedded.prepare();
-    let env = serve_env(&store);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut child = backorder(&["serve"], &env).stderr(Stdio::piped()).spawn().unwrap();
+/// `backorder serve` started, and the address it listens on.
+fn serve(env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut child = backorder(&["serve"], env).stderr(Stdio::piped()).spawn().unwrap();
     // The JSON log line announcing the address tells us the port the OS chose.
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
@@ -109,6 +106,17 @@ async fn serve_starts_on_the_embedded_store_and_exits_zero_on_sigterm() {
             break log["addr"].as_str().unwrap().to_string();
         }
     };
+    // Keep reading what the service logs, so its pipe never fills.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_starts_on_the_embedded_store_and_exits_zero_on_sigterm() {
+    let store = Backend::Embedded.prepare();
+    let env = serve_env(&store);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (mut child, addr) = serve(&env);
     backorder::init_crypto();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let ready = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
@@ -198,17 +206,7 @@ async fn dlq_list_replay_and_reconcile_go_through_the_service_that_holds_the_emb
     let out = backorder(&["shop", "add", "--shop", support::SHOP, "--access-token", &token], &env).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let mut child = backorder(&["serve"], &env).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve logs its address").unwrap();
-        let log: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if log["message"] == "backorder is serving" {
-            break log["addr"].as_str().unwrap().to_string();
-        }
-    };
-    // Keep reading what the service logs, so its pipe never fills.
-    std::thread::spawn(move || for _ in lines {});
+    let (mut child, addr) = serve(&env);
 
     // A delivery that cannot be read is dead-lettered by the running service.
     backorder::init_crypto();
