@@ -94,16 +94,6 @@ impl Progress {
         .await
     }
 
-    /// An error that did not stop the job (one order that could not be read, say).
-    pub async fn error(&self, message: String) -> Result<(), BookError> {
-        self.edit(|job| {
-            if job.errors.len() < MAX_ERRORS {
-                job.errors.push(message.clone());
-            }
-        })
-        .await
-    }
-
     async fn edit(&self, mut f: impl FnMut(&mut Job)) -> Result<(), BookError> {
         self.books
             .update(&self.shop, JobKey(self.id), |job| {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::jobs::Progress;
-use super::reconcile::{ReconcileError, Repair, repair_levels, repair_order};
+use super::reconcile::{ReconcileError, Repair, installed_token, repair_levels, repair_order};
 use crate::books::apply::{Event, map_variant};
 use crate::books::{Edit, key};
 use crate::effects::AppliedOrderKey;
@@ -144,10 +144,7 @@ pub async fn onboard_orders(
     let enrolled_ms = now_ms() as i64;
     let state = state.as_ref();
     let shop = shop.as_str();
-    let token = crate::auth::tokens::access_token(state, shop)
-        .await
-        .map_err(|e| format!("the shop's access token cannot be used: {e}"))?
-        .ok_or_else(|| format!("{shop} is not installed: the platform cannot be read"))?;
+    let token = installed_token(state, shop).await.map_err(fail)?;
     let installed_ms = crate::auth::install::installed_at_ms(&state.books, shop).await.map_err(fail)?.unwrap_or(0);
     if let Some(record) = state.books.get(shop, key::Variant(variant)).await.map_err(fail)?
         && !record.levels_read
@@ -163,9 +160,9 @@ pub async fn onboard_orders(
         pages += 1;
         for order in page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id == Some(variant))) {
             found.orders += 1;
+            // Read only for an order placed before the enrolment: a later one is the webhooks'.
             let earlier = order.created_at_ms < enrolled_ms;
-            let unseen = state.books.get(shop, key::Order(order.order_id)).await.map_err(fail)?.is_none();
-            if earlier && unseen {
+            if earlier && state.books.get(shop, key::Order(order.order_id)).await.map_err(fail)?.is_none() {
                 let quiet = !choice.emails(order.created_at_ms, installed_ms);
                 hands_off(state, shop, order, choice, quiet).await.map_err(fail)?;
                 found.quiet += usize::from(quiet);
@@ -216,10 +213,7 @@ pub struct OnboardingPreview {
 /// Reads the variant, its levels and the open orders holding it from the platform and books
 /// them in a ledger held in memory (the same rules), so nothing is stored or sent.
 pub async fn preview(state: &AppState, shop: &str, variant: u64) -> Result<Option<OnboardingPreview>, ReconcileError> {
-    let token = crate::auth::tokens::access_token(state, shop)
-        .await
-        .map_err(|e| ReconcileError::Install(e.to_string()))?
-        .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))?;
+    let token = installed_token(state, shop).await?;
     let Some(found) = variant_on_platform(&state.platform, shop, &token, variant).await? else { return Ok(None) };
     let rules = state.books.get_or_default(shop, key::Rules).await?;
     let settings = state.books.get_or_default(shop, key::Settings).await?;

@@ -75,6 +75,14 @@ pub enum Scope {
     UpdatedSince(i64),
 }
 
+/// The shop's access token; an error when it has no install here or the token cannot be used.
+pub async fn installed_token(state: &AppState, shop: &str) -> Result<Secret, ReconcileError> {
+    crate::auth::tokens::access_token(state, shop)
+        .await
+        .map_err(|e| ReconcileError::Install(e.to_string()))?
+        .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))
+}
+
 /// Reconciles one shop in full; `progress` hears about each stage and every page of orders.
 pub async fn reconcile_shop(
     state: &AppState,
@@ -93,10 +101,7 @@ pub async fn run(
     mut progress: impl FnMut(&str),
     job: Option<&Progress>,
 ) -> Result<Report, ReconcileError> {
-    let token = crate::auth::tokens::access_token(state, shop)
-        .await
-        .map_err(|e| ReconcileError::Install(e.to_string()))?
-        .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))?;
+    let token = installed_token(state, shop).await?;
     let (client, token, books) = (&state.platform, &token, &state.books);
     let variants = managed(state, shop).await?;
     let mut report = Report {

@@ -11,7 +11,6 @@ use crate::state::AppState;
 use crate::store::Mark;
 use crate::sync::jobs;
 use crate::sync::onboard::{EmailExisting, ExistingOrders, Started, onboard_orders, start_book};
-use crate::sync::reconcile::ReconcileError;
 
 /// Supply batches per variant: every ETA of its queue is matched against them (L7).
 const MAX_BATCHES: usize = 100;
@@ -131,12 +130,9 @@ pub async fn update(
             }
             // Not managed yet: start its book from the platform (item, policy, levels), before
             // answering, so the storefront never answers from a guess.
-            started = match start_book(&state, shop, variant).await {
-                Ok(Some(started)) => Some(started),
-                Ok(None) => return Err(invalid("variant_id", "is not a variant of this shop")),
-                Err(ReconcileError::Ledger(e)) => return Err(e.into()),
-                Err(ReconcileError::Store(e)) => return Err(e.into()),
-                Err(e) => return Err(ApiError::Internal(e.to_string())),
+            started = match start_book(&state, shop, variant).await? {
+                Some(started) => Some(started),
+                None => return Err(invalid("variant_id", "is not a variant of this shop")),
             };
         }
         let updated = books

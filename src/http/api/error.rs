@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::auth::session_token::SessionError;
 use crate::books::BookError;
 use crate::store::StoreError;
+use crate::sync::reconcile::ReconcileError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -47,6 +48,25 @@ impl From<BookError> for ApiError {
             ApiError::Unavailable
         } else {
             ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+/// A read of the platform for the shop (enrolment, its preview): no install here is a 404, a
+/// platform that cannot answer now a 503.
+impl From<ReconcileError> for ApiError {
+    fn from(e: ReconcileError) -> Self {
+        match e {
+            ReconcileError::NotInstalled(_) => {
+                ApiError::NotFound("the shop has no install here: the platform cannot be read".into())
+            }
+            ReconcileError::Platform(e) => {
+                tracing::warn!(error = %e, "api: the platform cannot be read");
+                ApiError::Unavailable
+            }
+            ReconcileError::Ledger(e) => e.into(),
+            ReconcileError::Store(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
         }
     }
 }

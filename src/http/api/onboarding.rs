@@ -7,7 +7,6 @@ use actix_web::{HttpResponse, web};
 use super::{ApiError, ShopSession};
 use crate::state::AppState;
 use crate::sync::onboard::preview;
-use crate::sync::reconcile::ReconcileError;
 
 pub async fn show(
     session: ShopSession,
@@ -15,18 +14,8 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let variant = path.into_inner();
-    match preview(&state, &session.shop, variant).await {
-        Ok(Some(preview)) => Ok(HttpResponse::Ok().json(preview)),
-        Ok(None) => Err(ApiError::NotFound(format!("variant {variant} is not a variant of this shop"))),
-        Err(ReconcileError::NotInstalled(_)) => {
-            Err(ApiError::NotFound("the shop has no install here: the platform cannot be read".into()))
-        }
-        Err(ReconcileError::Platform(e)) => {
-            tracing::warn!(shop = %session.shop, variant, error = %e, "onboarding preview: the platform cannot be read");
-            Err(ApiError::Unavailable)
-        }
-        Err(ReconcileError::Ledger(e)) => Err(e.into()),
-        Err(ReconcileError::Store(e)) => Err(e.into()),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
+    match preview(&state, &session.shop, variant).await? {
+        Some(preview) => Ok(HttpResponse::Ok().json(preview)),
+        None => Err(ApiError::NotFound(format!("variant {variant} is not a variant of this shop"))),
     }
 }
