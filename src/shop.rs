@@ -32,6 +32,18 @@ pub struct ShopSettings {
     pub rework: Option<PendingRework>,
     /// Raised by every change of the rules, so each rework's commits have keys of their own.
     pub rules_revision: u64,
+    /// The shop's IANA time zone (`shop.ianaTimezone`): ETAs are its calendar days. Read from
+    /// the platform at install, at enrolment and by the drift pass; `None` until then (UTC).
+    /// Read-only for the merchant. Absent from the record while unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+impl ShopSettings {
+    /// Today in the shop's time zone.
+    pub fn today(&self) -> time::Date {
+        crate::ledger::eta::today(self.timezone.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +103,7 @@ impl Default for ShopSettings {
             template_failures: BTreeMap::new(),
             rework: None,
             rules_revision: 0,
+            timezone: None,
         }
     }
 }

@@ -83,6 +83,11 @@ impl Books {
         Ok(self.get(shop, key).await?.unwrap_or_default())
     }
 
+    /// Today in the shop's time zone (its settings), the day every ETA counts from.
+    pub async fn today(&self, shop: &str) -> Result<time::Date, BookError> {
+        Ok(self.get_or_default(shop, key::Settings).await?.today())
+    }
+
     /// Reads several records at once, remembering them for a checked [`Change`].
     pub async fn read<'a>(&'a self, shop: &'a str, records: &[Record]) -> Result<Reads<'a>, BookError> {
         let mut reads = Reads::new(self.store.as_ref(), shop);

@@ -104,7 +104,7 @@ async fn scan_from(
     go_on: impl Fn(&FillKey, u64, usize) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
     let header = &record.header;
-    let today = eta::today();
+    let today = books.today(shop).await?;
     let mut queue = Vec::new();
     let Some(boundary) = header.boundary else { return Ok(queue) };
     // A page boundary now behind the book's boundary (stock arrived between two pages) starts

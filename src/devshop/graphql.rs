@@ -71,6 +71,10 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         }
         // One shop per world: its id only says the token was accepted.
         "ShopId" => Ok(json!({"shop": {"id": gid("Shop", 1)}})),
+        "ShopTimezone" => {
+            let zone = if world.timezone.is_empty() { "Etc/UTC" } else { world.timezone.as_str() };
+            Ok(json!({"shop": {"ianaTimezone": zone}}))
+        }
         other => Err(format!("the dev shop does not know the operation {other:?}")),
     }
 }

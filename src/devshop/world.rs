@@ -96,6 +96,8 @@ pub struct World {
     pub orders: BTreeMap<u64, Order>,
     /// Webhook subscriptions: topic (GraphQL enum) → callback URI.
     pub subscriptions: BTreeMap<String, String>,
+    /// `shop.ianaTimezone`; empty is `Etc/UTC`, the dev shop's own.
+    pub timezone: String,
     next_id: u64,
     clock_ms: i64,
 }

@@ -172,7 +172,7 @@ async fn settle_variants(
     let mut restoring = Vec::new();
     for (id, entry) in variants {
         let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
-        let Some((desired, record)) = variant::read(books, ctx.shop, id).await? else {
+        let Some((desired, record)) = variant::read(books, ctx.shop, id, settings.today()).await? else {
             // Unenrolled: given back what it had, once.
             match applied.restore.clone() {
                 Some(restore) => restoring.push((id, restore, entry, applied)),

@@ -38,7 +38,12 @@ fn eta_inputs(record: &VariantRecord) -> u64 {
 /// once the variant's state has held for the settle time, and not in the webhook path: webhooks
 /// arrive out of order (an order before its level update, a restock before its cancellation),
 /// and the stock position `S` peaks for a moment in between; a settled `S` is a real arrival.
-pub async fn read(books: &Books, shop: &str, variant: u64) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
+pub async fn read(
+    books: &Books,
+    shop: &str,
+    variant: u64,
+    today: time::Date,
+) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
     let reads = books.read(shop, &[Record::Variant(variant)]).await?;
     let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(None) };
     let before = record.settings.clone();
@@ -50,7 +55,7 @@ pub async fn read(books: &Books, shop: &str, variant: u64) -> Result<Option<(Des
     let desired = Desired {
         product: record.product_id,
         policy: record.settings.policy(record.header.backordered()),
-        eta: eta::new_order_eta(&record, eta::today()).map(eta::format),
+        eta: eta::new_order_eta(&record, today).map(eta::format),
         eta_inputs: eta_inputs(&record),
     };
     Ok(Some((desired, record)))

@@ -19,6 +19,7 @@ use crate::ledger::eta;
 use crate::ledger::records::VariantRecord;
 use crate::notify::outbox::human_date;
 use crate::state::AppState;
+use crate::store::Record;
 
 const BADGE: &str = include_str!("proxy/badge.js");
 /// A signed request older (or newer) than this is refused, as the platform's own libraries do.
@@ -76,7 +77,7 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     let Some(variant) = variant else {
         return answer(400, json!({"error": "variant_id must be a variant's numeric id"}));
     };
-    let record = match state.books.get(&shop, key::Variant(variant)).await {
+    let record = match load(&state, &shop, variant).await {
         Ok(r) => r,
         Err(e) if e.is_transient() => {
             tracing::warn!(error = %e, "proxy: store unavailable");
@@ -89,15 +90,26 @@ pub async fn availability(req: HttpRequest, state: web::Data<AppState>) -> HttpR
     };
     // No badge for a variant the service does not manage, or whose stock it has not read yet:
     // the storefront then shows what the platform shows, never a guess of ours.
-    match record.filter(|r| r.levels_read) {
-        Some(record) => answer(200, status_of(&record)),
-        None => answer(404, json!({"error": "the app does not manage this variant"})),
+    match record {
+        (Some(record), settings) if record.levels_read => answer(200, status_of(&record, settings.today())),
+        _ => answer(404, json!({"error": "the app does not manage this variant"})),
     }
 }
 
+/// The variant's record and the shop's settings (its time zone), in one read.
+async fn load(
+    state: &AppState,
+    shop: &str,
+    variant: u64,
+) -> Result<(Option<VariantRecord>, crate::shop::ShopSettings), crate::books::BookError> {
+    let reads = state.books.read(shop, &[Record::Variant(variant), Record::Settings]).await?;
+    Ok((reads.get(key::Variant(variant))?, reads.get(key::Settings)?.unwrap_or_default()))
+}
+
 /// `in_stock` while stock is left; `backorder` while the merchant sells it on backorder under the
-/// cap; `sold_out` otherwise (cap reached, disabled, discontinued).
-fn status_of(record: &VariantRecord) -> serde_json::Value {
+/// cap; `sold_out` otherwise (cap reached, disabled, discontinued). ETAs count from `today`, the
+/// shop's.
+fn status_of(record: &VariantRecord, today: time::Date) -> serde_json::Value {
     if record.header.stock > 0 {
         return json!({"status": "in_stock", "eta": null, "message": "In stock"});
     }
@@ -105,7 +117,7 @@ fn status_of(record: &VariantRecord) -> serde_json::Value {
         let message = if record.settings.discontinued { "No longer available" } else { "Sold out" };
         return json!({"status": "sold_out", "eta": null, "message": message});
     }
-    let eta = eta::new_order_eta(record, eta::today());
+    let eta = eta::new_order_eta(record, today);
     let message = match eta {
         Some(d) => format!("Backorder: ships by {}", human_date(d)),
         None => "Backorder: ship date to be confirmed".to_string(),

@@ -102,8 +102,25 @@ pub fn latest_supply_date(today: Date) -> Date {
     today.replace_year(today.year() + 10).unwrap_or_else(|_| today.saturating_add(time::Duration::days(3652)))
 }
 
-pub fn today() -> Date {
-    time::OffsetDateTime::now_utc().date()
+/// The shop's today (SPEC 6: dates a customer sees are days in the shop's time zone).
+pub fn today(zone: Option<&str>) -> Date {
+    date_in(zone, time::OffsetDateTime::now_utc().unix_timestamp().saturating_mul(1000))
+}
+
+/// The calendar day at `unix_ms` in the IANA zone `zone` (`shop.ianaTimezone`). No zone, or one
+/// the bundled time zone database does not know, is UTC: a date a day off at worst, never none.
+pub fn date_in(zone: Option<&str>, unix_ms: i64) -> Date {
+    let utc = || {
+        let secs = unix_ms.div_euclid(1000);
+        time::OffsetDateTime::from_unix_timestamp(secs).map_or(Date::MIN, |t| t.date())
+    };
+    let Some(tz) = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()) else { return utc() };
+    let Ok(at) = jiff::Timestamp::from_millisecond(unix_ms) else { return utc() };
+    let day = tz.to_datetime(at).date();
+    time::Month::try_from(day.month() as u8)
+        .ok()
+        .and_then(|m| Date::from_calendar_date(i32::from(day.year()), m, day.day() as u8).ok())
+        .unwrap_or_else(utc)
 }
 
 #[cfg(test)]
@@ -117,6 +134,28 @@ mod tests {
 
     fn day(s: &str) -> Date {
         parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_day_is_the_shops_calendar_day_in_its_time_zone() {
+        // 2026-12-02 11:30 UTC is already 2026-12-03 in Auckland (NZDT, UTC+13), and still
+        // 2026-12-02 in Los Angeles and at an unknown zone (UTC).
+        let at = 1_796_211_000_000;
+        assert_eq!(date_in(None, at), day("2026-12-02"));
+        assert_eq!(date_in(Some("Pacific/Auckland"), at), day("2026-12-03"));
+        assert_eq!(date_in(Some("America/Los_Angeles"), at), day("2026-12-02"));
+        assert_eq!(date_in(Some("Mars/Olympus_Mons"), at), day("2026-12-02"));
+        // An hour earlier it is 00:30 in Auckland, the day before at 23:30.
+        assert_eq!(date_in(Some("Pacific/Auckland"), at - 3_600_000), day("2026-12-02"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_instant_and_zone_name_give_a_day_within_one_of_utc(ms in any::<i64>(), zone in ".{0,40}") {
+            let utc = date_in(None, ms);
+            let zoned = date_in(Some(&zone), ms);
+            prop_assert!((zoned - utc).whole_days().abs() <= 1 || utc == Date::MIN);
+        }
     }
 
     #[test]

@@ -176,7 +176,7 @@ async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
 
 async fn backlog(state: &AppState, shop: &str) -> Result<Vec<DigestLine>, NotifyError> {
     let books = &state.books;
-    let today = crate::ledger::eta::today();
+    let today = state.books.today(shop).await?;
     let mut lines = Vec::new();
     for (variant, record) in managed(state, shop).await? {
         let queue = scan(books, shop, variant, &record, None).await?;

@@ -46,8 +46,9 @@ operation!(ORDER_LINE_ITEMS, "OrderLineItems");
 operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
 operation!(SHOP_ID, "ShopId");
 operation!(ORDER_TAGS, "OrderTags");
+operation!(SHOP_TIMEZONE, "ShopTimezone");
 
-pub const ALL: [Operation; 17] = [
+pub const ALL: [Operation; 18] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -65,4 +66,5 @@ pub const ALL: [Operation; 17] = [
     WEBHOOK_SUBSCRIPTION_CREATE,
     SHOP_ID,
     ORDER_TAGS,
+    SHOP_TIMEZONE,
 ];

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::ops::{
     FULFILLMENT_ORDER_LINE_ITEMS, INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_FULFILLMENT_ORDERS, ORDER_LINE_ITEMS,
-    ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_ITEM,
+    ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_ITEM, SHOP_TIMEZONE,
 };
 use super::{AdminClient, PlatformError};
 use crate::ledger::input::{Contact, LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
@@ -87,6 +87,21 @@ pub async fn order_tags(
 ) -> Result<std::collections::BTreeSet<String>, PlatformError> {
     let data = client.call(shop, token, &ORDER_TAGS, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
     Ok(data["order"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect())
+}
+
+/// The shop's IANA time zone (`shop.ianaTimezone`). A name no zone could have (too long, or
+/// with characters no IANA name uses) is malformed, never stored.
+pub async fn shop_timezone(client: &AdminClient, shop: &str, token: &Secret) -> Result<String, PlatformError> {
+    let data = client.call(shop, token, &SHOP_TIMEZONE, json!({})).await?;
+    let zone = data["shop"]["ianaTimezone"].as_str().unwrap_or_default();
+    let plausible = !zone.is_empty()
+        && zone.len() <= 64
+        && zone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    if !plausible {
+        let message = "ianaTimezone is not a time zone name".into();
+        return Err(PlatformError::Malformed { operation: SHOP_TIMEZONE.name, message });
+    }
+    Ok(zone.to_string())
 }
 
 /// The item's `available` at every location, as the platform has it now.

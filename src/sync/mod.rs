@@ -10,3 +10,4 @@ pub mod jobs;
 pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
+pub mod zone;

@@ -98,6 +98,9 @@ pub async fn start_book(state: &AppState, shop: &str, variant: u64) -> Result<Op
         }
     };
     map_variant(&state.books, &Event::unmarked(shop), &found.info, true).await?;
+    if state.books.get_or_default(shop, key::Settings).await?.timezone.is_none() {
+        super::zone::refresh_or_log(state, shop, &token).await;
+    }
     state
         .books
         .update(shop, key::Variant(variant), |record| match record {

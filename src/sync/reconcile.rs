@@ -103,6 +103,7 @@ pub async fn run(
 ) -> Result<Report, ReconcileError> {
     let token = installed_token(state, shop).await?;
     let (client, token, books) = (&state.platform, &token, &state.books);
+    super::zone::refresh_or_log(state, shop, token).await;
     let variants = managed(state, shop).await?;
     let mut report = Report {
         variants: variants.len(),

@@ -46,4 +46,5 @@ mod refresh;
 mod replayed_shop;
 mod shops_index;
 mod status;
+mod time_zone;
 mod uninstall;

@@ -48,7 +48,8 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
                 if batches.len() > MAX_BATCHES {
                     return Err(invalid(field, &format!("must hold at most {MAX_BATCHES} batches")));
                 }
-                let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today());
+                // Ten years ahead: the shop's time zone cannot move that bound by a day that matters.
+                let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today(None));
                 let mut supply = Vec::new();
                 for (i, b) in batches.iter().enumerate() {
                     let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));

@@ -49,6 +49,8 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
         "templates": settings.templates,
         "template_failures": settings.template_failures,
         "rework": rework,
+        // The shop's, read from the platform: the calendar ETAs count in.
+        "timezone": settings.timezone.as_deref().unwrap_or("Etc/UTC"),
     })
 }
 

@@ -158,9 +158,10 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
             "templates" => templates(v, f, settings)?,
-            // Read-only: what `GET` shows of templates that failed at send time and of a rework
-            // in progress. A client that sends back what it read is not refused for it.
-            "template_failures" | "rework" => {}
+            // Read-only: what `GET` shows of templates that failed at send time, of a rework in
+            // progress, and the shop's time zone (the platform's). A client that sends back what
+            // it read is not refused for it.
+            "template_failures" | "rework" | "timezone" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }

@@ -29,6 +29,7 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
     let header = record.header;
 
     let queue = queue::read(&state.books, shop, variant, &record, None).await?;
+    let today = state.books.today(shop).await?;
 
     let settings = &record.settings;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -46,7 +47,7 @@ pub async fn respond(state: &AppState, shop: &str, variant: u64) -> Result<HttpR
         "unattributed_units": header.unattributed(),
         "policy": settings.policy(header.backordered()),
         // The ETA a new order would get now (the storefront's and the metafield's).
-        "eta": crate::ledger::eta::new_order_eta(&record, crate::ledger::eta::today()).map(crate::ledger::eta::format),
+        "eta": crate::ledger::eta::new_order_eta(&record, today).map(crate::ledger::eta::format),
         "queue": queue,
         // The order read of its enrolment (`GET /api/jobs/{id}`), and whether its stock is known.
         "onboarding": record.onboarding_job.map(|job| serde_json::json!({"job": job})),

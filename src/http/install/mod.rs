@@ -100,6 +100,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     install::save(&state.books, sealer, shop, &installed).await?;
     owe_full_pass(&state, shop).await;
     subscriptions::register(&state, shop, &installed.access_token).await.map_err(InstallPageError::Webhooks)?;
+    crate::sync::zone::refresh_or_log(&state, shop, &installed.access_token).await;
     tracing::info!(shop, "installed");
     Ok(HttpResponse::Found()
         .insert_header(("Location", app_url(&state, shop, query::param(&params, "host"))))
