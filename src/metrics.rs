@@ -53,6 +53,7 @@ pub struct Metrics {
     shop_backoffs: Family<ReasonLabel, Counter>,
     api_version_mismatches: Counter,
     drift_repairs: Family<KindLabel, Counter>,
+    by_people: Family<KindLabel, Counter>,
     drift_passes: Family<KindLabel, Counter>,
     queued: Gauge,
     delayed: Gauge,
@@ -152,6 +153,12 @@ impl Metrics {
             "What the drift passes repaired from the platform, by kind (level, order_added, order_updated, order_closed)",
             drift_repairs.clone(),
         );
+        let by_people = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "changes_by_people",
+            "Effects of the app that a person undid by hand, found on the platform and left as they are, by kind (hold_released, tag_removed)",
+            by_people.clone(),
+        );
         let drift_passes = Family::<KindLabel, Counter>::default();
         registry.register("drift_passes", "Drift passes of a shop, by outcome (ok, failed)", drift_passes.clone());
         Self {
@@ -167,6 +174,7 @@ impl Metrics {
             shop_backoffs,
             api_version_mismatches,
             drift_repairs,
+            by_people,
             drift_passes,
             queued,
             delayed,
@@ -235,6 +243,11 @@ impl Metrics {
         if n > 0 {
             self.drift_repairs.get_or_create(&KindLabel { kind }).inc_by(n);
         }
+    }
+
+    /// A person undid one of the app's effects by hand (`hold_released`, `tag_removed`).
+    pub fn changed_by_people(&self, kind: &'static str) {
+        self.by_people.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// A drift pass ended: `ok` or `failed`.

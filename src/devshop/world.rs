@@ -260,6 +260,13 @@ impl World {
         Ok(())
     }
 
+    /// A person releases every hold of the order in the admin (ours included): the warehouse
+    /// may ship what it has.
+    pub fn release_holds_by_hand(&mut self, order: u64) -> Result<(), WorldError> {
+        self.orders.get_mut(&order).ok_or(WorldError::NoOrder(order))?.holds.clear();
+        Ok(())
+    }
+
     /// Units of a line that are not held (what the warehouse could ship now).
     pub fn fulfillable(&self, order: &Order, line: &OrderLine) -> u32 {
         let held: u32 = order.holds.iter().filter_map(|h| h.quantities.get(&line.id)).sum();

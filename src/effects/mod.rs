@@ -13,6 +13,7 @@
 pub mod desired;
 mod order;
 mod pass;
+pub mod people;
 mod sweeper;
 mod variant;
 
@@ -115,17 +116,35 @@ async fn settle_order(
         // compare with what the platform carries, not with what was last known to go through.
         let ours = applied.tags.union(&desired.tags).cloned().collect();
         match order::tags_on_platform(ctx, order_id, &ours).await {
-            Ok(tags) => applied.tags = tags,
+            Ok(tags) => {
+                // A tag known to have gone through that the order no longer carries, while the
+                // line still calls for it, was removed by a person: it stays off.
+                let removed: Vec<String> =
+                    stored.tags.intersection(&desired.tags).filter(|t| !tags.contains(*t)).cloned().collect();
+                applied.tags = tags;
+                for tag in removed {
+                    applied.tags.insert(tag.clone());
+                    people::record(state, ctx.shop, order_id, people::What::TagRemoved { tag }, false).await?;
+                }
+            }
             Err(e) => result = Err(e),
         }
     }
     let diff = OrderDiff::between(&applied, &desired);
     if result.is_ok() && !diff.is_empty() {
-        result = order::apply(ctx, order_id, &diff, &mut applied).await;
-        if result.is_ok() {
-            crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
-            tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
-        }
+        let had_holds = !applied.holds.is_empty();
+        result = match order::apply(ctx, order_id, &diff, &mut applied).await {
+            Ok(released_by_hand) => {
+                crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
+                tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
+                if released_by_hand && had_holds {
+                    let reapplied = !applied.holds.is_empty();
+                    people::record(state, ctx.shop, order_id, people::What::HoldReleased, reapplied).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
     }
     if let Err(e) = result {
         let denied = ctx.note(&e);

@@ -34,16 +34,18 @@ pub async fn lines(books: &Books, shop: &str, order_id: u64) -> Result<Option<Ve
 }
 
 /// Sends `diff` for the order, recording each change in `applied` as soon as its call went
-/// through, so that a later call failing does not make the next pass send it again.
+/// through, so that a later call failing does not make the next pass send it again. `true`:
+/// the hold `applied` had was no longer on the platform (a person released it by hand).
 pub async fn apply(
     ctx: &Ctx<'_>,
     order_id: u64,
     diff: &OrderDiff,
     applied: &mut AppliedOrder,
-) -> Result<(), EffectError> {
+) -> Result<bool, EffectError> {
     let order_gid = format!("gid://shopify/Order/{order_id}");
+    let mut released_by_hand = false;
     if let Some(holds) = &diff.holds {
-        set_holds(ctx, order_id, holds).await?;
+        released_by_hand = set_holds(ctx, order_id, holds, !applied.holds.is_empty()).await?;
         applied.holds = holds.clone();
     }
     if !diff.add_tags.is_empty() {
@@ -54,7 +56,7 @@ pub async fn apply(
         ctx.call(&TAGS_REMOVE, json!({"id": order_gid, "tags": diff.remove_tags})).await?;
         applied.tags.retain(|t| !diff.remove_tags.contains(t));
     }
-    Ok(())
+    Ok(released_by_hand)
 }
 
 /// After a pass that failed, perhaps with a reply lost after the platform applied a change, our
@@ -71,14 +73,17 @@ pub async fn tags_on_platform(
 
 /// Replaces our hold with one on exactly `holds` (line id → units). Reads the platform first,
 /// every page of the order's fulfillment orders, so a hold placed just before a crash is
-/// released rather than doubled.
-async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>) -> Result<(), EffectError> {
+/// released rather than doubled. `true`: `held` (our hold went through earlier) but no open
+/// fulfillment order carries it any more: a person released it.
+async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, held: bool) -> Result<bool, EffectError> {
     let orders = fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?;
+    let open = |fo: &&crate::platform::reads::FulfillmentOrder| !matches!(fo.status.as_str(), "CANCELLED" | "CLOSED");
+    let released_by_hand = held && orders.iter().any(|fo| open(&fo)) && orders.iter().all(|fo| fo.holds.is_empty());
     for fo in orders.iter().filter(|fo| !fo.holds.is_empty()) {
         ctx.call(&FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo.id, "holdIds": fo.holds})).await?;
     }
     if holds.is_empty() {
-        return Ok(());
+        return Ok(released_by_hand);
     }
     // The fulfillment order line items of the lines to hold, by fulfillment order.
     let mut by_fo: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
@@ -98,5 +103,5 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>) -> 
         });
         ctx.call(&FULFILLMENT_ORDER_HOLD, json!({"id": fo, "hold": hold})).await?;
     }
-    Ok(())
+    Ok(released_by_hand)
 }

@@ -49,6 +49,8 @@ pub enum Record {
     Jobs,
     /// The shop's drift repair: when it last ran, and what it repaired lately.
     Drift,
+    /// The app's effects that people undid by hand lately (SPEC 9: people win over the app).
+    ByPeople,
 }
 
 impl Record {
@@ -74,6 +76,7 @@ impl Record {
             Record::Job(id) => format!("job:{id}"),
             Record::Jobs => "jobs".into(),
             Record::Drift => "drift".into(),
+            Record::ByPeople => "people".into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use backorder::devshop::Policy;
+use backorder::effects::people::{ByPeopleKey, What};
 use serde_json::{Value, json};
 
 use crate::api::{get, put, token};
@@ -216,4 +217,46 @@ async fn the_onboarding_preview_shows_which_earlier_orders_would_wait_and_what_e
     let shown = get(&s.app, &format!("/api/variants/{}", s.variant), Some(&token(SHOP))).await;
     assert_eq!(shown.status(), 404, "a preview enrols nothing");
     s.stop().await;
+}
+
+/// People win over the app (SPEC 9): a hold a person released is not put back by the passes that
+/// follow (an ETA moved, a reconcile), while the line waits as it did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_released_by_hand_on_one_order_is_not_re_applied_by_the_next_passes() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let sink = SmtpSink::start();
+        let (mut s, orders) = five_orders_before_install(backend, &sink).await;
+        let shown = enrol(&s, json!({"enabled": true, "lead_time_days": 10})).await;
+        finished(&s, shown["onboarding"]["job"].as_u64().unwrap()).await;
+        s.settled().await;
+        assert_eq!(s.holds(orders[3]).len(), 1, "held at first");
+        let holds_placed = s.calls("FulfillmentOrderHold");
+
+        s.world(|w| w.release_holds_by_hand(orders[3])).unwrap();
+        // Passes over every waiting order: a supply plan moves their ETAs, then a full reconcile.
+        enrol(&s, json!({"supply": [{"qty": 2, "eta": "2027-03-01"}]})).await;
+        s.settled().await;
+        let resp = s.app.client.post(s.app.url("/api/reconcile")).bearer_auth(token(SHOP)).send().await.unwrap();
+        assert_eq!(resp.status(), 202);
+        finished(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
+        s.settled().await;
+
+        assert!(s.holds(orders[3]).is_empty(), "the person's release stands");
+        assert_eq!(s.tags(orders[3]), ["backorder"], "the order still waits");
+        for i in [2, 4] {
+            assert_eq!(s.holds(orders[i]).len(), 1, "order {i} keeps its hold");
+        }
+        assert_eq!(s.calls("FulfillmentOrderHold"), holds_placed, "no hold placed again");
+
+        // Two units arrive: orders 2 and 3 are filled. Order 3's hold, found gone when the app
+        // comes to release it, is recorded as the person's doing.
+        s.world(|w| w.set_stock(s.variant, -1)).unwrap();
+        s.deliver_level().await;
+        s.settled().await;
+        assert_eq!(s.tags(orders[3]), ["backorder-ready"]);
+        let people = s.app.app.state.books.get(SHOP, ByPeopleKey).await.unwrap().unwrap_or_default();
+        let found: Vec<_> = people.changes.iter().map(|c| (c.order_id, c.what.clone(), c.reapplied)).collect();
+        assert_eq!(found, [(orders[3], What::HoldReleased, false)]);
+        s.stop().await;
+    }
 }

@@ -39,6 +39,9 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
         s.settled().await;
         // The enrolment left its onboarding job; drift repair keeps a record of its own.
         backorder::sync::drift::owe_full_pass(&s.app.app.state, SHOP).await.unwrap();
+        // And an effect a person undid, kept for the merchant's activity.
+        let hold = backorder::effects::people::What::HoldReleased;
+        backorder::effects::people::record(&s.app.app.state, SHOP, 1, hold, false).await.unwrap();
         // Another shop with a ledger, an install and a dead letter of its own.
         let sealer = s.app.app.state.sealer.clone().unwrap();
         let other_install = backorder::auth::install::Install {
