@@ -2,6 +2,7 @@
 //! store in a temporary directory, the dev shop on loopback, the real service in between, and a
 //! flash sale played over real HTTP with signed, duplicated and shuffled webhooks.
 
+pub mod history;
 mod scene;
 mod show;
 
@@ -202,6 +203,31 @@ impl Stage {
                 return Err(DemoError::Step(format!("the service did not settle within {} s", timeout.as_secs())));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The app is installed now, after the store's history: orders placed before this moment
+    /// count as placed before install.
+    pub async fn installed_now(&self) -> Result<(), DemoError> {
+        let state = &self.app.state;
+        let sealer = state.sealer.as_deref().ok_or_else(|| DemoError::Step("no sealer".into()))?;
+        let step = |e: &dyn std::fmt::Display| DemoError::Step(e.to_string());
+        let mut install = install::load(&state.books, sealer, SHOP).await.map_err(|e| step(&e))?;
+        let install = install.as_mut().ok_or_else(|| DemoError::Step("not installed".into()))?;
+        install.installed_at_ms = crate::store::now_ms() as i64;
+        install::save(&state.books, sealer, SHOP, install).await.map_err(|e| step(&e))
+    }
+
+    /// Waits for a job to end; its summary, or why it failed.
+    pub async fn job_done(&self, job: u64) -> Result<Value, DemoError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let shown = self.api(reqwest::Method::GET, &format!("/api/jobs/{job}"), None).await?;
+            match shown["state"].as_str() {
+                Some("done") => return Ok(shown["summary"].clone()),
+                Some("running") if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(25)).await,
+                _ => return Err(DemoError::Step(format!("job {job} did not finish: {shown}"))),
+            }
         }
     }
 

@@ -67,6 +67,9 @@ pub struct Outcome {
     /// Units of the partial order the warehouse may ship now.
     pub partial_fulfillable: u32,
     pub webhooks_sent: usize,
+    /// Open orders found at enrolment, and a lost webhook repaired by the drift pass.
+    pub found: super::history::Found,
+    pub repaired: super::history::Repaired,
     /// Admin API calls the service made, by operation.
     pub platform_calls: BTreeMap<String, usize>,
 }
@@ -75,7 +78,7 @@ fn step(e: impl std::fmt::Display) -> DemoError {
     DemoError::Step(e.to_string())
 }
 
-async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
+pub(super) async fn snapshot(stage: &Stage, variant: u64) -> Result<Snapshot, DemoError> {
     let shown = stage.api(Method::GET, &format!("/api/variants/{variant}"), None).await?;
     let queue = shown["queue"]
         .as_array()
@@ -150,6 +153,7 @@ pub(crate) async fn new_variant(
 
 pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
     stage.say("backorder demo: a flash sale on one machine (embedded store, dev shop on loopback)\n");
+    let found = super::history::found_at_enrolment(stage).await?;
     stage.api(Method::PUT, "/api/settings", Some(json!({"priority_tags": {"VIP": 10}}))).await?;
     let today = time::OffsetDateTime::now_utc().date();
     let date = |days: i64| (today + time::Duration::days(days)).to_string();
@@ -235,6 +239,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
     show::emails(stage, None, &partial);
     stage.say("");
 
+    let repaired = super::history::repaired_by_drift(stage, &found).await?;
     let mut platform_calls = BTreeMap::new();
     for call in stage.devshop.calls(SHOP).iter().filter(|c| c.outcome == "ok") {
         *platform_calls.entry(call.operation.clone()).or_insert(0) += 1;
@@ -253,6 +258,8 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
         partial,
         partial_fulfillable,
         webhooks_sent: sent,
+        found,
+        repaired,
         platform_calls,
     })
 }

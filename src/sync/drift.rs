@@ -258,6 +258,16 @@ async fn record(state: &AppState, shop: &str, started: u64, report: &Report) -> 
         .await
 }
 
+/// The shop's drift pass now, as its turn in the rotation runs it (the demo shows one without
+/// waiting an interval): leased, recorded and counted the same way. What it repaired.
+pub async fn pass_now(state: &AppState, shop: &str) -> Result<Option<Repair>, String> {
+    let holder = format!("{:016x}", fastrand::u64(..));
+    let started = now_ms();
+    run_pass(state, shop, &holder, 0).await.map_err(|e| e.to_string())?;
+    let drift = state.books.get_or_default(shop, DriftKey).await.map_err(|e| e.to_string())?;
+    Ok(drift.repairs.back().filter(|r| r.at_ms >= started).cloned())
+}
+
 /// Asks for a full pass of the shop at its next turn (a reinstall: the ledger was kept, but
 /// anything may have happened while the app was away).
 pub async fn owe_full_pass(state: &AppState, shop: &str) -> Result<(), BookError> {

@@ -164,9 +164,10 @@ pub async fn onboard_orders(
         for order in page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id == Some(variant))) {
             found.orders += 1;
             // Read only for an order placed before the enrolment: a later one is the webhooks'.
-            // The platform gives whole seconds, so an order of the enrolment's own second may
-            // be either: it counts as later, and is treated as every new order is.
-            let earlier = order.created_at_ms < enrolled_ms.div_euclid(1000) * 1000;
+            // The platform gives whole seconds, so an order of the enrolment's own second counts
+            // as earlier: the merchant's choice for existing orders (no email, say) is the safe
+            // side of the doubt.
+            let earlier = order.created_at_ms < enrolled_ms;
             if earlier && state.books.get(shop, key::Order(order.order_id)).await.map_err(fail)?.is_none() {
                 let quiet = !choice.emails(order.created_at_ms, installed_ms);
                 hands_off(state, shop, order, choice, quiet).await.map_err(fail)?;

@@ -31,7 +31,7 @@ async fn check(store_url: Option<String>) {
     assert_eq!(o.after_sale.policy, Policy::Deny, "DENY once the cap is reached");
     assert!(o.refused_at_cap, "the shop refuses orders at the cap");
     assert!(o.after_sale.queue.iter().all(|q| q.order_id != o.vip_order), "the VIP order is covered");
-    assert_eq!(o.after_sale.queue[0].order_name, "#1004", "the first three orders and the VIP's took the stock");
+    assert_eq!(o.after_sale.queue[0].order_id, o.orders[3], "the first three orders and the VIP's took the stock");
     assert_eq!(o.after_sale.queue[0].position, 1);
     for s in [&o.after_sale, &o.after_restock, &o.after_cancellations, &o.partial] {
         platform_matches_the_queue(s);
@@ -87,6 +87,22 @@ async fn check(store_url: Option<String>) {
     assert_eq!(o.partial.held.get(&o.partial_order), Some(&6));
     assert_eq!(o.partial_fulfillable, 4);
     assert_eq!(o.partial.tags[&o.partial_order], ["backorder"]);
+
+    // Found at enrolment (SPEC 9): of five orders placed before install, the newest three units
+    // wait, tagged and held, and nobody is emailed.
+    let found = &o.found;
+    assert_eq!(found.preview_waiting, 3, "the preview said so beforehand");
+    let waiting: Vec<u64> = found.snapshot.queue.iter().map(|q| q.order_id).collect();
+    assert_eq!(waiting, found.orders[2..]);
+    platform_matches_the_queue(&found.snapshot);
+    assert!(found.snapshot.emails.is_empty(), "placed before install: nobody emailed");
+    // A lost webhook: the drift pass books the order at the back of the queue.
+    let r = &o.repaired;
+    assert_eq!((r.backordered_before, r.orders_added, r.levels), (3, 1, 1));
+    assert_eq!(r.snapshot.queue.last().map(|q| q.order_id), Some(r.order));
+    assert_eq!(r.snapshot.backordered_units, 4);
+    platform_matches_the_queue(&r.snapshot);
+    assert!(r.snapshot.emails.contains_key(&(r.order, "backordered".to_string())), "placed after install: told");
 
     // Nothing applied twice: one hold per held order, and no THROTTLED reply.
     let holds_per_order =
