@@ -128,7 +128,7 @@ pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
         let mut commit = reads.commit(event.mark.clone());
         if let Some(plan) = plan {
-            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit, state.cancelled).await?;
+            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit).await?;
             // Only a newer state than the ledger's (a plan) may replace what the emails use.
             if !state.contact.is_empty() {
                 commit.writes.push((Record::Contact(state.order_id), Some(encode(&state.contact))));
@@ -179,21 +179,21 @@ pub(super) async fn book_order(
     plan: &OrderPlan,
     books: &BTreeMap<u64, VariantRecord>,
     commit: &mut LedgerCommit,
-    cancelled: bool,
 ) -> Result<(), BookError> {
     commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
     commit.marks.push(Mark::Order(order_id));
-    for (variant, changes) in &plan.changes {
-        let mut record = books[variant].clone();
-        let (header, moved) = rebook(store, shop, *variant, &record.header, changes, record.header.stock).await?;
+    let touched: BTreeSet<u64> =
+        plan.changes.keys().chain(plan.taken.keys()).chain(plan.taken_new.keys()).copied().collect();
+    for variant in touched {
+        let mut record = books[&variant].clone();
+        let changes = plan.changes.get(&variant).map_or(&[][..], Vec::as_slice);
+        let (header, moved) = rebook(store, shop, variant, &record.header, changes, record.header.stock).await?;
         record.header = header;
-        // Open units that went away without a cancellation were shipped: they stay part of the
-        // stock position, so a fulfillment does not look like stock leaving.
-        let net: i64 = changes.iter().map(|c| i64::from(c.new) - i64::from(c.old)).sum();
-        if net < 0 && !cancelled {
-            record.fulfilled += net.unsigned_abs();
+        record.taken = record.taken.saturating_add(plan.taken.get(&variant).copied().unwrap_or(0));
+        if plan.record.created_at_ms >= record.counted_since_ms {
+            record.taken = record.taken.saturating_add(plan.taken_new.get(&variant).copied().unwrap_or(0));
         }
-        book_into(commit, *variant, &record, changes, &moved);
+        book_into(commit, variant, &record, changes, &moved);
     }
     Ok(())
 }
@@ -280,7 +280,13 @@ pub async fn map_variant(
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
         let existing: Option<VariantRecord> = reads.get(key::Variant(info.variant_id))?;
         let mut commit;
-        match existing.or_else(|| enrol.then(VariantRecord::default)) {
+        // A new book counts the units its orders take from the moment it starts.
+        let fresh = || VariantRecord {
+            counted_since_ms: crate::store::now_ms() as i64,
+            supply_rule: crate::ledger::records::SUPPLY_RULE,
+            ..VariantRecord::default()
+        };
+        match existing.or_else(|| enrol.then(fresh)) {
             Some(mut record)
                 if record.inventory_item_id != info.inventory_item_id
                     || enrol

@@ -33,7 +33,7 @@ pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Res
         let books = load_books(&mut reads, &variants).await?;
         let Some(plan) = plan_rekey(order_id, &old, &rules, |v| books.contains_key(&v)) else { return Ok(false) };
         let mut commit = reads.commit(event.mark.clone());
-        book_order(store, event.shop, order_id, &plan, &books, &mut commit, false).await?;
+        book_order(store, event.shop, order_id, &plan, &books, &mut commit).await?;
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }

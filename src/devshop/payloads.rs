@@ -44,7 +44,7 @@ fn line_item(world: &World, order: &Order, line: &OrderLine) -> Value {
     json!({
         "id": line.id,
         "admin_graphql_api_id": format!("gid://shopify/LineItem/{}", line.id),
-        "current_quantity": if order.cancelled { 0 } else { line.quantity },
+        "current_quantity": line.quantity - line.restocked - line.unrestocked,
         "fulfillable_quantity": unshipped,
         "fulfillment_service": "manual",
         "fulfillment_status": status_of(line.fulfilled, line.quantity),
@@ -65,6 +65,22 @@ fn line_item(world: &World, order: &Order, line: &OrderLine) -> Value {
         "variant_title": Value::Null,
         "vendor": "Dev Shop",
     })
+}
+
+/// The order's refunds as the webhook lists them: one, for the cancellation, if any unit was
+/// refunded.
+fn refunds(order: &Order) -> Value {
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .flat_map(|l| [(l.id, l.restocked, "cancel"), (l.id, l.unrestocked, "no_restock")])
+        .filter(|(_, units, _)| *units > 0)
+        .map(|(id, units, kind)| json!({"line_item_id": id, "quantity": units, "restock_type": kind}))
+        .collect();
+    if lines.is_empty() {
+        return json!([]);
+    }
+    json!([{"id": order.id * 100, "order_id": order.id, "restock": true, "refund_line_items": lines}])
 }
 
 /// The whole order, as `orders/create`, `orders/updated`, `orders/cancelled` and
@@ -114,6 +130,8 @@ pub fn order(world: &World, order_id: u64) -> Result<Vec<u8>, WorldError> {
             "currency": "USD",
         },
         "line_items": order.lines.iter().map(|l| line_item(world, order, l)).collect::<Vec<_>>(),
+        // One refund for the cancellation: its lines say which units went back on sale.
+        "refunds": refunds(order),
     });
     Ok(serde_json::to_vec_pretty(&body).expect("json values serialize"))
 }

@@ -41,6 +41,10 @@ pub struct OrderLine {
     pub variant_id: u64,
     pub quantity: u32,
     pub fulfilled: u32,
+    /// Units refunded and back on sale (a cancellation with restock).
+    pub restocked: u32,
+    /// Units refunded without restock.
+    pub unrestocked: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +193,8 @@ impl World {
                 variant_id: *variant_id,
                 quantity: *quantity,
                 fulfilled: 0,
+                restocked: 0,
+                unrestocked: 0,
             })
             .collect();
         let at = self.tick();
@@ -226,6 +232,15 @@ impl World {
         o.cancelled = true;
         o.holds.clear();
         o.updated_at_ms = at;
+        // The unshipped units are refunded, put back on sale or not.
+        for l in &mut o.lines {
+            let unshipped = l.quantity - l.fulfilled - l.restocked - l.unrestocked;
+            if restock {
+                l.restocked += unshipped;
+            } else {
+                l.unrestocked += unshipped;
+            }
+        }
         Ok(())
     }
 

@@ -47,7 +47,7 @@ pub async fn read(
     let reads = books.read(shop, &[Record::Variant(variant)]).await?;
     let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(None) };
     let before = record.settings.clone();
-    eta::consume_arrivals(&mut record);
+    eta::consume_arrivals(&mut record, crate::store::now_ms() as i64);
     // A conflict means the book moved meanwhile: its new mark brings the variant back here.
     if record.settings != before && !books.commit(shop, reads.change().put(key::Variant(variant), &record)).await? {
         return Ok(None);

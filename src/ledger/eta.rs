@@ -5,12 +5,14 @@
 //! positions cumulatively; the batch covering a line's last unit gives its date, plus the
 //! handling days. Beyond all supply: today + lead time + handling, or no date (the merchant will
 //! confirm). Arriving stock consumes the earliest batches: measured, not guessed, by the
-//! variant's stock position `S` (available + open units + units fulfilled since enrolment),
-//! which orders, restocked cancellations and fulfillments leave unchanged and receipts raise.
+//! variant's supply position `S` = available + the units its orders' lines have taken from
+//! `available` for good (`current_quantity` plus units refunded without restock). An order, a
+//! fulfillment, a cancellation with or without restock, a restocked return, an order edit and a
+//! move between counted locations leave `S` unchanged; only arriving stock raises it.
 
 use time::Date;
 
-use crate::ledger::records::{SupplyBatch, VariantRecord};
+use crate::ledger::records::{SUPPLY_RULE, SupplyBatch, VariantRecord};
 
 const DATE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -66,15 +68,23 @@ pub fn new_order_eta(record: &VariantRecord, today: Date) -> Option<Date> {
     eta_at(record.header.backordered() + 1, &s.supply, s.lead_time_days, s.handling_days, today)
 }
 
-/// The variant's stock position `S`.
+/// The variant's supply position `S`.
 pub fn stock_position(record: &VariantRecord) -> i64 {
-    record.header.stock.saturating_add(record.header.units as i64).saturating_add(record.fulfilled as i64)
+    record.header.stock.saturating_add(record.taken)
 }
 
 /// Consumes arrived stock from the earliest batches: whenever `S` exceeds its highest value
 /// since the plan was set, the excess is taken from the front and the mark moves up. `S` comes
-/// from the latest states only, so a late or repeated webhook never consumes twice.
-pub fn consume_arrivals(record: &mut VariantRecord) {
+/// from the latest states only, so a late or repeated webhook never consumes twice. A mark an
+/// older rule measured is measured again first (nothing consumed then); orders placed before
+/// `now_ms` then count as already in the stock.
+pub fn consume_arrivals(record: &mut VariantRecord, now_ms: i64) {
+    if record.supply_rule < SUPPLY_RULE {
+        record.supply_rule = SUPPLY_RULE;
+        record.counted_since_ms = now_ms;
+        record.settings.supply_mark = Some(stock_position(record));
+        return;
+    }
     let s = stock_position(record);
     let Some(mark) = record.settings.supply_mark else {
         record.settings.supply_mark = Some(s);
@@ -192,23 +202,58 @@ mod tests {
         assert_eq!(eta_at(63, &supply, None, 2, today), None, "no lead time: to be confirmed");
     }
 
+    fn current(taken: i64, stock: i64) -> VariantRecord {
+        let mut r = VariantRecord { taken, supply_rule: SUPPLY_RULE, ..VariantRecord::default() };
+        r.header.stock = stock;
+        r
+    }
+
     #[test]
     fn arriving_stock_consumes_the_earliest_batches_once() {
-        let mut r = VariantRecord::default();
+        let mut r = current(20, -20);
         r.settings.supply = vec![batch(12, "2026-12-10"), batch(50, "2027-01-15")];
-        r.header.stock = -20;
-        r.header.units = 20;
-        consume_arrivals(&mut r);
+        consume_arrivals(&mut r, 0);
         assert_eq!(r.settings.supply_mark, Some(0), "the plan starts at the current position");
         r.header.stock = -5; // 15 units received
-        consume_arrivals(&mut r);
+        consume_arrivals(&mut r, 0);
         assert_eq!(r.settings.supply, [batch(47, "2027-01-15")]);
-        consume_arrivals(&mut r);
+        consume_arrivals(&mut r, 0);
         assert_eq!(r.settings.supply, [batch(47, "2027-01-15")], "the same state consumes nothing again");
-        r.header.units = 19; // fulfilled one: S drops with open units unless counted
-        r.fulfilled = 1;
-        consume_arrivals(&mut r);
-        assert_eq!(r.settings.supply, [batch(47, "2027-01-15")]);
+    }
+
+    #[test]
+    fn cancellations_and_restocked_returns_neither_consume_nor_make_a_later_arrival_count_short() {
+        let mut r = current(20, -20);
+        r.settings.supply = vec![batch(10, "2026-12-10"), batch(50, "2027-01-15")];
+        consume_arrivals(&mut r, 0);
+        // A cancellation of 3 without restock: refunded, not back on sale, still taken; the
+        // stock stays. (The first rule's position, stock + open units + fulfilled, fell by 3
+        // here, so the next 3 units to arrive would not have counted.)
+        r.header.units = 17;
+        consume_arrivals(&mut r, 0);
+        // A restocked return of 2 shipped units: back on sale, no longer taken.
+        r.taken = 18;
+        r.header.stock = -18;
+        consume_arrivals(&mut r, 0);
+        assert_eq!(r.settings.supply, [batch(10, "2026-12-10"), batch(50, "2027-01-15")], "nothing consumed");
+        // 4 units arrive: exactly 4 consumed.
+        r.header.stock = -14;
+        consume_arrivals(&mut r, 0);
+        assert_eq!(r.settings.supply, [batch(6, "2026-12-10"), batch(50, "2027-01-15")]);
+    }
+
+    #[test]
+    fn a_mark_of_the_first_rule_is_measured_again_and_consumes_nothing() {
+        let mut r = VariantRecord::default();
+        r.settings.supply = vec![batch(10, "2026-12-10")];
+        r.settings.supply_mark = Some(-40);
+        r.header.stock = -5;
+        r.taken = 7;
+        consume_arrivals(&mut r, 1_000);
+        assert_eq!(
+            (r.supply_rule, r.settings.supply_mark, r.counted_since_ms, r.settings.supply.len()),
+            (SUPPLY_RULE, Some(2), 1_000, 1)
+        );
     }
 
     proptest! {

@@ -81,6 +81,13 @@ pub struct OrderLine {
     pub variant_id: Option<u64>,
     /// `fulfillable_quantity`, or 0 once the order is cancelled or closed.
     pub open_qty: u32,
+    /// Units the line has taken from `available` for good (SPEC 6): `current_quantity` plus
+    /// units refunded without restock. An order, a cancellation with or without restock, a
+    /// restocked return or an edit moves `available` and this in opposite directions, so only
+    /// arriving stock moves their sum. `None` where the source does not say (a platform read,
+    /// whose order query carries no refunds): no change is counted from or to an unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken: Option<u32>,
 }
 
 /// The latest `available` of one inventory item at one location.
@@ -121,6 +128,24 @@ struct RawOrder {
     email: Option<String>,
     #[serde(default)]
     contact_email: Option<String>,
+    #[serde(default)]
+    refunds: Vec<RawRefund>,
+}
+
+#[derive(Deserialize)]
+struct RawRefund {
+    #[serde(default)]
+    refund_line_items: Vec<RawRefundLine>,
+}
+
+#[derive(Deserialize)]
+struct RawRefundLine {
+    line_item_id: u64,
+    #[serde(default)]
+    quantity: i64,
+    /// `no_restock`, `cancel`, `return` or `legacy_restock`.
+    #[serde(default)]
+    restock_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +165,8 @@ struct RawLine {
     variant_id: Option<u64>,
     #[serde(default)]
     fulfillable_quantity: Option<i64>,
+    #[serde(default)]
+    current_quantity: Option<i64>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -239,13 +266,27 @@ pub fn parse_order(body: &[u8], triggered_at: Option<&str>) -> Result<OrderState
     let created_at_ms = timestamp_ms("created_at", &raw.created_at)?;
     let updated_at_ms = timestamp_ms("updated_at", &raw.updated_at)?;
     let closed = raw.cancelled_at.is_some() || raw.closed_at.is_some();
+    let quantity = |q: i64| q.clamp(0, i64::from(u32::MAX)) as u32;
+    // Units refunded without going back on sale, per line. A refund line that does not say
+    // how it was restocked counts as restocked: a unit wrongly thought back on sale makes a
+    // later arrival count short (a later date), never consume supply that has not come.
+    let mut unrestocked: std::collections::BTreeMap<u64, i64> = std::collections::BTreeMap::new();
+    for r in raw.refunds.iter().flat_map(|r| &r.refund_line_items) {
+        if r.restock_type.as_deref() == Some("no_restock") {
+            let units = unrestocked.entry(r.line_item_id).or_insert(0);
+            *units = units.saturating_add(r.quantity.clamp(0, MAX_QUANTITY));
+        }
+    }
     let lines: Vec<OrderLine> = raw
         .line_items
         .iter()
         .map(|l| OrderLine {
             line_id: l.id,
             variant_id: l.variant_id,
-            open_qty: if closed { 0 } else { l.fulfillable_quantity.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32 },
+            open_qty: if closed { 0 } else { quantity(l.fulfillable_quantity.unwrap_or(0)) },
+            taken: l.current_quantity.map(|q| {
+                quantity(q.clamp(0, MAX_QUANTITY).saturating_add(unrestocked.get(&l.id).copied().unwrap_or(0)))
+            }),
         })
         .collect();
     let nonempty = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());

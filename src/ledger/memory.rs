@@ -14,6 +14,16 @@ pub struct VariantBook {
     pub inventory_item_id: Option<u64>,
     pub header: Header,
     pub lines: BTreeMap<FillKey, u32>,
+    /// Units its orders' lines took from `available` for good, since enrolment (SPEC 6): with
+    /// the stock, the supply position.
+    pub taken: i64,
+}
+
+impl VariantBook {
+    /// The supply position: only arriving stock moves it (`ledger::eta`).
+    pub fn supply_position(&self) -> i64 {
+        self.header.stock.saturating_add(self.taken)
+    }
 }
 
 /// What an event changed: the input of the effects (tags, holds, emails).
@@ -85,6 +95,11 @@ impl MemoryLedger {
         };
         self.orders.insert(state.order_id, plan.record);
         let mut changed = Changed::default();
+        // Every order of a book in memory is placed after its enrolment.
+        for (variant, delta) in plan.taken.iter().chain(&plan.taken_new) {
+            let book = self.variants.get_mut(variant).expect("plan only names managed variants");
+            book.taken = book.taken.saturating_add(*delta);
+        }
         for (variant, changes) in plan.changes {
             let book = self.variants.get_mut(&variant).expect("plan only names managed variants");
             for c in &changes {

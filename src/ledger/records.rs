@@ -16,10 +16,20 @@ pub struct VariantRecord {
     pub header: Header,
     #[serde(default)]
     pub settings: VariantSettings,
-    /// Units fulfilled since enrolment: part of the stock position `S` that tracks arrivals
-    /// (`notify::eta`).
+    /// Units fulfilled since enrolment: the stock position of the first supply rule, no longer
+    /// maintained (records written before [`SUPPLY_RULE`] 1 still carry it).
     #[serde(default)]
     pub fulfilled: u64,
+    /// Units the lines of its orders have taken from `available` for good, counted since
+    /// `counted_since_ms` (SPEC 6): with the stock, the supply position (`ledger::eta`).
+    #[serde(default)]
+    pub taken: i64,
+    /// When the count of `taken` started (ms): orders placed before it are in the stock.
+    #[serde(default)]
+    pub counted_since_ms: i64,
+    /// The rule the supply mark was measured by; a mark of an older rule is measured again.
+    #[serde(default)]
+    pub supply_rule: u8,
     /// The levels of its inventory item have been read (from the platform at enrolment, or from
     /// a level webhook): until then its stock is unknown, and the storefront shows no badge rather
     /// than a guess. Records written before this field knew their levels from webhooks.
@@ -33,6 +43,9 @@ pub struct VariantRecord {
     #[serde(default)]
     pub onboarding_job: Option<u64>,
 }
+
+/// The supply rule of this code: the position is `stock + taken`.
+pub const SUPPLY_RULE: u8 = 1;
 
 fn levels_were_read() -> bool {
     true

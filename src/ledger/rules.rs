@@ -74,11 +74,18 @@ impl OrderRecord {
     }
 }
 
-/// An order event's effect: the record to store and the line changes per variant.
+/// An order event's effect: the record to store, the line changes per variant, and per variant
+/// the change of the units its lines have taken from `available` for good (SPEC 6: what the
+/// supply position adds to the stock, so that only arriving stock moves it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPlan {
     pub record: OrderRecord,
     pub changes: BTreeMap<u64, Vec<LineChange>>,
+    pub taken: BTreeMap<u64, i64>,
+    /// The units taken by an order the ledger did not have, per variant: they count only for a
+    /// variant whose supply position started before the order was placed (an old order first
+    /// heard of now took its units before, and they are in the stock already).
+    pub taken_new: BTreeMap<u64, i64>,
 }
 
 /// `None` when `new` is not newer than what the ledger has: an old or repeated state changes
@@ -93,8 +100,34 @@ pub fn plan_order(
         return None;
     }
     let record = OrderRecord::from_state(new, rules);
-    let changes = line_changes(new.order_id, old, &record, managed);
-    Some(OrderPlan { record, changes })
+    let changes = line_changes(new.order_id, old, &record, &managed);
+    let (taken, taken_new) = match old {
+        Some(_) => (taken_changes(old, &record, &managed), BTreeMap::new()),
+        None => (BTreeMap::new(), taken_changes(None, &record, &managed)),
+    };
+    Some(OrderPlan { record, changes, taken, taken_new })
+}
+
+/// Per managed variant, how many more units the order's lines have taken from `available` in
+/// `new` than in `old`. A line the ledger did not have took none; a line whose count is unknown
+/// on either side (a platform read, a record from before the count) changes nothing.
+fn taken_changes(old: Option<&OrderRecord>, new: &OrderRecord, managed: impl Fn(u64) -> bool) -> BTreeMap<u64, i64> {
+    let mut out = BTreeMap::new();
+    for line in &new.lines {
+        let Some(variant) = line.variant_id.filter(|v| managed(*v)) else { continue };
+        let before = match old.and_then(|o| o.lines.iter().find(|l| l.line_id == line.line_id)) {
+            Some(l) => l.taken,
+            None => Some(0),
+        };
+        if let (Some(before), Some(after)) = (before, line.taken) {
+            let delta = i64::from(after) - i64::from(before);
+            if delta != 0 {
+                *out.entry(variant).or_insert(0) += delta;
+            }
+        }
+    }
+    out.retain(|_, d| *d != 0);
+    out
 }
 
 /// The order re-keyed under changed rules (its priority class), or `None` when its class is
@@ -110,8 +143,8 @@ pub fn plan_rekey(
         return None;
     }
     let record = OrderRecord { priority, ..old.clone() };
-    let changes = line_changes(order_id, Some(old), &record, managed);
-    Some(OrderPlan { record, changes })
+    let changes = line_changes(order_id, Some(old), &record, &managed);
+    Some(OrderPlan { record, changes, taken: BTreeMap::new(), taken_new: BTreeMap::new() })
 }
 
 /// What moving from `old` to `new` changes in each managed variant's book.
@@ -119,7 +152,7 @@ fn line_changes(
     order_id: u64,
     old: Option<&OrderRecord>,
     new: &OrderRecord,
-    managed: impl Fn(u64) -> bool,
+    managed: &impl Fn(u64) -> bool,
 ) -> BTreeMap<u64, Vec<LineChange>> {
     let before = old.map(|o| o.open_lines(order_id)).unwrap_or_default();
     let after = new.open_lines(order_id);
@@ -163,6 +196,7 @@ mod tests {
                     line_id: *line_id,
                     variant_id: Some(*variant),
                     open_qty: *open_qty,
+                    taken: Some(*open_qty),
                 })
                 .collect(),
             cancelled: false,

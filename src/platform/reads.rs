@@ -309,6 +309,8 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
             line_id,
             variant_id: gid_number(&l["variant"]["id"]),
             open_qty: if closed { 0 } else { open },
+            // The order query carries no refunds: how many units went back on sale is unknown.
+            taken: None,
         });
     }
     let tags =

@@ -83,7 +83,7 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
             updated_at: at,
             tags: vec![],
             cancelled: false,
-            lines: vec![Line { line_id: line, variant_id: variant, quantity: 1, fulfillable: 1 }],
+            lines: vec![Line { line_id: line, variant_id: variant, quantity: 1, fulfillable: 1, ..Line::default() }],
         };
         let mut d = Delivery::new("orders/create", body.body());
         d.triggered_at = Some(triggered_at(at, 0));

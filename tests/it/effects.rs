@@ -145,6 +145,8 @@ impl Setup {
                     variant_id: l.variant_id,
                     quantity: l.quantity,
                     fulfillable: l.quantity - l.fulfilled,
+                    restocked: l.restocked,
+                    unrestocked: l.unrestocked,
                 })
                 .collect(),
         };

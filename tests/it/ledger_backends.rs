@@ -31,9 +31,18 @@ pub async fn enrol_all(store: &SharedStore, rules: &ShopRules) {
     for v in VARIANTS {
         let info =
             VariantInfo { variant_id: v, product_id: 1, inventory_item_id: Some(item_of(v)), title: String::new() };
-        map_variant(&backorder::books::Books::new(store.clone()), &event(format!("setup:{v}"), "setup"), &info, true)
+        let books = backorder::books::Books::new(store.clone());
+        map_variant(&books, &event(format!("setup:{v}"), "setup"), &info, true).await.expect("enrolled");
+        // The books start with the model's history, whose clock runs from BASE: its orders are
+        // placed after the enrolment, as the model has it.
+        books
+            .update(SHOP, backorder::books::key::Variant(v), |record| {
+                let mut record = record.expect("enrolled");
+                record.counted_since_ms = crate::support::shopify::BASE * 1000;
+                backorder::books::Edit::put(record, ())
+            })
             .await
-            .expect("enrolled");
+            .expect("dated");
     }
 }
 
@@ -65,7 +74,8 @@ pub async fn ledger_view(store: &SharedStore) -> Expected {
             .map(|(k, q)| ((k.order_id, k.line_id), record.header.backordered_of(k, *q)))
             .filter(|(_, b)| *b > 0)
             .collect();
-        out.insert(v, (per_line, record.header.unattributed()));
+        let position = backorder::ledger::eta::stock_position(&record);
+        out.insert(v, (per_line, record.header.unattributed(), position));
     }
     out
 }

@@ -21,7 +21,7 @@ pub fn order(id: u64, qty: u32, at: i64) -> Delivery {
         updated_at: at,
         tags: vec![],
         cancelled: false,
-        lines: vec![Line { line_id: id * 10, variant_id: VARIANT, quantity: qty, fulfillable: qty }],
+        lines: vec![Line { line_id: id * 10, variant_id: VARIANT, quantity: qty, fulfillable: qty, ..Line::default() }],
     };
     let mut d = Delivery::new("orders/create", order.body());
     d.triggered_at = Some(triggered_at(at, 0));

@@ -1,10 +1,12 @@
 //! The ledger against a deliberately naive reference model of SPEC 4 over random histories.
 //!
 //! A history is played on a tiny simulated platform that keeps Shopify's inventory accounting
-//! (an order takes stock, a cancellation with restock gives it back, a fulfillment leaves it).
-//! Every state change becomes a Shopify-shaped delivery; the deliveries are duplicated and
-//! shuffled, fed to the ledger, and the result must equal what the model computes from the
-//! platform's final state by brute force.
+//! (an order takes stock, a cancellation with restock gives it back, one without does not, a
+//! fulfillment leaves it, a restocked return gives shipped units back). Every state change
+//! becomes a Shopify-shaped delivery; the deliveries are duplicated and shuffled, fed to the
+//! ledger, and the result must equal what the model computes from the platform's final state
+//! by brute force: the backordered units per line, the unattributed backlog, and the supply
+//! position of SPEC 6 (which only arriving stock moves).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,11 +26,38 @@ pub fn item_of(variant: u64) -> u64 {
 
 #[derive(Debug, Clone)]
 pub enum Op {
-    Create { vip: bool, lines: Vec<(usize, u32)>, location: usize },
-    Fulfil { order: usize, line: usize, units: u32 },
-    Cancel { order: usize, restock: bool, location: usize },
-    Restock { variant: usize, location: usize, units: i64 },
-    Recount { variant: usize, location: usize, available: i64 },
+    Create {
+        vip: bool,
+        lines: Vec<(usize, u32)>,
+        location: usize,
+    },
+    Fulfil {
+        order: usize,
+        line: usize,
+        units: u32,
+    },
+    Cancel {
+        order: usize,
+        restock: bool,
+        location: usize,
+    },
+    /// Shipped units of a line come back and are put on sale again.
+    Return {
+        order: usize,
+        line: usize,
+        units: u32,
+        location: usize,
+    },
+    Restock {
+        variant: usize,
+        location: usize,
+        units: i64,
+    },
+    Recount {
+        variant: usize,
+        location: usize,
+        available: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,6 +66,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(vip, lines, location)| Op::Create { vip: vip && lines.len() == 1, lines, location }),
         1 => (any::<usize>(), any::<usize>(), 1..3u32).prop_map(|(order, line, units)| Op::Fulfil { order, line, units }),
         1 => (any::<usize>(), any::<bool>(), 0..2usize).prop_map(|(order, restock, location)| Op::Cancel { order, restock, location }),
+        1 => (any::<usize>(), any::<usize>(), 1..3u32, 0..2usize)
+            .prop_map(|(order, line, units, location)| Op::Return { order, line, units, location }),
         1 => (0..3usize, 0..2usize, 1..6i64).prop_map(|(variant, location, units)| Op::Restock { variant, location, units }),
         1 => (0..3usize, 0..2usize, -4..4i64).prop_map(|(variant, location, available)| Op::Recount { variant, location, available }),
     ]
@@ -99,6 +130,7 @@ impl Platform {
                         variant_id: VARIANTS[*v],
                         quantity: *q,
                         fulfillable: *q,
+                        ..Line::default()
                     })
                     .collect();
                 for l in &lines {
@@ -127,6 +159,14 @@ impl Platform {
                 }
                 self.orders[i].cancelled = true;
                 self.orders[i].updated_at = at;
+                // The unshipped units are refunded, put back on sale or not.
+                for l in &mut self.orders[i].lines {
+                    if *restock {
+                        l.restocked += l.fulfillable;
+                    } else {
+                        l.unrestocked += l.fulfillable;
+                    }
+                }
                 if *restock {
                     let returns: Vec<(u64, u32)> =
                         self.orders[i].lines.iter().map(|l| (l.variant_id, l.fulfillable)).collect();
@@ -136,20 +176,39 @@ impl Platform {
                 }
                 self.send_order(i, "orders/cancelled");
             }
+            Op::Return { order, line, units, location } if !self.orders.is_empty() => {
+                let i = order % self.orders.len();
+                let o = &mut self.orders[i];
+                let l = line % o.lines.len();
+                if o.cancelled {
+                    return;
+                }
+                let shipped = o.lines[l].quantity - o.lines[l].fulfillable - o.lines[l].restocked;
+                let back = (*units).min(shipped);
+                if back == 0 {
+                    return;
+                }
+                o.lines[l].restocked += back;
+                o.updated_at = at;
+                let variant = o.lines[l].variant_id;
+                self.adjust(variant, LOCATIONS[*location], i64::from(back), at);
+                self.send_order(i, "orders/updated");
+            }
             Op::Restock { variant, location, units } => {
                 self.adjust(VARIANTS[*variant], LOCATIONS[*location], *units, at)
             }
             Op::Recount { variant, location, available } => {
                 self.set_level(VARIANTS[*variant], LOCATIONS[*location], *available, at)
             }
-            Op::Fulfil { .. } | Op::Cancel { .. } => {}
+            Op::Fulfil { .. } | Op::Cancel { .. } | Op::Return { .. } => {}
         }
     }
 }
 
-/// What SPEC 4 says, computed from scratch: backordered units per (order, line), the
-/// unattributed backlog, per variant.
-pub type Expected = BTreeMap<u64, (BTreeMap<(u64, u64), u32>, u64)>;
+/// What SPEC 4 and 6 say, computed from scratch, per variant: backordered units per (order,
+/// line), the unattributed backlog, and the supply position (the counted stock plus every unit
+/// the orders' lines took for good: ordered, less what was refunded and put back on sale).
+pub type Expected = BTreeMap<u64, (BTreeMap<(u64, u64), u32>, u64, i64)>;
 
 pub fn model(platform: &Platform, vip_class: i32, counted: Option<&BTreeSet<u64>>) -> Expected {
     let mut out = Expected::new();
@@ -180,9 +239,31 @@ pub fn model(platform: &Platform, vip_class: i32, counted: Option<&BTreeSet<u64>
                 unit += 1;
             }
         }
-        out.insert(variant, (per_line, backlog.saturating_sub(units)));
+        let taken: i64 = platform
+            .orders
+            .iter()
+            .flat_map(|o| &o.lines)
+            .filter(|l| l.variant_id == variant)
+            .map(|l| i64::from(l.quantity - l.restocked))
+            .sum();
+        out.insert(variant, (per_line, backlog.saturating_sub(units), stock + taken));
     }
     out
+}
+
+/// Stock that arrived at counted locations over the history: receipts, and only receipts.
+/// (A recount sets a level to any number, and a move out of the counted locations is stock
+/// leaving: histories with either say nothing of arrivals alone.)
+pub fn arrivals(ops: &[Op], all_counted: bool) -> Option<i64> {
+    let mut arrived = 0;
+    for op in ops {
+        match op {
+            Op::Recount { .. } => return None,
+            Op::Restock { units, .. } => arrived += units,
+            _ => {}
+        }
+    }
+    all_counted.then_some(arrived)
 }
 
 pub fn ledger_view(ledger: &MemoryLedger) -> Expected {
@@ -190,7 +271,8 @@ pub fn ledger_view(ledger: &MemoryLedger) -> Expected {
         .iter()
         .map(|v| {
             let per_line = ledger.backordered(*v).into_iter().map(|(k, b)| ((k.order_id, k.line_id), b)).collect();
-            (*v, (per_line, ledger.variants[v].header.unattributed()))
+            let book = &ledger.variants[v];
+            (*v, (per_line, book.header.unattributed(), book.supply_position()))
         })
         .collect()
 }
@@ -250,6 +332,13 @@ proptest! {
         }
         let (mut ledger, counted) = setup(one_location);
         feed(&mut ledger, &scramble(&platform.deliveries, &dupes, seed));
-        prop_assert_eq!(ledger_view(&ledger), model(&platform, 10, counted.as_ref()));
+        let view = ledger_view(&ledger);
+        prop_assert_eq!(&view, &model(&platform, 10, counted.as_ref()));
+        // Only arrivals move the supply position: orders, fulfillments, cancellations with or
+        // without restock and restocked returns leave it where it was (0 at enrolment).
+        if let Some(arrived) = arrivals(&ops, !one_location) {
+            let position: i64 = view.values().map(|(_, _, p)| p).sum();
+            prop_assert_eq!(position, arrived);
+        }
     }
 }

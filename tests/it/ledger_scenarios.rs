@@ -21,7 +21,7 @@ async fn play(store: &SharedStore, ops: &[Op]) -> (BTreeMap<u64, u32>, u64) {
     enrol_all(store, &rules).await;
     feed(store, &platform.deliveries).await;
     let view = ledger_view(store).await;
-    let (lines, unattributed) = &view[&VARIANTS[V]];
+    let (lines, unattributed, _) = &view[&VARIANTS[V]];
     let mut per_order = BTreeMap::new();
     for ((order, _), units) in lines {
         *per_order.entry(*order).or_insert(0) += units;

@@ -48,7 +48,7 @@ impl Open {
     }
 
     pub fn line(&self, open_qty: u32) -> OrderLine {
-        OrderLine { line_id: self.order_id * 10 + 1, variant_id: Some(VARIANT), open_qty }
+        OrderLine { line_id: self.order_id * 10 + 1, variant_id: Some(VARIANT), open_qty, taken: None }
     }
 
     pub fn tags(&self) -> Vec<String> {

@@ -147,6 +147,10 @@ pub async fn update(
                 // The same plan sent back (a client's read-modify-write) is no new plan.
                 if record.settings.supply != plan {
                     // A new plan counts arrivals from now on.
+                    if record.supply_rule < crate::ledger::records::SUPPLY_RULE {
+                        record.supply_rule = crate::ledger::records::SUPPLY_RULE;
+                        record.counted_since_ms = crate::store::now_ms() as i64;
+                    }
                     record.settings.supply_mark = Some(crate::ledger::eta::stock_position(&record));
                 }
                 Edit::put(record, true).mark(Mark::Variant(variant))

@@ -17,6 +17,27 @@ fn our_orders_create_fixture_parses_with_exact_ids() {
 }
 
 #[test]
+fn a_line_has_taken_its_current_quantity_and_the_units_refunded_without_restock() {
+    let mut v: serde_json::Value = serde_json::from_slice(ORDER).unwrap();
+    let line = v["line_items"][1]["id"].as_u64().unwrap();
+    v["line_items"][1]["quantity"] = 5.into();
+    v["line_items"][1]["current_quantity"] = 1.into();
+    v["refunds"] = serde_json::json!([
+        {"refund_line_items": [{"line_item_id": line, "quantity": 2, "restock_type": "no_restock"}]},
+        {"refund_line_items": [{"line_item_id": line, "quantity": 1, "restock_type": "cancel"},
+                               {"line_item_id": line, "quantity": 1, "restock_type": "return"}]},
+    ]);
+    let order = parse_order(&serde_json::to_vec(&v).unwrap(), None).unwrap();
+    assert_eq!(order.lines[1].taken, Some(3), "1 still ordered + 2 refunded and not back on sale");
+    // A refund line that does not say how it was restocked counts as restocked.
+    v["refunds"] = serde_json::json!([{"refund_line_items": [{"line_item_id": line, "quantity": 2}]}]);
+    assert_eq!(parse_order(&serde_json::to_vec(&v).unwrap(), None).unwrap().lines[1].taken, Some(1));
+    // No current quantity: unknown.
+    v["line_items"][1].as_object_mut().unwrap().remove("current_quantity");
+    assert_eq!(parse_order(&serde_json::to_vec(&v).unwrap(), None).unwrap().lines[1].taken, None);
+}
+
+#[test]
 fn enum_values_added_by_later_api_versions_do_not_stop_an_order_from_parsing() {
     // 2026-10 added FULFILLMENT_NOT_REQUIRED to the order's display fulfillment status; later
     // versions will add more. The ledger reads quantities, never these, so any value passes.

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The fixed instant test histories count from (seconds since the epoch).
-const BASE: i64 = 1_795_000_000;
+pub const BASE: i64 = 1_795_000_000;
 
 /// A point in a test history: seconds after a fixed instant, rendered with a shop offset as
 /// Shopify does (`-05:00`).
@@ -29,13 +29,28 @@ pub fn triggered_at(t: i64, nth: u32) -> String {
     at.format(&Rfc3339).expect("formats")
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Line {
     pub line_id: u64,
     pub variant_id: u64,
     pub quantity: u32,
     /// Units still to ship.
     pub fulfillable: u32,
+    /// Units refunded and put back on sale (a restocked cancellation or return).
+    pub restocked: u32,
+    /// Units refunded without going back on sale.
+    pub unrestocked: u32,
+}
+
+impl Line {
+    /// The line's refunds as Shopify lists them, one refund line per kind of restock.
+    fn refund_lines(&self) -> Vec<Value> {
+        [(self.restocked, "cancel"), (self.unrestocked, "no_restock")]
+            .into_iter()
+            .filter(|(units, _)| *units > 0)
+            .map(|(units, kind)| json!({"line_item_id": self.line_id, "quantity": units, "restock_type": kind}))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +76,7 @@ impl Order {
                 json!({
                     "id": l.line_id,
                     "admin_graphql_api_id": format!("gid://shopify/LineItem/{}", l.line_id),
-                    "current_quantity": if self.cancelled { 0 } else { l.quantity },
+                    "current_quantity": l.quantity - l.restocked - l.unrestocked,
                     "fulfillable_quantity": if self.cancelled { 0 } else { l.fulfillable },
                     "fulfillment_status": if l.fulfillable == 0 { Value::from("fulfilled") } else if l.fulfillable < l.quantity { "partial".into() } else { Value::Null },
                     "name": format!("Trail Runner - {}", l.variant_id),
@@ -101,6 +116,7 @@ impl Order {
                 "tags": self.tags.join(", "),
             },
             "line_items": line_items,
+            "refunds": [{"refund_line_items": self.lines.iter().flat_map(Line::refund_lines).collect::<Vec<_>>()}],
         }))
         .expect("json")
     }
