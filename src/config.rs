@@ -43,6 +43,9 @@ pub struct ReconcileSettings {
     pub interval_secs: u64,
     /// Drift passes of different shops running at the same time in this process.
     pub shops_in_flight: usize,
+    /// A shop with more open orders than this many pages of `OpenOrders` (20 each) has them read
+    /// at enrolment through one bulk operation.
+    pub bulk_after_pages: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -71,6 +71,16 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         }
         // One shop per world: its id only says the token was accepted.
         "ShopId" => Ok(json!({"shop": {"id": gid("Shop", 1)}})),
+        "OrdersCount" => {
+            let query = vars["query"].as_str().unwrap_or_default();
+            let count = world.orders.values().filter(|o| order_matches(query, o)).count();
+            Ok(json!({"ordersCount": {"count": count, "precision": "EXACT"}}))
+        }
+        "BulkRunQuery" => Ok(super::bulk::run_query(world, vars)),
+        "BulkOperation" => {
+            let base = world.bulk_base.clone();
+            Ok(super::bulk::look(world, vars, &base))
+        }
         "ShopTimezone" => {
             let zone = if world.timezone.is_empty() { "Etc/UTC" } else { world.timezone.as_str() };
             Ok(json!({"shop": {"ianaTimezone": zone}}))
@@ -361,7 +371,7 @@ fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
 /// Whether `order` matches an `orders(query:)` search: the terms the service sends
 /// (`status:open`, `updated_at:>=` or `>` a time), all of which must hold. Like Shopify, a term
 /// it does not know filters nothing.
-fn order_matches(query: &str, order: &Order) -> bool {
+pub(super) fn order_matches(query: &str, order: &Order) -> bool {
     query.split_whitespace().filter(|t| !t.eq_ignore_ascii_case("AND")).all(|term| {
         let term = term.replace(['\'', '"'], "");
         if term == "status:open" {
@@ -390,7 +400,7 @@ fn open_orders(world: &World, vars: &Value, doc: &Document) -> Value {
 }
 
 /// An order as `OpenOrders` and `OrderState` select it, with the first `lines` of its lines.
-fn order_node(world: &World, o: &Order, lines: Option<u64>) -> Value {
+pub(super) fn order_node(world: &World, o: &Order, lines: Option<u64>) -> Value {
     json!({
         "id": gid("Order", o.id),
         "name": o.name,

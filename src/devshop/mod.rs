@@ -8,6 +8,7 @@
 //! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
 
 mod bucket;
+pub mod bulk;
 mod faults;
 pub mod graphql;
 mod notify;
@@ -70,6 +71,8 @@ struct Shared {
     holds: Mutex<HashMap<String, Gate>>,
     bucket_max: f64,
     restore_rate: f64,
+    /// The dev shop's own address, for the URLs it hands out (bulk results).
+    url: String,
 }
 
 pub struct DevShop {
@@ -89,7 +92,7 @@ fn account<'a>(shops: &'a mut HashMap<String, Account>, shared: &Shared, shop: &
         refresh_token: None,
         scopes: Vec::new(),
         bucket: Bucket::new(shared.bucket_max, shared.restore_rate),
-        world: World::default(),
+        world: World::with_bulk_base(format!("{}/bulk/{shop}", shared.url)),
         calls: Vec::new(),
     })
 }
@@ -104,6 +107,8 @@ impl DevShop {
     /// Starts on a free loopback port with a cost bucket of `bucket_max` points restoring
     /// `restore_rate` points per second (Shopify Standard: 2000 / 100).
     pub async fn start(bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             shops: Mutex::new(HashMap::new()),
             oauth: Mutex::new(oauth::OAuthState { lifetime_secs: 3600, ..Default::default() }),
@@ -113,9 +118,8 @@ impl DevShop {
             holds: Mutex::new(HashMap::new()),
             bucket_max,
             restore_rate,
+            url: url.clone(),
         });
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let url = format!("http://{}", listener.local_addr()?);
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -124,6 +128,7 @@ impl DevShop {
                 .route("/shops/{shop}/admin/api/{version}/graphql.json", web::post().to(admin_graphql))
                 .route("/shops/{shop}/admin/oauth/authorize", web::get().to(oauth::authorize))
                 .route("/shops/{shop}/admin/oauth/access_token", web::post().to(oauth::access_token))
+                .route("/bulk/{shop}/{file}", web::get().to(bulk_result))
         })
         .workers(1)
         .disable_signals()
@@ -223,6 +228,16 @@ impl DevShop {
 
     pub async fn stop(self) {
         self.server.stop(true).await;
+    }
+}
+
+/// A bulk operation's JSONL result, as Shopify's storage serves it (no token: the URL is the key).
+async fn bulk_result(path: web::Path<(String, String)>, shared: web::Data<Shared>) -> HttpResponse {
+    let (shop, file) = path.into_inner();
+    let shops = lock(&shared.shops);
+    match shops.get(&shop).and_then(|a| bulk::result(&a.world, &file)) {
+        Some(jsonl) => HttpResponse::Ok().content_type("application/jsonl").body(jsonl),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 

@@ -102,6 +102,10 @@ pub struct World {
     pub subscriptions: BTreeMap<String, String>,
     /// `shop.ianaTimezone`; empty is `Etc/UTC`, the dev shop's own.
     pub timezone: String,
+    /// The app's bulk operations, by id.
+    pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
+    /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).
+    pub bulk_base: String,
     next_id: u64,
     clock_ms: i64,
 }
@@ -110,6 +114,11 @@ pub struct World {
 pub const MAIN_LOCATION: u64 = 1;
 
 impl World {
+    /// A new shop whose bulk results are served at `bulk_base`.
+    pub fn with_bulk_base(bulk_base: String) -> Self {
+        Self { bulk_base, ..Self::default() }
+    }
+
     /// A fresh id (variants, orders, lines, holds share one sequence, as distinct as Shopify's).
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;

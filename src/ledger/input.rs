@@ -224,10 +224,20 @@ fn digest(parts: &impl serde::Serialize) -> u64 {
     u64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
 }
 
+/// Where a state read from the platform sorts among the webhooks of its second. `updatedAt` has
+/// whole seconds; the read reflects every change made before it was asked for (`asked_at_ms`,
+/// our clock), and none after. So it sorts after the webhooks of changes made before the ask
+/// (a late one does not undo a repair) and before those of changes made after it in the same
+/// second (which are newer, and applied).
+fn read_at_ns(updated_at_ms: i64, asked_at_ms: i64) -> i64 {
+    let start = updated_at_ms.div_euclid(1000).saturating_mul(1_000_000_000);
+    asked_at_ms.saturating_mul(1_000_000).clamp(start, end_of_second_ns(updated_at_ms))
+}
+
 impl OrderState {
-    /// A state read from the platform (reconciliation) rather than a webhook. Its version
-    /// sorts after a webhook's of the same second, so a repaired state is not undone by an
-    /// older delivery arriving late.
+    /// A state read from the platform (reconciliation) rather than a webhook, asked for at
+    /// `asked_at_ms`: see [`read_at_ns`].
+    #[allow(clippy::too_many_arguments)]
     pub fn from_platform(
         order_id: u64,
         name: String,
@@ -236,19 +246,27 @@ impl OrderState {
         mut customer_tags: Vec<String>,
         lines: Vec<OrderLine>,
         cancelled: bool,
+        asked_at_ms: i64,
     ) -> Self {
         customer_tags.sort();
         customer_tags.dedup();
         let digest = digest(&(&name, created_at_ms, &customer_tags, &lines));
-        let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest };
+        let version = Version { updated_at_ms, triggered_at_ns: read_at_ns(updated_at_ms, asked_at_ms), digest };
         Self { order_id, name, created_at_ms, version, customer_tags, lines, cancelled, contact: Contact::default() }
     }
 }
 
 impl LevelState {
-    /// A level read from the platform (reconciliation); see [`OrderState::from_platform`].
-    pub fn from_platform(inventory_item_id: u64, location_id: u64, available: Option<i64>, updated_at_ms: i64) -> Self {
-        let version = Version { updated_at_ms, triggered_at_ns: end_of_second_ns(updated_at_ms), digest: 0 };
+    /// A level read from the platform (reconciliation) asked for at `asked_at_ms`; see
+    /// [`read_at_ns`].
+    pub fn from_platform(
+        inventory_item_id: u64,
+        location_id: u64,
+        available: Option<i64>,
+        updated_at_ms: i64,
+        asked_at_ms: i64,
+    ) -> Self {
+        let version = Version { updated_at_ms, triggered_at_ns: read_at_ns(updated_at_ms, asked_at_ms), digest: 0 };
         let available = available.map(|n| n.clamp(-MAX_QUANTITY, MAX_QUANTITY));
         Self { inventory_item_id, location_id, available, version }
     }

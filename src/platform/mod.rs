@@ -1,5 +1,6 @@
 //! Talking to the platform: the Admin GraphQL client, its pacing, and the operations it sends.
 
+pub mod bulk;
 pub mod client;
 pub mod cost;
 pub mod error;

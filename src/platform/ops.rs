@@ -47,8 +47,11 @@ operation!(WEBHOOK_SUBSCRIPTION_CREATE, "WebhookSubscriptionCreate");
 operation!(SHOP_ID, "ShopId");
 operation!(ORDER_TAGS, "OrderTags");
 operation!(SHOP_TIMEZONE, "ShopTimezone");
+operation!(ORDERS_COUNT, "OrdersCount");
+operation!(BULK_RUN_QUERY, "BulkRunQuery");
+operation!(BULK_OPERATION, "BulkOperation");
 
-pub const ALL: [Operation; 18] = [
+pub const ALL: [Operation; 21] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -67,4 +70,14 @@ pub const ALL: [Operation; 18] = [
     SHOP_ID,
     ORDER_TAGS,
     SHOP_TIMEZONE,
+    ORDERS_COUNT,
+    BULK_RUN_QUERY,
+    BULK_OPERATION,
 ];
+
+/// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema
+/// like the operations, never sent as a query of their own.
+pub const BULK_OPEN_ORDERS: Operation =
+    Operation { name: "BulkOpenOrders", document: include_str!("ops/bulk/OpenOrders.graphql") };
+
+pub const BULK_QUERIES: [Operation; 1] = [BULK_OPEN_ORDERS];

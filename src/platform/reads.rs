@@ -116,6 +116,7 @@ pub async fn item_levels(
     let mut levels = Vec::new();
     let mut after: Option<String> = None;
     loop {
+        let asked = crate::store::now_ms() as i64;
         let data = client.call(shop, token, &INVENTORY_ITEM_LEVELS, json!({"id": id, "after": after})).await?;
         let page = &data["inventoryItem"]["inventoryLevels"];
         for node in page["nodes"].as_array().into_iter().flatten() {
@@ -129,7 +130,7 @@ pub async fn item_levels(
                 .and_then(|q| q["quantity"].as_i64());
             let updated = node["updatedAt"].as_str().ok_or_else(|| malformed("a level without updatedAt"))?;
             let updated_at_ms = timestamp_ms("updatedAt", updated).map_err(|e| malformed(&e.to_string()))?;
-            levels.push(LevelState::from_platform(item, location, available, updated_at_ms));
+            levels.push(LevelState::from_platform(item, location, available, updated_at_ms, asked));
         }
         after = next_cursor(&page["pageInfo"]);
         if after.is_none() {
@@ -148,6 +149,9 @@ pub async fn open_orders(
     orders_page(client, shop, token, "status:open", after).await
 }
 
+/// Orders on one page of `OpenOrders` (its document's `first`).
+pub const OPEN_ORDERS_PAGE: u64 = 20;
+
 /// One page of the orders `query` (Shopify's search syntax) finds, oldest first.
 pub async fn orders_page(
     client: &AdminClient,
@@ -157,13 +161,14 @@ pub async fn orders_page(
     after: Option<&str>,
 ) -> Result<(Vec<OrderState>, Option<String>), PlatformError> {
     let vars = json!({"query": query, "after": after});
+    let asked = crate::store::now_ms() as i64;
     let data = client.call(shop, token, &OPEN_ORDERS, vars).await?;
     let page = &data["orders"];
     let mut orders = Vec::new();
     for node in page["nodes"].as_array().into_iter().flatten() {
         let mut node = node.clone();
         rest_of_lines(client, shop, token, &mut node).await?;
-        orders.push(order_of(&OPEN_ORDERS, &node)?);
+        orders.push(order_of(&OPEN_ORDERS, &node, asked)?);
     }
     Ok((orders, next_cursor(&page["pageInfo"])))
 }
@@ -274,17 +279,18 @@ pub async fn order_state(
     token: &Secret,
     order: u64,
 ) -> Result<Option<OrderState>, PlatformError> {
+    let asked = crate::store::now_ms() as i64;
     let mut data =
         client.call(shop, token, &ORDER_STATE, json!({"id": format!("gid://shopify/Order/{order}")})).await?;
     if data["order"].is_null() {
         return Ok(None);
     }
     rest_of_lines(client, shop, token, &mut data["order"]).await?;
-    order_of(&ORDER_STATE, &data["order"]).map(Some)
+    order_of(&ORDER_STATE, &data["order"], asked).map(Some)
 }
 
 /// An order node (`OpenOrders`, `OrderState`) as the ledger's order state.
-fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
+pub(super) fn order_of(op: &Operation, node: &Value, asked_at_ms: i64) -> Result<OrderState, PlatformError> {
     let malformed = |m: String| PlatformError::Malformed { operation: op.name, message: m };
     let id = gid_number(&node["id"]).ok_or_else(|| malformed("an order without an id".into()))?;
     let time = |field: &'static str| -> Result<i64, PlatformError> {
@@ -317,7 +323,16 @@ fn order_of(op: &Operation, node: &Value) -> Result<OrderState, PlatformError> {
         node["customer"]["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
     let name = node["name"].as_str().unwrap_or_default().to_string();
     let cancelled = !node["cancelledAt"].is_null();
-    let mut order = OrderState::from_platform(id, name, time("createdAt")?, time("updatedAt")?, tags, lines, cancelled);
+    let mut order = OrderState::from_platform(
+        id,
+        name,
+        time("createdAt")?,
+        time("updatedAt")?,
+        tags,
+        lines,
+        cancelled,
+        asked_at_ms,
+    );
     order.contact = contact;
     Ok(order)
 }

@@ -20,7 +20,8 @@ use crate::effects::AppliedOrderKey;
 use crate::ledger::input::{OrderState, VariantInfo};
 use crate::ledger::memory::MemoryLedger;
 use crate::notify::MailKey;
-use crate::platform::reads::{item_levels, open_orders, variant_on_platform};
+use crate::platform::bulk;
+use crate::platform::reads::{OPEN_ORDERS_PAGE, item_levels, open_orders, variant_on_platform};
 use crate::state::AppState;
 use crate::store::now_ms;
 
@@ -133,6 +134,8 @@ pub struct Onboarded {
     pub added: usize,
     /// Of those, orders whose customers are not emailed (the merchant's choice).
     pub quiet: usize,
+    /// The open orders were read in one bulk operation (a large shop).
+    pub bulk: bool,
 }
 
 /// The onboarding job: every open order holding `variant`, booked; the variant's levels read
@@ -155,27 +158,31 @@ pub async fn onboard_orders(
     {
         repair_levels(state, shop, &token, item).await.map_err(fail)?;
     }
+    let booking = Booking { state, shop, variant, choice, enrolled_ms, installed_ms };
     let mut found = Onboarded::default();
+    // A large shop's open orders come in one bulk operation rather than page by page.
+    let open = bulk::orders_count(&state.platform, shop, &token, "status:open").await.map_err(fail)?;
+    if open > state.settings.reconcile.bulk_after_pages.saturating_mul(OPEN_ORDERS_PAGE) {
+        progress.set(0, open).await.map_err(fail)?;
+        let orders = bulk::open_orders(&state.platform, shop, &token, |_| {}).await.map_err(fail)?;
+        found.bulk = true;
+        let total = orders.len() as u64;
+        for (n, order) in orders.iter().enumerate() {
+            booking.book(order, &mut found).await.map_err(fail)?;
+            if (n + 1) % 100 == 0 {
+                progress.set(n as u64 + 1, total).await.map_err(fail)?;
+            }
+        }
+        progress.set(total, total).await.map_err(fail)?;
+        return Ok(Some(serde_json::to_value(&found).unwrap_or_default()));
+    }
     let mut after: Option<String> = None;
     let mut pages = 0;
     loop {
         let (page, next) = open_orders(&state.platform, shop, &token, after.as_deref()).await.map_err(fail)?;
         pages += 1;
-        for order in page.iter().filter(|o| o.lines.iter().any(|l| l.variant_id == Some(variant))) {
-            found.orders += 1;
-            // Read only for an order placed before the enrolment: a later one is the webhooks'.
-            // The platform gives whole seconds, so an order of the enrolment's own second counts
-            // as earlier: the merchant's choice for existing orders (no email, say) is the safe
-            // side of the doubt.
-            let earlier = order.created_at_ms < enrolled_ms;
-            if earlier && state.books.get(shop, key::Order(order.order_id)).await.map_err(fail)?.is_none() {
-                let quiet = !choice.emails(order.created_at_ms, installed_ms);
-                hands_off(state, shop, order, choice, quiet).await.map_err(fail)?;
-                found.quiet += usize::from(quiet);
-            }
-            if repair_order(state, shop, order).await.map_err(fail)? == Repair::Added {
-                found.added += 1;
-            }
+        for order in &page {
+            booking.book(order, &mut found).await.map_err(fail)?;
         }
         // The total is known only at the end: a page more than those read so far.
         let more = u64::from(next.is_some());
@@ -186,6 +193,42 @@ pub async fn onboard_orders(
         }
     }
     Ok(Some(serde_json::to_value(&found).unwrap_or_default()))
+}
+
+/// What booking the open orders of an enrolment needs to know.
+struct Booking<'a> {
+    state: &'a AppState,
+    shop: &'a str,
+    variant: u64,
+    choice: ExistingOrders,
+    enrolled_ms: i64,
+    installed_ms: i64,
+}
+
+impl Booking<'_> {
+    /// Books one open order if it holds the variant, with the merchant's choice for an order
+    /// placed before the enrolment.
+    async fn book(&self, order: &OrderState, found: &mut Onboarded) -> Result<(), ReconcileError> {
+        let (state, shop) = (self.state, self.shop);
+        if !order.lines.iter().any(|l| l.variant_id == Some(self.variant)) {
+            return Ok(());
+        }
+        found.orders += 1;
+        // Read only for an order placed before the enrolment: a later one is the webhooks'.
+        // The platform gives whole seconds, so an order of the enrolment's own second counts as
+        // earlier: the merchant's choice for existing orders (no email, say) is the safe side
+        // of the doubt.
+        let earlier = order.created_at_ms < self.enrolled_ms;
+        if earlier && state.books.get(shop, key::Order(order.order_id)).await?.is_none() {
+            let quiet = !self.choice.emails(order.created_at_ms, self.installed_ms);
+            hands_off(state, shop, order, self.choice, quiet).await?;
+            found.quiet += usize::from(quiet);
+        }
+        if repair_order(state, shop, order).await? == Repair::Added {
+            found.added += 1;
+        }
+        Ok(())
+    }
 }
 
 /// One open order an enrolment would keep waiting, and what it would get.

@@ -32,6 +32,7 @@ mod ledger_scenarios;
 mod ledger_store;
 mod oauth;
 mod onboarding;
+mod onboarding_bulk;
 mod paging;
 mod platform;
 mod platform_cost;

@@ -1,7 +1,7 @@
 //! Every operation the service sends validates against Shopify's real Admin schema (2026-10).
 
 use apollo_compiler::{ExecutableDocument, Schema};
-use backorder::platform::ops::ALL;
+use backorder::platform::ops::{ALL, BULK_QUERIES};
 
 const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/shopify-schema/admin_2026-10.graphql");
 
@@ -20,7 +20,7 @@ fn every_operation_the_service_sends_validates_against_the_admin_schema() {
     let sdl = if sdl.contains("directive @oneOf") { sdl } else { format!("directive @oneOf on INPUT_OBJECT\n{sdl}") };
     let schema = Schema::parse_and_validate(sdl, "admin_2026-10.graphql").expect("the Admin schema parses");
     let mut failures = Vec::new();
-    for op in ALL {
+    for op in ALL.into_iter().chain(BULK_QUERIES) {
         let source = format!("{}.graphql", op.name);
         match ExecutableDocument::parse_and_validate(&schema, op.document, &source) {
             Ok(doc) => {

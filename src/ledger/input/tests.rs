@@ -101,7 +101,7 @@ fn a_level_beyond_any_real_quantity_is_refused_and_one_at_the_bound_is_taken() {
         assert!(matches!(level(n), Err(InputError::Quantity(_))), "{n}");
     }
     assert_eq!(level(-MAX_QUANTITY).unwrap().available, Some(-MAX_QUANTITY));
-    assert_eq!(LevelState::from_platform(1, 7, Some(i64::MIN), 0).available, Some(-MAX_QUANTITY));
+    assert_eq!(LevelState::from_platform(1, 7, Some(i64::MIN), 0, 0).available, Some(-MAX_QUANTITY));
 }
 
 #[test]
@@ -165,4 +165,23 @@ fn the_delivery_time_orders_two_level_states_of_the_same_second() {
     let first = parse_level(body(-2).as_bytes(), Some("2026-01-01T00:00:00.100000000Z")).unwrap();
     let second = parse_level(body(-3).as_bytes(), Some("2026-01-01T00:00:00.200000000Z")).unwrap();
     assert!(second.version > first.version);
+}
+
+#[test]
+fn a_platform_read_sorts_after_the_webhooks_of_changes_before_it_and_before_those_after_it() {
+    let second = timestamp_ms("t", "2026-01-01T00:00:00Z").unwrap();
+    // The level changed at .100 (what the read shows), the read was asked for at .500, and the
+    // level changed again at .700, all in one second of `updatedAt`.
+    let read = LevelState::from_platform(1, 2, Some(-2), second, second + 500);
+    let webhook = |avail: i64, at: &str| {
+        let body = format!(
+            r#"{{"inventory_item_id": 1, "location_id": 2, "available": {avail}, "updated_at": "2026-01-01T00:00:00Z"}}"#
+        );
+        parse_level(body.as_bytes(), Some(at)).unwrap()
+    };
+    assert!(webhook(-2, "2026-01-01T00:00:00.100000000Z").version < read.version, "a late webhook undoes no repair");
+    assert!(webhook(-3, "2026-01-01T00:00:00.700000000Z").version > read.version, "a newer change is applied");
+    // A read asked long after the change sorts after every webhook of that second.
+    let later = LevelState::from_platform(1, 2, Some(-2), second, second + 60_000);
+    assert!(webhook(-3, "2026-01-01T00:00:00.999000000Z").version < later.version);
 }
