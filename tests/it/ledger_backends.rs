@@ -80,6 +80,15 @@ pub async fn ledger_view(store: &SharedStore) -> Expected {
     out
 }
 
+async fn variant_records(store: &SharedStore) -> Vec<(u64, VariantRecord)> {
+    let mut out = Vec::new();
+    for v in VARIANTS {
+        let bytes = store.ledger_get(SHOP, &[Record::Variant(v)]).await.unwrap().remove(0);
+        out.push((v, decode(bytes.as_deref()).unwrap().expect("enrolled variant")));
+    }
+    out
+}
+
 fn check(backend: fn() -> Backend, cases: u32) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let config =
@@ -91,13 +100,18 @@ fn check(backend: fn() -> Backend, cases: u32) {
         }
         let (ledger, counted) = crate::ledger_model::setup(one_location);
         let test_store = backend().prepare();
-        let view = runtime.block_on(async {
+        let (view, records) = runtime.block_on(async {
             let store = test_store.open().await;
             enrol_all(&store, &ledger.rules).await;
             feed(&store, &scramble(&platform.deliveries, &dupes, seed)).await;
-            ledger_view(&store).await
+            (ledger_view(&store).await, variant_records(&store).await)
         });
-        prop_assert_eq!(view, model(&platform, 10, counted.as_ref()));
+        let expected = model(&platform, 10, counted.as_ref());
+        prop_assert_eq!(view, expected.clone());
+        // A supply plan set at enrolment is consumed by exactly what arrived.
+        for (v, record) in records {
+            prop_assert_eq!(crate::ledger_model::consumed(record), crate::ledger_model::plan_left(expected[&v].2));
+        }
     });
 }
 

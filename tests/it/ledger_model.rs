@@ -251,6 +251,36 @@ pub fn model(platform: &Platform, vip_class: i32, counted: Option<&BTreeSet<u64>
     out
 }
 
+/// A supply plan of 3 units, then 100, set at enrolment (position 0).
+pub fn plan() -> Vec<backorder::ledger::records::SupplyBatch> {
+    use backorder::ledger::records::SupplyBatch;
+    vec![SupplyBatch { qty: 3, eta: "2027-01-10".into() }, SupplyBatch { qty: 100, eta: "2027-02-10".into() }]
+}
+
+/// What is left of [`plan`] once the position has risen to `position`: the earliest units go
+/// first, one unit per unit arrived.
+pub fn plan_left(position: i64) -> Vec<u64> {
+    let mut arrived = position.max(0) as u64;
+    let mut left = Vec::new();
+    for b in plan() {
+        let take = arrived.min(b.qty);
+        arrived -= take;
+        if b.qty > take {
+            left.push(b.qty - take);
+        }
+    }
+    left
+}
+
+/// What `consume_arrivals` leaves of [`plan`] on `record` (its plan set at position 0).
+pub fn consumed(mut record: backorder::ledger::records::VariantRecord) -> Vec<u64> {
+    record.supply_rule = backorder::ledger::records::SUPPLY_RULE;
+    record.settings.supply = plan();
+    record.settings.supply_mark = Some(0);
+    backorder::ledger::eta::consume_arrivals(&mut record, 0);
+    record.settings.supply.iter().map(|b| b.qty).collect()
+}
+
 /// Stock that arrived at counted locations over the history: receipts, and only receipts.
 /// (A recount sets a level to any number, and a move out of the counted locations is stock
 /// leaving: histories with either say nothing of arrivals alone.)
@@ -333,7 +363,17 @@ proptest! {
         let (mut ledger, counted) = setup(one_location);
         feed(&mut ledger, &scramble(&platform.deliveries, &dupes, seed));
         let view = ledger_view(&ledger);
-        prop_assert_eq!(&view, &model(&platform, 10, counted.as_ref()));
+        let expected = model(&platform, 10, counted.as_ref());
+        prop_assert_eq!(&view, &expected);
+        // A supply plan set at enrolment is consumed by exactly what arrived.
+        for (v, book) in &ledger.variants {
+            let record = backorder::ledger::records::VariantRecord {
+                header: book.header,
+                taken: book.taken,
+                ..Default::default()
+            };
+            prop_assert_eq!(consumed(record), plan_left(expected[v].2));
+        }
         // Only arrivals move the supply position: orders, fulfillments, cancellations with or
         // without restock and restocked returns leave it where it was (0 at enrolment).
         if let Some(arrived) = arrivals(&ops, !one_location) {
