@@ -77,6 +77,7 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
             Ok(json!({"ordersCount": {"count": count, "precision": "EXACT"}}))
         }
         "BulkRunQuery" => Ok(super::bulk::run_query(world, vars)),
+        "ProductVariantIds" => Ok(variant_search(world, vars, doc)),
         "BulkOperation" => {
             let base = world.bulk_base.clone();
             Ok(super::bulk::look(world, vars, &base))
@@ -371,6 +372,31 @@ fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
 /// Whether `order` matches an `orders(query:)` search: the terms the service sends
 /// (`status:open`, `updated_at:>=` or `>` a time), all of which must hold. Like Shopify, a term
 /// it does not know filters nothing.
+/// `productVariants(query:)` with the terms the service sends: `product_ids:1,2` and
+/// `inventory_quantity:<=0` (summed over the item's locations, as Shopify aggregates it).
+fn variant_search(world: &World, vars: &Value, doc: &Document) -> Value {
+    let query = vars["query"].as_str().unwrap_or_default();
+    let found: Vec<u64> = world
+        .variants
+        .iter()
+        .filter(|(id, v)| {
+            query.split_whitespace().all(|term| {
+                if let Some(list) = term.strip_prefix("product_ids:") {
+                    return list.split(',').any(|p| p.trim().parse() == Ok(v.product_id));
+                }
+                if let Some(n) = term.strip_prefix("inventory_quantity:<=") {
+                    return n.parse::<i64>().is_ok_and(|n| world.available(**id) <= n);
+                }
+                true
+            })
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let (page, info) = page(&found, |v| *v, doc.page_size(&["productVariants"], vars), &vars["after"]);
+    json!({"productVariants": {"pageInfo": info,
+           "nodes": page.iter().map(|v| json!({"id": gid("ProductVariant", *v)})).collect::<Vec<_>>()}})
+}
+
 pub(super) fn order_matches(query: &str, order: &Order) -> bool {
     query.split_whitespace().filter(|t| !t.eq_ignore_ascii_case("AND")).all(|term| {
         let term = term.replace(['\'', '"'], "");

@@ -50,8 +50,9 @@ operation!(SHOP_TIMEZONE, "ShopTimezone");
 operation!(ORDERS_COUNT, "OrdersCount");
 operation!(BULK_RUN_QUERY, "BulkRunQuery");
 operation!(BULK_OPERATION, "BulkOperation");
+operation!(PRODUCT_VARIANT_IDS, "ProductVariantIds");
 
-pub const ALL: [Operation; 21] = [
+pub const ALL: [Operation; 22] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -73,6 +74,7 @@ pub const ALL: [Operation; 21] = [
     ORDERS_COUNT,
     BULK_RUN_QUERY,
     BULK_OPERATION,
+    PRODUCT_VARIANT_IDS,
 ];
 
 /// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::ops::{
     FULFILLMENT_ORDER_LINE_ITEMS, INVENTORY_ITEM_LEVELS, OPEN_ORDERS, ORDER_FULFILLMENT_ORDERS, ORDER_LINE_ITEMS,
-    ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_ITEM, SHOP_TIMEZONE,
+    ORDER_STATE, ORDER_TAGS, Operation, PRODUCT_VARIANT_IDS, PRODUCT_VARIANT_ITEM, SHOP_TIMEZONE,
 };
 use super::{AdminClient, PlatformError};
 use crate::ledger::input::{Contact, LevelState, OrderLine, OrderState, VariantInfo, timestamp_ms};
@@ -147,6 +147,26 @@ pub async fn open_orders(
     after: Option<&str>,
 ) -> Result<(Vec<OrderState>, Option<String>), PlatformError> {
     orders_page(client, shop, token, "status:open", after).await
+}
+
+/// Every variant the catalogue search `query` finds (Shopify's search syntax), page by page.
+pub async fn variant_ids(
+    client: &AdminClient,
+    shop: &str,
+    token: &Secret,
+    query: &str,
+) -> Result<Vec<u64>, PlatformError> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let data = client.call(shop, token, &PRODUCT_VARIANT_IDS, json!({"query": query, "after": after})).await?;
+        let page = &data["productVariants"];
+        ids.extend(page["nodes"].as_array().into_iter().flatten().filter_map(|n| gid_number(&n["id"])));
+        after = next_cursor(&page["pageInfo"]);
+        if after.is_none() {
+            return Ok(ids);
+        }
+    }
 }
 
 /// Orders on one page of `OpenOrders` (its document's `first`).

@@ -94,6 +94,17 @@ impl Progress {
         .await
     }
 
+    /// One step that failed while the job goes on (a variant that could not be enrolled).
+    pub async fn error(&self, message: String) -> Result<(), BookError> {
+        self.edit(|job| {
+            // Kept short: a job over thousands of variants must not grow a record without end.
+            if job.errors.len() < 100 {
+                job.errors.push(message.clone());
+            }
+        })
+        .await
+    }
+
     async fn edit(&self, mut f: impl FnMut(&mut Job)) -> Result<(), BookError> {
         self.books
             .update(&self.shop, JobKey(self.id), |job| {

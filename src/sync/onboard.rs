@@ -8,6 +8,7 @@
 //! emails each on or off (by default tagged and held, and emailed only when placed after the
 //! app was installed), so no customer who ordered before the app hears from it by surprise.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -138,13 +139,14 @@ pub struct Onboarded {
     pub bulk: bool,
 }
 
-/// The onboarding job: every open order holding `variant`, booked; the variant's levels read
-/// again if enrolment could not read them.
+/// The onboarding job: every open order holding one of `variants` (newly enrolled), booked; a
+/// variant's levels read again if enrolment could not read them. One read of the open orders
+/// serves them all (a bulk enrolment).
 pub async fn onboard_orders(
     state: Arc<AppState>,
     progress: Progress,
     shop: String,
-    variant: u64,
+    variants: BTreeSet<u64>,
     choice: ExistingOrders,
 ) -> Result<Option<serde_json::Value>, String> {
     let enrolled_ms = now_ms() as i64;
@@ -152,13 +154,15 @@ pub async fn onboard_orders(
     let shop = shop.as_str();
     let token = installed_token(state, shop).await.map_err(fail)?;
     let installed_ms = crate::auth::install::installed_at_ms(&state.books, shop).await.map_err(fail)?.unwrap_or(0);
-    if let Some(record) = state.books.get(shop, key::Variant(variant)).await.map_err(fail)?
-        && !record.levels_read
-        && let Some(item) = record.inventory_item_id
-    {
-        repair_levels(state, shop, &token, item).await.map_err(fail)?;
+    for variant in &variants {
+        if let Some(record) = state.books.get(shop, key::Variant(*variant)).await.map_err(fail)?
+            && !record.levels_read
+            && let Some(item) = record.inventory_item_id
+        {
+            repair_levels(state, shop, &token, item).await.map_err(fail)?;
+        }
     }
-    let booking = Booking { state, shop, variant, choice, enrolled_ms, installed_ms };
+    let booking = Booking { state, shop, variants, choice, enrolled_ms, installed_ms };
     let mut found = Onboarded::default();
     // A large shop's open orders come in one bulk operation rather than page by page.
     let open = bulk::orders_count(&state.platform, shop, &token, "status:open").await.map_err(fail)?;
@@ -199,18 +203,18 @@ pub async fn onboard_orders(
 struct Booking<'a> {
     state: &'a AppState,
     shop: &'a str,
-    variant: u64,
+    variants: BTreeSet<u64>,
     choice: ExistingOrders,
     enrolled_ms: i64,
     installed_ms: i64,
 }
 
 impl Booking<'_> {
-    /// Books one open order if it holds the variant, with the merchant's choice for an order
-    /// placed before the enrolment.
+    /// Books one open order if it holds one of the variants, with the merchant's choice for an
+    /// order placed before the enrolment.
     async fn book(&self, order: &OrderState, found: &mut Onboarded) -> Result<(), ReconcileError> {
         let (state, shop) = (self.state, self.shop);
-        if !order.lines.iter().any(|l| l.variant_id == Some(self.variant)) {
+        if !order.lines.iter().any(|l| l.variant_id.is_some_and(|v| self.variants.contains(&v))) {
             return Ok(());
         }
         found.orders += 1;

@@ -20,6 +20,7 @@ mod due_index;
 mod effects;
 mod effects_once;
 mod email;
+mod enrolments;
 mod forget_store;
 mod install;
 mod intake;

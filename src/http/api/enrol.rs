@@ -116,10 +116,25 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let variant = path.into_inner();
     let shop = session.shop.as_str();
-    let books = &state.books;
     // Validate before touching anything.
     apply_body(&body, &mut VariantSettings::default())?;
     let choice = body.get("existing_orders").map(existing_orders).transpose()?.unwrap_or_default();
+    let started = enrol_one(&state, shop, variant, &body).await?;
+    if started.is_some_and(|s| s != Started::NotInstalled) {
+        onboard(&state, shop, [variant].into(), choice).await?;
+    }
+    variants::respond(&state, shop, variant).await
+}
+
+/// Enrols `variant` (its book started from the platform) or changes its settings with `body`,
+/// already validated. `Some`: how a new book was started; `None`: it was managed already.
+pub(super) async fn enrol_one(
+    state: &AppState,
+    shop: &str,
+    variant: u64,
+    body: &Value,
+) -> Result<Option<Started>, ApiError> {
+    let books = &state.books;
     let mut started = None;
     // Twice at most: a variant unenrolled between its enrolment and its settings is enrolled
     // again once; a store that is out answers 503 through `?`.
@@ -131,7 +146,7 @@ pub async fn update(
             }
             // Not managed yet: start its book from the platform (item, policy, levels), before
             // answering, so the storefront never answers from a guess.
-            started = match start_book(&state, shop, variant).await? {
+            started = match start_book(state, shop, variant).await? {
                 Some(started) => Some(started),
                 None => return Err(invalid("variant_id", "is not a variant of this shop")),
             };
@@ -141,7 +156,7 @@ pub async fn update(
                 let Some(mut record) = record else { return Edit::Leave(false) };
                 let plan = record.settings.supply.clone();
                 // Validated above, so this applies.
-                if apply_body(&body, &mut record.settings).is_err() {
+                if apply_body(body, &mut record.settings).is_err() {
                     return Edit::Leave(false);
                 }
                 // The same plan sent back (a client's read-modify-write) is no new plan.
@@ -157,39 +172,39 @@ pub async fn update(
             })
             .await?;
         if updated {
-            if started.is_some_and(|s| s != Started::NotInstalled) {
-                onboard(&state, shop, variant, choice).await?;
-            }
-            return variants::respond(&state, shop, variant).await;
+            return Ok(started);
         }
     }
     Err(ApiError::Unavailable)
 }
 
-/// Starts the job that books the orders already open for a newly enrolled variant, and keeps
-/// its id on the variant (`GET` shows it).
-async fn onboard(
+/// Starts the job that books the orders already open for newly enrolled variants, and keeps its
+/// id on each (`GET` shows it). Its id.
+pub(super) async fn onboard(
     state: &web::Data<AppState>,
     shop: &str,
-    variant: u64,
+    variants: std::collections::BTreeSet<u64>,
     choice: ExistingOrders,
-) -> Result<(), ApiError> {
+) -> Result<u64, ApiError> {
     let owned = shop.to_string();
+    let each = variants.clone();
     let job = jobs::start(state.clone().into_inner(), shop, "onboarding", move |state, progress| {
-        onboard_orders(state, progress, owned, variant, choice)
+        onboard_orders(state, progress, owned, variants, choice)
     })
     .await?;
-    state
-        .books
-        .update(shop, key::Variant(variant), |record| match record {
-            Some(mut record) => {
-                record.onboarding_job = Some(job);
-                Edit::put(record, ())
-            }
-            None => Edit::Leave(()),
-        })
-        .await?;
-    Ok(())
+    for variant in each {
+        state
+            .books
+            .update(shop, key::Variant(variant), |record| match record {
+                Some(mut record) => {
+                    record.onboarding_job = Some(job);
+                    Edit::put(record, ())
+                }
+                None => Edit::Leave(()),
+            })
+            .await?;
+    }
+    Ok(job)
 }
 
 /// `DELETE /api/variants/{id}`: unenrols the variant (SPEC 9). It stops being managed at once

@@ -3,6 +3,7 @@
 
 mod backorders;
 mod enrol;
+mod enrolments;
 mod error;
 mod jobs;
 mod onboarding;
@@ -22,6 +23,8 @@ pub use session::ShopSession;
 const SETTINGS_BODY: usize = 1024 * 1024;
 /// The largest body of a variant's settings: a supply plan of a few hundred batches.
 const VARIANT_BODY: usize = 64 * 1024;
+/// The largest bulk enrolment: 10,000 ids of 20 digits, and a variant body.
+const ENROLMENTS_BODY: usize = 256 * 1024 + VARIANT_BODY;
 
 /// JSON bodies up to `limit` bytes; anything else is a 4xx in the API's own shape, naming the body.
 fn json_body(limit: usize) -> web::JsonConfig {
@@ -46,6 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(settings::update)),
     )
     .route("/api/backorders", web::get().to(backorders::list))
+    .service(
+        web::resource("/api/enrolments").app_data(json_body(ENROLMENTS_BODY)).route(web::post().to(enrolments::create)),
+    )
     .route("/api/jobs/{id}", web::get().to(jobs::show))
     .route("/api/reconcile", web::post().to(jobs::reconcile))
     .route("/api/variants/{variant_id}/preview", web::get().to(preview::show))
