@@ -107,3 +107,22 @@ impl Default for ShopSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Settings as the version before time zones wrote them: the zone is unknown (UTC) until the
+    /// platform is read, and the record written back carries no zone field.
+    #[test]
+    fn settings_written_before_time_zones_read_with_no_zone() {
+        let old = r#"{"tags":{"backordered":"backorder","ready":"backorder-ready"},"holds":true,
+                      "settle_ms":null,"eta_change_threshold_days":3,"reminder_days":null,
+                      "alert_threshold_units":20,"owner_email":null,"templates":{},"rework":null,
+                      "rules_revision":0}"#;
+        let settings: ShopSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(settings.timezone, None);
+        assert_eq!(settings.today(), crate::ledger::eta::today(None));
+        assert!(!serde_json::to_string(&settings).unwrap().contains("timezone"));
+    }
+}

@@ -148,6 +148,22 @@ mod tests {
         assert_eq!(again, old, "written back, it reads the same");
     }
 
+    /// The same record (and an order line of that version) read by the supply rule of SPEC 6
+    /// revised: nothing counted yet, and a mark to measure again, which consumes nothing.
+    #[test]
+    fn a_variant_written_by_the_first_supply_rule_is_measured_again_before_anything_is_consumed() {
+        let mut old: VariantRecord = decode(Some(BEFORE_ONBOARDING.as_bytes())).unwrap().unwrap();
+        assert_eq!((old.taken, old.counted_since_ms, old.supply_rule), (0, 0, 0));
+        old.settings.supply = vec![SupplyBatch { qty: 5, eta: "2027-01-10".into() }];
+        old.settings.supply_mark = Some(-30);
+        crate::ledger::eta::consume_arrivals(&mut old, 1_000);
+        assert_eq!((old.supply_rule, old.settings.supply_mark, old.counted_since_ms), (SUPPLY_RULE, Some(-2), 1_000));
+        assert_eq!(old.settings.supply.len(), 1, "the old mark's gap of 28 is no arrival");
+        let line: crate::ledger::input::OrderLine =
+            serde_json::from_str(r#"{"line_id":1,"variant_id":7,"open_qty":2}"#).unwrap();
+        assert_eq!(line.taken, None, "an old line's count is unknown: no change is counted from it");
+    }
+
     #[test]
     fn a_variant_enrolled_now_starts_with_its_levels_unknown() {
         assert!(!VariantRecord::default().levels_read);
