@@ -78,6 +78,9 @@ pub struct PendingRework {
     pub revision: u64,
     pub rekey: bool,
     pub recount: bool,
+    /// The job running it (`GET /api/jobs/{id}`), once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
 }
 
 /// The email kinds a template can be set for.

@@ -142,6 +142,12 @@ async fn rotation(state: Arc<AppState>, holder: String, mut stopped: watch::Rece
             }
             let (state, holder) = (state.clone(), holder.clone());
             running.spawn(async move {
+                // A rework of the books cut short (a restart) is taken up again here, whether
+                // or not anyone opens the settings; it is local work, so it does not wait for
+                // the platform's part of the pass.
+                if let Err(e) = super::rework::resume(state.clone(), &shop).await {
+                    tracing::warn!(shop = %shop, error = %e, "drift: a pending rework could not be resumed");
+                }
                 let next = pass(&state, &shop, &holder, interval).await;
                 (shop, next)
             });

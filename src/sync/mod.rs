@@ -10,4 +10,5 @@ pub mod jobs;
 pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
+pub mod rework;
 pub mod zone;

@@ -260,3 +260,69 @@ async fn counting_fewer_locations_recounts_the_stock_of_every_managed_variant() 
     assert_eq!(backordered_orders(&app).await, [1]);
     app.app.stop().await;
 }
+
+/// A rework cut short (here: never started, as after a crash right behind the settings change)
+/// is taken up by the shop's next drift pass, as a job with progress, with nobody opening the
+/// settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rework_cut_short_finishes_as_a_job_at_the_next_drift_pass_without_anyone_looking() {
+    use backorder::books::{Change, key};
+    use backorder::shop::PendingRework;
+    for backend in [Backend::Redis, Backend::Embedded] {
+        // The pass's platform part is refused at once (nothing listens there); the rework is
+        // local and does not wait for it.
+        let overrides = [
+            ("BACKORDER__RECONCILE__INTERVAL_SECS", "1"),
+            ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", "http://127.0.0.1:9/shops/{shop}"),
+        ];
+        let (app, _store) = TestApp::spawn(backend, &overrides).await;
+        enrol(&app).await;
+        for d in [
+            customer_order(1, 1, 10, &[]),
+            customer_order(2, 1, 20, &[]),
+            customer_order(3, 1, 30, &["VIP"]),
+            level(-1, 30),
+        ] {
+            assert_eq!(app.deliver(&d).await.status(), 200);
+        }
+        app.drained().await;
+        assert_eq!(backordered_orders(&app).await, [3]);
+        let state = &app.app.state;
+        let sealer = state.sealer.as_deref().unwrap();
+        let install = backorder::auth::install::Install {
+            access_token: backorder::secret::Secret::new("shpat_test"),
+            refresh_token: None,
+            expires_at_ms: None,
+            scopes: vec![],
+            installed_at_ms: 0,
+        };
+        backorder::auth::install::save(&state.books, sealer, SHOP, &install).await.unwrap();
+        // The new map is stored and its rework pending, but nothing runs it.
+        let mut rules = state.books.get_or_default(SHOP, key::Rules).await.unwrap();
+        rules.priority_tags = [("VIP".to_string(), 10)].into();
+        let mut settings = state.books.get_or_default(SHOP, key::Settings).await.unwrap();
+        settings.rules_revision += 1;
+        settings.rework =
+            Some(PendingRework { revision: settings.rules_revision, rekey: true, recount: false, job: None });
+        let change = Change::unchecked().put(key::Rules, &rules).put(key::Settings, &settings);
+        assert!(state.books.commit(SHOP, change).await.unwrap());
+
+        eventually("the VIP order to move ahead", || async { (backordered_orders(&app).await == [2]).then_some(()) })
+            .await;
+        let job = eventually("the rework job to finish", || async {
+            let ids = state.books.get_or_default(SHOP, backorder::sync::jobs::JobsKey).await.ok()?;
+            for id in ids {
+                let shown: Value = get(&app, &format!("/api/jobs/{id}"), Some(&token(SHOP))).await.json().await.ok()?;
+                if shown["kind"] == "rework" && shown["state"] == "done" {
+                    return Some(shown);
+                }
+            }
+            None
+        })
+        .await;
+        assert_eq!(job["done"], job["total"], "{job}");
+        assert_eq!(job["summary"]["changed"].as_u64().map(|c| c > 0), Some(true), "{job}");
+        assert!(state.books.get_or_default(SHOP, key::Settings).await.unwrap().rework.is_none());
+        app.app.stop().await;
+    }
+}

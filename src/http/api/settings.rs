@@ -6,16 +6,12 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::{ApiError, ShopSession, settings_body};
-use crate::books::rework::{Rework, rework_shop};
+use crate::books::rework::Rework;
 use crate::books::{Reads, key};
 use crate::ledger::rules::ShopRules;
 use crate::shop::{PendingRework, ShopSettings};
 use crate::state::AppState;
 use crate::store::Record;
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
 
 struct Stored<'a> {
     rules: ShopRules,
@@ -32,9 +28,9 @@ async fn load<'a>(state: &'a AppState, shop: &'a str) -> Result<Stored<'a>, ApiE
 }
 
 fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings) -> Value {
-    let rework = settings.rework.map(|_| match state.rework_progress(shop) {
-        Some(p) => json!({"state": "running", "done": p.done, "total": p.total}),
-        None => json!({"state": "pending"}),
+    let rework = settings.rework.map(|r| match state.rework_progress(shop) {
+        Some(p) => json!({"state": "running", "done": p.done, "total": p.total, "job": r.job}),
+        None => json!({"state": "pending", "job": r.job}),
     });
     json!({
         "priority_tags": rules.priority_tags,
@@ -57,8 +53,9 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
 pub async fn show(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stored = load(&state, &session.shop).await?;
     if stored.settings.rework.is_some() {
-        // A rework cut short (a restart, a store outage) resumes when the merchant looks.
-        start_rework(state.clone(), session.shop.clone());
+        // A rework cut short (a restart, a store outage) resumes when the merchant looks (and
+        // at the shop's next drift pass).
+        crate::sync::rework::resume(state.clone().into_inner(), &session.shop).await?;
     }
     Ok(HttpResponse::Ok().json(view(&state, &session.shop, &stored.rules, &stored.settings)))
 }
@@ -78,56 +75,22 @@ pub async fn update(
         let rework = Rework::between(&stored.rules, &rules);
         if !rework.is_empty() {
             settings.rules_revision += 1;
-            let before = settings.rework.unwrap_or(PendingRework { revision: 0, rekey: false, recount: false });
+            let before =
+                settings.rework.unwrap_or(PendingRework { revision: 0, rekey: false, recount: false, job: None });
             settings.rework = Some(PendingRework {
                 revision: settings.rules_revision,
                 rekey: before.rekey || rework.rekey,
                 recount: before.recount || rework.recount,
+                job: None,
             });
         }
         let change = stored.reads.change().put(key::Rules, &rules).put(key::Settings, &settings);
         if state.books.commit(shop, change).await? {
             if settings.rework.is_some() {
-                start_rework(state.clone(), shop.to_string());
+                crate::sync::rework::resume(state.clone().into_inner(), shop).await?;
             }
             return Ok(HttpResponse::Ok().json(view(&state, shop, &rules, &settings)));
         }
     }
     Err(ApiError::Unavailable)
-}
-
-/// Runs the shop's pending rework in the background, once per process at a time, until no
-/// rework is pending (a rules change made meanwhile gets its own pass).
-fn start_rework(state: web::Data<AppState>, shop: String) {
-    if !state.claim_rework(&shop) {
-        return;
-    }
-    tokio::spawn(async move {
-        if let Err(e) = rework_until_done(&state, &shop).await {
-            tracing::warn!(shop = %shop, error = %e, "settings: rework of the books stopped; it resumes on the next settings request");
-        }
-        state.release_rework(&shop);
-    });
-}
-
-async fn rework_until_done(state: &AppState, shop: &str) -> Result<(), ApiError> {
-    loop {
-        let stored = load(state, shop).await?;
-        let Some(pending) = stored.settings.rework else { return Ok(()) };
-        let rework = Rework { rekey: pending.rekey, recount: pending.recount };
-        tracing::info!(shop, revision = pending.revision, ?rework, "settings: reworking the books");
-        let done = rework_shop(&state.books, shop, pending.revision, rework, |p| {
-            state.set_rework_progress(shop, p);
-        })
-        .await
-        .map_err(internal)?;
-        tracing::info!(shop, changed = done.changed, checked = done.total, "settings: books reworked");
-        // Clear the mark only if no newer change arrived while this pass ran.
-        let fresh = load(state, shop).await?;
-        if fresh.settings.rework != Some(pending) {
-            continue;
-        }
-        let settings = ShopSettings { rework: None, ..fresh.settings.clone() };
-        state.books.commit(shop, fresh.reads.change().put(key::Settings, &settings)).await?;
-    }
 }
