@@ -137,6 +137,9 @@ pub struct Onboarded {
     pub quiet: usize,
     /// The open orders were read in one bulk operation (a large shop).
     pub bulk: bool,
+    /// Variant → backordered units no open order explains (orders the platform would not let
+    /// us read): the merchant is told, nothing is guessed.
+    pub unattributed: std::collections::BTreeMap<u64, u64>,
 }
 
 /// The onboarding job: every open order holding one of `variants` (newly enrolled), booked; a
@@ -178,7 +181,7 @@ pub async fn onboard_orders(
             }
         }
         progress.set(total, total).await.map_err(fail)?;
-        return Ok(Some(serde_json::to_value(&found).unwrap_or_default()));
+        return booking.summary(found).await.map_err(fail);
     }
     let mut after: Option<String> = None;
     let mut pages = 0;
@@ -196,7 +199,7 @@ pub async fn onboard_orders(
             None => break,
         }
     }
-    Ok(Some(serde_json::to_value(&found).unwrap_or_default()))
+    booking.summary(found).await.map_err(fail)
 }
 
 /// What booking the open orders of an enrolment needs to know.
@@ -210,6 +213,21 @@ struct Booking<'a> {
 }
 
 impl Booking<'_> {
+    /// What the job found, with the backlog no open order explains, per variant: orders the
+    /// platform did not let us read (older than 60 days without `read_all_orders`), reported
+    /// for the merchant rather than guessed.
+    async fn summary(&self, mut found: Onboarded) -> Result<Option<serde_json::Value>, ReconcileError> {
+        for variant in &self.variants {
+            if let Some(record) = self.state.books.get(self.shop, key::Variant(*variant)).await? {
+                let units = record.header.unattributed();
+                if units > 0 {
+                    found.unattributed.insert(*variant, units);
+                }
+            }
+        }
+        Ok(Some(serde_json::to_value(&found).unwrap_or_default()))
+    }
+
     /// Books one open order if it holds one of the variants, with the merchant's choice for an
     /// order placed before the enrolment.
     async fn book(&self, order: &OrderState, found: &mut Onboarded) -> Result<(), ReconcileError> {

@@ -260,3 +260,25 @@ async fn a_hold_released_by_hand_on_one_order_is_not_re_applied_by_the_next_pass
         s.stop().await;
     }
 }
+
+/// Orders the platform would not let the app read (older than 60 days without
+/// `read_all_orders`) leave backlog that no open order explains: the onboarding job reports it
+/// as unattributed, and nothing is guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backlog_that_no_readable_order_explains_is_reported_unattributed_at_enrolment() {
+    let s = start(Backend::Embedded, 1, Policy::Continue, &[]).await;
+    let variant = s.variant;
+    s.world(|w| {
+        for i in 0..3 {
+            w.place_order(&format!("u{i}@example.com"), &[], &[(variant, 1)]).unwrap();
+        }
+        // Five units short, three of them explained by the open orders the app can read.
+        w.set_stock(variant, -5).unwrap();
+    });
+    let shown = enrol(&s, json!({"enabled": true})).await;
+    let job = finished(&s, shown["onboarding"]["job"].as_u64().unwrap()).await;
+    assert_eq!(job["summary"]["unattributed"][variant.to_string()], 2, "{job}");
+    let shown: Value = get(&s.app, &format!("/api/variants/{variant}"), Some(&token(SHOP))).await.json().await.unwrap();
+    assert_eq!((shown["backordered_units"].as_u64(), shown["unattributed_units"].as_u64()), (Some(3), Some(2)));
+    s.stop().await;
+}
