@@ -217,3 +217,30 @@ async fn a_body_sent_too_slowly_is_cut_with_408_and_nothing_is_stored() {
     assert_eq!(app.store.queue_stats().await.unwrap().dead, 0, "nothing of the slow body was kept");
     app.app.stop().await;
 }
+
+/// A signed delivery whose shop is no `name.myshopify.com` (audit H2, SPEC 7): 200 so it is not
+/// sent again, and nothing of it is queued, dead-lettered or counted as processed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_delivery_for_a_shop_that_is_no_myshopify_domain_is_acknowledged_and_stores_nothing() {
+    let (app, _store) = TestApp::spawn(Backend::Redis, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+    for shop in ["evil.example.com", "tiny-tee.myshopify.com.evil.example", "-x.myshopify.com"] {
+        let body = br#"{"id": 1, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}"#;
+        let resp = app
+            .client
+            .post(app.url("/webhooks"))
+            .header("X-Shopify-Topic", "orders/create")
+            .header("X-Shopify-Shop-Domain", shop)
+            .header("X-Shopify-Webhook-Id", format!("wh-{shop}"))
+            .header("X-Shopify-Hmac-Sha256", backorder::webhook::verify::sign(crate::support::SECRET.as_bytes(), body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{shop}");
+        let answer: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(answer["status"], "ignored", "{shop}");
+    }
+    let stats = app.store.queue_stats().await.unwrap();
+    assert_eq!((stats.queued, stats.delayed, stats.dead), (0, 0, 0), "nothing stored");
+    app.app.stop().await;
+}
