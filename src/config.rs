@@ -99,6 +99,10 @@ pub struct QueueSettings {
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub dedupe_hours: u64,
+    /// Dead letters kept at most; the oldest beyond go (counted in `/metrics`).
+    pub dead_letters_max: u64,
+    /// Dead letters older than this many days go (counted in `/metrics`).
+    pub dead_letters_days: u64,
 }
 
 #[derive(Clone, Deserialize, Serialize)]
@@ -250,6 +254,8 @@ impl Settings {
             ("BACKORDER__QUEUE__RECLAIM_IDLE_MS", self.queue.reclaim_idle_ms),
             ("BACKORDER__QUEUE__MAX_ATTEMPTS", u64::from(self.queue.max_attempts)),
             ("BACKORDER__QUEUE__DEDUPE_HOURS", self.queue.dedupe_hours),
+            ("BACKORDER__QUEUE__DEAD_LETTERS_MAX", self.queue.dead_letters_max),
+            ("BACKORDER__QUEUE__DEAD_LETTERS_DAYS", self.queue.dead_letters_days),
             ("BACKORDER__PLATFORM__TIMEOUT_MS", self.platform.timeout_ms),
             ("BACKORDER__PLATFORM__CONNECT_TIMEOUT_MS", self.platform.connect_timeout_ms),
             ("BACKORDER__PLATFORM__MAX_ATTEMPTS", u64::from(self.platform.max_attempts)),

@@ -52,6 +52,7 @@ pub struct Metrics {
     shop_pass_panics: Counter,
     shop_backoffs: Family<ReasonLabel, Counter>,
     api_version_mismatches: Counter,
+    dead_letters_trimmed: Counter,
     drift_repairs: Family<KindLabel, Counter>,
     by_people: Family<KindLabel, Counter>,
     drift_passes: Family<KindLabel, Counter>,
@@ -141,6 +142,12 @@ impl Metrics {
             "Shops whose effects were backed off, by reason (denied: the platform refused the token; panicked)",
             shop_backoffs.clone(),
         );
+        let dead_letters_trimmed = Counter::default();
+        registry.register(
+            "dead_letters_trimmed",
+            "Dead letters removed by their retention (queue.dead_letters_max, queue.dead_letters_days)",
+            dead_letters_trimmed.clone(),
+        );
         let api_version_mismatches = Counter::default();
         registry.register(
             "api_version_mismatches",
@@ -173,6 +180,7 @@ impl Metrics {
             shop_pass_panics,
             shop_backoffs,
             api_version_mismatches,
+            dead_letters_trimmed,
             drift_repairs,
             by_people,
             drift_passes,
@@ -231,6 +239,11 @@ impl Metrics {
     /// A shop's effects were backed off; `reason` is `denied` or `panicked`.
     pub fn shop_backed_off(&self, reason: &'static str) {
         self.shop_backoffs.get_or_create(&ReasonLabel { reason }).inc();
+    }
+
+    /// `n` dead letters went by their retention.
+    pub fn dead_letters_trimmed(&self, n: u64) {
+        self.dead_letters_trimmed.inc_by(n);
     }
 
     pub fn api_version_mismatch(&self) {

@@ -130,6 +130,10 @@ pub trait Queue: Backend {
     /// a redacted customer's address must not outlive the redaction there. Effect dead letters
     /// hold no customer data and stay (`forget_shop` removes them). The number deleted.
     async fn purge_dead_letters(&self, shop: &str, needle: &[u8]) -> Result<u64, StoreError>;
+
+    /// The retention of the dead letters: keeps at most `keep`, none buried before
+    /// `before_ms`; the number removed.
+    async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError>;
 }
 
 /// The shops' records, book lines, marks, leases and processed events: only `crate::books`

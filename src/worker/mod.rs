@@ -146,11 +146,33 @@ impl Worker {
     }
 
     async fn maintain(mut self) {
+        // The dead letters' retention needs no promptness: it runs now and then.
+        const TRIM_EVERY: Duration = Duration::from_secs(5);
+        let mut trim_at = Instant::now();
         while !self.stopping() {
             if let Err(e) = self.state.queue.maintain().await {
                 tracing::warn!(error = %e, "queue maintenance failed");
             }
+            if Instant::now() >= trim_at {
+                trim_at = Instant::now() + TRIM_EVERY;
+                self.trim_dead_letters().await;
+            }
             self.pause(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Keeps the dead letters within their retention (audit H2): a flood of bad deliveries
+    /// cannot grow the store without end.
+    async fn trim_dead_letters(&self) {
+        let q = &self.state.settings.queue;
+        let before = crate::store::now_ms().saturating_sub(q.dead_letters_days.saturating_mul(86_400_000));
+        match self.state.queue.trim_dead_letters(q.dead_letters_max, before).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(removed = n, "dead letters beyond their retention removed");
+                self.state.metrics.dead_letters_trimmed(n);
+            }
+            Err(e) => tracing::warn!(error = %e, "dead-letter retention failed"),
         }
     }
 

@@ -86,7 +86,26 @@ async fn replaying_everything_marks_the_effects_and_queues_the_webhooks(store: S
     assert_eq!(back[0].envelope.meta.topic, "orders/create");
 }
 
+/// The retention of the dead letters (audit H2): the oldest beyond the count go, then those
+/// buried before the cutoff; what stays is the newest, in order.
+async fn dead_letters_beyond_their_count_or_age_are_removed_oldest_first(store: SharedStore) {
+    for _ in 0..4 {
+        dead_webhook(&store).await;
+    }
+    store.bury_effect(SHOP, Mark::Order(7), "platform refused").await.unwrap();
+    let all = store.dead_letters(10).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(store.trim_dead_letters(3, 0).await.unwrap(), 2, "two beyond the count of three");
+    let kept: Vec<String> = store.dead_letters(10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(kept, all[2..].iter().map(|d| d.id.clone()).collect::<Vec<_>>(), "the newest three");
+    assert_eq!(store.trim_dead_letters(3, 0).await.unwrap(), 0, "within retention: nothing more");
+    // Everything was buried before now + 1 s.
+    assert_eq!(store.trim_dead_letters(100, now_ms() + 1_000).await.unwrap(), 3);
+    assert!(store.dead_letters(10).await.unwrap().is_empty());
+}
+
 on_every_backend!(
+    dead_letters_beyond_their_count_or_age_are_removed_oldest_first,
     a_dead_effect_is_listed_as_an_effect_naming_its_shop_and_mark,
     replaying_a_dead_effect_marks_it_in_the_shops_ledger_and_queues_nothing,
     replaying_a_dead_effect_twice_at_once_marks_it_once_and_counts_once,
@@ -243,6 +262,27 @@ async fn an_old_form_effect_already_in_the_webhook_queue_is_marked_again_by_the_
 }
 
 /// A malformed old-form entry in the queue is no effect: it is dead-lettered with the reason.
+/// The running service keeps its dead letters within their retention, and counts what it
+/// removed in `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_trims_dead_letters_beyond_their_retention_and_counts_them_in_metrics() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let (app, _store) = TestApp::spawn(backend, &[("BACKORDER__QUEUE__DEAD_LETTERS_MAX", "2")]).await;
+        for n in 0..4 {
+            let mut bad = crate::support::webhooks::Delivery::new("orders/create", b"not json".to_vec());
+            bad.webhook_id = format!("bad-{n}");
+            assert_eq!(app.deliver(&bad).await.status(), 200);
+        }
+        eventually("two dead letters kept and two counted as trimmed", || async {
+            let kept = app.store.dead_letters(10).await.ok()?.len();
+            let metrics = app.client.get(app.url("/metrics")).send().await.ok()?.text().await.ok()?;
+            (kept == 2 && metrics.contains("backorder_dead_letters_trimmed_total 2")).then_some(())
+        })
+        .await;
+        app.app.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_form_effect_with_a_malformed_mark_in_the_queue_is_dead_lettered_with_the_reason() {
     let (app, _store) = TestApp::spawn(Backend::Embedded, &[("BACKORDER__EFFECTS__SWEEP_MS", "0")]).await;

@@ -119,6 +119,10 @@ impl Queue for Counting {
         self.inner.purge_dead_letters(shop, needle).await
     }
 
+    async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
+        self.inner.trim_dead_letters(keep, before_ms).await
+    }
+
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         self.inner.enqueue(envelope, dedupe_ttl).await
     }

@@ -53,6 +53,35 @@ impl Inner {
         Ok(())
     }
 
+    /// Removes the oldest dead letters beyond `keep`, and those buried before `before_ms`.
+    pub(super) fn trim_dead(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
+        let txn = self.write()?;
+        let mut removed = 0;
+        {
+            let mut dead = txn.open_table(DEAD).db()?;
+            let mut excess = dead.len().db()?.saturating_sub(keep);
+            let mut gone = Vec::new();
+            for item in dead.iter().db()? {
+                let (id, record) = item.db()?;
+                let old = tables::split_dead_record(record.value())
+                    .map(|(meta, _)| meta.failed_at_ms < before_ms)
+                    .unwrap_or(false);
+                if excess == 0 && !old {
+                    // Ids follow burial order: past the excess, the first one young enough ends it.
+                    break;
+                }
+                excess = excess.saturating_sub(1);
+                gone.push(id.value());
+            }
+            for id in gone {
+                dead.remove(id).db()?;
+                removed += 1;
+            }
+        }
+        txn.commit().db()?;
+        Ok(removed)
+    }
+
     pub(super) fn dead_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().db()?;
         txn.open_table(DEAD).db()?.len().db()

@@ -245,6 +245,10 @@ impl Queue for EmbeddedStore {
         self.run(Inner::maintain).await
     }
 
+    async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
+        self.run(move |inner| inner.trim_dead(keep, before_ms)).await
+    }
+
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         let (queued, delayed) = self.inner.index().counts(now_ms());
         let dead = self.run(Inner::dead_count).await?;

@@ -273,6 +273,19 @@ impl Queue for RedisStore {
         Ok(moved)
     }
 
+    async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
+        // Entry ids are the burial time in ms (`XADD *`): MINID drops those buried before.
+        let mut pipe = redis::pipe();
+        pipe.cmd("XTRIM").arg(self.keys.dead()).arg("MAXLEN").arg("=").arg(keep);
+        pipe.cmd("XTRIM").arg(self.keys.dead()).arg("MINID").arg("=").arg(before_ms);
+        let pipe = &pipe;
+        let (by_count, by_age) = self
+            .run(true, |mut c| async move { pipe.query_async::<(u64, u64)>(&mut c).await })
+            .await
+            .map_err(unavailable)?;
+        Ok(by_count + by_age)
+    }
+
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("XLEN").arg(self.keys.queue());
