@@ -54,7 +54,7 @@ impl From<BookError> for InstallError {
 
 /// Stores `install` for `shop`, replacing any earlier one.
 pub async fn save(books: &Books, sealer: &Sealer, shop: &str, install: &Install) -> Result<(), InstallError> {
-    books.commit(shop, Change::unchecked().put(InstallKey, &seal(sealer, install))).await?;
+    books.commit(shop, Change::unchecked().put(InstallKey, &seal(sealer, shop, install))).await?;
     Ok(())
 }
 
@@ -68,7 +68,7 @@ pub async fn replace(
     expected: Stamp,
     install: &Install,
 ) -> Result<bool, InstallError> {
-    let change = Change::unchecked().expect(InstallKey, expected).put(InstallKey, &seal(sealer, install));
+    let change = Change::unchecked().expect(InstallKey, expected).put(InstallKey, &seal(sealer, shop, install));
     Ok(books.commit(shop, change).await?)
 }
 
@@ -88,10 +88,15 @@ pub async fn exists(books: &Books, shop: &str) -> Result<bool, BookError> {
     Ok(books.read(shop, &[Record::Install]).await?.stamp(InstallKey) != Stamp::absent())
 }
 
-fn seal(sealer: &Sealer, install: &Install) -> StoredInstall {
+/// Where a sealed token belongs: it opens for that shop and field only (audit L6).
+fn context(shop: &str, field: &str) -> String {
+    format!("{shop}\0{field}")
+}
+
+fn seal(sealer: &Sealer, shop: &str, install: &Install) -> StoredInstall {
     StoredInstall {
-        access_token: sealer.seal(&install.access_token),
-        refresh_token: install.refresh_token.as_ref().map(|t| sealer.seal(t)),
+        access_token: sealer.seal(&install.access_token, &context(shop, "access_token")),
+        refresh_token: install.refresh_token.as_ref().map(|t| sealer.seal(t, &context(shop, "refresh_token"))),
         expires_at_ms: install.expires_at_ms,
         scopes: install.scopes.clone(),
         installed_at_ms: install.installed_at_ms,
@@ -108,8 +113,10 @@ pub async fn load_raw(books: &Books, sealer: &Sealer, shop: &str) -> Result<Opti
     let reads = books.read(shop, &[Record::Install]).await?;
     let Some(stored) = reads.get(InstallKey)? else { return Ok(None) };
     let stamp = reads.stamp(InstallKey);
-    let (access_token, stale) = sealer.open(&stored.access_token)?;
-    let refresh_token = stored.refresh_token.as_deref().map(|t| sealer.open(t)).transpose()?;
+    let (access_token, stale) = sealer.open(&stored.access_token, &context(shop, "access_token"))?;
+    let refresh_token =
+        stored.refresh_token.as_deref().map(|t| sealer.open(t, &context(shop, "refresh_token"))).transpose()?;
+    let stale = stale || refresh_token.as_ref().is_some_and(|(_, stale)| *stale);
     let install = Install {
         access_token,
         refresh_token: refresh_token.map(|(t, _)| t),

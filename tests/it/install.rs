@@ -113,3 +113,51 @@ async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
     app.app.stop().await;
     devshop.stop().await;
 }
+
+/// An install written by the version before sealed tokens carried their place (`v1`, audit L6):
+/// it loads as it did, and is re-sealed in the current form, bound to its shop and field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_sealed_by_the_previous_version_loads_and_is_resealed_bound_to_its_shop() {
+    use aes_gcm::aead::{Aead, KeyInit};
+    use base64::Engine;
+    use sha2::Digest;
+    for backend in [crate::support::Backend::Embedded, crate::support::Backend::Redis] {
+        let (app, store) = crate::support::TestApp::spawn(backend, &[]).await;
+        // The test key (BACKORDER__SECURITY__ENCRYPTION_KEY): the bytes 0 to 31.
+        let key: Vec<u8> = (0u8..32).collect();
+        let fingerprint: String = sha2::Sha256::digest(&key)[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(&key).unwrap();
+        let v1 = |plain: &str| {
+            let nonce = [5u8; 12];
+            let mut bytes = nonce.to_vec();
+            bytes.extend(cipher.encrypt(aes_gcm::Nonce::from_slice(&nonce), plain.as_bytes()).unwrap());
+            format!("v1.{fingerprint}.{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes))
+        };
+        let old = serde_json::json!({"access_token": v1("shpat_old"), "refresh_token": v1("shprt_old"),
+                                     "expires_at_ms": null, "scopes": ["read_orders"], "installed_at_ms": 1});
+        let commit = backorder::store::LedgerCommit {
+            writes: vec![(backorder::store::Record::Install, Some(serde_json::to_vec(&old).unwrap()))],
+            ..Default::default()
+        };
+        app.store.ledger_commit(SHOP, &commit).await.unwrap();
+
+        let state = &app.app.state;
+        let sealer = state.sealer.as_deref().unwrap();
+        let loaded = backorder::auth::install::load(&state.books, sealer, SHOP).await.unwrap().unwrap();
+        assert_eq!(loaded.access_token.expose(), "shpat_old");
+        assert_eq!(loaded.refresh_token.as_ref().map(|t| t.expose().to_string()), Some("shprt_old".into()));
+        let raw = app.store.ledger_get(SHOP, &[backorder::store::Record::Install]).await.unwrap().remove(0).unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        assert!(stored["access_token"].as_str().unwrap().starts_with("v2."), "{stored}");
+        assert!(stored["refresh_token"].as_str().unwrap().starts_with("v2."), "{stored}");
+        // Moved to another shop, it no longer opens.
+        let moved = backorder::store::LedgerCommit {
+            writes: vec![(backorder::store::Record::Install, Some(raw.clone()))],
+            ..Default::default()
+        };
+        app.store.ledger_commit("other-shop.myshopify.com", &moved).await.unwrap();
+        assert!(backorder::auth::install::load(&state.books, sealer, "other-shop.myshopify.com").await.is_err());
+        drop(store);
+        app.app.stop().await;
+    }
+}
