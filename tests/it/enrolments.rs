@@ -6,20 +6,11 @@ use serde_json::{Value, json};
 
 use crate::api::{get, token};
 use crate::effects::Setup;
-use crate::support::{Backend, SHOP, eventually};
+use crate::onboarding::finished;
+use crate::support::{Backend, SHOP};
 
 async fn post(s: &Setup, body: Value) -> reqwest::Response {
     s.app.client.post(s.app.url("/api/enrolments")).bearer_auth(token(SHOP)).json(&body).send().await.unwrap()
-}
-
-async fn job_done(s: &Setup, job: u64) -> Value {
-    let shown = eventually("the job to end", || async {
-        let shown: Value = get(&s.app, &format!("/api/jobs/{job}"), Some(&token(SHOP))).await.json().await.ok()?;
-        (shown["state"] != "running").then_some(shown)
-    })
-    .await;
-    assert_eq!(shown["state"], "done", "{shown}");
-    shown
 }
 
 async fn variant(s: &Setup, id: u64) -> (u16, Value) {
@@ -40,11 +31,11 @@ async fn a_bulk_enrolment_of_every_variant_out_of_stock_enrols_each_with_the_set
         });
         let resp = post(&s, json!({"out_of_stock": true, "lead_time_days": 7})).await;
         assert_eq!(resp.status(), 202);
-        let job = job_done(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
+        let job = finished(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
         assert_eq!((job["done"].as_u64(), job["total"].as_u64()), (Some(2), Some(2)), "{job}");
         assert_eq!((job["summary"]["found"].as_u64(), job["summary"]["enrolled"].as_u64()), (Some(2), Some(2)));
         let onboarding = job["summary"]["onboarding_job"].as_u64().expect("one onboarding job for both");
-        let onboarded = job_done(&s, onboarding).await;
+        let onboarded = finished(&s, onboarding).await;
         assert_eq!(onboarded["summary"]["orders"], 4, "{onboarded}");
 
         assert_eq!(variant(&s, s.variant).await.0, 404, "in stock: not enrolled");
@@ -75,7 +66,7 @@ async fn a_bulk_enrolment_by_product_enrols_every_variant_of_it_and_no_other() {
     });
     let resp = post(&s, json!({"product_ids": [product], "cap": 10})).await;
     assert_eq!(resp.status(), 202);
-    let job = job_done(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
+    let job = finished(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
     assert_eq!(job["summary"]["enrolled"], 2, "{job}");
     for id in [small, large] {
         let (code, shown) = variant(&s, id).await;

@@ -24,7 +24,7 @@ async fn enrol(s: &Setup, body: Value) -> Value {
 }
 
 /// Waits for the job to end and answers it; it must have succeeded.
-async fn finished(s: &Setup, job: u64) -> Value {
+pub async fn finished(s: &Setup, job: u64) -> Value {
     let job = eventually("the job to end", || async {
         let shown: Value = get(&s.app, &format!("/api/jobs/{job}"), Some(&token(SHOP))).await.json().await.ok()?;
         (shown["state"] != "running").then_some(shown)

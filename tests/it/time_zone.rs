@@ -49,27 +49,23 @@ async fn reconcile(s: &Setup) {
     let resp = s.app.client.post(s.app.url("/api/reconcile")).bearer_auth(token(SHOP)).send().await.unwrap();
     assert_eq!(resp.status(), 202);
     let job = resp.json::<Value>().await.unwrap()["job"].as_u64().expect("a job");
-    let shown = eventually("the reconcile to end", || async {
-        let shown: Value = get(&s.app, &format!("/api/jobs/{job}"), Some(&token(SHOP))).await.json().await.ok()?;
-        (shown["state"] != "running").then_some(shown)
-    })
-    .await;
-    assert_eq!(shown["state"], "done", "{shown}");
+    crate::onboarding::finished(s, job).await;
+}
+
+/// A shop in `zone` whose variant, out of stock, is enrolled with a lead time and no supply.
+async fn enrolled_in(backend: Backend, zone: &str) -> Setup {
+    let s = Setup::start_unheard(backend, 0, Policy::Deny, "50", &[], (1000.0, 1000.0), |s| s).await;
+    s.world(|w| w.timezone = zone.into());
+    let body = json!({"enabled": true, "lead_time_days": LEAD_DAYS});
+    let resp = put(&s.app, &format!("/api/variants/{}", s.variant), &token(SHOP), body).await;
+    assert_eq!(resp.status(), 200);
+    s
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eta_dates_of_a_shop_in_auckland_are_that_shops_calendar_days() {
     for backend in [Backend::Embedded, Backend::Redis] {
-        let s = Setup::start_unheard(backend, 0, Policy::Deny, "50", &[], (1000.0, 1000.0), |s| s).await;
-        s.world(|w| w.timezone = "Pacific/Auckland".into());
-        let resp = put(
-            &s.app,
-            &format!("/api/variants/{}", s.variant),
-            &token(SHOP),
-            json!({"enabled": true, "lead_time_days": LEAD_DAYS}),
-        )
-        .await;
-        assert_eq!(resp.status(), 200);
+        let s = enrolled_in(backend, "Pacific/Auckland").await;
         let settings: Value = get(&s.app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
         assert_eq!(settings["timezone"], "Pacific/Auckland", "read from the platform at enrolment");
 
@@ -85,16 +81,7 @@ async fn eta_dates_of_a_shop_in_auckland_are_that_shops_calendar_days() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_moves_to_another_time_zone_gets_its_new_calendars_dates_after_a_reconcile() {
     for backend in [Backend::Embedded, Backend::Redis] {
-        let s = Setup::start_unheard(backend, 0, Policy::Deny, "50", &[], (1000.0, 1000.0), |s| s).await;
-        s.world(|w| w.timezone = "Pacific/Kiritimati".into());
-        let resp = put(
-            &s.app,
-            &format!("/api/variants/{}", s.variant),
-            &token(SHOP),
-            json!({"enabled": true, "lead_time_days": LEAD_DAYS}),
-        )
-        .await;
-        assert_eq!(resp.status(), 200);
+        let s = enrolled_in(backend, "Pacific/Kiritimati").await;
         let (east, expected) = shown_etas(&s, "Pacific/Kiritimati").await;
         assert!(expected.iter().any(|d| east == d.as_str()), "{east}: {expected:?}");
         metafield(&s, &east).await;
