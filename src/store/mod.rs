@@ -98,6 +98,11 @@ pub trait Queue: Backend {
     /// Takes over entries that a consumer has held for longer than `min_idle` (it died).
     async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError>;
 
+    /// Renews `consumer`'s hold on an entry it is about to process (the rest of a batch waits
+    /// behind the shop lock and must not look idle to the re-claimer). `false`: another
+    /// consumer took it over, or it was settled; leave it to them.
+    async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError>;
+
     /// The entry is done; it leaves the queue.
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError>;
 

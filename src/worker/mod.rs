@@ -113,6 +113,15 @@ impl Worker {
                 Ok(entries) => {
                     failures = 0;
                     for entry in entries {
+                        // The batch's later entries waited their turn: renewed first, so the
+                        // wait is not taken for a dead consumer (L10).
+                        match self.state.queue.renew(&self.name, &entry).await {
+                            Ok(false) => continue,
+                            Ok(true) => {}
+                            Err(e) => {
+                                tracing::debug!(error = %e, "renewing a held entry failed; processing it all the same")
+                            }
+                        }
                         self.process(entry).await;
                     }
                 }

@@ -118,6 +118,36 @@ async fn an_entry_of_a_dead_consumer_is_reclaimed_with_its_delivery_counted(stor
     assert_eq!(store.queue_stats().await.unwrap().queued, 0);
 }
 
+/// The rest of a batch waits its turn behind the shop lock (audit L10): an entry its consumer
+/// renews before processing is not taken for a dead consumer's, and keeps its delivery count;
+/// one it did not renew is, and then the late renewal says so.
+async fn a_renewed_entry_is_not_reclaimed_while_its_consumer_works_on_the_batch(store: SharedStore) {
+    store.enqueue(&order(1), TTL).await.unwrap();
+    store.enqueue(&order(2), TTL).await.unwrap();
+    let batch = store.dequeue("slow", 10, SHORT).await.unwrap();
+    assert_eq!(batch.len(), 2);
+    let idle = Duration::from_millis(100);
+    // Both become idle enough to be re-claimed; the consumer renews the second just before.
+    let started = std::time::Instant::now();
+    eventually("the batch to be idle long enough", || async { (started.elapsed() > idle).then_some(()) }).await;
+    assert!(store.renew("slow", &batch[1]).await.unwrap(), "still held: renewed");
+    let reclaimed = store.reclaim("other", idle, 10).await.unwrap();
+    let ids: Vec<_> = reclaimed.iter().map(|e| e.envelope.meta.webhook_id.clone()).collect();
+    assert_eq!(ids, ["wh-1"], "only the entry that was not renewed");
+    assert!(!store.renew("slow", &batch[0]).await.unwrap(), "taken over: left to the other consumer");
+    store.ack(&reclaimed[0]).await.unwrap();
+    // The renewed entry was delivered once: a later re-claim counts it as its second delivery.
+    let again = eventually("the renewed entry to be idle again", || {
+        let store = store.clone();
+        async move {
+            let got = store.reclaim("other", idle, 10).await.ok()?;
+            (!got.is_empty()).then_some(got)
+        }
+    })
+    .await;
+    assert_eq!((again[0].envelope.meta.webhook_id.as_str(), again[0].deliveries), ("wh-2", 2));
+}
+
 async fn a_retried_entry_returns_after_its_delay_with_one_more_attempt(store: SharedStore) {
     store.enqueue(&order(1), TTL).await.unwrap();
     let entry = take_one(&store, "c1").await;
@@ -262,6 +292,7 @@ on_every_backend!(
     entries_come_out_in_arrival_order,
     a_held_entry_is_not_handed_to_another_consumer,
     an_entry_of_a_dead_consumer_is_reclaimed_with_its_delivery_counted,
+    a_renewed_entry_is_not_reclaimed_while_its_consumer_works_on_the_batch,
     a_retried_entry_returns_after_its_delay_with_one_more_attempt,
     a_dead_letter_keeps_the_delivery_whole_and_replays_with_fresh_attempts,
     replaying_everything_empties_the_dead_letter_list,

@@ -119,6 +119,10 @@ impl Queue for Counting {
         self.inner.purge_dead_letters(shop, needle).await
     }
 
+    async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError> {
+        self.inner.renew(consumer, entry).await
+    }
+
     async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
         self.inner.trim_dead_letters(keep, before_ms).await
     }

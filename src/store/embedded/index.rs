@@ -110,6 +110,17 @@ impl Index {
         out
     }
 
+    /// `consumer` still holds `seq`: its lease starts again at `now` (its deliveries stay).
+    pub fn renew(&mut self, seq: u64, consumer: &str, now: Instant) -> bool {
+        match self.leases.get_mut(&seq) {
+            Some(lease) if lease.consumer == consumer => {
+                lease.leased_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Takes a leased entry away from its consumer; `None` when nobody holds it (settled
     /// already, or being settled right now).
     pub fn unlease(&mut self, seq: u64) -> Option<Lease> {

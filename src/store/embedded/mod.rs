@@ -208,6 +208,11 @@ impl Queue for EmbeddedStore {
         self.fetch(leased).await
     }
 
+    async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError> {
+        let Some(seq) = entry_seq(entry) else { return Ok(false) };
+        Ok(self.inner.index().renew(seq, consumer, std::time::Instant::now()))
+    }
+
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
         let Some(seq) = entry_seq(entry) else {
             return Ok(());

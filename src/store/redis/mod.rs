@@ -213,6 +213,12 @@ impl Queue for RedisStore {
         Ok(self.to_entries(claimed).await)
     }
 
+    async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError> {
+        let mut inv = self.scripts.renew.prepare_invoke();
+        inv.key(self.keys.queue()).arg(GROUP).arg(&entry.id).arg(consumer);
+        Ok(self.invoke::<i64>(true, &inv).await? == 1)
+    }
+
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
         let mut inv = self.scripts.ack.prepare_invoke();
         inv.key(self.keys.queue()).arg(GROUP).arg(&entry.id);

@@ -8,6 +8,7 @@ use redis::Script;
 pub(super) struct Scripts {
     pub(super) enqueue: Script,
     pub(super) ack: Script,
+    pub(super) renew: Script,
     pub(super) retry: Script,
     pub(super) dead: Script,
     pub(super) promote: Script,
@@ -27,6 +28,7 @@ impl Scripts {
         Self {
             enqueue: Script::new(include_str!("lua/enqueue.lua")),
             ack: Script::new(include_str!("lua/ack.lua")),
+            renew: Script::new(include_str!("lua/renew.lua")),
             retry: Script::new(include_str!("lua/retry.lua")),
             dead: Script::new(include_str!("lua/dead.lua")),
             promote: Script::new(include_str!("lua/promote.lua")),
