@@ -124,3 +124,8 @@ fn on_the_embedded_store_shuffled_duplicated_deliveries_end_in_the_models_ledger
 fn on_redis_shuffled_duplicated_deliveries_end_in_the_models_ledger() {
     check(|| Backend::Redis, 1000);
 }
+
+#[test]
+fn on_a_redis_cluster_shuffled_duplicated_deliveries_end_in_the_models_ledger() {
+    check(|| Backend::Url(crate::support::redis::shared_cluster().url()), 1000);
+}
