@@ -113,11 +113,26 @@ impl OrderDiff {
     }
 }
 
+/// A person's inventory policy, and what the app had set before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyByHand {
+    pub policy: String,
+    pub then: String,
+}
+
 /// A variant's effects as last applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedVariant {
     /// `CONTINUE` or `DENY`; `None` before the first change.
     pub policy: Option<String>,
+    /// When the policy last went through (ms): a `products/update` of a later time that shows
+    /// another policy is a person's change.
+    #[serde(default)]
+    pub policy_at_ms: i64,
+    /// A policy a person set by hand, left as they set it while the app would still set the
+    /// policy it set before (`then`); a change of what the app wants ends it (SPEC 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_hand: Option<PolicyByHand>,
     /// The `backorder_eta` metafield as last set (`YYYY-MM-DD`).
     #[serde(default)]
     pub eta: Option<String>,

@@ -236,10 +236,16 @@ async fn settle_variants(
                 }
             }
         }
+        // A policy a person set by hand stands while the app would set what it set before; once
+        // the app wants another (a cap reached, stock back), that one goes out.
+        if applied.by_hand.as_ref().is_some_and(|h| h.then != desired.policy) {
+            applied.by_hand = None;
+        }
         if applied != before {
             write_applied(state, ctx.shop, AppliedVariantKey(id), &applied).await?;
         }
-        let policy = (applied.policy.as_deref() != Some(desired.policy)).then_some(desired.policy);
+        let left_by_hand = applied.by_hand.is_some();
+        let policy = (applied.policy.as_deref() != Some(desired.policy) && !left_by_hand).then_some(desired.policy);
         // A date that went away (no supply, no lead time) is left as last set: the storefront
         // reads the live answer from the proxy; the metafield only ever moves to a real date.
         let eta = desired.eta.filter(|eta| applied.eta.as_ref() != Some(eta));
@@ -285,6 +291,7 @@ async fn settle_variants(
     for (id, _, policy, eta, entry, applied) in changes {
         tracing::info!(shop = ctx.shop, variant = id, ?policy, ?eta, "effects: variant updated");
         let now = AppliedVariant {
+            policy_at_ms: if policy.is_some() { crate::store::now_ms() as i64 } else { applied.policy_at_ms },
             policy: policy.map(str::to_string).or(applied.policy),
             eta: eta.or(applied.eta),
             failures: 0,

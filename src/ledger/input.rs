@@ -188,6 +188,8 @@ struct RawProduct {
     #[serde(default)]
     title: String,
     #[serde(default)]
+    updated_at: Option<String>,
+    #[serde(default)]
     variants: Vec<RawVariant>,
 }
 
@@ -198,6 +200,8 @@ struct RawVariant {
     inventory_item_id: Option<u64>,
     #[serde(default)]
     title: String,
+    #[serde(default)]
+    inventory_policy: Option<String>,
 }
 
 fn shape(e: serde_json::Error) -> InputError {
@@ -353,6 +357,32 @@ pub fn parse_level(body: &[u8], triggered_at: Option<&str>) -> Result<LevelState
         available: raw.available,
         version: Version::new(updated_at_ms, triggered_at, digest(&raw.available)),
     })
+}
+
+/// The inventory policy a variant has on the platform as of a `products/update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySeen {
+    pub variant_id: u64,
+    /// `CONTINUE` or `DENY`.
+    pub policy: String,
+    /// The product's `updated_at`.
+    pub at_ms: i64,
+}
+
+/// The variants' inventory policies a `products/update` carries (those it names as `continue`
+/// or `deny`), with the product's `updated_at`; none without one.
+pub fn product_policies(body: &[u8]) -> Result<Vec<PolicySeen>, InputError> {
+    let raw: RawProduct = serde_json::from_slice(body).map_err(shape)?;
+    let Some(at) = raw.updated_at.as_deref() else { return Ok(Vec::new()) };
+    let at_ms = timestamp_ms("updated_at", at)?;
+    Ok(raw
+        .variants
+        .into_iter()
+        .filter_map(|v| {
+            let policy = v.inventory_policy?.to_ascii_uppercase();
+            matches!(policy.as_str(), "CONTINUE" | "DENY").then_some(PolicySeen { variant_id: v.id, policy, at_ms })
+        })
+        .collect())
 }
 
 pub fn parse_product(body: &[u8]) -> Result<Vec<VariantInfo>, InputError> {

@@ -71,6 +71,12 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
                     handled = Handled::Done;
                 }
             }
+            // A policy a person changed by hand is theirs until the app wants another (SPEC 9).
+            // Idempotent: a redelivery finds it recorded already.
+            let policies = input::product_policies(body).map_err(bad_input)?;
+            crate::effects::people::policies_seen(state, &meta.shop, &policies)
+                .await
+                .map_err(|e| HandlerError::Transient(e.to_string()))?;
             Ok(handled)
         }
         Topic::AppUninstalled => {

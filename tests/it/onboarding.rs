@@ -256,7 +256,7 @@ async fn a_hold_released_by_hand_on_one_order_is_not_re_applied_by_the_next_pass
         assert_eq!(s.tags(orders[3]), ["backorder-ready"]);
         let people = s.app.app.state.books.get(SHOP, ByPeopleKey).await.unwrap().unwrap_or_default();
         let found: Vec<_> = people.changes.iter().map(|c| (c.order_id, c.what.clone(), c.reapplied)).collect();
-        assert_eq!(found, [(orders[3], What::HoldReleased, false)]);
+        assert_eq!(found, [(Some(orders[3]), What::HoldReleased, false)]);
         s.stop().await;
     }
 }
@@ -281,4 +281,42 @@ async fn backlog_that_no_readable_order_explains_is_reported_unattributed_at_enr
     let shown: Value = get(&s.app, &format!("/api/variants/{variant}"), Some(&token(SHOP))).await.json().await.unwrap();
     assert_eq!((shown["backordered_units"].as_u64(), shown["unattributed_units"].as_u64()), (Some(3), Some(2)));
     s.stop().await;
+}
+
+/// People win over the app (SPEC 9): an inventory policy a person set by hand stands through
+/// the passes that follow, and is recorded; the app sets its own again only once it wants
+/// another policy (here: a cap reached, then lifted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_a_person_set_by_hand_stands_until_the_app_wants_another() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let s = start(backend, 0, Policy::Deny, &[]).await;
+        enrol(&s, json!({"enabled": true})).await;
+        eventually("selling on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+        s.settled().await;
+        let sent = s.calls("VariantsPolicy");
+
+        // A person turns "continue selling" off in the admin; Shopify says so in products/update.
+        let body = s.world(|w| {
+            w.variants.get_mut(&s.variant).unwrap().policy = Policy::Deny;
+            let at = w.tick() + 1_000;
+            backorder::devshop::payloads::product(w, w.variants[&s.variant].product_id, at).unwrap()
+        });
+        let resp = s.app.deliver(&crate::support::webhooks::Delivery::new("products/update", body)).await;
+        assert_eq!(resp.status(), 200);
+        s.app.drained().await;
+        // A pass over the variant (its ETA inputs change) sends no policy.
+        enrol(&s, json!({"lead_time_days": 5})).await;
+        s.settled().await;
+        assert_eq!((s.policy(), s.calls("VariantsPolicy")), (Policy::Deny, sent), "the person's policy stands");
+        let people = s.app.app.state.books.get(SHOP, ByPeopleKey).await.unwrap().unwrap_or_default();
+        let found: Vec<_> = people.changes.iter().map(|c| (c.variant_id, c.what.clone())).collect();
+        assert_eq!(found, [(Some(s.variant), What::PolicyChanged { to: "DENY".into() })]);
+
+        // The app wants DENY (a cap of 0), then CONTINUE again (no cap): its own goes out.
+        enrol(&s, json!({"cap": 0})).await;
+        s.settled().await;
+        enrol(&s, json!({"cap": null})).await;
+        eventually("the app's policy again", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+        s.stop().await;
+    }
 }
