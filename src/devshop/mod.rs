@@ -10,6 +10,7 @@
 mod bucket;
 pub mod bulk;
 mod faults;
+mod fulfillment;
 pub mod graphql;
 mod notify;
 mod oauth;
