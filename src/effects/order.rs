@@ -77,8 +77,7 @@ pub async fn tags_on_platform(
 /// fulfillment order carries it any more: a person released it.
 async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, held: bool) -> Result<bool, EffectError> {
     let orders = fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?;
-    let open = |fo: &&crate::platform::reads::FulfillmentOrder| !matches!(fo.status.as_str(), "CANCELLED" | "CLOSED");
-    let released_by_hand = held && orders.iter().any(|fo| open(&fo)) && orders.iter().all(|fo| fo.holds.is_empty());
+    let released_by_hand = held && orders.iter().any(|fo| fo.is_open()) && orders.iter().all(|fo| fo.holds.is_empty());
     for fo in orders.iter().filter(|fo| !fo.holds.is_empty()) {
         ctx.call(&FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo.id, "holdIds": fo.holds})).await?;
     }
@@ -87,7 +86,7 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, hel
     }
     // The fulfillment order line items of the lines to hold, by fulfillment order.
     let mut by_fo: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for fo in orders.iter().filter(|fo| !matches!(fo.status.as_str(), "CANCELLED" | "CLOSED")) {
+    for fo in orders.iter().filter(|fo| fo.is_open()) {
         for (item, line, remaining) in &fo.lines {
             if let Some(want) = holds.get(line).map(|q| (*q).min(*remaining)).filter(|q| *q > 0) {
                 by_fo.entry(&fo.id).or_default().push(json!({"id": item, "quantity": want}));

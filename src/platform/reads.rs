@@ -231,6 +231,13 @@ pub struct FulfillmentOrder {
     pub lines: Vec<(String, u64, u32)>,
 }
 
+impl FulfillmentOrder {
+    /// Neither cancelled nor closed: its units may still ship, and be held.
+    pub fn is_open(&self) -> bool {
+        !matches!(self.status.as_str(), "CANCELLED" | "CLOSED")
+    }
+}
+
 /// Every fulfillment order of the order and all their line items, over as many pages as the
 /// order needs; holds are those with `handle`.
 pub async fn fulfillment_orders(

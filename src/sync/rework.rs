@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use super::jobs::{self, Progress};
 use crate::books::rework::{self as books_rework, Rework, rework_shop};
 use crate::books::{BookError, Edit, key};
-use crate::shop::{PendingRework, ShopSettings};
+use crate::shop::PendingRework;
 use crate::state::AppState;
 
 /// Starts the shop's pending rework as a job unless this process runs it already; its id.
@@ -51,9 +51,7 @@ pub async fn resume(state: Arc<AppState>, shop: &str) -> Result<Option<u64>, Boo
 async fn until_done(state: &AppState, shop: &str, job: &Progress) -> Result<Option<serde_json::Value>, BookError> {
     let (mut changed, mut checked) = (0, 0);
     loop {
-        let reads = state.books.read(shop, &[crate::store::Record::Settings]).await?;
-        let settings: ShopSettings = reads.get(key::Settings)?.unwrap_or_default();
-        let Some(pending) = settings.rework else {
+        let Some(pending) = state.books.get_or_default(shop, key::Settings).await?.rework else {
             return Ok(Some(serde_json::json!({"changed": changed, "checked": checked})));
         };
         let rework = Rework { rekey: pending.rekey, recount: pending.recount };
@@ -80,13 +78,16 @@ async fn until_done(state: &AppState, shop: &str, job: &Progress) -> Result<Opti
         (changed, checked) = (changed + done.changed, checked + done.total);
         tracing::info!(shop, changed = done.changed, checked = done.total, "settings: books reworked");
         // Clear the mark only if no newer change arrived while this pass ran (its job id may
-        // have been noted meanwhile: the revision tells).
-        let fresh = state.books.read(shop, &[crate::store::Record::Settings]).await?;
-        let now: ShopSettings = fresh.get(key::Settings)?.unwrap_or_default();
-        if now.rework.map(|r| r.revision) != Some(pending.revision) {
-            continue;
-        }
-        let cleared = ShopSettings { rework: None, ..now };
-        let _: bool = state.books.commit(shop, fresh.change().put(key::Settings, &cleared)).await?;
+        // have been noted meanwhile: the revision tells); a newer one is the next round's.
+        state
+            .books
+            .update(shop, key::Settings, |settings| match settings {
+                Some(mut settings) if settings.rework.map(|r| r.revision) == Some(pending.revision) => {
+                    settings.rework = None;
+                    Edit::put(settings, ())
+                }
+                _ => Edit::Leave(()),
+            })
+            .await?;
     }
 }
