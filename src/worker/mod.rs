@@ -112,17 +112,11 @@ impl Worker {
             match read {
                 Ok(entries) => {
                     failures = 0;
+                    let taken = Instant::now();
                     for entry in entries {
-                        // The batch's later entries waited their turn: renewed first, so the
-                        // wait is not taken for a dead consumer (L10).
-                        match self.state.queue.renew(&self.name, &entry).await {
-                            Ok(false) => continue,
-                            Ok(true) => {}
-                            Err(e) => {
-                                tracing::debug!(error = %e, "renewing a held entry failed; processing it all the same")
-                            }
+                        if self.still_held(&entry, taken).await {
+                            self.process(entry).await;
                         }
-                        self.process(entry).await;
                     }
                 }
                 Err(e) => {
@@ -130,6 +124,24 @@ impl Worker {
                     tracing::warn!(worker = %self.name, error = %e, "queue read failed; backing off");
                     self.pause(backoff(failures, 100, 5_000)).await;
                 }
+            }
+        }
+    }
+
+    /// Whether this consumer still holds `entry`, one of a batch taken at `taken`. The batch's
+    /// later entries wait their turn behind the shop lock: one that has waited a good part of
+    /// the re-claim time is renewed first, so the wait is not taken for a dead consumer (L10);
+    /// the others are not, as renewing costs a store round trip.
+    async fn still_held(&self, entry: &QueueEntry, taken: Instant) -> bool {
+        let renew_after = Duration::from_millis(self.state.settings.queue.reclaim_idle_ms / 3);
+        if taken.elapsed() < renew_after {
+            return true;
+        }
+        match self.state.queue.renew(&self.name, entry).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::debug!(error = %e, "renewing a held entry failed; processing it all the same");
+                true
             }
         }
     }
