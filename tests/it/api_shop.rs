@@ -206,22 +206,27 @@ async fn backordered_orders(app: &TestApp) -> Vec<u64> {
     shown["queue"].as_array().unwrap().iter().map(|q| q["order_id"].as_u64().unwrap()).collect()
 }
 
+/// The variant enrolled with 2 in stock and three orders of 1: the last is a VIP's, but no
+/// priority map says so yet, so it is the one that waits.
+async fn three_orders_the_last_a_vips(app: &TestApp) {
+    enrol(app).await;
+    for d in [
+        customer_order(1, 1, 10, &[]),
+        customer_order(2, 1, 20, &[]),
+        customer_order(3, 1, 30, &["VIP"]),
+        level(-1, 30),
+    ] {
+        assert_eq!(app.deliver(&d).await.status(), 200);
+    }
+    app.drained().await;
+    assert_eq!(backordered_orders(app).await, [3]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_priority_map_moves_waiting_vip_orders_ahead_of_earlier_ones() {
     for backend in [Backend::Redis, Backend::Embedded] {
         let (app, _store) = TestApp::spawn(backend, &[]).await;
-        enrol(&app).await;
-        // 2 in stock, three orders of 1; the last one is a VIP's, but no map says so yet.
-        for d in [
-            customer_order(1, 1, 10, &[]),
-            customer_order(2, 1, 20, &[]),
-            customer_order(3, 1, 30, &["VIP"]),
-            level(-1, 30),
-        ] {
-            assert_eq!(app.deliver(&d).await.status(), 200);
-        }
-        app.drained().await;
-        assert_eq!(backordered_orders(&app).await, [3]);
+        three_orders_the_last_a_vips(&app).await;
 
         let resp = put(&app, "/api/settings", &token(SHOP), json!({"priority_tags": {"VIP": 10}})).await;
         assert_eq!(resp.status(), 200);
@@ -276,17 +281,7 @@ async fn a_rework_cut_short_finishes_as_a_job_at_the_next_drift_pass_without_any
             ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", "http://127.0.0.1:9/shops/{shop}"),
         ];
         let (app, _store) = TestApp::spawn(backend, &overrides).await;
-        enrol(&app).await;
-        for d in [
-            customer_order(1, 1, 10, &[]),
-            customer_order(2, 1, 20, &[]),
-            customer_order(3, 1, 30, &["VIP"]),
-            level(-1, 30),
-        ] {
-            assert_eq!(app.deliver(&d).await.status(), 200);
-        }
-        app.drained().await;
-        assert_eq!(backordered_orders(&app).await, [3]);
+        three_orders_the_last_a_vips(&app).await;
         let state = &app.app.state;
         let sealer = state.sealer.as_deref().unwrap();
         let install = backorder::auth::install::Install {
