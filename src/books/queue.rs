@@ -38,7 +38,7 @@ pub async fn scan(
     record: &VariantRecord,
     enough: Option<u64>,
 ) -> Result<Vec<QueuedLine>, BookError> {
-    scan_while(books, shop, variant, record, |_, ahead| enough.is_none_or(|units| ahead < units)).await
+    scan_while(books, shop, variant, record, Dates::Shop, |_, ahead| enough.is_none_or(|units| ahead < units)).await
 }
 
 /// The queue from the front through the line `last`: what one line's position needs, and no
@@ -50,7 +50,7 @@ pub async fn scan_through(
     record: &VariantRecord,
     last: FillKey,
 ) -> Result<Vec<QueuedLine>, BookError> {
-    scan_while(books, shop, variant, record, |key, _| *key <= last).await
+    scan_while(books, shop, variant, record, Dates::Shop, |key, _| *key <= last).await
 }
 
 /// Where a page of a queue ended: the last line's key and the backordered units up to and
@@ -72,7 +72,7 @@ pub async fn scan_page(
     limit: usize,
 ) -> Result<(Vec<QueuedLine>, Option<Resume>), BookError> {
     // One line more than asked tells whether another page follows.
-    let mut lines = scan_from(books, shop, variant, record, after, |_, _, taken| taken <= limit).await?;
+    let mut lines = scan_from(books, shop, variant, record, after, Dates::Shop, |_, _, taken| taken <= limit).await?;
     if lines.len() <= limit {
         return Ok((lines, None));
     }
@@ -82,15 +82,24 @@ pub async fn scan_page(
     Ok((lines, Some(resume)))
 }
 
+/// Whether a scan's lines get their ETAs: the dates cost a read of the shop's settings (its time
+/// zone), which the scans that only need positions skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dates {
+    Shop,
+    None,
+}
+
 /// The queue from the front while `go_on(next line's key, units ahead of it)`.
 async fn scan_while(
     books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
+    dates: Dates,
     go_on: impl Fn(&FillKey, u64) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
-    scan_from(books, shop, variant, record, None, |key, ahead, _| go_on(key, ahead)).await
+    scan_from(books, shop, variant, record, None, dates, |key, ahead, _| go_on(key, ahead)).await
 }
 
 /// The queue after `after` (from the front without) while `go_on(next line's key, units ahead
@@ -101,12 +110,16 @@ async fn scan_from(
     variant: u64,
     record: &VariantRecord,
     after: Option<Resume>,
+    dates: Dates,
     go_on: impl Fn(&FillKey, u64, usize) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
     let header = &record.header;
-    let today = books.today(shop).await?;
     let mut queue = Vec::new();
     let Some(boundary) = header.boundary else { return Ok(queue) };
+    let today = match dates {
+        Dates::Shop => Some(books.today(shop).await?),
+        Dates::None => None,
+    };
     // A page boundary now behind the book's boundary (stock arrived between two pages) starts
     // the next page at the book's boundary; positions carry on from the cursor's count.
     let (mut ahead, mut from) = match after {
@@ -131,7 +144,7 @@ async fn scan_from(
                 line_item_id: key.line_id,
                 backordered,
                 position: ahead + 1,
-                eta: eta::line_eta(record, ahead + 1, backordered, today).map(eta::format),
+                eta: today.and_then(|t| eta::line_eta(record, ahead + 1, backordered, t)).map(eta::format),
             });
             ahead += u64::from(backordered);
         }
@@ -146,8 +159,11 @@ async fn scan_from(
 /// Marks every order waiting on `variant` dirty, so the effects look at each again (an ETA that
 /// moved, a reminder come due).
 pub async fn mark_waiting(books: &Books, shop: &str, variant: u64, record: &VariantRecord) -> Result<(), BookError> {
-    let mut orders: Vec<u64> =
-        scan(books, shop, variant, record, None).await?.into_iter().map(|e| e.order_id).collect();
+    let mut orders: Vec<u64> = scan_while(books, shop, variant, record, Dates::None, |_, _| true)
+        .await?
+        .into_iter()
+        .map(|e| e.order_id)
+        .collect();
     orders.sort_unstable();
     orders.dedup();
     for chunk in orders.chunks(200) {
@@ -173,7 +189,7 @@ pub async fn eta_fingerprint(
     let total: u64 = supply.iter().map(|b| b.qty).sum();
     let mut edges = Vec::new();
     let mut last_batch = None;
-    for e in scan(books, shop, variant, record, Some(total + 1)).await? {
+    for e in scan_while(books, shop, variant, record, Dates::None, |_, ahead| ahead < total + 1).await? {
         let batch = eta::batch_of(supply, e.position + u64::from(e.backordered.max(1)) - 1);
         if edges.is_empty() || batch != last_batch {
             edges.push((e.order_id, e.line_item_id, batch));
