@@ -33,6 +33,7 @@ pub struct Settings {
     pub effects: EffectsSettings,
     pub reconcile: ReconcileSettings,
     pub security: SecuritySettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
 }
 
@@ -111,6 +112,8 @@ pub struct EmailSettings {
     pub smtp_url: String,
     pub from: String,
     pub outbox_dir: String,
+    /// Files in `outbox_dir` older than this many days are deleted.
+    pub outbox_keep_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -138,6 +141,22 @@ pub struct SecuritySettings {
     /// When set, `/metrics` answers only `Authorization: Bearer <token>` (L8).
     #[serde(default)]
     pub metrics_token: Option<Secret>,
+}
+
+/// What one client, link or shop may ask of this process (audit M3, L7); 0 turns a limit off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LimitSettings {
+    /// Requests per minute to one status link (`/status/{token}` and its cancel form).
+    pub status_per_minute_per_link: u32,
+    /// Requests per minute to status pages from one client address.
+    pub status_per_minute_per_client: u32,
+    /// Writes per minute through the merchant API (session tokens) of one shop.
+    pub writes_per_minute_per_shop: u32,
+    /// A header a trusted proxy in front sets to the client's address (e.g. X-Forwarded-For,
+    /// whose last address is the one that proxy saw); empty: the connection's peer address.
+    pub client_ip_header: String,
+    /// How long a status page's view of a variant's queue is kept, in milliseconds.
+    pub status_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -260,6 +279,8 @@ impl Settings {
             ("BACKORDER__PLATFORM__CONNECT_TIMEOUT_MS", self.platform.connect_timeout_ms),
             ("BACKORDER__PLATFORM__MAX_ATTEMPTS", u64::from(self.platform.max_attempts)),
             ("BACKORDER__PLATFORM__RETRY_BASE_MS", self.platform.retry_base_ms),
+            ("BACKORDER__LIMITS__STATUS_CACHE_MS", self.limits.status_cache_ms),
+            ("BACKORDER__EMAIL__OUTBOX_KEEP_DAYS", self.email.outbox_keep_days),
         ] {
             if value == 0 {
                 problems.push(format!("{name}: must be greater than 0"));
@@ -273,6 +294,10 @@ impl Settings {
                 "BACKORDER__EMAIL__SMTP_URL: `{}` should look like smtp://host:port",
                 redact_url(&self.email.smtp_url)
             ));
+        }
+        let header = &self.limits.client_ip_header;
+        if !header.is_empty() && actix_web::http::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            problems.push(format!("BACKORDER__LIMITS__CLIENT_IP_HEADER: `{header}` is not a header name"));
         }
         if !matches!(self.log.format.as_str(), "json" | "pretty") {
             problems.push(format!("BACKORDER__LOG__FORMAT: `{}` is neither json nor pretty", self.log.format));

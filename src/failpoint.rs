@@ -92,7 +92,8 @@ pub fn hit(name: &str) {
 }
 
 /// Panics a test injects into one running service (one [`crate::state::AppState`]), by scope:
-/// `shop:{domain}` panics that shop's effects pass, `task:effects` the effects sweeper itself.
+/// `shop:{domain}` panics that shop's effects pass, `task:effects` the effects sweeper itself,
+/// `webhook:{topic}` the consumer that takes a webhook of that topic (it stays queued).
 /// Unlike the abort points above they live in the state, not the environment, so tests that run
 /// side by side in one process cannot arm each other's services. Empty (one atomic load per
 /// check) unless a test armed something.

@@ -14,6 +14,7 @@ pub mod effects;
 pub mod failpoint;
 pub mod http;
 pub mod ledger;
+pub mod limit;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

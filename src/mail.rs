@@ -128,6 +128,76 @@ impl Mailer {
     }
 }
 
+/// Written files hold customers' addresses and names: they go with the shop (`shop/redact`), with
+/// their order (`customers/redact`), and once older than the retention (audit M6). With SMTP,
+/// nothing is kept here, and these do nothing.
+impl Mailer {
+    fn files(&self) -> Option<&std::path::Path> {
+        match &self.transport {
+            Transport::Files(dir) => Some(dir),
+            Transport::Smtp(_) => None,
+        }
+    }
+
+    /// Deletes every file written for `shop`.
+    pub async fn forget_shop(&self, shop: &str) -> std::io::Result<()> {
+        let Some(dir) = self.files() else { return Ok(()) };
+        match tokio::fs::remove_dir_all(dir.join(shop)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes the files written for one order of `shop` (its id is part of every name).
+    pub async fn forget_order(&self, shop: &str, order_id: u64) -> std::io::Result<u64> {
+        let Some(dir) = self.files() else { return Ok(0) };
+        let needle = format!(".{order_id}.");
+        remove_files(&dir.join(shop), |name, _| name.contains(&needle)).await
+    }
+
+    /// Deletes files older than `keep`, in every shop's folder; returns how many went.
+    pub async fn expire(&self, keep: Duration) -> std::io::Result<u64> {
+        let Some(dir) = self.files() else { return Ok(0) };
+        let mut shops = match tokio::fs::read_dir(dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        while let Some(shop) = shops.next_entry().await? {
+            if shop.file_type().await?.is_dir() {
+                removed += remove_files(&shop.path(), |_, age| age >= keep).await?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Removes the `.eml` files of `dir` for which `doomed(name, age)` holds.
+async fn remove_files(dir: &std::path::Path, doomed: impl Fn(&str, Duration) -> bool) -> std::io::Result<u64> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".eml") {
+            continue;
+        }
+        let age = entry.metadata().await?.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+        if doomed(&name, age) {
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Written under a name fixed by the message, through a temporary file: a resend replaces the
 /// same file, and a reader never sees half a message.
 async fn write_file(dir: &std::path::Path, out: &Letter<'_>, bytes: &[u8]) -> Result<(), SendError> {

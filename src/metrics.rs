@@ -80,6 +80,8 @@ pub enum Processed {
     AlreadyDone,
     Retried,
     DeadLettered,
+    /// A webhook of a shop redacted since it arrived.
+    Dropped,
 }
 
 pub fn topic_label(topic: Option<&str>) -> &'static str {
@@ -210,6 +212,7 @@ impl Metrics {
             Processed::AlreadyDone => "already_done",
             Processed::Retried => "retried",
             Processed::DeadLettered => "dead_lettered",
+            Processed::Dropped => "dropped_redacted",
         };
         self.processed.get_or_create(&Outcome { topic, outcome }).inc();
         self.latency.get_or_create(&TopicLabel { topic }).observe(seconds);

@@ -5,12 +5,31 @@ use std::time::Duration;
 
 use crate::books::Books;
 use crate::books::rework::Progress;
+use crate::books::standing::QueueCache;
 use crate::config::Settings;
+use crate::limit::RateLimit;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::platform::{AdminClient, ClientConfig};
 use crate::secret::seal::Sealer;
 use crate::store::{SharedQueue, SharedStore};
+
+/// What one client, status link or shop may ask of this process (audit M3, L7).
+pub struct Limits {
+    pub status_per_link: RateLimit,
+    pub status_per_client: RateLimit,
+    pub writes_per_shop: RateLimit,
+}
+
+impl Limits {
+    fn from_settings(s: &crate::config::LimitSettings) -> Self {
+        Self {
+            status_per_link: RateLimit::per_minute(s.status_per_minute_per_link),
+            status_per_client: RateLimit::per_minute(s.status_per_minute_per_client),
+            writes_per_shop: RateLimit::per_minute(s.writes_per_minute_per_shop),
+        }
+    }
+}
 
 pub struct AppState {
     /// The intake queue and its dead letters.
@@ -36,6 +55,10 @@ pub struct AppState {
     /// One ledger event of a shop at a time in this process: commits are optimistic, and
     /// consumers racing on one hot variant would mostly redo each other's work.
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Requests a client, a status link or a shop may make of this process.
+    pub limits: Limits,
+    /// The queues status pages show, each read at most once per `limits.status_cache_ms`.
+    pub status_queues: QueueCache,
     /// Reworks of books after a rules change running in this process, by shop, with progress.
     reworks: std::sync::Mutex<std::collections::HashMap<String, Progress>>,
 }
@@ -63,6 +86,8 @@ impl AppState {
             liveness: Default::default(),
             panics: Default::default(),
             operator_token: Default::default(),
+            limits: Limits::from_settings(&settings.limits),
+            status_queues: QueueCache::new(Duration::from_millis(settings.limits.status_cache_ms)),
             settings,
             shop_locks: Default::default(),
             reworks: Default::default(),

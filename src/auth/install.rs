@@ -54,7 +54,8 @@ impl From<BookError> for InstallError {
 
 /// Stores `install` for `shop`, replacing any earlier one.
 pub async fn save(books: &Books, sealer: &Sealer, shop: &str, install: &Install) -> Result<(), InstallError> {
-    books.commit(shop, Change::unchecked().put(InstallKey, &seal(sealer, shop, install))).await?;
+    // A new install: it also lifts the tombstone of a shop redacted within the dedupe window.
+    books.commit(shop, Change::unchecked().put(InstallKey, &seal(sealer, shop, install)).revive()).await?;
     Ok(())
 }
 

@@ -25,8 +25,9 @@ use reqwest::Client;
 
 use crate::secret::Secret;
 
-/// The counting store wrapper, for tests that count what a path asks of the store.
-pub use ledger::counting;
+/// The counting store wrapper, for tests that count what a path asks of the store, and the
+/// filler of a long queue written straight to the books.
+pub use ledger::{counting, fill};
 
 pub use effects::EffectsArgs;
 pub use flash::FlashArgs;

@@ -104,6 +104,7 @@ pub(super) async fn finish(
         CommitOutcome::Applied => Ok(Some(Outcome::Applied)),
         CommitOutcome::AlreadyProcessed => Ok(Some(Outcome::AlreadyProcessed)),
         CommitOutcome::Conflict => Ok(None),
+        CommitOutcome::Gone => Err(BookError::Gone),
     }
 }
 
@@ -127,10 +128,15 @@ pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -
         let books = load_books(&mut reads, &variants).await?;
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
         let mut commit = reads.commit(event.mark.clone());
-        if let Some(plan) = plan {
+        let redacted = old.as_ref().is_some_and(|o| o.redacted);
+        if let Some(mut plan) = plan {
+            if redacted {
+                plan.record.redacted = true;
+                plan.record.customer_tags.clear();
+            }
             book_order(store, event.shop, state.order_id, &plan, &books, &mut commit).await?;
             // Only a newer state than the ledger's (a plan) may replace what the emails use.
-            if !state.contact.is_empty() {
+            if !state.contact.is_empty() && !redacted {
                 commit.writes.push((Record::Contact(state.order_id), Some(encode(&state.contact))));
             }
         }

@@ -18,12 +18,15 @@ pub enum BookError {
     /// Concurrent changes kept winning the compare-and-set: worth trying again later.
     #[error("kept conflicting with concurrent changes")]
     Contended,
+    /// The shop was redacted (`shop/redact`): nothing of it is written any more.
+    #[error("the shop's data was erased (shop/redact); nothing of it is kept")]
+    Gone,
 }
 
 impl BookError {
     /// Whether a later try can succeed (the store comes back, the contention passes).
     pub fn is_transient(&self) -> bool {
-        !matches!(self, BookError::Corrupt(_) | BookError::Inconsistent { .. })
+        !matches!(self, BookError::Corrupt(_) | BookError::Inconsistent { .. } | BookError::Gone)
     }
 }
 

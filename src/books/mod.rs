@@ -11,6 +11,7 @@ pub mod apply;
 mod error;
 pub mod key;
 pub mod queue;
+mod queue_cache;
 mod reads;
 pub mod rework;
 pub mod standing;
@@ -97,7 +98,10 @@ impl Books {
 
     /// Commits a change. `false`: a record it was checked against had moved; nothing was written.
     pub async fn commit(&self, shop: &str, change: Change) -> Result<bool, BookError> {
-        Ok(self.store.ledger_commit(shop, &change.commit).await? != CommitOutcome::Conflict)
+        match self.store.ledger_commit(shop, &change.commit).await? {
+            CommitOutcome::Gone => Err(BookError::Gone),
+            outcome => Ok(outcome != CommitOutcome::Conflict),
+        }
     }
 
     /// Reads `key`, lets `edit` decide, and writes the outcome only if the record is unchanged
@@ -189,6 +193,16 @@ impl Books {
     /// Returns how many keys or rows went.
     pub async fn forget_shop(&self, shop: &str) -> Result<u64, BookError> {
         Ok(self.store.forget_shop(shop).await?)
+    }
+
+    /// Keeps the redacted shop out for `ttl`: nothing of it is written meanwhile (audit M6).
+    pub async fn keep_out(&self, shop: &str, ttl: std::time::Duration) -> Result<(), BookError> {
+        Ok(self.store.keep_out(shop, ttl).await?)
+    }
+
+    /// Whether the shop was redacted within the dedupe window.
+    pub async fn kept_out(&self, shop: &str) -> Result<bool, BookError> {
+        Ok(self.store.kept_out(shop).await?)
     }
 
     /// Everything marked and not yet reconciled (the demo and tests look at it).

@@ -41,18 +41,6 @@ pub async fn scan(
     scan_while(books, shop, variant, record, Dates::Shop, |_, ahead| enough.is_none_or(|units| ahead < units)).await
 }
 
-/// The queue from the front through the line `last`: what one line's position needs, and no
-/// more of a long queue.
-pub async fn scan_through(
-    books: &Books,
-    shop: &str,
-    variant: u64,
-    record: &VariantRecord,
-    last: FillKey,
-) -> Result<Vec<QueuedLine>, BookError> {
-    scan_while(books, shop, variant, record, Dates::Shop, |key, _| *key <= last).await
-}
-
 /// Where a page of a queue ended: the last line's key and the backordered units up to and
 /// including it, so the next page starts there without reading what lies before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

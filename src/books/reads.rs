@@ -109,6 +109,13 @@ impl Change {
         self
     }
 
+    /// A new install: the one change that lands for a shop redacted within the dedupe window,
+    /// and lifts its tombstone.
+    pub fn revive(mut self) -> Self {
+        self.commit.revive = true;
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.commit.writes.is_empty() && self.commit.marks.is_empty()
     }

@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use super::{BookError, Books, key};
-use crate::books::queue::{scan, scan_through};
-use crate::ledger::FillKey;
+use crate::books::queue::scan;
 use crate::ledger::eta;
 use crate::ledger::records::VariantRecord;
 use crate::ledger::rules::OrderRecord;
 use crate::store::Record;
+
+pub use super::queue_cache::QueueCache;
 
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,47 +27,57 @@ pub struct LineStanding {
 }
 
 /// Position and ETA by (order, line), of one variant's queue.
-type QueueIndex = HashMap<(u64, u64), (u64, Option<time::Date>)>;
+pub type QueueIndex = HashMap<(u64, u64), (u64, Option<time::Date>)>;
 
-/// Queues read once and shared by every order looked at in one pass: a flash sale's orders all
-/// wait on one variant, and each would otherwise read its whole queue again. For one order on
-/// its own (the status page), only the queue up to its line is read.
+/// Where the queues an order's lines stand in come from: read once per pass ([`Queues`]), or
+/// kept for a short while across requests ([`QueueCache`], the status page).
+#[async_trait]
+pub trait QueueSource: Send + Sync {
+    /// The variant's queue; `stale` when a line the caller expected in it was missing, so an
+    /// index read before that line joined is read again (if the source allows it now).
+    async fn index(
+        &self,
+        books: &Books,
+        shop: &str,
+        variant: (u64, &VariantRecord),
+        stale: bool,
+    ) -> Result<Arc<QueueIndex>, BookError>;
+}
+
+/// The whole queue of one variant, as an index.
+pub(super) async fn read_index(
+    books: &Books,
+    shop: &str,
+    (variant, record): (u64, &VariantRecord),
+) -> Result<QueueIndex, BookError> {
+    Ok(scan(books, shop, variant, record, None)
+        .await?
+        .into_iter()
+        .map(|e| ((e.order_id, e.line_item_id), (e.position, e.eta.as_deref().and_then(eta::parse))))
+        .collect())
+}
+
+/// Queues read once and shared by every order looked at in one pass of one shop: a flash sale's
+/// orders all wait on one variant, and each would otherwise read its whole queue again.
 #[derive(Default)]
 pub struct Queues {
     read: tokio::sync::Mutex<HashMap<u64, Arc<QueueIndex>>>,
-    one_order: bool,
 }
 
-impl Queues {
-    pub fn for_one_order() -> Self {
-        Self { one_order: true, ..Self::default() }
-    }
-
+#[async_trait]
+impl QueueSource for Queues {
     async fn index(
         &self,
         books: &Books,
         shop: &str,
         (variant, record): (u64, &VariantRecord),
-        line: FillKey,
-        fresh: bool,
+        stale: bool,
     ) -> Result<Arc<QueueIndex>, BookError> {
         let mut read = self.read.lock().await;
-        if !fresh
-            && !self.one_order
-            && let Some(index) = read.get(&variant)
-        {
+        if !stale && let Some(index) = read.get(&variant) {
             return Ok(index.clone());
         }
-        let entries = if self.one_order {
-            scan_through(books, shop, variant, record, line).await?
-        } else {
-            scan(books, shop, variant, record, None).await?
-        };
-        let index: QueueIndex = entries
-            .into_iter()
-            .map(|e| ((e.order_id, e.line_item_id), (e.position, e.eta.as_deref().and_then(eta::parse))))
-            .collect();
-        let index = Arc::new(index);
+        let index = Arc::new(read_index(books, shop, (variant, record)).await?);
         read.insert(variant, index.clone());
         Ok(index)
     }
@@ -95,7 +108,7 @@ pub async fn of_order(
     books: &Books,
     shop: &str,
     order_id: u64,
-    queues: &Queues,
+    queues: &dyn QueueSource,
 ) -> Result<Option<(OrderRecord, Vec<LineStanding>)>, BookError> {
     let Some((order, records)) = with_variants(books, shop, order_id).await? else { return Ok(None) };
     let mut lines = Vec::with_capacity(order.lines.len());
@@ -112,9 +125,8 @@ pub async fn of_order(
         };
         if let (Some(record), Some(variant), true) = (record, l.variant_id, backordered > 0) {
             // A queue read earlier in the pass may predate this line: read it again then.
-            for fresh in [false, true] {
-                let line = order.key(order_id, l.line_id);
-                let index = queues.index(books, shop, (variant, record), line, fresh).await?;
+            for stale in [false, true] {
+                let index = queues.index(books, shop, (variant, record), stale).await?;
                 if let Some((position, eta)) = index.get(&(order_id, l.line_id)) {
                     standing.position = Some(*position);
                     standing.eta = *eta;

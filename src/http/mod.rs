@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers stay thin: they translate between HTTP and the modules that do the work.
 
 pub mod api;
+mod client;
 mod deadline;
 mod health;
 pub mod install;

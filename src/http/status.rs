@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
 
-use crate::books::standing::{self, LineStanding, Queues};
+use crate::books::standing::{self, LineStanding};
 use crate::books::{Change, Stamp, key};
 use crate::ledger::input::Contact;
 use crate::notify::MailKey;
@@ -122,8 +122,7 @@ async fn load(state: &AppState, token: &str) -> Result<Order, Failure> {
         tracing::warn!(error = %e, "status page: cannot read the order");
         Failure::Unavailable
     };
-    let found =
-        standing::of_order(books, &shop, order_id, &Queues::for_one_order()).await.map_err(|e| unavailable(&e))?;
+    let found = standing::of_order(books, &shop, order_id, &state.status_queues).await.map_err(|e| unavailable(&e))?;
     let Some((record, lines)) = found else { return Err(Failure::NotFound) };
     let records = [Record::Contact(order_id), Record::Mail(order_id), Record::CancelRequest(order_id)];
     let reads = books.read(&shop, &records).await.map_err(|e| unavailable(&e))?;
@@ -174,7 +173,29 @@ fn render(state: &AppState, token: &str, order: &Order, notice: Option<&'static 
     })
 }
 
-pub async fn show(token: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+/// Counts the request against its client's and its link's limits; the answer to give if over.
+fn refusal(state: &AppState, req: &HttpRequest, token: &str) -> Option<HttpResponse> {
+    let limits = &state.limits;
+    let client = super::client::address(req, &state.settings.limits.client_ip_header);
+    let mut taken = limits.status_per_client.take(&client);
+    // A link is counted by the order it names, so made-up tokens do not each get a bucket.
+    if taken.is_ok()
+        && let Some((shop, order_id)) = status_token::verify(state.webhook_secret(), token)
+    {
+        taken = limits.status_per_link.take(&format!("{shop}/{order_id}"));
+    }
+    let wait = taken.err()?;
+    let body = simple("Too many requests", "Please wait a minute, then reload this page.");
+    let mut resp = page(actix_web::http::StatusCode::TOO_MANY_REQUESTS, body);
+    let secs = crate::limit::retry_after_secs(wait).to_string();
+    resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_str(&secs).expect("digits"));
+    Some(resp)
+}
+
+pub async fn show(token: web::Path<String>, req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(refused) = refusal(&state, &req, &token) {
+        return refused;
+    }
     match load(&state, &token).await {
         Ok(order) => page(actix_web::http::StatusCode::OK, render(&state, &token, &order, None)),
         Err(f) => failure(f),
@@ -202,6 +223,9 @@ pub async fn cancel(
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
     let token = token.into_inner();
+    if let Some(refused) = refusal(&state, &req, &token) {
+        return refused;
+    }
     let mut order = match load(&state, &token).await {
         Ok(o) => o,
         Err(f) => return failure(f),

@@ -44,6 +44,10 @@ pub struct OrderRecord {
     /// next webhook.
     #[serde(default)]
     pub customer_tags: Vec<String>,
+    /// `customers/redact` erased the order's customer: a later webhook of it (one still queued
+    /// or retrying) updates the lines, and brings back no contact and no customer tags.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
 }
 
 impl OrderRecord {
@@ -55,6 +59,7 @@ impl OrderRecord {
             priority: rules.priority(&state.customer_tags),
             lines: state.lines.clone(),
             customer_tags: state.customer_tags.clone(),
+            redacted: false,
         }
     }
 

@@ -92,6 +92,12 @@ impl Keys {
         self.shop(shop, &format!("lock:{name}"))
     }
 
+    /// The shop's tombstone after `shop/redact`: while it lives (the dedupe window), no write of
+    /// the shop lands, except a new install's. `forget_shop` leaves it.
+    pub fn gone(&self, shop: &str) -> String {
+        self.shop(shop, "gone")
+    }
+
     /// A `SCAN MATCH` pattern of every key of the shop (`shop/redact`), glob characters escaped.
     pub fn shop_pattern(&self, shop: &str) -> String {
         let escape = |s: &str| {

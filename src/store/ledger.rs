@@ -124,6 +124,8 @@ pub struct LedgerCommit {
     pub lines: Vec<LineWrite>,
     /// What the effects must reconcile after this change (platform state, outboxes).
     pub marks: Vec<Mark>,
+    /// A new install of a shop that was redacted: the one write that lifts its tombstone.
+    pub revive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +135,8 @@ pub enum CommitOutcome {
     AlreadyProcessed,
     /// A record changed since it was read.
     Conflict,
+    /// The shop was redacted (`shop/redact`) within the dedupe window: nothing of it is kept.
+    Gone,
 }
 
 /// Orders and variants waiting for their effects to be reconciled.

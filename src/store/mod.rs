@@ -226,6 +226,14 @@ pub trait BookStore: Backend {
     /// its place among the shops and in the due index, and its dead letters. Other shops are
     /// untouched. Returns how many keys or rows went.
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError>;
+
+    /// After `shop/redact`: for `ttl` (the dedupe window), no commit or processed mark of the
+    /// shop is written (`CommitOutcome::Gone`), so a webhook still queued or retrying, or an
+    /// effect in flight, brings nothing back. A new install's commit (`revive`) lifts it.
+    async fn keep_out(&self, shop: &str, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Whether the shop is kept out now.
+    async fn kept_out(&self, shop: &str) -> Result<bool, StoreError>;
 }
 
 /// Both halves, as each backend implements them; handed out narrowed ([`SharedQueue`],

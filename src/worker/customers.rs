@@ -59,6 +59,8 @@ pub async fn redact(state: &AppState, envelope: &Envelope) -> Result<(), Handler
     let books = &state.books;
     for order_id in body.orders_to_redact {
         redact_order(books, shop, order_id).await?;
+        // Emails written as files (no SMTP configured) hold the address too.
+        state.mailer.forget_order(shop, order_id).await.map_err(|e| transient(format!("outbox files: {e}")))?;
     }
     // A dead-lettered webhook of theirs (kept whole for a replay) holds the address too.
     if let Some(email) = body.customer.email.as_deref().filter(|e| !e.is_empty()) {
@@ -86,10 +88,12 @@ async fn redact_order(books: &Books, shop: &str, order_id: u64) -> Result<(), Bo
             change = change.put(MailKey(order_id), &mail);
         }
         // Customer tags chose the order's priority class, which stays with its lines.
+        // Marked, so that a webhook of the order still queued or retrying brings neither back.
         if let Some(mut order) = reads.get(key::Order(order_id))?
-            && !order.customer_tags.is_empty()
+            && (!order.customer_tags.is_empty() || !order.redacted)
         {
             order.customer_tags.clear();
+            order.redacted = true;
             change = change.put(key::Order(order_id), &order);
         }
         if change.is_empty() || books.commit(shop, change).await? {

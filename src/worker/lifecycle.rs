@@ -97,7 +97,12 @@ async fn token_refused(state: &AppState, shop: &str) -> Result<bool, HandlerErro
 /// record of the shop again; a redelivery deletes nothing more.
 pub async fn redact_shop(state: &AppState, envelope: &Envelope) -> Result<Handled, HandlerError> {
     let shop = envelope.meta.shop.as_str();
+    // First the tombstone, for the dedupe window: a webhook of the shop still queued or waiting
+    // to retry, or an effect in flight, then finds its writes refused (M6).
+    let window = std::time::Duration::from_secs(state.settings.queue.dedupe_hours.saturating_mul(3600));
+    state.books.keep_out(shop, window).await.map_err(transient)?;
     let removed = state.books.forget_shop(shop).await.map_err(transient)?;
+    state.mailer.forget_shop(shop).await.map_err(|e| transient(format!("outbox files: {e}")))?;
     tracing::info!(shop, removed, "shop/redact: every record of the shop deleted");
     Ok(Handled::Done)
 }

@@ -27,13 +27,20 @@ pub enum HandlerError {
     /// The store or the platform failed; try again later.
     #[error("{0}")]
     Transient(String),
+    /// The shop was redacted after this webhook arrived: it is dropped, and nothing is kept.
+    #[error("the shop was redacted")]
+    ShopGone,
 }
 
 /// The one place a book error becomes a queue decision: a corrupt record or an inconsistent
 /// book will read the same on every try (dead-letter it); the rest can pass.
 impl From<crate::books::BookError> for HandlerError {
     fn from(e: crate::books::BookError) -> Self {
-        if e.is_transient() { HandlerError::Transient(e.to_string()) } else { HandlerError::Permanent(e.to_string()) }
+        match e {
+            crate::books::BookError::Gone => HandlerError::ShopGone,
+            e if e.is_transient() => HandlerError::Transient(e.to_string()),
+            e => HandlerError::Permanent(e.to_string()),
+        }
     }
 }
 
@@ -177,6 +184,7 @@ impl Worker {
             if Instant::now() >= trim_at {
                 trim_at = Instant::now() + TRIM_EVERY;
                 self.trim_dead_letters().await;
+                self.expire_outbox_files().await;
             }
             self.pause(Duration::from_millis(200)).await;
         }
@@ -197,12 +205,25 @@ impl Worker {
         }
     }
 
+    /// Emails written as files hold customers' addresses: they are kept for a while, not for
+    /// ever (audit M6). Nothing to do with SMTP.
+    async fn expire_outbox_files(&self) {
+        let keep = Duration::from_secs(self.state.settings.email.outbox_keep_days.saturating_mul(86_400));
+        match self.state.mailer.expire(keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "emails written as files beyond their retention removed"),
+            Err(e) => tracing::warn!(error = %e, "outbox retention failed"),
+        }
+    }
+
     async fn process(&self, entry: QueueEntry) {
         let started = Instant::now();
         let meta = &entry.envelope.meta;
         let max = u64::from(self.state.settings.queue.max_attempts);
         failpoint::hit(points::WORKER_DEQUEUED);
-        let outcome = if entry.attempts() > max {
+        let outcome = if entry.attempts() > max && self.redacted(&meta.shop).await {
+            self.drop_redacted(&entry).await
+        } else if entry.attempts() > max {
             // Delivered more often than allowed without an answer: its consumers keep dying on it.
             let reason = format!("gave up after {} deliveries without an outcome", entry.attempts() - 1);
             self.settle(self.state.queue.dead_letter(&entry, &reason).await, Processed::DeadLettered)
@@ -212,6 +233,9 @@ impl Worker {
             match handled {
                 Ok(Handled::Done) => self.settle(self.state.queue.ack(&entry).await, Processed::Done),
                 Ok(Handled::AlreadyDone) => self.settle(self.state.queue.ack(&entry).await, Processed::AlreadyDone),
+                Err(HandlerError::ShopGone) => self.drop_redacted(&entry).await,
+                // A dead letter keeps the body whole: none for a shop redacted since (M6).
+                Err(HandlerError::Permanent(_)) if self.redacted(&meta.shop).await => self.drop_redacted(&entry).await,
                 Err(HandlerError::Permanent(reason)) => {
                     self.settle(self.state.queue.dead_letter(&entry, &reason).await, Processed::DeadLettered)
                 }
@@ -234,6 +258,17 @@ impl Worker {
             }
             self.state.metrics.processed(&meta.topic, outcome, started.elapsed().as_secs_f64());
         }
+    }
+
+    /// Whether the shop was redacted (an unreadable answer counts as not: the entry is then
+    /// dead-lettered as it would be anyway, and the redaction's own purge still applies).
+    async fn redacted(&self, shop: &str) -> bool {
+        self.state.books.kept_out(shop).await.unwrap_or(false)
+    }
+
+    async fn drop_redacted(&self, entry: &QueueEntry) -> Option<Processed> {
+        tracing::info!(topic = %entry.envelope.meta.topic, "webhook of a redacted shop dropped");
+        self.settle(self.state.queue.ack(entry).await, Processed::Dropped)
     }
 
     /// A failed ack, retry or dead-letter leaves the entry with this consumer; the re-claim loop

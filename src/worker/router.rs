@@ -43,6 +43,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     }
     let topic =
         Topic::parse(&meta.topic).ok_or_else(|| HandlerError::Permanent(format!("unknown topic {:?}", meta.topic)))?;
+    state.panics.hit("webhook", topic.as_str());
     let body = &envelope.body;
     let triggered = meta.triggered_at.as_deref();
     let event = |key: String| Event::new(&meta.shop, key, topic.as_str(), state.dedupe_ttl());

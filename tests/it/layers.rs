@@ -20,7 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pure core", &["ledger", "shop", "shopify", "retry", "secret", "derive", "failpoint"]),
     // The store's bytes, and what a process has whatever it does: counters, supervised tasks,
     // a way to hand over mail, the one template environment.
-    ("plumbing", &["store", "metrics", "supervise", "mail", "view"]),
+    ("plumbing", &["store", "metrics", "supervise", "mail", "view", "limit"]),
     ("configuration", &["config", "telemetry"]),
     // Typed records over the store: the ledger engine, reworks, the queue read models.
     ("books", &["books"]),

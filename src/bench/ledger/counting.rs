@@ -178,6 +178,14 @@ impl BookStore for Counting {
         self.inner.forget_shop(shop).await
     }
 
+    async fn keep_out(&self, shop: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.keep_out(shop, ttl).await
+    }
+
+    async fn kept_out(&self, shop: &str) -> Result<bool, StoreError> {
+        self.inner.kept_out(shop).await
+    }
+
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.inner.commit_event(shop, event_key, topic, ttl).await
     }

@@ -5,7 +5,7 @@
 //! gives every depth's events/s as a share of it.
 
 pub mod counting;
-mod fill;
+pub mod fill;
 mod mix;
 mod report;
 

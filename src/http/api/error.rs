@@ -21,6 +21,8 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("temporarily unavailable, retry later")]
     Unavailable,
+    #[error("too many changes for this shop: retry in {0} s")]
+    TooMany(u64),
     #[error("body too large: at most {0} bytes")]
     TooLarge(usize),
     #[error("internal error")]
@@ -79,6 +81,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +92,9 @@ impl ResponseError for ApiError {
             // App Bridge fetches a fresh token and retries when it sees this header.
             ApiError::Unauthorized(_) | ApiError::MissingToken => {
                 resp.insert_header(("X-Shopify-Retry-Invalid-Session-Request", "1"));
+            }
+            ApiError::TooMany(secs) => {
+                resp.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
             }
             ApiError::Internal(why) => tracing::error!(error = %why, "api: internal error"),
             _ => {}

@@ -34,5 +34,14 @@ fn extract(req: &HttpRequest) -> Result<ShopSession, ApiError> {
         .ok_or(ApiError::MissingToken)?;
     let now = crate::store::now_ms() as i64 / 1000;
     let session = session_token::verify(token.trim(), &state.settings.shopify.api_key, state.webhook_secret(), now)?;
+    // Writes are counted per shop (L7): a storm of settings saves or enrolments from one shop
+    // cannot take the store's time from the others. Reads are not limited here.
+    if !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+        state
+            .limits
+            .writes_per_shop
+            .take(&session.shop)
+            .map_err(|wait| ApiError::TooMany(crate::limit::retry_after_secs(wait)))?;
+    }
     Ok(ShopSession { shop: session.shop })
 }

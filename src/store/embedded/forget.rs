@@ -158,6 +158,7 @@ impl Inner {
         rows!(SHOPS, |v: ()| debug(&v));
         rows!(DUE, |v: u64| debug(&v));
         rows!(DUE_BY_TIME, |v: ()| debug(&v));
+        rows!(super::gone::GONE, |v: u64| debug(&v));
         let known = [
             QUEUE.name(),
             DEAD.name(),
@@ -174,6 +175,7 @@ impl Inner {
             SHOPS.name(),
             DUE.name(),
             DUE_BY_TIME.name(),
+            super::gone::GONE.name(),
         ];
         for table in txn.list_tables().db()? {
             if !known.contains(&table.name()) {

@@ -135,6 +135,12 @@ impl Inner {
                 return Ok(CommitOutcome::AlreadyProcessed);
             }
         }
+        if super::gone::kept_out_in(&txn, shop, now)? {
+            if !commit.revive {
+                return Ok(CommitOutcome::Gone);
+            }
+            super::gone::lift(&txn, shop)?;
+        }
         {
             let mut records = txn.open_table(LEDGER_RECORDS).db()?;
             for (record, expected) in &commit.expect {

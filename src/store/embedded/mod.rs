@@ -13,6 +13,7 @@ mod dead;
 mod due;
 mod effects;
 mod forget;
+mod gone;
 mod index;
 mod ledger;
 mod ops;
@@ -389,6 +390,16 @@ impl BookStore for EmbeddedStore {
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         let shop = shop.to_string();
         self.run(move |inner| inner.forget_shop(&shop)).await
+    }
+
+    async fn keep_out(&self, shop: &str, ttl: Duration) -> Result<(), StoreError> {
+        let (shop, ttl) = (shop.to_string(), ttl_ms(ttl));
+        self.run(move |inner| inner.keep_out(&shop, ttl)).await
+    }
+
+    async fn kept_out(&self, shop: &str) -> Result<bool, StoreError> {
+        let shop = shop.to_string();
+        self.run(move |inner| inner.kept_out(&shop)).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

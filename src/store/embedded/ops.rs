@@ -247,10 +247,11 @@ impl Inner {
     pub(super) fn maintain(&self) -> Result<u64, StoreError> {
         let now = now_ms();
         // Checked on a snapshot first, so a quiet store does not queue for the writer lock.
-        if self.anything_expired(now)? {
+        if self.anything_expired(now)? || self.any_gone_expired(now)? {
             let txn = self.write()?;
             tables::purge_seen(&txn, now, PURGE_BATCH)?;
             tables::purge_processed(&txn, now, PURGE_BATCH)?;
+            super::gone::purge(&txn, now)?;
             txn.commit().db()?;
         }
         Ok(self.index().take_became_due(now_ms()))
@@ -274,7 +275,7 @@ impl Inner {
         let now = now_ms();
         let txn = self.write()?;
         let done = txn.open_table(PROCESSED).db()?.get((shop, event_key)).db()?.is_some_and(|e| e.value() > now);
-        if done {
+        if done || super::gone::kept_out_in(&txn, shop, now)? {
             return Ok(false);
         }
         tables::mark_processed(&txn, shop, event_key, now.saturating_add(ttl_ms))?;

@@ -53,6 +53,7 @@ pub(super) fn init(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(PROCESSED).db()?;
     txn.open_table(PROCESSED_BY_EXPIRY).db()?;
     txn.open_table(COUNTS).db()?;
+    txn.open_table(super::gone::GONE).db()?;
     let mut meta = txn.open_table(META).db()?;
     let version = meta.get(SCHEMA_KEY).db()?.map(|v| v.value());
     match version {

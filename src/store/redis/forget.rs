@@ -15,7 +15,7 @@ impl RedisStore {
         let mut removed = 0;
         loop {
             let mut inv = self.scripts.forget.prepare_invoke();
-            inv.key(self.keys.processed_counts(shop)).arg(&cursor).arg(&pattern).arg(STEP);
+            inv.key(self.keys.processed_counts(shop)).arg(&cursor).arg(&pattern).arg(STEP).arg(self.keys.gone(shop));
             // Repeatable: deleting what is gone deletes nothing.
             let (next, deleted): (String, u64) = self.invoke(true, &inv).await?;
             removed += deleted;
@@ -24,13 +24,31 @@ impl RedisStore {
                 break;
             }
         }
-        self.remembered.forget(shop);
-        let mut srem = redis::cmd("SREM");
-        srem.arg(self.keys.shops()).arg(shop);
-        removed += self.query::<u64>(&srem).await?;
+        removed += self.unlist_shop(shop).await?;
         removed += self.forget_due(shop).await?;
         removed += self.forget_dead_letters(shop, None).await?;
         Ok(removed)
+    }
+
+    /// Takes the shop out of the shops set (and this process's memory of having listed it).
+    pub(super) async fn unlist_shop(&self, shop: &str) -> Result<u64, StoreError> {
+        self.remembered.forget(shop);
+        let mut srem = redis::cmd("SREM");
+        srem.arg(self.keys.shops()).arg(shop);
+        self.query::<u64>(&srem).await
+    }
+
+    /// Keeps every write of the shop out for `ttl`, a new install's excepted (`shop/redact`).
+    pub(super) async fn keep_out_impl(&self, shop: &str, ttl: std::time::Duration) -> Result<(), StoreError> {
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.gone(shop)).arg(crate::store::now_ms()).arg("PX").arg(super::ttl_ms(ttl));
+        self.query::<()>(&set).await
+    }
+
+    pub(super) async fn kept_out_impl(&self, shop: &str) -> Result<bool, StoreError> {
+        let mut exists = redis::cmd("EXISTS");
+        exists.arg(self.keys.gone(shop));
+        Ok(self.query::<u64>(&exists).await? == 1)
     }
 
     /// The shop's dead letters (only webhooks whose body holds `needle`, when given).

@@ -157,6 +157,7 @@ impl RedisStore {
         for line in &commit.lines {
             inv.key(k.lines(shop, line.variant));
         }
+        inv.key(k.gone(shop));
         let dirty = commit.dirty_marks();
         match &commit.event {
             Some(event) => inv.arg(super::ttl_ms(event.ttl)).arg(&event.topic),
@@ -166,7 +167,8 @@ impl RedisStore {
             .arg(commit.writes.len())
             .arg(commit.lines.len())
             .arg(dirty.len())
-            .arg(crate::store::now_ms());
+            .arg(crate::store::now_ms())
+            .arg(if commit.revive { "1" } else { "0" });
         for (_, value) in commit.expect.iter().chain(commit.writes.iter()) {
             match value {
                 Some(bytes) => inv.arg("1").arg(bytes.as_slice()),
@@ -206,7 +208,7 @@ impl RedisStore {
             outcome?
         } else {
             let outcome = self.invoke(false, &inv).await?;
-            if outcome != -1 && due {
+            if outcome >= 0 && due {
                 self.set_due_impl(&[shop.to_string()], crate::store::now_ms()).await?;
             }
             outcome
@@ -214,6 +216,11 @@ impl RedisStore {
         Ok(match outcome {
             1 => CommitOutcome::Applied,
             0 => CommitOutcome::AlreadyProcessed,
+            -2 => {
+                // The shop was listed before the commit was refused: take that back.
+                self.unlist_shop(shop).await?;
+                CommitOutcome::Gone
+            }
             _ => CommitOutcome::Conflict,
         })
     }

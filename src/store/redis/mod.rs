@@ -331,7 +331,7 @@ impl Queue for RedisStore {
 impl BookStore for RedisStore {
     async fn commit_event(&self, shop: &str, event_key: &str, topic: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut inv = self.scripts.commit.prepare_invoke();
-        inv.key(self.keys.processed(shop, event_key)).key(self.keys.processed_counts(shop));
+        inv.key(self.keys.processed(shop, event_key)).key(self.keys.processed_counts(shop)).key(self.keys.gone(shop));
         inv.arg(ttl_ms(ttl)).arg(topic);
         // Not repeatable: a second run after a first that went through would answer "already
         // recorded" to the caller that recorded it. The caller retries through the queue instead.
@@ -420,6 +420,14 @@ impl BookStore for RedisStore {
 
     async fn forget_shop(&self, shop: &str) -> Result<u64, StoreError> {
         self.forget_shop_impl(shop).await
+    }
+
+    async fn keep_out(&self, shop: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.keep_out_impl(shop, ttl).await
+    }
+
+    async fn kept_out(&self, shop: &str) -> Result<bool, StoreError> {
+        self.kept_out_impl(shop).await
     }
 
     async fn ledger_dirty(&self, shop: &str) -> Result<crate::store::Dirty, StoreError> {

@@ -6,12 +6,15 @@
 -- ARGV[1]  SCAN cursor
 -- ARGV[2]  MATCH pattern of the shop's keys
 -- ARGV[3]  COUNT hint
+-- ARGV[4]  the shop's tombstone, which stays (it keeps late deliveries out)
 --
 -- Returns {next cursor, keys deleted}.
 
 local step = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local deleted = 0
 for _, key in ipairs(step[2]) do
-  deleted = deleted + redis.call('DEL', key)
+  if key ~= ARGV[4] then
+    deleted = deleted + redis.call('DEL', key)
+  end
 end
 return {step[1], deleted}

@@ -7,25 +7,34 @@
 -- KEYS[4+E .. 3+E+W]    written records            ({shop})
 -- KEYS[4+E+W .. 3+E+2W] per written record, its item's level index (any {shop} key when the
 --                       record is not a level; it is then left alone)
--- KEYS[4+E+2W .. ]      per line write, the variant's line set ({shop})
+-- KEYS[4+E+2W .. 3+E+2W+L] per line write, the variant's line set ({shop})
+-- KEYS[#KEYS]           the shop's tombstone (shop/redact): while it lives, nothing is written
 -- ARGV[1]  mark ttl in ms, or "" when the commit is not an event: no mark is checked or left,
 --          and nothing is counted
 -- ARGV[2]  topic
 -- ARGV[3]  E: number of expected records; ARGV[4]  W: number of written records;
 -- ARGV[5]  L: number of line writes;       ARGV[6]  D: number of dirty marks
 -- ARGV[7]  now, in ms (the score of the dirty marks: settling counts from the last change)
+-- ARGV[8]  "1" when the commit revives a redacted shop (a new install): it lifts the tombstone
 -- then E pairs (present "1"/"0", bytes), W pairs (present, bytes), W level locations ("" when
 -- the record is not a level), L pairs (old member or "", new member or ""), D dirty marks.
 --
--- Returns 1 applied, 0 already processed, -1 conflict (nothing written).
+-- Returns 1 applied, 0 already processed, -1 conflict, -2 the shop was redacted (nothing written
+-- in the last three cases).
 
 local event = ARGV[1] ~= ''
 if event and redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 
+local gone = KEYS[#KEYS]
+local revive = ARGV[8] == '1'
+if not revive and redis.call('EXISTS', gone) == 1 then
+  return -2
+end
+
 local e, w, l, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local a = 8
+local a = 9
 for i = 1, e do
   local present, bytes = ARGV[a], ARGV[a + 1]
   a = a + 2
@@ -35,6 +44,10 @@ for i = 1, e do
   elseif current then
     return -1
   end
+end
+
+if revive then
+  redis.call('DEL', gone)
 end
 
 local k = 4 + e
