@@ -31,6 +31,33 @@ impl Limits {
     }
 }
 
+/// Shops this process saw installed lately: intake asks the store about a shop at most once a
+/// minute, not at every webhook. Only the yes is kept: a shop installed through another
+/// instance is never refused for a stale no.
+#[derive(Default)]
+pub struct InstalledShops {
+    seen: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl InstalledShops {
+    const FRESH: Duration = Duration::from_secs(60);
+    /// Shops remembered at most; past it the memory starts over (each costs a read again).
+    const MAX: usize = 100_000;
+
+    pub fn recently(&self, shop: &str) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(shop).is_some_and(|at| at.elapsed() < Self::FRESH)
+    }
+
+    pub fn note(&self, shop: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= Self::MAX {
+            seen.clear();
+        }
+        seen.insert(shop.to_string(), std::time::Instant::now());
+    }
+}
+
 pub struct AppState {
     /// The intake queue and its dead letters.
     pub queue: SharedQueue,
@@ -57,6 +84,8 @@ pub struct AppState {
     shop_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Requests a client, a status link or a shop may make of this process.
     pub limits: Limits,
+    /// Shops seen installed lately, for intake.
+    pub installed: InstalledShops,
     /// The queues status pages show, each read at most once per `limits.status_cache_ms`.
     pub status_queues: QueueCache,
     /// Reworks of books after a rules change running in this process, by shop, with progress.
@@ -87,6 +116,7 @@ impl AppState {
             panics: Default::default(),
             operator_token: Default::default(),
             limits: Limits::from_settings(&settings.limits),
+            installed: InstalledShops::default(),
             status_queues: QueueCache::new(Duration::from_millis(settings.limits.status_cache_ms)),
             settings,
             shop_locks: Default::default(),

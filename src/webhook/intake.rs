@@ -117,6 +117,11 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
     if !body_shop::names_shop(known, &body, shop) {
         return Err(IntakeError::OtherShop.into());
     }
+    // Signed, for a shop with no install here (SPEC 7): acknowledged, nothing stored. The
+    // compliance topics are honoured whatever the install (a shop uninstalled days ago).
+    if !known.is_compliance() && !installed(state, &shop.to_ascii_lowercase()).await? {
+        return Err(Accept::Ignored);
+    }
     let webhook_id = required(headers, "x-shopify-webhook-id")?;
     check_id("X-Shopify-Webhook-Id", webhook_id)?;
     let event_id = header(headers, "x-shopify-event-id");
@@ -142,6 +147,21 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
     })?;
     failpoint::hit(failpoint::points::INTAKE_ENQUEUED);
     Ok(enqueued)
+}
+
+/// Whether the shop has an install record; a yes is remembered for a while.
+async fn installed(state: &AppState, shop: &str) -> Result<bool, Accept> {
+    if state.installed.recently(shop) {
+        return Ok(true);
+    }
+    let found = crate::auth::install::exists(&state.books, shop).await.map_err(|e| {
+        tracing::warn!(error = %e, "webhook not accepted: the install cannot be read");
+        Accept::Refused(IntakeError::Unavailable)
+    })?;
+    if found {
+        state.installed.note(shop);
+    }
+    Ok(found)
 }
 
 /// Reads the body, refusing it as soon as it is known to exceed the limit.

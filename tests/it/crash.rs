@@ -280,6 +280,8 @@ async fn crash_once(backend: Backend, failpoint: &str) {
     {
         let store = test_store.open().await;
         enrol_all(&store, &reference.rules).await;
+        let sealer = support::settings(&test_store, &[]).sealer().expect("a sealer");
+        support::install_shop(&backorder::books::Books::new(store), &sealer, SHOP).await;
     }
 
     let mut doomed = Server::start(&test_store, Some(failpoint)).await;

@@ -75,7 +75,7 @@ async fn enrolling_a_variant_reads_its_inventory_item_from_the_platform() {
     });
     let base = devshop.admin_base_url();
     let (app, store) =
-        TestApp::spawn(Backend::Embedded, &[("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str())]).await;
+        TestApp::spawn_bare(Backend::Embedded, &[("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str())]).await;
     let sealer = settings(&store, &[]).sealer().unwrap();
     let install = install::Install {
         access_token: Secret::new(shop_token),

@@ -40,7 +40,7 @@ async fn a_good_signature_is_accepted_and_enqueued_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_missing_or_malformed_signatures_get_401_and_nothing_is_stored() {
     for backend in [Backend::Redis, Backend::Embedded] {
-        let (app, store) = TestApp::spawn(backend, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+        let (app, store) = TestApp::spawn_bare(backend, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
         let wrong = backorder::webhook::verify::sign(b"not-the-secret", b"{}");
         for hmac in [wrong.as_str(), "", "!!!not-base64!!!", "c2hvcnQ="] {
             let mut delivery = Delivery::order(1002);
@@ -180,7 +180,13 @@ async fn health_readiness_and_metrics_answer() {
     app.deliver(&Delivery::order(1006)).await;
     eventually("the order to be processed", || async { (app.processed("orders/create").await == 1).then_some(()) })
         .await;
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // The count goes up once the entry is acknowledged, a moment after its commit.
+    let done = r#"backorder_webhooks_processed_total{topic="orders/create",outcome="done"} 1"#;
+    let text = eventually("the processed webhook to be counted", || async {
+        let text = app.client.get(app.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        text.contains(done).then_some(text)
+    })
+    .await;
     for needle in [
         r#"backorder_webhooks_received_total{topic="orders/create",outcome="accepted"} 1"#,
         r#"backorder_webhooks_processed_total{topic="orders/create",outcome="done"} 1"#,
@@ -243,4 +249,34 @@ async fn a_signed_delivery_for_a_shop_that_is_no_myshopify_domain_is_acknowledge
     let stats = app.store.queue_stats().await.unwrap();
     assert_eq!((stats.queued, stats.delayed, stats.dead), (0, 0, 0), "nothing stored");
     app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_delivery_for_a_shop_with_no_install_here_is_acknowledged_and_stores_nothing_but_a_redaction_is_honoured()
+ {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn_bare(backend, &[("BACKORDER__QUEUE__WORKERS", "0")]).await;
+        // Even a body the service could not read: nothing of it is kept.
+        for delivery in [Delivery::order(1), Delivery::new("orders/create", b"not json".to_vec())] {
+            let resp = app.deliver(&delivery).await;
+            assert_eq!(resp.status(), 200);
+            let answer: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(answer["status"], "ignored");
+        }
+        let stats = app.store.queue_stats().await.unwrap();
+        assert_eq!((stats.queued, stats.delayed, stats.dead), (0, 0, 0), "nothing stored");
+        assert!(app.store.shops().await.unwrap().is_empty(), "no shop listed");
+
+        // A shop uninstalled days ago still gets its redaction.
+        let redact = serde_json::json!({"shop_id": 1, "shop_domain": SHOP}).to_string();
+        let resp = app.deliver(&Delivery::new("shop/redact", redact)).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(app.store.queue_stats().await.unwrap().queued, 1, "the redaction is queued");
+
+        // Once installed, the same shop's orders are taken.
+        app.install(SHOP).await;
+        assert_eq!(app.deliver(&Delivery::order(2)).await.status(), 200);
+        assert_eq!(app.store.queue_stats().await.unwrap().queued, 2);
+        app.app.stop().await;
+    }
 }

@@ -14,7 +14,7 @@ use crate::support::{Backend, SHOP, TestApp, TestStore};
 pub async fn start(backend: Backend) -> (TestApp, TestStore, DevShop) {
     let devshop = oauth::devshop().await;
     let base = devshop.admin_base_url();
-    let (app, store) = TestApp::spawn(backend, &[("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str())]).await;
+    let (app, store) = TestApp::spawn_bare(backend, &[("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str())]).await;
     (app, store, devshop)
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::support::redis::RedisServer;
 use crate::support::webhooks::Delivery;
-use crate::support::{Backend, TestApp, eventually, settings};
+use crate::support::{Backend, SHOP, TestApp, eventually, settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_once() {
@@ -12,6 +12,7 @@ async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_
         let test_store = backend.prepare();
         let store = test_store.open().await;
         let intake = TestApp::start(store.clone(), settings(&test_store, &[("BACKORDER__QUEUE__WORKERS", "0")])).await;
+        intake.install(SHOP).await;
         let (committed, uncommitted) = (Delivery::order(2001), Delivery::order(2002));
         assert_eq!(intake.deliver(&committed).await.status(), 200);
         assert_eq!(intake.deliver(&uncommitted).await.status(), 200);
@@ -79,6 +80,7 @@ async fn webhooks_acknowledged_before_a_restart_are_processed_after_it() {
     {
         let store = test_store.open().await;
         let intake = TestApp::start(store, settings(&test_store, &[("BACKORDER__QUEUE__WORKERS", "0")])).await;
+        intake.install(SHOP).await;
         for n in 0..5 {
             assert_eq!(intake.deliver(&Delivery::order(4000 + n)).await.status(), 200);
         }

@@ -160,11 +160,25 @@ impl TestApp {
         Self { app, store, client }
     }
 
+    /// The app with the test shop installed: intake takes webhooks of installed shops only.
     pub async fn spawn(backend: Backend, overrides: &[(&str, &str)]) -> (Self, TestStore) {
+        let (app, test_store) = Self::spawn_bare(backend, overrides).await;
+        app.install(SHOP).await;
+        (app, test_store)
+    }
+
+    /// The app with no shop installed (the install and OAuth tests).
+    pub async fn spawn_bare(backend: Backend, overrides: &[(&str, &str)]) -> (Self, TestStore) {
         let test_store = backend.prepare();
         let store = test_store.open().await;
         let app = Self::start(store, settings(&test_store, overrides)).await;
         (app, test_store)
+    }
+
+    /// Records an install of `shop` (a token no platform knows), as `shop add` would.
+    pub async fn install(&self, shop: &str) {
+        let state = &self.app.state;
+        install_shop(&state.books, state.sealer.as_deref().expect("a sealer"), shop).await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -188,4 +202,16 @@ impl TestApp {
         })
         .await;
     }
+}
+
+/// Records an install of `shop` with a token no platform knows, as `backorder shop add` would.
+pub async fn install_shop(books: &backorder::books::Books, sealer: &backorder::secret::seal::Sealer, shop: &str) {
+    let install = backorder::auth::install::Install {
+        access_token: backorder::secret::Secret::new(format!("shpat_test_{shop}")),
+        refresh_token: None,
+        expires_at_ms: None,
+        scopes: vec![],
+        installed_at_ms: 0,
+    };
+    backorder::auth::install::save(books, sealer, shop, &install).await.expect("the install is stored");
 }
