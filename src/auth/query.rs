@@ -63,7 +63,8 @@ pub fn verify(secret: &[u8], params: &[(String, String)], now: i64) -> Result<()
     let bytes = decode_hex(given).ok_or(QueryError::Signature)?;
     mac(secret, params).verify_slice(&bytes).map_err(|_| QueryError::Signature)?;
     let timestamp: i64 = param(params, "timestamp").and_then(|t| t.parse().ok()).ok_or(QueryError::NoTimestamp)?;
-    if (now - timestamp).abs() > TIMESTAMP_TOLERANCE_SECS {
+    // A timestamp anywhere near the ends of i64 is stale, not an overflow.
+    if now.checked_sub(timestamp).is_none_or(|d| d.unsigned_abs() > TIMESTAMP_TOLERANCE_SECS.unsigned_abs()) {
         return Err(QueryError::Stale);
     }
     Ok(())

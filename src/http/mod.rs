@@ -8,22 +8,30 @@ pub mod install;
 mod operator;
 mod proxy;
 mod request_id;
+pub mod routes;
 mod status;
 
+use actix_web::http::Method;
 use actix_web::web;
 
 use crate::webhook::intake;
+use routes::{Access, Routes};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks", web::post().to(intake::receive))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(health::metrics))
-        .configure(api::routes)
-        .configure(status::routes)
-        .configure(proxy::routes)
-        .configure(install::routes)
-        .configure(operator::routes);
+    register(&mut Routes::new(cfg, &mut Vec::new()));
+}
+
+/// Every route, through the one recorder ([`routes::table`] reads them back).
+fn register(r: &mut Routes<'_>) {
+    r.route(Method::POST, "/webhooks", Access::Webhook, intake::receive)
+        .route(Method::GET, "/healthz", Access::Open, health::healthz)
+        .route(Method::GET, "/readyz", Access::Open, health::readyz)
+        .route(Method::GET, "/metrics", Access::Open, health::metrics);
+    api::routes(r);
+    status::routes(r);
+    proxy::routes(r);
+    install::routes(r);
+    operator::routes(r);
 }
 
 pub use deadline::BodyDeadline;

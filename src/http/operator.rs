@@ -9,10 +9,12 @@ use serde::Deserialize;
 use crate::operator::{self, Outcome};
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/operator/dlq", web::get().to(dlq_list))
-        .route("/operator/dlq/replay", web::post().to(dlq_replay))
-        .route("/operator/reconcile", web::post().to(reconcile));
+pub(super) fn routes(r: &mut crate::http::routes::Routes<'_>) {
+    use crate::http::routes::Access;
+    use actix_web::http::Method;
+    r.route(Method::GET, "/operator/dlq", Access::Operator, dlq_list)
+        .route(Method::POST, "/operator/dlq/replay", Access::Operator, dlq_replay)
+        .route(Method::POST, "/operator/reconcile", Access::Operator, reconcile);
 }
 
 fn allowed(req: &HttpRequest, state: &AppState) -> bool {

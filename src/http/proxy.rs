@@ -25,8 +25,15 @@ const BADGE: &str = include_str!("proxy/badge.js");
 /// A signed request older (or newer) than this is refused, as the platform's own libraries do.
 const TOLERANCE_SECS: i64 = 90;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/proxy/availability", web::get().to(availability)).route("/proxy/badge.js", web::get().to(badge));
+pub(super) fn routes(r: &mut crate::http::routes::Routes<'_>) {
+    use crate::http::routes::Access;
+    use actix_web::http::Method;
+    r.route(Method::GET, "/proxy/availability", Access::ProxySignature, availability).route(
+        Method::GET,
+        "/proxy/badge.js",
+        Access::Open,
+        badge,
+    );
 }
 
 /// The query's pairs, each key's values in order; `None` when it is not a valid query string.
@@ -48,7 +55,8 @@ pub fn verify(secret: &[u8], query: &str, now_secs: i64) -> Option<(String, BTre
     mac.update(message.as_bytes());
     mac.verify_slice(&expected).ok()?;
     let timestamp: i64 = params.get("timestamp")?.first()?.parse().ok()?;
-    if (now_secs - timestamp).abs() > TOLERANCE_SECS {
+    // A timestamp anywhere near the ends of i64 is stale, not an overflow.
+    if now_secs.checked_sub(timestamp).is_none_or(|d| d.unsigned_abs() > TOLERANCE_SECS.unsigned_abs()) {
         return None;
     }
     let shop = params.get("shop")?.first()?.clone();

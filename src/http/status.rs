@@ -24,8 +24,15 @@ use crate::notify::templates::Rendered;
 use crate::state::AppState;
 use crate::store::{Mark, Record, now_ms};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/status/{token}", web::get().to(show)).route("/status/{token}/cancel", web::post().to(cancel));
+pub(super) fn routes(r: &mut crate::http::routes::Routes<'_>) {
+    use crate::http::routes::Access;
+    use actix_web::http::Method;
+    r.route(Method::GET, "/status/{token}", Access::StatusLink, show).route(
+        Method::POST,
+        "/status/{token}/cancel",
+        Access::StatusLink,
+        cancel,
+    );
 }
 
 #[derive(Serialize)]

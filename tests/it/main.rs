@@ -22,6 +22,7 @@ mod effects_once;
 mod email;
 mod enrolments;
 mod forget_store;
+mod hostile;
 mod install;
 mod intake;
 mod isolation;

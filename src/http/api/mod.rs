@@ -14,7 +14,10 @@ mod settings;
 mod settings_body;
 mod variants;
 
+use actix_web::http::Method;
 use actix_web::web;
+
+use super::routes::{Access, Routes};
 
 pub use error::ApiError;
 pub use session::ShopSession;
@@ -41,22 +44,33 @@ fn json_body(limit: usize) -> web::JsonConfig {
     })
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
+pub(super) fn routes(r: &mut Routes<'_>) {
+    use Method as M;
+    let token = Access::SessionToken;
+    r.resource(
+        "/api/settings",
+        token,
+        &[M::GET, M::PUT],
         web::resource("/api/settings")
             .app_data(json_body(SETTINGS_BODY))
             .route(web::get().to(settings::show))
             .route(web::put().to(settings::update)),
     )
-    .route("/api/backorders", web::get().to(backorders::list))
-    .service(
+    .route(M::GET, "/api/backorders", token, backorders::list)
+    .resource(
+        "/api/enrolments",
+        token,
+        &[M::POST],
         web::resource("/api/enrolments").app_data(json_body(ENROLMENTS_BODY)).route(web::post().to(enrolments::create)),
     )
-    .route("/api/jobs/{id}", web::get().to(jobs::show))
-    .route("/api/reconcile", web::post().to(jobs::reconcile))
-    .route("/api/variants/{variant_id}/preview", web::get().to(preview::show))
-    .route("/api/variants/{variant_id}/onboarding-preview", web::get().to(onboarding::show))
-    .service(
+    .route(M::GET, "/api/jobs/{id}", token, jobs::show)
+    .route(M::POST, "/api/reconcile", token, jobs::reconcile)
+    .route(M::GET, "/api/variants/{variant_id}/preview", token, preview::show)
+    .route(M::GET, "/api/variants/{variant_id}/onboarding-preview", token, onboarding::show)
+    .resource(
+        "/api/variants/{variant_id}",
+        token,
+        &[M::GET, M::PUT, M::DELETE],
         web::resource("/api/variants/{variant_id}")
             .app_data(json_body(VARIANT_BODY))
             .route(web::get().to(variants::show))

@@ -17,10 +17,12 @@ use crate::store::EventMark;
 
 pub use error::InstallPageError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth", web::get().to(begin))
-        .route("/auth/callback", web::get().to(callback))
-        .route("/app", web::get().to(app_page::show));
+pub(super) fn routes(r: &mut crate::http::routes::Routes<'_>) {
+    use crate::http::routes::Access;
+    use actix_web::http::Method;
+    r.route(Method::GET, "/auth", Access::QueryHmac, begin)
+        .route(Method::GET, "/auth/callback", Access::QueryHmac, callback)
+        .route(Method::GET, "/app", Access::QueryHmac, app_page::show);
 }
 
 const CALLBACK_PATH: &str = "/auth/callback";
