@@ -262,6 +262,23 @@ struct Known {
     variant: u64,
 }
 
+/// A callback's own parameters and state cookie, from a real consent on the dev shop, so that
+/// hostile callbacks get past the state check to the code exchange.
+struct Consent {
+    params: Vec<(String, String)>,
+    cookie: String,
+}
+
+async fn consent(s: &Setup) -> Consent {
+    let callback = crate::support::oauth::consent(&s.app, SHOP).await;
+    let query = callback.path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let params = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "hmac")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    Consent { params, cookie: callback.cookie }
+}
+
 fn request(
     s: &Setup,
     client: &reqwest::Client,
@@ -269,6 +286,7 @@ fn request(
     operator: &str,
     route: &Route,
     p: &Parts,
+    consent: Option<&Consent>,
 ) -> reqwest::RequestBuilder {
     let mut segments = p.segments.iter();
     let mut path = String::new();
@@ -292,9 +310,17 @@ fn request(
     let now = (backorder::store::now_ms() / 1000).to_string();
     let query_string = match (route.access, p.signed) {
         (Access::QueryHmac, true) => {
-            query.retain(|(k, _)| k != "hmac" && k != "signature");
-            query.push(("shop".into(), SHOP.into()));
-            query.push(("timestamp".into(), now));
+            query.retain(|(k, _)| k != "hmac" && k != "signature" && k != "shop" && k != "timestamp");
+            match consent {
+                Some(c) => {
+                    query.retain(|(k, _)| c.params.iter().all(|(own, _)| own != k));
+                    query.extend(c.params.iter().cloned());
+                }
+                None => {
+                    query.push(("shop".into(), SHOP.into()));
+                    query.push(("timestamp".into(), now));
+                }
+            }
             let pairs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             crate::support::oauth::signed(&pairs)
         }
@@ -329,6 +355,9 @@ fn request(
             Access::Open | Access::QueryHmac | Access::ProxySignature => req,
         };
     }
+    if let Some(c) = consent {
+        req = req.header("cookie", c.cookie.as_str());
+    }
     if !p.body.is_empty() { req.body(p.body.clone()) } else { req }
 }
 
@@ -341,6 +370,8 @@ async fn every_route_answers_hostile_requests_with_a_2xx_3xx_or_4xx_and_the_serv
         ("BACKORDER__LIMITS__STATUS_PER_MINUTE_PER_CLIENT", "0"),
     ];
     let mut s = Setup::start(Backend::Embedded, 0, "50", &overrides).await;
+    // The dev shop knows the app, so installs can be consented to (the callback's state).
+    s.devshop.set_app(crate::support::oauth::API_KEY, SECRET);
     s.enrol(json!({"enabled": true})).await;
     crate::support::eventually("the variant to sell on backorder", || async {
         (s.policy() == backorder::devshop::Policy::Continue).then_some(())
@@ -375,7 +406,11 @@ async fn every_route_answers_hostile_requests_with_a_2xx_3xx_or_4xx_and_the_serv
             let p = strategy.new_tree(&mut runner).expect("a value").current();
             let name = format!("{} {}", route.method, route.path);
             *sent.entry(name.clone()).or_default() += 1;
-            match request(&s, client, &known, &operator, route, &p).send().await {
+            let consent = match (route.path, p.signed) {
+                ("/auth/callback", true) => Some(consent(&s).await),
+                _ => None,
+            };
+            match request(&s, client, &known, &operator, route, &p, consent.as_ref()).send().await {
                 Ok(resp) if resp.status().is_server_error() => {
                     let status = resp.status();
                     let text = resp.text().await.unwrap_or_default();
