@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod books;
+pub mod chaos;
 pub mod cli;
 pub mod config;
 pub mod demo;

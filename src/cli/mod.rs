@@ -62,6 +62,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::bench::BenchCommand,
     },
+    /// Dev only (scripts/chaos): a flash sale while instances and Redis are killed, then a
+    /// check that nothing was lost or done twice (RELIABILITY.md).
+    #[command(hide = true)]
+    Chaos(crate::chaos::ChaosArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +83,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Shop { command } => shop::run(command).await,
         Command::Reconcile { shop } => reconcile::run(shop).await,
         Command::Bench { command } => crate::bench::run(command).await,
+        Command::Chaos(args) => crate::chaos::run(args).await,
     }
 }
 

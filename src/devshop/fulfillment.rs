@@ -84,7 +84,11 @@ pub(super) fn hold(world: &mut World, vars: &Value) -> Value {
         return refuse("The fulfillment order is cancelled.");
     }
     let on_fo: Vec<&Hold> = order.holds.iter().filter(|h| h.fulfillment_order_id == fo_id).collect();
-    if on_fo.len() >= 10 || on_fo.iter().any(|h| h.handle == handle) {
+    if on_fo.iter().any(|h| h.handle == handle) {
+        world.noops.push(format!("fulfillmentOrderHold {fo_id}: the hold {handle:?} is already there"));
+        return refuse("The handle is already used by an active hold, or the hold limit is reached.");
+    }
+    if on_fo.len() >= 10 {
         return refuse("The handle is already used by an active hold, or the hold limit is reached.");
     }
     let mut quantities = std::collections::BTreeMap::new();
@@ -126,8 +130,12 @@ pub(super) fn release(world: &mut World, vars: &Value) -> Value {
     let ids: Option<Vec<u64>> =
         vars["holdIds"].as_array().map(|ids| ids.iter().filter_map(|i| parse_gid("FulfillmentHold", i)).collect());
     let order = world.orders.get_mut(&order_id).expect("found");
+    let before = order.holds.len();
     // No ids: every hold of this fulfillment order.
     order.holds.retain(|h| h.fulfillment_order_id != fo_id || ids.as_ref().is_some_and(|ids| !ids.contains(&h.id)));
+    if order.holds.len() == before {
+        world.noops.push(format!("fulfillmentOrderReleaseHold {fo_id}: no hold to release"));
+    }
     let fo = order.fulfillment_order(fo_id).expect("found");
     json!({"fulfillmentOrderReleaseHold": {"fulfillmentOrder": {"id": gid("FulfillmentOrder", fo_id),
            "status": fo_status(order, fo)}, "userErrors": []}})

@@ -131,12 +131,13 @@ fn tags(world: &mut World, add: bool, vars: &Value) -> Value {
     let Some(order) = order else {
         return json!({ field: {"node": null, "userErrors": user_errors(vec![(vec!["id"], "Order does not exist".into())])} });
     };
+    let mut changed = false;
     for t in vars["tags"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-        if add {
-            order.tags.insert(t.to_string());
-        } else {
-            order.tags.remove(t);
-        }
+        changed |= if add { order.tags.insert(t.to_string()) } else { order.tags.remove(t) };
+    }
+    if !changed {
+        let id = order.id;
+        world.noops.push(format!("{field} on order {id}: nothing to change"));
     }
     json!({ field: {"node": {"id": gid("Order", order.id)}, "userErrors": []} })
 }
@@ -166,6 +167,9 @@ fn variants_policy(world: &mut World, vars: &Value) -> Value {
         }
     }
     let mut out = Vec::new();
+    if changes.iter().all(|(id, policy)| world.variants[id].policy == *policy) {
+        world.noops.push(format!("productVariantsBulkUpdate {changes:?}: every policy already set"));
+    }
     for (id, policy) in changes {
         let v = world.variants.get_mut(&id).expect("checked");
         v.policy = policy;
@@ -192,6 +196,9 @@ fn metafields_delete(world: &mut World, vars: &Value) -> Value {
             }
         })
         .collect();
+    if deleted.iter().all(Value::is_null) {
+        world.noops.push(format!("metafieldsDelete {}: nothing to delete", vars["metafields"]));
+    }
     json!({"metafieldsDelete": {"deletedMetafields": deleted, "userErrors": []}})
 }
 
@@ -219,6 +226,12 @@ fn metafields_set(world: &mut World, vars: &Value) -> Value {
         writes.push((owner, namespace, key.to_string(), kind.to_string(), value.to_string()));
     }
     // Atomic, as Shopify's: everything was checked before anything is written.
+    let same = writes.iter().all(|(owner, namespace, key, kind, value)| {
+        world.variants[owner].metafields.get(&(namespace.clone(), key.clone())) == Some(&(kind.clone(), value.clone()))
+    });
+    if same {
+        world.noops.push(format!("metafieldsSet {}: every value already set", vars["metafields"]));
+    }
     let mut out = Vec::new();
     for (owner, namespace, key, kind, value) in writes {
         let v = world.variants.get_mut(&owner).expect("checked");

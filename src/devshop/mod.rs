@@ -203,6 +203,11 @@ impl DevShop {
         f(&mut account.world)
     }
 
+    /// The mutations of `shop` whose effect was already there when they came.
+    pub fn noops(&self, shop: &str) -> Vec<String> {
+        self.world(shop, |w| w.noops.clone())
+    }
+
     pub fn calls(&self, shop: &str) -> Vec<Call> {
         lock(&self.shared.shops).get(shop).map(|a| a.calls.clone()).unwrap_or_default()
     }

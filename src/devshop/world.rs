@@ -106,6 +106,10 @@ pub struct World {
     pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
     /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).
     pub bulk_base: String,
+    /// Mutations whose effect was already there when they came (a tag already on, a policy
+    /// already set, a hold already placed): each one a change sent twice. The chaos run and the
+    /// effects tests expect none.
+    pub noops: Vec<String>,
     next_id: u64,
     clock_ms: i64,
 }

@@ -46,6 +46,7 @@ async fn with_server_errors_and_dropped_replies_no_tag_policy_or_date_is_sent_tw
         let dates = applied_by(&calls, "EtaMetafields", |c| c.variables["metafields"].to_string());
         assert!(!dates.is_empty() && dates.values().all(|n| *n == 1), "a date sent again: {dates:?}");
         assert!(s.app.store.dead_letters(10).await.unwrap().is_empty(), "nothing gave up");
+        assert_eq!(s.devshop.noops(SHOP), Vec::<String>::new(), "no change sent whose effect was there already");
         s.stop().await;
     }
 }

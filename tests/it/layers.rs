@@ -42,8 +42,8 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// The simulated platform and the load generators: they may import anything, and only the
 /// commands and the tools themselves import them, so nothing of the service depends on them.
-const TOOLS: &[&str] = &["devshop", "bench"];
-const TOOL_USERS: &[&str] = &["cli", "demo", "devshop", "bench"];
+const TOOLS: &[&str] = &["devshop", "bench", "chaos"];
+const TOOL_USERS: &[&str] = &["cli", "demo", "devshop", "bench", "chaos"];
 
 /// Imports that break the order today, each as (file, path imported, why). Empty now: the
 /// `books` layer took in the ledger engine (`worker/ledger.rs`), the rework and its `Progress`
