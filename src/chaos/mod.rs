@@ -417,8 +417,9 @@ async fn kill_loop(
     let start = Instant::now();
     let has_redis = redis.lock().await.is_some();
     // Redis goes down at evenly spread moments of the run.
+    let redis_kills = if has_redis { plan.redis_kills } else { 0 };
     let mut redis_at: Vec<Duration> =
-        (1..=plan.redis_kills).map(|k| plan.duration.mul_f64(f64::from(k) / f64::from(plan.redis_kills + 1))).collect();
+        (1..=redis_kills).map(|k| plan.duration.mul_f64(f64::from(k) / f64::from(redis_kills + 1))).collect();
     loop {
         let wait = Duration::from_secs_f64(plan.every * (1.0 + rng.f64()));
         let wait = redis_at.first().map_or(wait, |at| wait.min(at.saturating_sub(start.elapsed())));

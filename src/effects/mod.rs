@@ -134,6 +134,12 @@ async fn settle_order(
     }
     let diff = OrderDiff::between(&applied, &desired);
     if result.is_ok() && !diff.is_empty() {
+        // Written before the calls: if this process dies after the platform applied one and
+        // before it is recorded, the next pass reads the platform back instead of sending it
+        // again (a change sent twice is what the chaos run counts).
+        if !applied.unsure {
+            write_applied(state, ctx.shop, record, &AppliedOrder { unsure: true, ..applied.clone() }).await?;
+        }
         let had_holds = !applied.holds.is_empty();
         result = match order::apply(ctx, order_id, &diff, &mut applied).await {
             Ok(released_by_hand) => {

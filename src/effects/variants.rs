@@ -101,6 +101,12 @@ pub(super) async fn settle_variants(
     }
     let policies: Vec<_> = changes.iter().filter_map(|(id, product, p, ..)| p.map(|p| (*id, *product, p))).collect();
     let etas: Vec<_> = changes.iter().filter_map(|(id, _, _, eta, ..)| eta.clone().map(|e| (*id, e))).collect();
+    // Written before the calls, as for orders: a process that dies after the platform applied
+    // a change and before it is recorded leaves the next pass to read it back, not resend it.
+    for (id, .., applied) in changes.iter().filter(|(.., applied)| !applied.unsure) {
+        write_applied(state, ctx.shop, AppliedVariantKey(*id), &AppliedVariant { unsure: true, ..applied.clone() })
+            .await?;
+    }
     let mut sent = variant::Sent::default();
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
         ctx.note(&e);
