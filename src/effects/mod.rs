@@ -22,6 +22,7 @@ pub use pass::{Denial, Pass, Reach, settle_shop};
 pub use sweeper::{Dispatch, Effects, ShopBackoff};
 use variants::settle_variants;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
@@ -121,8 +122,12 @@ async fn settle_order(
             Ok(tags) => {
                 // A tag known to have gone through that the order no longer carries, while the
                 // line still calls for it, was removed by a person: it stays off.
-                let removed: Vec<String> =
-                    stored.tags.intersection(&desired.tags).filter(|t| !tags.contains(*t)).cloned().collect();
+                let removed: Vec<String> = stored
+                    .tags
+                    .intersection(&desired.tags)
+                    .filter(|t| !tags.contains(*t) && !stored.removing.contains(*t))
+                    .cloned()
+                    .collect();
                 applied.tags = tags;
                 for tag in removed {
                     applied.tags.insert(tag.clone());
@@ -137,11 +142,17 @@ async fn settle_order(
         // Written before the calls: if this process dies after the platform applied one and
         // before it is recorded, the next pass reads the platform back instead of sending it
         // again (a change sent twice is what the chaos run counts).
-        if !applied.unsure {
-            write_applied(state, ctx.shop, record, &AppliedOrder { unsure: true, ..applied.clone() }).await?;
+        // What it sets out to remove is noted with it, so that a removal of ours that went
+        // through unrecorded is not taken for a person's.
+        let holds_in_doubt = stored.unsure && stored.changing_holds;
+        applied.unsure = true;
+        applied.removing.extend(diff.remove_tags.iter().cloned());
+        applied.changing_holds |= diff.holds.is_some();
+        if applied != stored {
+            write_applied(state, ctx.shop, record, &applied).await?;
         }
         let had_holds = !applied.holds.is_empty();
-        result = match order::apply(ctx, order_id, &diff, &mut applied).await {
+        result = match order::apply(ctx, order_id, &diff, &mut applied, holds_in_doubt).await {
             Ok(released_by_hand) => {
                 crate::failpoint::hit(crate::failpoint::points::EFFECTS_APPLIED);
                 tracing::info!(shop = ctx.shop, order_id, add = ?diff.add_tags, remove = ?diff.remove_tags, holds = ?diff.holds, "effects: order updated");
@@ -174,6 +185,8 @@ async fn settle_order(
         was_backordered: desired.was_backordered,
         failures: 0,
         unsure: false,
+        removing: BTreeSet::new(),
+        changing_holds: false,
         ..stored.clone()
     };
     if now != stored {

@@ -36,16 +36,20 @@ pub async fn lines(books: &Books, shop: &str, order_id: u64) -> Result<Option<Ve
 /// Sends `diff` for the order, recording each change in `applied` as soon as its call went
 /// through, so that a later call failing does not make the next pass send it again. `true`:
 /// the hold `applied` had was no longer on the platform (a person released it by hand).
+/// `holds_in_doubt`: the last pass set out to change the holds and may have, unrecorded; a hold
+/// missing now is then no sign of a person.
 pub async fn apply(
     ctx: &Ctx<'_>,
     order_id: u64,
     diff: &OrderDiff,
     applied: &mut AppliedOrder,
+    holds_in_doubt: bool,
 ) -> Result<bool, EffectError> {
     let order_gid = format!("gid://shopify/Order/{order_id}");
     let mut released_by_hand = false;
     if let Some(holds) = &diff.holds {
-        released_by_hand = set_holds(ctx, order_id, holds, !applied.holds.is_empty()).await?;
+        let held = !applied.holds.is_empty() && !holds_in_doubt;
+        released_by_hand = set_holds(ctx, order_id, holds, held).await?;
         applied.holds = holds.clone();
     }
     if !diff.add_tags.is_empty() {
@@ -100,7 +104,19 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, hel
             "reasonNotes": "Waiting for stock: backordered units are held until they arrive.",
             "fulfillmentOrderLineItems": items,
         });
-        ctx.call(&FULFILLMENT_ORDER_HOLD, json!({"id": fo, "hold": hold})).await?;
+        if let Err(e) = ctx.call(&FULFILLMENT_ORDER_HOLD, json!({"id": fo, "hold": hold})).await {
+            // Refused because the order closed since it was read (cancelled, shipped): there is
+            // nothing to hold, and its webhook will tell the ledger. Anything else stands.
+            let refused = matches!(&e, EffectError::Platform(crate::platform::PlatformError::Refused { .. }));
+            let now = if refused {
+                fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?
+            } else {
+                Vec::new()
+            };
+            if !refused || now.iter().any(|f| f.id == fo && f.is_open()) {
+                return Err(e);
+            }
+        }
     }
     Ok(released_by_hand)
 }
