@@ -158,11 +158,7 @@ impl Mailer {
     /// Deletes files older than `keep`, in every shop's folder; returns how many went.
     pub async fn expire(&self, keep: Duration) -> std::io::Result<u64> {
         let Some(dir) = self.files() else { return Ok(0) };
-        let mut shops = match tokio::fs::read_dir(dir).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
+        let Some(mut shops) = read_dir(dir).await? else { return Ok(0) };
         let mut removed = 0;
         while let Some(shop) = shops.next_entry().await? {
             if shop.file_type().await?.is_dir() {
@@ -173,13 +169,18 @@ impl Mailer {
     }
 }
 
+/// The entries of `dir`; `None` when there is no such folder (nothing was ever written).
+async fn read_dir(dir: &std::path::Path) -> std::io::Result<Option<tokio::fs::ReadDir>> {
+    match tokio::fs::read_dir(dir).await {
+        Ok(entries) => Ok(Some(entries)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Removes the `.eml` files of `dir` for which `doomed(name, age)` holds.
 async fn remove_files(dir: &std::path::Path, doomed: impl Fn(&str, Duration) -> bool) -> std::io::Result<u64> {
-    let mut entries = match tokio::fs::read_dir(dir).await {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
+    let Some(mut entries) = read_dir(dir).await? else { return Ok(0) };
     let mut removed = 0;
     while let Some(entry) = entries.next_entry().await? {
         let name = entry.file_name().to_string_lossy().into_owned();

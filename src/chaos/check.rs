@@ -5,34 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::devshop::{DevShop, Policy, World};
-
-/// One open line of the truth: (created at, order, line) in fill order, and its backordered units.
-type TruthLine = ((i64, u64, u64), u32);
-
-/// SPEC 4 worked out from the dev shop's own state: the open lines of `variant` in fill order
-/// (no priority tags are used), and its last `max(0, -available)` units backordered.
-pub fn truth(w: &World, variant: u64) -> Vec<TruthLine> {
-    let mut lines: Vec<((i64, u64, u64), u32)> = w
-        .orders
-        .values()
-        .filter(|o| !o.cancelled)
-        .flat_map(|o| {
-            o.lines
-                .iter()
-                .filter(|l| l.variant_id == variant && l.quantity > l.fulfilled)
-                .map(|l| ((o.created_at_ms, o.id, l.id), l.quantity - l.fulfilled))
-        })
-        .collect();
-    lines.sort();
-    let mut uncovered = u32::try_from((-w.available(variant)).max(0)).unwrap_or(u32::MAX);
-    for (_, units) in lines.iter_mut().rev() {
-        let backordered = (*units).min(uncovered);
-        uncovered -= backordered;
-        *units = backordered;
-    }
-    lines
-}
+use crate::devshop::{DevShop, Policy};
 
 /// The mismatches of one shop; empty when all holds. `shown` is `GET /api/variants/{id}` per
 /// variant.
@@ -42,12 +15,9 @@ pub fn shop(devshop: &DevShop, shop: &str, shown: &BTreeMap<u64, Value>) -> Vec<
         // Backordered units per (order, line), from the truth of every variant.
         let mut waiting: BTreeMap<(u64, u64), u32> = BTreeMap::new();
         for (&variant, api) in shown {
-            let truth = truth(w, variant);
-            let want: Vec<(u64, u64, u64)> = truth
-                .iter()
-                .filter(|(_, b)| *b > 0)
-                .map(|((_, order, line), b)| (*order, *line, u64::from(*b)))
-                .collect();
+            let truth = w.backordered(variant);
+            let want: Vec<(u64, u64, u64)> =
+                truth.iter().filter(|(.., b)| *b > 0).map(|(order, line, b)| (*order, *line, u64::from(*b))).collect();
             let got: Vec<(u64, u64, u64)> = api["queue"]
                 .as_array()
                 .into_iter()
@@ -84,7 +54,7 @@ pub fn shop(devshop: &DevShop, shop: &str, shown: &BTreeMap<u64, Value>) -> Vec<
             {
                 wrong.push(format!("{shop} variant {variant}: the date shown is {date:?}, the ledger's {eta}"));
             }
-            for ((_, order, line), b) in truth {
+            for (order, line, b) in truth {
                 if b > 0 {
                     waiting.insert((order, line), b);
                 }

@@ -158,6 +158,33 @@ impl World {
         id
     }
 
+    /// SPEC 4 worked out from the platform's own state, for tests and the chaos run to compare the
+    /// ledger with: the open lines of `variant` in fill order (no priority tags: `created_at`,
+    /// then order and line id), each as (order, line, backordered units), the last
+    /// `max(0, -available)` units backordered.
+    pub fn backordered(&self, variant: u64) -> Vec<(u64, u64, u32)> {
+        let mut lines: Vec<((i64, u64, u64), u32)> = self
+            .orders
+            .values()
+            .filter(|o| !o.cancelled)
+            .flat_map(|o| {
+                o.lines
+                    .iter()
+                    .filter(|l| l.variant_id == variant && l.quantity > l.fulfilled)
+                    .map(|l| ((o.created_at_ms, o.id, l.id), l.quantity - l.fulfilled))
+            })
+            .collect();
+        lines.sort();
+        let mut uncovered = u32::try_from((-self.available(variant)).max(0)).unwrap_or(u32::MAX);
+        let mut out = vec![(0, 0, 0); lines.len()];
+        for (i, ((_, order, line), open)) in lines.iter().enumerate().rev() {
+            let backordered = (*open).min(uncovered);
+            uncovered -= backordered;
+            out[i] = (*order, *line, backordered);
+        }
+        out
+    }
+
     pub fn available(&self, variant: u64) -> i64 {
         let Some(v) = self.variants.get(&variant) else { return 0 };
         self.levels.range((v.inventory_item_id, 0)..=(v.inventory_item_id, u64::MAX)).map(|(_, l)| l.available).sum()

@@ -33,33 +33,14 @@ async fn enrol(app: &TestApp, devshop: &DevShop, variant: u64) {
 /// open lines in fill order (no priority tags are set: `created_at`, then order id), and the
 /// last `max(0, -available)` units of them backordered.
 fn truth(w: &World, variant: u64) -> Value {
-    let available = w.available(variant);
-    let mut lines: Vec<(i64, u64, String, u64, u32)> = w
-        .orders
-        .values()
-        .filter(|o| !o.cancelled)
-        .flat_map(|o| {
-            o.lines
-                .iter()
-                .filter(|l| l.variant_id == variant && l.quantity > l.fulfilled)
-                .map(|l| (o.created_at_ms, o.id, o.name.clone(), l.id, l.quantity - l.fulfilled))
-        })
-        .collect();
-    lines.sort();
-    let mut uncovered = u32::try_from((-available).max(0)).unwrap();
-    let mut backordered = vec![0; lines.len()];
-    for (i, line) in lines.iter().enumerate().rev() {
-        backordered[i] = line.4.min(uncovered);
-        uncovered -= backordered[i];
-    }
     let mut position = 1;
     let mut queue = Vec::new();
-    for (line, b) in lines.iter().zip(backordered).filter(|(_, b)| *b > 0) {
-        queue.push(json!({"order_id": line.1, "order_name": line.2, "line_item_id": line.3,
+    for (order, line, b) in w.backordered(variant).into_iter().filter(|(.., b)| *b > 0) {
+        queue.push(json!({"order_id": order, "order_name": w.orders[&order].name, "line_item_id": line,
                           "backordered": b, "position": position, "eta": null}));
         position += u64::from(b);
     }
-    json!({"available": available, "backordered_units": position - 1, "queue": queue})
+    json!({"available": w.available(variant), "backordered_units": position - 1, "queue": queue})
 }
 
 async fn shown(app: &TestApp, variant: u64) -> Option<Value> {
