@@ -347,6 +347,14 @@ async fn chaos(args: &ChaosArgs) -> Result<bool, String> {
     let dead = dead_letters(&http, &urls[0]).await;
     if dead > 0 {
         wrong.push(format!("{dead} dead letters"));
+        // Their reasons, read from Redis directly (the embedded store belongs to its instance).
+        if let Some(r) = redis_slot.lock().await.as_ref()
+            && let Ok(store) = crate::store::open(&r.url(), "chaos").await
+        {
+            for d in store.dead_letters(20).await.unwrap_or_default() {
+                wrong.push(format!("dead letter {} ({}): {}", d.id, d.shop(), d.reason));
+            }
+        }
     }
     let calls: Vec<_> = shops.iter().flat_map(|(shop, _)| devshop.calls(shop)).collect();
     let faults = |outcome: &str| calls.iter().filter(|c| c.outcome == outcome).count();

@@ -40,9 +40,12 @@ pub struct AppliedOrder {
     pub leave_tags: bool,
     #[serde(default)]
     pub leave_holds: bool,
-    /// While `unsure`: the tags the last pass set out to remove, and whether it set out to
-    /// change the holds. Such a change may have gone through unrecorded, so a tag or hold
+    /// While `unsure`: the tags the last pass set out to add and to remove, and whether it set
+    /// out to change the holds. Such a change may have gone through unrecorded: a tag it added
+    /// is looked for on the read-back (and removed if no longer wanted), and a tag or hold
     /// missing from the platform is then no sign that a person removed it.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub adding: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub removing: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

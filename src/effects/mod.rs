@@ -117,7 +117,8 @@ async fn settle_order(
     if applied.unsure {
         // The last pass failed, perhaps after the platform applied a tag whose reply was lost:
         // compare with what the platform carries, not with what was last known to go through.
-        let ours = applied.tags.union(&desired.tags).cloned().collect();
+        let mut ours: BTreeSet<String> = applied.tags.union(&desired.tags).cloned().collect();
+        ours.extend(stored.adding.iter().cloned());
         match order::tags_on_platform(ctx, order_id, &ours).await {
             Ok(tags) => {
                 // A tag known to have gone through that the order no longer carries, while the
@@ -146,6 +147,7 @@ async fn settle_order(
         // through unrecorded is not taken for a person's.
         let holds_in_doubt = stored.unsure && stored.changing_holds;
         applied.unsure = true;
+        applied.adding.extend(diff.add_tags.iter().cloned());
         applied.removing.extend(diff.remove_tags.iter().cloned());
         applied.changing_holds |= diff.holds.is_some();
         if applied != stored {
@@ -185,6 +187,7 @@ async fn settle_order(
         was_backordered: desired.was_backordered,
         failures: 0,
         unsure: false,
+        adding: BTreeSet::new(),
         removing: BTreeSet::new(),
         changing_holds: false,
         ..stored.clone()

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use super::desired::order_desired;
 use super::{Ctx, EffectError, order, settle_order, settle_variants};
@@ -155,7 +155,10 @@ async fn reconcile_leased(
             // calls keep the bucket drained at its restore rate while each waits for its round
             // trip. One order's calls stay in order (holds before tags), and each mark is
             // settled by one task only. A refused token stops the starting of orders at once.
-            let settled: Vec<Option<Settled>> = futures_util::stream::iter(orders)
+            // Every order started is let finish before an error ends the pass: a call cut short
+            // may still be applied by the platform, after the lease is released and another
+            // instance has read the order, which would then send the same change again.
+            let results: Vec<Result<Option<Settled>, EffectError>> = futures_util::stream::iter(orders)
                 .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
                 .map(|(id, entry)| async move {
                     if !state.books.try_lease(ctx.shop, "effects", holder, LEASE).await? {
@@ -165,9 +168,11 @@ async fn reconcile_leased(
                     Ok::<_, EffectError>(settled.then_some(entry))
                 })
                 .buffer_unordered(state.settings.effects.concurrency.max(1))
-                .try_collect()
-                .await?;
-            done.extend(settled.into_iter().flatten());
+                .collect()
+                .await;
+            for settled in results {
+                done.extend(settled?);
+            }
             if !ctx.denied() {
                 done.extend(settle_variants(state, ctx, settings, variants).await?);
             }

@@ -223,10 +223,13 @@ impl Dispatch {
                 Ok(Err(payload)) => Ended::Panicked(crate::supervise::panic_message(payload.as_ref())),
                 Err(_) => Ended::TimedOut,
             };
-            if matches!(ended, Ended::Panicked(_) | Ended::TimedOut) {
+            if matches!(ended, Ended::Panicked(_)) {
                 // The lease would otherwise hold the shop from other instances until it lapses.
                 let _ = state.books.release_lease(&shop, "effects", &holder).await;
             }
+            // A pass cut by its deadline keeps the lease until it lapses: calls it cut short
+            // may still be applied by the platform, and another instance reading the orders
+            // meanwhile would send them again.
             (reach, ended)
         });
         self.in_flight.insert(task.id(), (name, seen));
