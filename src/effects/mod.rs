@@ -138,7 +138,13 @@ async fn settle_order(
             Err(e) => result = Err(e),
         }
     }
-    let diff = OrderDiff::between(&applied, &desired);
+    let mut diff = OrderDiff::between(&applied, &desired);
+    // The last pass set out to change the holds and may have, unrecorded (a hold placed or
+    // released whose reply was lost): what is recorded proves nothing, so the holds are set
+    // again, which reads the platform first and leaves exactly the wanted ones.
+    if stored.unsure && stored.changing_holds && diff.holds.is_none() && !applied.leave_holds {
+        diff.holds = Some(desired.holds.clone());
+    }
     if result.is_ok() && !diff.is_empty() {
         // Written before the calls: if this process dies after the platform applied one and
         // before it is recorded, the next pass reads the platform back instead of sending it
