@@ -142,16 +142,14 @@ async fn settle_order(
     // The last pass set out to change the holds and may have, unrecorded (a hold placed or
     // released whose reply was lost): what is recorded proves nothing, so the holds are set
     // again, which reads the platform first and leaves exactly the wanted ones.
-    if stored.unsure && stored.changing_holds && diff.holds.is_none() && !applied.leave_holds {
+    let holds_in_doubt = stored.unsure && stored.changing_holds;
+    if holds_in_doubt && diff.holds.is_none() && !applied.leave_holds {
         diff.holds = Some(desired.holds.clone());
     }
     if result.is_ok() && !diff.is_empty() {
-        // Written before the calls: if this process dies after the platform applied one and
-        // before it is recorded, the next pass reads the platform back instead of sending it
-        // again (a change sent twice is what the chaos run counts).
-        // What it sets out to remove is noted with it, so that a removal of ours that went
-        // through unrecorded is not taken for a person's.
-        let holds_in_doubt = stored.unsure && stored.changing_holds;
+        // The intent, written before the calls: if this process dies after the platform applied
+        // one and before it is recorded, the next pass reads the platform back instead of
+        // sending it again, and does not take a change of ours for a person's.
         applied.unsure = true;
         applied.adding.extend(diff.add_tags.iter().cloned());
         applied.removing.extend(diff.remove_tags.iter().cloned());

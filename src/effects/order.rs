@@ -108,12 +108,12 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, hel
             // Refused because the order closed since it was read (cancelled, shipped): there is
             // nothing to hold, and its webhook will tell the ledger. Anything else stands.
             let refused = matches!(&e, EffectError::Platform(crate::platform::PlatformError::Refused { .. }));
-            let now = if refused {
-                fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?
-            } else {
-                Vec::new()
-            };
-            if !refused || now.iter().any(|f| f.id == fo && f.is_open()) {
+            let closed = refused
+                && !fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE)
+                    .await?
+                    .iter()
+                    .any(|f| f.id == fo && f.is_open());
+            if !closed {
                 return Err(e);
             }
         }

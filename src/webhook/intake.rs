@@ -109,9 +109,10 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
         return Err(Accept::Ignored);
     };
     let shop = required(headers, "x-shopify-shop-domain")?;
+    let domain = shop.to_ascii_lowercase();
     // Signed, but for no shop the app could serve (SPEC 7, audit H2): acknowledged so it is not
     // sent again, and nothing of it is stored.
-    if !is_myshopify_domain(&shop.to_ascii_lowercase()) {
+    if !is_myshopify_domain(&domain) {
         return Err(Accept::Ignored);
     }
     if !body_shop::names_shop(known, &body, shop) {
@@ -119,7 +120,7 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
     }
     // Signed, for a shop with no install here (SPEC 7): acknowledged, nothing stored. The
     // compliance topics are honoured whatever the install (a shop uninstalled days ago).
-    if !known.is_compliance() && !installed(state, &shop.to_ascii_lowercase()).await? {
+    if !known.is_compliance() && !installed(state, &domain).await? {
         return Err(Accept::Ignored);
     }
     let webhook_id = required(headers, "x-shopify-webhook-id")?;
@@ -131,7 +132,7 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
     let envelope = Envelope {
         meta: EnvelopeMeta {
             topic: topic.to_string(),
-            shop: shop.to_ascii_lowercase(),
+            shop: domain,
             webhook_id: webhook_id.to_string(),
             event_id: event_id.map(str::to_string),
             api_version: header(headers, "x-shopify-api-version").map(str::to_string),

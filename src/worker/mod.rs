@@ -176,7 +176,9 @@ impl Worker {
     async fn maintain(mut self) {
         // The dead letters' retention needs no promptness: it runs now and then.
         const TRIM_EVERY: Duration = Duration::from_secs(5);
-        let mut trim_at = Instant::now();
+        // Files are kept for days: a look at the outbox folders once an hour is enough.
+        const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+        let (mut trim_at, mut expire_at) = (Instant::now(), Instant::now());
         while !self.stopping() {
             if let Err(e) = self.state.queue.maintain().await {
                 tracing::warn!(error = %e, "queue maintenance failed");
@@ -184,6 +186,9 @@ impl Worker {
             if Instant::now() >= trim_at {
                 trim_at = Instant::now() + TRIM_EVERY;
                 self.trim_dead_letters().await;
+            }
+            if Instant::now() >= expire_at {
+                expire_at = Instant::now() + EXPIRE_EVERY;
                 self.expire_outbox_files().await;
             }
             self.pause(Duration::from_millis(200)).await;
