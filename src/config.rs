@@ -130,6 +130,8 @@ pub struct EffectsSettings {
     pub max_failed_passes: u32,
     /// Shops whose effects passes run at the same time.
     pub shops_in_flight: usize,
+    /// The length of a shop's effects lease (renewed while its pass runs), in ms.
+    pub lease_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

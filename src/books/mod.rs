@@ -10,6 +10,7 @@
 pub mod apply;
 mod error;
 pub mod key;
+mod lease;
 pub mod queue;
 mod queue_cache;
 mod reads;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use crate::store::{Mark, Settled};
 pub use error::BookError;
 pub use key::Key;
+pub use lease::Lease;
 pub use reads::{Change, Reads, Stamp};
 
 use crate::ledger::FillKey;

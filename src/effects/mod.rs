@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 
 use crate::books::standing::Queues;
-use crate::books::{Change, Key, key};
+use crate::books::{Change, Key, Lease, key};
 use crate::ledger::records::RecordError;
 use crate::notify::NotifyError;
 use crate::notify::outbox;
@@ -71,15 +71,23 @@ pub struct Ctx<'a> {
     /// The platform refused the token during this pass: nothing more of the shop's can succeed
     /// until it works again, so no more calls are started.
     denied: AtomicBool,
+    /// The shop's effects lease: no call starts once it lapsed, since another instance may then
+    /// be reading the orders this pass is changing.
+    lease: &'a Lease,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(platform: &'a AdminClient, shop: &'a str, token: &'a Secret) -> Self {
-        Self { platform, shop, token, denied: AtomicBool::new(false) }
+    pub fn new(platform: &'a AdminClient, shop: &'a str, token: &'a Secret, lease: &'a Lease) -> Self {
+        Self { platform, shop, token, denied: AtomicBool::new(false), lease }
     }
 
     async fn call(&self, op: &Operation, vars: Value) -> Result<Value, EffectError> {
-        Ok(self.platform.call(self.shop, self.token, op, vars).await?)
+        Ok(self.platform.call_while(self.shop, self.token, op, vars, || self.lease.held()).await?)
+    }
+
+    /// The pass still holds the shop: what it read and writes stands.
+    fn held(&self) -> bool {
+        self.lease.held()
     }
 
     /// Notes a failed effect; `true` when it was the token being refused.
@@ -147,6 +155,9 @@ async fn settle_order(
         diff.holds = Some(desired.holds.clone());
     }
     if result.is_ok() && !diff.is_empty() {
+        if !ctx.held() {
+            return Ok(false);
+        }
         // The intent, written before the calls: if this process dies after the platform applied
         // one and before it is recorded, the next pass reads the platform back instead of
         // sending it again, and does not take a change of ours for a person's.
@@ -172,6 +183,11 @@ async fn settle_order(
         };
     }
     if let Err(e) = result {
+        if !ctx.held() {
+            // Another instance may have the shop by now: what this pass learnt is left for it
+            // to read again (the intent written above says the calls may have gone through).
+            return Ok(false);
+        }
         let denied = ctx.note(&e);
         let failures = stored.failures + 1;
         let settled = give_up(state, ctx.shop, Mark::Order(order_id), e, failures).await?;

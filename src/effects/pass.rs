@@ -14,8 +14,8 @@ use super::desired::order_desired;
 use super::{Ctx, EffectError, order, settle_order, settle_variants};
 use crate::auth::oauth::OAuthError;
 use crate::auth::tokens::TokenError;
-use crate::books::key;
 use crate::books::standing::Queues;
+use crate::books::{Lease, key};
 use crate::notify::{Mailbox, outbox};
 use crate::shop::ShopSettings;
 use crate::state::AppState;
@@ -23,10 +23,6 @@ use crate::store::{Mark, Settled, now_ms};
 
 /// Marks taken per shop per pass.
 const BATCH: usize = 200;
-/// A holder that dies frees the shop after this. A pass renews it before each order, so it
-/// only lapses under a live holder when one order's calls take longer (a platform retrying
-/// slowly); another instance may then send the same idempotent calls once more.
-const LEASE: Duration = Duration::from_secs(10);
 /// No order is started later than this into a pass, so one pass paced by a small bucket does
 /// not hold a shop for minutes; the rest keep their marks for the next pass.
 const PASS: Duration = Duration::from_secs(20);
@@ -94,12 +90,13 @@ pub(super) async fn reconcile_with(
     if marks.is_empty() {
         return Ok(Pass { next_ms: settles_at, ..Pass::default() });
     }
-    if !books.try_lease(shop, "effects", holder, LEASE).await? {
+    let length = Duration::from_millis(state.settings.effects.lease_ms.max(100));
+    let Some(lease) = Lease::take(books, shop, "effects", holder, length).await? else {
         // Another instance is at it: look again next sweep, as before the index.
         return Ok(Pass { next_ms: Some(now), ..Pass::default() });
-    }
-    let result = reconcile_leased(state, shop, holder, settings, marks, reach).await;
-    books.release_lease(shop, "effects", holder).await?;
+    };
+    let result = reconcile_leased(state, shop, &lease, settings, marks, reach).await;
+    lease.release().await?;
     let mut pass = result?;
     pass.next_ms = [pass.next_ms, settles_at, more].into_iter().flatten().min();
     Ok(pass)
@@ -108,7 +105,7 @@ pub(super) async fn reconcile_with(
 async fn reconcile_leased(
     state: &AppState,
     shop: &str,
-    holder: &str,
+    lease: &Lease,
     settings: &ShopSettings,
     marks: Vec<Settled>,
     reach: Reach,
@@ -150,7 +147,7 @@ async fn reconcile_leased(
     let started = Instant::now();
     match &token {
         Some(token) => {
-            let ctx = &Ctx::new(&state.platform, shop, token);
+            let ctx = &Ctx::new(&state.platform, shop, token, lease);
             // Orders are independent of one another: several are in flight at once, so the
             // calls keep the bucket drained at its restore rate while each waits for its round
             // trip. One order's calls stay in order (holds before tags), and each mark is
@@ -159,11 +156,8 @@ async fn reconcile_leased(
             // may still be applied by the platform, after the lease is released and another
             // instance has read the order, which would then send the same change again.
             let results: Vec<Result<Option<Settled>, EffectError>> = futures_util::stream::iter(orders)
-                .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied()))
+                .take_while(|_| std::future::ready(started.elapsed() < PASS && !ctx.denied() && lease.held()))
                 .map(|(id, entry)| async move {
-                    if !state.books.try_lease(ctx.shop, "effects", holder, LEASE).await? {
-                        return Ok(None);
-                    }
                     let settled = settle_order(state, ctx, settings, id, queues).await?;
                     Ok::<_, EffectError>(settled.then_some(entry))
                 })
@@ -173,7 +167,7 @@ async fn reconcile_leased(
             for settled in results {
                 done.extend(settled?);
             }
-            if !ctx.denied() {
+            if !ctx.denied() && lease.held() {
                 done.extend(settle_variants(state, ctx, settings, variants).await?);
             }
             if ctx.denied() {
@@ -184,7 +178,7 @@ async fn reconcile_leased(
         // decided all the same.
         None => {
             for (id, ..) in orders {
-                if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
+                if started.elapsed() >= PASS || !lease.held() {
                     break;
                 }
                 decide_mail(state, shop, settings, id, queues).await?;
@@ -194,7 +188,7 @@ async fn reconcile_leased(
     // Emails go one at a time: a mail server takes them at its pace, and one that is down
     // makes every later try this pass pointless.
     for (mailbox, entry) in mail {
-        if started.elapsed() >= PASS || !books.try_lease(shop, "effects", holder, LEASE).await? {
+        if started.elapsed() >= PASS || !lease.held() {
             break;
         }
         if !outbox::deliver(state, shop, mailbox).await? {

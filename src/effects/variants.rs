@@ -109,6 +109,10 @@ pub(super) async fn settle_variants(
     }
     let mut sent = variant::Sent::default();
     if let Err(e) = variant::apply(ctx, &policies, &etas, &mut sent).await {
+        if !ctx.held() {
+            // Another instance may have the shop by now; the intents above make it read back.
+            return Ok(done);
+        }
         ctx.note(&e);
         for (id, _, policy, eta, entry, applied) in changes {
             let failures = applied.failures + 1;

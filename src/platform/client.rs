@@ -129,12 +129,32 @@ impl AdminClient {
         op: &Operation,
         variables: Value,
     ) -> Result<Value, PlatformError> {
+        self.call_while(shop, token, op, variables, || true).await
+    }
+
+    /// As [`AdminClient::call`], starting no attempt once `may_start` says no (the caller's
+    /// lease on the shop lapsed: another instance may be about to read what this call would
+    /// change). Earlier attempts of a mutation are only retried when they were not applied
+    /// (5xx, throttling, no connection), so a call stopped so changed nothing.
+    pub async fn call_while(
+        &self,
+        shop: &str,
+        token: &Secret,
+        op: &Operation,
+        variables: Value,
+        may_start: impl Fn() -> bool,
+    ) -> Result<Value, PlatformError> {
         let cost = op.requested_cost(&variables) as f64;
         let body = json!({ "query": op.document, "operationName": op.name, "variables": variables });
         let mut attempt = 0;
         loop {
             attempt += 1;
             let ticket = self.pacer.acquire(shop, cost).await;
+            if !may_start() {
+                // Not sent: its points go back to the bucket.
+                self.pacer.answered(shop, ticket, None, Some(0.0), Instant::now());
+                return Err(PlatformError::Unavailable(format!("{}: not sent, the shop's lease lapsed", op.name)));
+            }
             match self.attempt(shop, token, op, &body, ticket).await? {
                 Attempt::Done(data) => return Ok(data),
                 Attempt::Again(_, e) if attempt >= self.config.max_attempts => return Err(e),

@@ -27,6 +27,7 @@ mod install;
 mod intake;
 mod isolation;
 mod layers;
+mod lease;
 mod ledger_backends;
 mod ledger_http;
 mod ledger_model;
