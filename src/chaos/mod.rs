@@ -10,7 +10,9 @@
 //! kills no platform, and the platform's truth survives every kill.
 
 mod check;
+mod kills;
 mod procs;
+mod service;
 mod smtp;
 
 use std::collections::BTreeMap;
@@ -22,7 +24,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::devshop::{Batch, DevShop, Faults, Policy, Sender};
+use kills::{args_snapshot, kill_loop};
 use procs::{Instance, Redis};
+use service::{dead_letters, retry_api, wait_drained, wait_for};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ChaosStore {
@@ -83,36 +87,6 @@ pub async fn run(args: ChaosArgs) -> ExitCode {
 
 fn shop_name(n: usize) -> String {
     format!("chaos-{n}.myshopify.com")
-}
-
-fn session_token(shop: &str) -> String {
-    let now = (crate::store::now_ms() / 1000) as i64;
-    let claims = json!({
-        "iss": format!("https://{shop}/admin"), "dest": format!("https://{shop}"), "aud": API_KEY,
-        "sub": "1", "exp": now + 60, "nbf": now - 1, "iat": now, "jti": format!("{:x}", fastrand::u64(..)), "sid": "chaos",
-    });
-    crate::auth::session_token::sign(&claims, SECRET.as_bytes())
-}
-
-async fn api(
-    http: &reqwest::Client,
-    base: &str,
-    shop: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let mut req = http.request(method, format!("{base}{path}")).bearer_auth(session_token(shop));
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.map_err(|e| format!("{path}: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.map_err(|e| format!("{path}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("{path} answered {status}: {body}"));
-    }
-    Ok(body)
 }
 
 async fn chaos(args: &ChaosArgs) -> Result<bool, String> {
@@ -394,138 +368,6 @@ async fn chaos(args: &ChaosArgs) -> Result<bool, String> {
     Ok(wrong.is_empty())
 }
 
-/// The kill schedule's inputs (a copy, for the task).
-#[derive(Clone, Copy)]
-struct KillPlan {
-    seed: u64,
-    every: f64,
-    duration: Duration,
-    redis_kills: u32,
-}
-
-fn args_snapshot(args: &ChaosArgs) -> KillPlan {
-    KillPlan {
-        seed: args.seed,
-        every: args.kill_every_secs,
-        duration: Duration::from_secs(args.duration_secs),
-        redis_kills: args.redis_kills,
-    }
-}
-
-/// Kills an instance (or, at moments spread over the run, Redis) with SIGKILL, waits a moment
-/// and starts it again, until told to stop.
-async fn kill_loop(
-    plan: KillPlan,
-    instances: Arc<Mutex<Vec<Instance>>>,
-    redis: Arc<Mutex<Option<Redis>>>,
-    counts: Arc<std::sync::Mutex<Counts>>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut rng = fastrand::Rng::with_seed(plan.seed.rotate_left(17) ^ 0xc4a05);
-    let start = Instant::now();
-    let has_redis = redis.lock().await.is_some();
-    // Redis goes down at evenly spread moments of the run.
-    let redis_kills = if has_redis { plan.redis_kills } else { 0 };
-    let mut redis_at: Vec<Duration> =
-        (1..=redis_kills).map(|k| plan.duration.mul_f64(f64::from(k) / f64::from(redis_kills + 1))).collect();
-    loop {
-        let wait = Duration::from_secs_f64(plan.every * (1.0 + rng.f64()));
-        let wait = redis_at.first().map_or(wait, |at| wait.min(at.saturating_sub(start.elapsed())));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stopped.changed() => return,
-        }
-        if *stopped.borrow() {
-            return;
-        }
-        let down = Duration::from_millis(rng.u64(100..=1000));
-        if has_redis && redis_at.first().is_some_and(|at| start.elapsed() >= *at) {
-            redis_at.remove(0);
-            let mut slot = redis.lock().await;
-            let r = slot.as_mut().expect("a Redis");
-            r.kill().await;
-            tokio::time::sleep(down).await;
-            if let Err(e) = r.up().await {
-                eprintln!("chaos: {e}");
-            }
-            counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).redis_kills += 1;
-            eprintln!("chaos: Redis killed at {:.1} s, back after {down:?}", start.elapsed().as_secs_f64());
-        } else {
-            let mut all = instances.lock().await;
-            let i = rng.usize(..all.len());
-            all[i].kill().await;
-            tokio::time::sleep(down).await;
-            if let Err(e) = all[i].up().await {
-                eprintln!("chaos: {e}");
-            }
-            counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).instance_kills += 1;
-            eprintln!("chaos: instance {i} killed at {:.1} s, back after {down:?}", start.elapsed().as_secs_f64());
-        }
-    }
-}
-
 async fn procs_alive_redis(r: &Redis) -> bool {
     tokio::net::TcpStream::connect(("127.0.0.1", r.port)).await.is_ok()
-}
-
-/// Calls the API on the first instance that answers (one may be restarting).
-async fn retry_api(
-    http: &reqwest::Client,
-    urls: &[String],
-    shop: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let mut last = String::new();
-    for attempt in 0..200 {
-        let base = &urls[attempt % urls.len()];
-        match api(http, base, shop, method.clone(), path, body.clone()).await {
-            Ok(v) => return Ok(v),
-            Err(e) => last = e,
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(last)
-}
-
-async fn wait_for(what: &str, deadline: Duration, ready: impl Fn() -> bool) -> Result<(), String> {
-    let start = Instant::now();
-    while !ready() {
-        if start.elapsed() > deadline {
-            return Err(format!("timed out waiting for {what}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-}
-
-/// Until nothing is queued or waiting to retry, twice in a row.
-async fn wait_drained(http: &reqwest::Client, base: &str) -> Result<(), String> {
-    let start = Instant::now();
-    let mut quiet = 0;
-    while quiet < 2 {
-        if start.elapsed() > Duration::from_secs(180) {
-            return Err("the queue did not drain".into());
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let Ok(resp) = http.get(format!("{base}/metrics")).send().await else { continue };
-        let text = resp.text().await.unwrap_or_default();
-        let idle = metric(&text, "backorder_queue_depth ") == Some(0.0)
-            && metric(&text, "backorder_queue_delayed ") == Some(0.0);
-        quiet = if idle { quiet + 1 } else { 0 };
-    }
-    Ok(())
-}
-
-async fn dead_letters(http: &reqwest::Client, base: &str) -> u64 {
-    let text = match http.get(format!("{base}/metrics")).send().await {
-        Ok(resp) => resp.text().await.unwrap_or_default(),
-        Err(_) => return 0,
-    };
-    metric(&text, "backorder_dead_letters ").unwrap_or(0.0) as u64
 }
