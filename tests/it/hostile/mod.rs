@@ -187,7 +187,7 @@ async fn every_route_answers_hostile_requests_with_a_2xx_3xx_or_4xx_and_the_serv
     let routes = table();
     let missing: Vec<String> =
         routes.iter().filter(|r| body_limit(r).is_none()).map(|r| format!("{} {}", r.method, r.path)).collect();
-    assert!(missing.is_empty(), "routes without a generator in tests/it/hostile.rs: {missing:?}");
+    assert!(missing.is_empty(), "routes without a generator in tests/it/hostile/: {missing:?}");
     assert!(routes.iter().any(|r| r.method == Method::POST && r.path == "/webhooks"), "the table is the real one");
 
     let seed = std::env::var("HOSTILE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
