@@ -306,7 +306,8 @@ pub async fn map_variant(
             Some(mut record)
                 if record.inventory_item_id != info.inventory_item_id
                     || enrol
-                    || (info.product_id != 0 && record.product_id != Some(info.product_id)) =>
+                    || (info.product_id != 0 && record.product_id != Some(info.product_id))
+                    || (!info.title.is_empty() && record.title.as_deref() != Some(info.title.as_str())) =>
             {
                 let items: Vec<Record> = record
                     .inventory_item_id
@@ -334,6 +335,9 @@ pub async fn map_variant(
                 record.inventory_item_id = info.inventory_item_id;
                 if info.product_id != 0 {
                     record.product_id = Some(info.product_id);
+                }
+                if !info.title.is_empty() {
+                    record.title = Some(info.title.clone());
                 }
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
                 record.header = header;

@@ -98,9 +98,11 @@ async fn demo(keep_running: bool, seed: u64) -> ExitCode {
     };
     if keep_running {
         println!(
-            "\nStill running: the service at {} (shop {}), the dev shop at {}. Ctrl-C stops both.",
-            stage.app.url(),
+            "\nStill running. Open the app as the merchant of {} sees it in the admin:\n\n  {}\n\n\
+             (the service at {}, the dev shop at {}). Ctrl-C stops both.",
             crate::demo::SHOP,
+            stage.devshop.admin_app_url(crate::demo::SHOP),
+            stage.app.url(),
             stage.devshop.url
         );
         let _ = tokio::signal::ctrl_c().await;

@@ -43,6 +43,9 @@ impl Settings {
         if !is_http_url(&self.app.url) {
             problems.push(format!("BACKORDER__APP__URL: `{}` is not an http(s) URL", self.app.url));
         }
+        if !is_http_url(&self.app.bridge_url) {
+            problems.push(format!("BACKORDER__APP__BRIDGE_URL: `{}` is not an http(s) URL", self.app.bridge_url));
+        }
         if !is_http_url(&self.shopify.admin_base_url.replace("{shop}", "shop.myshopify.com")) {
             problems.push(format!(
                 "BACKORDER__SHOPIFY__ADMIN_BASE_URL: `{}` is not an http(s) URL",

@@ -62,6 +62,8 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AppSettings {
     pub url: String,
+    /// The App Bridge script every page of the app loads (the demo serves a stand-in).
+    pub bridge_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -125,6 +125,8 @@ impl Stage {
         // on a loaded machine; short enough for a brisk demo.
         env.push(("BACKORDER__LEDGER__SETTLE_MS", knobs.settle_ms.unwrap_or(1500).to_string()));
         env.push(("BACKORDER__EFFECTS__SWEEP_MS", knobs.sweep_ms.unwrap_or(50).to_string()));
+        // The app's pages load the dev shop's App Bridge stand-in, which works offline.
+        env.push(("BACKORDER__APP__BRIDGE_URL", format!("{}/admin/app-bridge.js", devshop.url)));
         let settings = Settings::load_from(env.into_iter().map(|(k, v)| (k.to_string(), v))).map_err(|e| start(&e))?;
         let sealer = settings.sealer().ok_or_else(|| DemoError::Start("no encryption key".into()))?;
         let app = App::start(settings).await.map_err(|e| start(&e))?;
@@ -136,6 +138,9 @@ impl Stage {
             installed_at_ms: crate::store::now_ms() as i64,
         };
         install::save(&app.state.books, &sealer, SHOP, &install).await.map_err(|e| start(&e))?;
+        // The dev shop's admin embeds the app as Shopify's would (`backorder demo --keep-running`).
+        devshop.set_app(API_KEY, &secret);
+        devshop.set_app_url(&app.url());
         let sender = Sender::new(&app.url(), &secret, SHOP);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| start(&e))?;
         Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir, outbox })

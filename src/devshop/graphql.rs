@@ -117,6 +117,7 @@ fn product_variant(world: &World, vars: &Value) -> Value {
     let v = parse_gid("ProductVariant", &vars["id"]).and_then(|id| world.variants.get(&id));
     json!({"productVariant": v.map(|v| json!({
         "id": gid("ProductVariant", v.id),
+        "displayName": v.title,
         "inventoryPolicy": v.policy,
         "product": {"id": gid("Product", v.product_id)},
         "inventoryItem": {"id": gid("InventoryItem", v.inventory_item_id)},

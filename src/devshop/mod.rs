@@ -7,6 +7,7 @@
 //!
 //! The service reaches it with `BACKORDER__SHOPIFY__ADMIN_BASE_URL={url}/shops/{shop}`.
 
+mod admin;
 mod bucket;
 pub mod bulk;
 mod faults;
@@ -130,6 +131,7 @@ impl DevShop {
                 .route("/shops/{shop}/admin/oauth/authorize", web::get().to(oauth::authorize))
                 .route("/shops/{shop}/admin/oauth/access_token", web::post().to(oauth::access_token))
                 .route("/bulk/{shop}/{file}", web::get().to(bulk_result))
+                .configure(admin::routes)
         })
         .workers(1)
         .disable_signals()
@@ -143,6 +145,16 @@ impl DevShop {
     /// The value of `BACKORDER__SHOPIFY__ADMIN_BASE_URL` that points the service here.
     pub fn admin_base_url(&self) -> String {
         format!("{}/shops/{{shop}}", self.url)
+    }
+
+    /// Where the app is served, for the admin's frame (`admin::frame`).
+    pub fn set_app_url(&self, url: &str) {
+        lock(&self.shared.oauth).app_url = url.into();
+    }
+
+    /// The admin page that embeds the app for `shop` (`name.myshopify.com`).
+    pub fn admin_app_url(&self, shop: &str) -> String {
+        format!("{}/store/{}/apps/backorder", self.url, shop.trim_end_matches(".myshopify.com"))
     }
 
     /// Creates a shop (or returns the existing one's token): its access token.

@@ -23,6 +23,8 @@ use crate::auth::{query, scopes, session_token};
 pub(super) struct OAuthState {
     pub api_key: String,
     pub secret: String,
+    /// Where the app is served: the admin's frame loads `{app_url}/app`.
+    pub app_url: String,
     /// Unused codes → (shop, granted scopes).
     pub codes: HashMap<String, (String, Vec<String>)>,
     /// Scopes a shop's merchant grants instead of those asked for (a test of too few scopes).

@@ -6,6 +6,7 @@ mod deadline;
 mod health;
 pub mod install;
 mod operator;
+pub mod pages;
 mod proxy;
 mod request_id;
 pub mod routes;
@@ -31,6 +32,7 @@ fn register(r: &mut Routes<'_>) {
     status::routes(r);
     proxy::routes(r);
     install::routes(r);
+    pages::routes(r);
     operator::routes(r);
 }
 

@@ -14,6 +14,8 @@ pub enum Access {
     Webhook,
     /// An App Bridge session token (`Authorization: Bearer`).
     SessionToken,
+    /// A session token in the URL (`id_token`): a page of the merchant's app.
+    PageToken,
     /// Shopify's query HMAC (installs, the admin's first load).
     QueryHmac,
     /// A signed status link in the path.

@@ -42,6 +42,10 @@ pub struct VariantRecord {
     /// The job reading the orders that were open when it was enrolled.
     #[serde(default)]
     pub onboarding_job: Option<u64>,
+    /// Its name as the admin shows it ("Product - Variant"), from enrolment's read and from
+    /// `products/update`; records written before it have none until one of those comes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// The supply rule of this code: the position is `stock + taken`.
@@ -162,6 +166,23 @@ mod tests {
         let line: crate::ledger::input::OrderLine =
             serde_json::from_str(r#"{"line_id":1,"variant_id":7,"open_qty":2}"#).unwrap();
         assert_eq!(line.taken, None, "an old line's count is unknown: no change is counted from it");
+    }
+
+    /// A record of the version before titles (every field that version wrote, none of this one's).
+    #[test]
+    fn a_variant_written_before_titles_reads_with_none_and_a_title_survives_a_write_back() {
+        let before = r#"{"inventory_item_id":42,"product_id":7,
+            "header":{"units":3,"stock":-2,"boundary":null,"before":3},
+            "settings":{"enabled":true,"discontinued":false,"cap":null,"cap_mode":"fixed",
+                        "lead_time_days":10,"handling_days":0,"supply":[],"supply_mark":null},
+            "fulfilled":0,"taken":3,"counted_since_ms":5,"supply_rule":1,"levels_read":true,
+            "policy_before":"DENY","onboarding_job":null}"#;
+        let mut old: VariantRecord = decode(Some(before.as_bytes())).unwrap().unwrap();
+        assert_eq!(old.title, None);
+        assert!(!String::from_utf8(encode(&old)).unwrap().contains("title"), "no title written for none");
+        old.title = Some("Tee - Small".into());
+        let again: VariantRecord = decode(Some(&encode(&old))).unwrap().unwrap();
+        assert_eq!(again.title.as_deref(), Some("Tee - Small"));
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub async fn variant_on_platform(
         variant_id: variant,
         product_id: gid_number(&v["product"]["id"]).ok_or_else(|| malformed("product id"))?,
         inventory_item_id: Some(gid_number(&v["inventoryItem"]["id"]).ok_or_else(|| malformed("inventory item id"))?),
-        title: String::new(),
+        title: v["displayName"].as_str().unwrap_or_default().to_string(),
     };
     let policy = v["inventoryPolicy"].as_str().filter(|p| matches!(*p, "CONTINUE" | "DENY"));
     let policy = policy.ok_or_else(|| malformed("inventory policy"))?.to_string();

@@ -13,7 +13,19 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 2] = ["line.quantity", "line.position"];
+const NUMBERS: [&str; 11] = [
+    "line.quantity",
+    "line.position",
+    "totals.units",
+    "totals.managed",
+    "totals.waiting_variants",
+    "totals.capped",
+    "totals.selling",
+    "v.id",
+    "v.waiting",
+    "v.available",
+    "f.count",
+];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
 /// writes them in `{{ }}`) that print those strings.
@@ -25,9 +37,49 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
     });
     match name {
         "install/error.html" => (json!({"title": hostile("title"), "body": hostile("body")}), vec!["title", "body"]),
-        "install/app.html" => {
-            (json!({"api_key": hostile("api_key"), "shop": hostile("shop")}), vec!["api_key", "shop"])
+        "pages/layout.html" | "pages/overview.html" | "pages/variants.html" => {
+            let row = json!({
+                "id": 7, "name": hostile("v.name"), "href": hostile("v.href"), "status": hostile("v.status"),
+                "tone": hostile("v.tone"), "waiting": 3, "available": -3, "cap": hostile("v.cap"),
+                "lead_time": hostile("v.lead_time"),
+            });
+            (
+                json!({
+                    "frame": frame(),
+                    "totals": {"units": 3, "managed": 1, "waiting_variants": 1, "capped": 0, "selling": 1},
+                    "needs": [{"text": hostile("item.text"), "href": hostile("item.href")}],
+                    "top": [row], "rows": [row], "empty": hostile("empty"),
+                    "filters": [{"label": hostile("f.label"), "href": hostile("f.href"), "count": 1, "current": true}],
+                }),
+                vec![
+                    "frame.api_key",
+                    "frame.title",
+                    "frame.bridge_url",
+                    "frame.css",
+                    "frame.js",
+                    "link.href",
+                    "link.label",
+                    "item.text",
+                    "item.href",
+                    "v.name",
+                    "v.href",
+                    "v.status",
+                    "v.tone",
+                    "v.cap",
+                    "v.lead_time",
+                    "empty",
+                    "f.label",
+                    "f.href",
+                ],
+            )
         }
+        "pages/bounce.html" => {
+            (json!({"api_key": hostile("api_key"), "bridge_url": hostile("bridge_url")}), vec!["api_key", "bridge_url"])
+        }
+        "devshop/admin.html" => (
+            json!({"shop": hostile("shop"), "app_url": hostile("app_url"), "title": hostile("title")}),
+            vec!["shop", "app_url", "title"],
+        ),
         "status/simple.html" => (json!({"t": hostile("t"), "x": hostile("x")}), vec!["t", "x"]),
         "status/alert.html" => (
             json!({"name": hostile("name"), "lines": [hostile("l")], "admin": hostile("admin")}),
@@ -64,6 +116,15 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
         ),
         other => panic!("{other}: a template the escaping test does not know; add its context here"),
     }
+}
+
+/// The layout's context, every string in it hostile.
+fn frame() -> Value {
+    json!({
+        "api_key": hostile("frame.api_key"), "bridge_url": hostile("frame.bridge_url"), "shop": hostile("frame.shop"),
+        "title": hostile("frame.title"), "css": hostile("frame.css"), "js": hostile("frame.js"),
+        "nav": [{"href": hostile("link.href"), "label": hostile("link.label"), "current": true}],
+    })
 }
 
 /// The expressions a template prints, as written between `{{` and `}}`.

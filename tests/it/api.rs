@@ -10,7 +10,7 @@ fn now() -> i64 {
     backorder::store::now_ms() as i64 / 1000
 }
 
-fn token_with(shop: &str, aud: &str, secret: &[u8], exp: i64, nbf: i64) -> String {
+pub fn token_with(shop: &str, aud: &str, secret: &[u8], exp: i64, nbf: i64) -> String {
     let claims = json!({
         "iss": format!("https://{shop}/admin"), "dest": format!("https://{shop}"), "aud": aud,
         "sub": "1", "exp": exp, "nbf": nbf, "iat": nbf, "jti": "j", "sid": "s",

@@ -72,8 +72,11 @@ impl Setup {
             (v, w.variants[&v].inventory_item_id)
         });
         let base = devshop.admin_base_url();
+        // The pages load the dev shop's App Bridge stand-in: the tests run without the internet.
+        let bridge = format!("{}/admin/app-bridge.js", devshop.url);
         let mut all = vec![
             ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
+            ("BACKORDER__APP__BRIDGE_URL", bridge.as_str()),
             ("BACKORDER__LEDGER__SETTLE_MS", settle_ms),
             ("BACKORDER__EFFECTS__SWEEP_MS", "50"),
             ("BACKORDER__PLATFORM__RETRY_BASE_MS", "5"),
@@ -91,6 +94,9 @@ impl Setup {
             installed_at_ms: 0,
         };
         install::save(&app.app.state.books, &sealer, SHOP, &install).await.unwrap();
+        // The dev shop's admin embeds the app (the browser tests open it there).
+        devshop.set_app("test-api-key", crate::support::SECRET);
+        devshop.set_app_url(&app.app.url());
         Self { app, devshop, store: Some(store), variant, item }
     }
 

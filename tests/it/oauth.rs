@@ -239,12 +239,13 @@ async fn an_embedded_load_with_a_session_token_exchanges_it_for_an_offline_token
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_app_load_with_a_bad_session_token_or_no_signature_is_refused() {
+async fn an_app_load_with_a_bad_session_token_is_refused_and_one_with_neither_is_bounced() {
     let (app, store, devshop) = start(Backend::Embedded).await;
     let browser = oauth::browser();
     let forged = crate::api::token(SHOP).replace('.', ".x");
     for (what, path, status) in [
-        ("no signature", format!("/app?shop={SHOP}"), 401),
+        // A page of the app opened with neither: the bounce page gets a session token for it.
+        ("no signature and no session token", format!("/app?shop={SHOP}"), 303),
         ("a forged session token", format!("/app?shop={SHOP}&id_token={forged}"), 401),
         ("another shop's token", format!("/app?shop={SHOP}&id_token={}", token("other.myshopify.com")), 400),
     ] {

@@ -1,5 +1,5 @@
-//! `GET /app`: the embedded settings page. The admin loads it with a signed query and, for
-//! embedded loads, a session token (`id_token`). A shop with no stored offline token gets one
+//! `GET /app`: the app's first page (the overview of `http::pages`). The admin loads it with a
+//! signed query and, for embedded loads, a session token (`id_token`). A shop with no stored offline token gets one
 //! here: by token exchange when a session token came along (Shopify-managed installation),
 //! else by the authorization-code install.
 
@@ -32,31 +32,17 @@ pub(super) async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result
             super::owe_full_pass(&state, &shop).await;
             tracing::info!(shop, "installed by token exchange");
         }
-        return Ok(render(&state, &shop));
+        return Ok(crate::http::pages::overview_page(&state, &shop).await);
     }
     if query::param(&params, "hmac").is_none() {
-        return Err(InstallPageError::NotSigned);
+        // A page of the app opened without the admin's signature or a session token (a link,
+        // a reload): the bounce page gets a token from App Bridge and comes back.
+        return Ok(crate::http::pages::bounce_to(&crate::http::pages::without_token(req.path(), &params)));
     }
     query::verify(secret, &params, now)?;
     let shop = query::shop(&params)?;
     if install::load(books, sealer, shop).await?.is_none() {
         return Ok(super::redirect_to_consent(&state, shop));
     }
-    Ok(render(&state, shop))
-}
-
-/// The page itself: App Bridge, and a view of the shop's backlog fetched with session tokens.
-fn render(state: &AppState, shop: &str) -> HttpResponse {
-    let api_key = &state.settings.shopify.api_key;
-    let body = crate::view::render("install/app.html", minijinja::context! { api_key, shop }).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "install: the app page does not render");
-        String::new()
-    });
-    HttpResponse::Ok()
-        .insert_header((
-            "Content-Security-Policy",
-            format!("frame-ancestors https://{shop} https://admin.shopify.com;"),
-        ))
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+    Ok(crate::http::pages::overview_page(&state, shop).await)
 }

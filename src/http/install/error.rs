@@ -24,8 +24,6 @@ pub enum InstallPageError {
     Replayed,
     #[error("the platform sent no authorization code")]
     NoCode,
-    #[error("open the app from your Shopify admin")]
-    NotSigned,
     #[error("the app needs these permissions, which were not granted: {}. Install the app again and approve them.", .0.join(", "))]
     Scopes(Vec<&'static str>),
     #[error("the platform did not issue an access token; start the install again")]
@@ -65,7 +63,7 @@ impl ResponseError for InstallPageError {
         use InstallPageError::*;
         match self {
             Query(QueryError::Shop) | NoCode => StatusCode::BAD_REQUEST,
-            Query(_) | Session(_) | NotSigned => StatusCode::UNAUTHORIZED,
+            Query(_) | Session(_) => StatusCode::UNAUTHORIZED,
             State(_) | Replayed | Scopes(_) => StatusCode::FORBIDDEN,
             Exchange(_) | Webhooks(_) => StatusCode::BAD_GATEWAY,
             Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

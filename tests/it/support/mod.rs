@@ -80,6 +80,7 @@ pub fn unique_prefix() -> String {
 }
 
 /// Where a test keeps its data.
+#[derive(Debug)]
 pub enum Backend {
     /// The shared plain Redis, under a fresh prefix.
     Redis,

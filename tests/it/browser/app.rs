@@ -1,0 +1,87 @@
+//! The merchant's app in a real browser, inside the dev shop's admin frame with the App Bridge
+//! stand-in: the admin's first load, navigation through the admin's menu (session tokens from
+//! the admin each time), at 1280 and 390 pixels wide, with no script error or failed request.
+
+use backorder::devshop::Policy;
+use serde_json::json;
+
+use super::Browser;
+use crate::effects::Setup;
+use crate::support::{Backend, SHOP, eventually};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_and_the_variants_page_open_in_the_admin_frame_without_errors_sideways_scrolling_or_accessibility_problems()
+ {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let Some(browser) = Browser::start("overview_and_variants").await else { return };
+        let store = format!("{backend:?}").to_lowercase();
+        let mut s = Setup::start(backend, 0, "50", &[]).await;
+        s.enrol(json!({"enabled": true, "cap": 10})).await;
+        eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) })
+            .await;
+        s.order(2).await;
+        s.order(1).await;
+        s.settled().await;
+
+        browser.viewport(1280, 900).await;
+        browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+        browser.enter_app().await;
+        let units = browser
+            .until(
+                "the overview's units waiting",
+                "const h = document.querySelector('h1.page-title'); \
+                 return h && h.textContent === 'Overview' && document.querySelector('.figure-value').textContent",
+            )
+            .await;
+        assert_eq!(units, "3");
+        browser.screenshot(&format!("overview-1280-{store}")).await;
+
+        // The admin's menu, filled by App Bridge from the page's `s-app-nav`, opens the variants.
+        browser.client.enter_parent_frame().await.unwrap();
+        browser
+            .until(
+                "the admin's menu",
+                "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
+                 if (a) { a.click(); return true; } return false;",
+            )
+            .await;
+        browser.enter_app().await;
+        let row = browser
+            .until(
+                "the variants page",
+                &format!("const r = document.getElementById('variant-{}'); return r && r.textContent", s.variant),
+            )
+            .await;
+        assert!(row.as_str().unwrap().contains("Selling on backorder"), "{row}");
+        let url = browser.until("the page's address", "return window.location.href").await;
+        assert!(url.as_str().unwrap().contains("id_token="), "loaded with a session token from the admin: {url}");
+        browser.screenshot(&format!("variants-1280-{store}")).await;
+
+        browser.viewport(390, 844).await;
+        for (page, path) in [("variants", "/app/variants"), ("overview", "/app")] {
+            browser.client.enter_parent_frame().await.unwrap();
+            let script = format!(
+                "const a = [...document.querySelectorAll('#nav a')].find(a => a.getAttribute('href') === '{path}'); \
+                 if (a) {{ a.click(); return true; }} return false;"
+            );
+            browser.until("the admin's menu", &script).await;
+            browser.enter_app().await;
+            browser
+                .until(
+                    &format!("the {page} page"),
+                    &format!("return document.readyState === 'complete' && window.location.pathname === '{path}'"),
+                )
+                .await;
+            let width = browser.until("the viewport", "return window.innerWidth").await;
+            assert_eq!(width, 390, "{page}: the app's frame is the phone's width");
+            assert!(browser.scroll_width().await <= 390, "{page} scrolls sideways at 390 px");
+            let problems = browser.accessibility_problems().await;
+            assert!(problems.is_empty(), "{page}: axe-core finds {problems:#?}");
+            browser.screenshot(&format!("{page}-390-{store}")).await;
+        }
+        let errors = browser.errors().await;
+        assert!(errors.is_empty(), "script errors or failed requests: {errors:#?}");
+        browser.stop().await;
+        s.stop().await;
+    }
+}
