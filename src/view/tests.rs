@@ -48,7 +48,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "frame": frame(),
                     "totals": {"units": 3, "managed": 1, "waiting_variants": 1, "capped": 0, "selling": 1},
                     "needs": [{"text": hostile("item.text"), "href": hostile("item.href")}],
-                    "top": [row], "rows": [row], "empty": hostile("empty"),
+                    "top": [row], "rows": [row], "managed": 1,
                     "filters": [{"label": hostile("f.label"), "href": hostile("f.href"), "count": 1, "current": true}],
                 }),
                 vec![

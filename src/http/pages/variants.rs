@@ -54,16 +54,11 @@ pub(super) async fn list(session: PageSession, query: web::Query<Query>, state: 
         })
         .collect();
     let rows: Vec<VariantRow> = all.into_iter().filter(|r| FILTERS[current].2(r)).collect();
-    let empty = if records.is_empty() {
-        "No variant is managed yet: enrol one to keep selling it when it runs out."
-    } else {
-        "No variant matches this filter."
-    };
     let frame = Frame::new(&state, shop, "/app/variants", "Variants");
     page(
         &state,
         shop,
         "pages/variants.html",
-        serde_json::json!({"frame": frame, "filters": filters, "rows": rows, "empty": empty}),
+        serde_json::json!({"frame": frame, "filters": filters, "rows": rows, "managed": records.len()}),
     )
 }
