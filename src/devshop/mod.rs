@@ -109,7 +109,13 @@ impl DevShop {
     /// Starts on a free loopback port with a cost bucket of `bucket_max` points restoring
     /// `restore_rate` points per second (Shopify Standard: 2000 / 100).
     pub async fn start(bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on("127.0.0.1:0", bucket_max, restore_rate).await
+    }
+
+    /// As [`DevShop::start`], on `addr` (a port a script chose, so services started before
+    /// this dev shop can be pointed at it).
+    pub async fn start_on(addr: &str, bucket_max: f64, restore_rate: f64) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
         let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             shops: Mutex::new(HashMap::new()),
@@ -145,6 +151,13 @@ impl DevShop {
     /// The value of `BACKORDER__SHOPIFY__ADMIN_BASE_URL` that points the service here.
     pub fn admin_base_url(&self) -> String {
         format!("{}/shops/{{shop}}", self.url)
+    }
+
+    /// Creates `shop` with the access token `token` (a custom app's, registered with
+    /// `backorder shop add`), or gives an existing one that token.
+    pub fn install_as(&self, shop: &str, token: &str) {
+        let mut shops = lock(&self.shared.shops);
+        account(&mut shops, &self.shared, shop).token = token.to_string();
     }
 
     /// Where the app is served, for the admin's frame (`admin::frame`).

@@ -17,6 +17,14 @@ pub enum Policy {
     Continue,
 }
 
+/// The ids of a variant, its product and its inventory item.
+#[derive(Debug, Clone, Copy)]
+pub struct Ids {
+    pub variant: u64,
+    pub product: u64,
+    pub item: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Variant {
     pub id: u64,
@@ -144,6 +152,12 @@ impl World {
 
     pub fn add_variant(&mut self, title: &str, stock: i64, policy: Policy) -> u64 {
         let (id, product_id, item) = (self.next_id(), self.next_id(), self.next_id());
+        self.add_variant_as(Ids { variant: id, product: product_id, item }, title, stock, policy)
+    }
+
+    /// A variant with ids chosen by the caller (a benchmark whose webhooks name fixed ids).
+    pub fn add_variant_as(&mut self, ids: Ids, title: &str, stock: i64, policy: Policy) -> u64 {
+        let Ids { variant: id, product: product_id, item } = ids;
         let variant = Variant {
             id,
             product_id,

@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 11] = [
+const NUMBERS: [&str; 13] = [
     "line.quantity",
     "line.position",
     "totals.units",
@@ -25,6 +25,8 @@ const NUMBERS: [&str; 11] = [
     "v.waiting",
     "v.available",
     "f.count",
+    "values.eta_change_threshold_days",
+    "default_settle_ms",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -73,6 +75,30 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 ],
             )
         }
+        "pages/settings.html" => (
+            json!({
+                "frame": frame(),
+                "values": {
+                    "backordered_tag": hostile("values.backordered_tag"), "ready_tag": hostile("values.ready_tag"),
+                    "holds": true, "priority_tags": hostile("values.priority_tags"),
+                    "eta_change_threshold_days": 3, "reminder_days": hostile("values.reminder_days"),
+                    "alert_threshold_units": hostile("values.alert_threshold_units"),
+                    "owner_email": hostile("values.owner_email"), "settle_ms": hostile("values.settle_ms"),
+                    "timezone": hostile("values.timezone"),
+                },
+                "default_settle_ms": 2000,
+            }),
+            vec![
+                "values.backordered_tag",
+                "values.ready_tag",
+                "values.priority_tags",
+                "values.reminder_days",
+                "values.alert_threshold_units",
+                "values.owner_email",
+                "values.settle_ms",
+                "values.timezone",
+            ],
+        ),
         "pages/bounce.html" => {
             (json!({"api_key": hostile("api_key"), "bridge_url": hostile("bridge_url")}), vec!["api_key", "bridge_url"])
         }

@@ -13,7 +13,8 @@ use crate::support::{Backend, SECRET, SHOP, eventually, install_shop};
 const OTHER: &str = "other-shop.myshopify.com";
 
 /// Every page of the app, as a path with its query (without the token).
-const PAGES: [&str; 4] = ["/app", "/app/variants", "/app/variants?filter=waiting", "/app/variants?filter=capped"];
+const PAGES: [&str; 5] =
+    ["/app", "/app/variants", "/app/variants?filter=waiting", "/app/variants?filter=capped", "/app/settings"];
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -106,18 +107,28 @@ async fn a_session_token_of_one_shop_never_shows_another_shops_data_on_any_page(
         let s = shop_with_backlog(backend, 1).await;
         let state = &s.app.app.state;
         install_shop(&state.books, state.sealer.as_deref().unwrap(), OTHER).await;
-        let ours = "Trail Runner";
+        // This shop's marks: its variant's name, and an owner's address in its settings.
+        let body = json!({"owner_email": "owner@tiny-tee.example"});
+        assert_eq!(crate::api::put(&s.app, "/api/settings", &token(SHOP), body).await.status(), 200);
+        let marks = ["Trail Runner", "owner@tiny-tee.example"];
+        // Each mark shows on this shop's own pages, so its absence elsewhere means something.
+        let own = |page: &'static str| {
+            let url = s.app.url(&with_token(page, &token(SHOP)));
+            async move { browser().get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        assert!(own("/app").await.contains(marks[0]) && own("/app/settings").await.contains(marks[1]));
         for page in PAGES {
             // The other shop's own token: its own (empty) pages.
             let resp = browser().get(s.app.url(&with_token(page, &token(OTHER)))).send().await.unwrap();
             assert_eq!(resp.status(), 200, "{page}");
             let html = resp.text().await.unwrap();
-            assert!(!html.contains(ours), "{page} shows another shop's variant: {html}");
+            assert!(!marks.iter().any(|m| html.contains(m)), "{page} shows another shop's data: {html}");
             // The other shop's token with this shop's name in the query: no page at all.
             let named = format!("{page}{}shop={SHOP}", if page.contains('?') { '&' } else { '?' });
             let resp = browser().get(s.app.url(&with_token(&named, &token(OTHER)))).send().await.unwrap();
             assert_ne!(resp.status(), 200, "{named}");
-            assert!(!resp.text().await.unwrap().contains(ours), "{named}");
+            let html = resp.text().await.unwrap();
+            assert!(!marks.iter().any(|m| html.contains(m)), "{named}: {html}");
         }
         s.stop().await;
     }

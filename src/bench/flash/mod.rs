@@ -70,6 +70,14 @@ pub struct FlashArgs {
     /// How long to wait for the service's queue to empty after a phase.
     #[arg(long, default_value_t = 600)]
     pub drain_timeout_secs: u64,
+    /// Host the platform for the services on this loopback port: the dev shop, with the shop
+    /// (its access token from `BACKORDER_SHOP_ACCESS_TOKEN`, as `shop add` registered it) and
+    /// the hot variant. Enrolment reads the variant from the platform (SPEC 9), so the services
+    /// must be started with `BACKORDER__SHOPIFY__ADMIN_BASE_URL=http://127.0.0.1:PORT/shops/{shop}`.
+    #[arg(long)]
+    pub platform_port: Option<u16>,
+    #[arg(long, env = "BACKORDER_SHOP_ACCESS_TOKEN", hide_env_values = true, default_value = "")]
+    pub platform_token: String,
 }
 
 /// The variant of the fixture's second line (3 units): the hot one. The first line's variant is
@@ -85,6 +93,22 @@ pub async fn run(args: FlashArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The dev shop as the services' platform: the shop, and the hot variant with its item and
+/// product as the sale's webhooks name them, at the sale's stock, selling on.
+async fn platform(port: u16, args: &FlashArgs) -> Result<crate::devshop::DevShop, String> {
+    use crate::devshop::world::{Ids, Policy};
+    let devshop = crate::devshop::DevShop::start_on(&format!("127.0.0.1:{port}"), 2000.0, 100.0)
+        .await
+        .map_err(|e| format!("--platform-port {port}: {e}"))?;
+    if args.platform_token.is_empty() {
+        return Err("--platform-port needs the shop's access token (BACKORDER_SHOP_ACCESS_TOKEN)".into());
+    }
+    devshop.install_as(&args.shop, &args.platform_token);
+    let ids = Ids { variant: HOT_VARIANT, product: setup::PRODUCT, item: setup::ITEM };
+    devshop.world(&args.shop, |w| w.add_variant_as(ids, "Flash tee", args.stock, Policy::Continue));
+    Ok(devshop)
 }
 
 fn base(url: &str) -> Result<Url, String> {
@@ -111,6 +135,11 @@ async fn bench(args: FlashArgs) -> Result<bool, String> {
             api_version: HeaderValue::from_static(API_VERSION),
             bodies,
         }))
+    };
+    // Kept for the whole run: the services read the platform through it.
+    let _platform = match args.platform_port {
+        Some(port) => Some(platform(port, &args).await?),
+        None => None,
     };
     let mut phases = Vec::new();
 

@@ -14,8 +14,9 @@ use crate::bench::ids::rfc3339_utc;
 use crate::bench::load::{delivery, error_chain};
 use crate::bench::payload::sign;
 
-/// The hot variant's inventory item and location.
+/// The hot variant's inventory item and location, and its product.
 pub const ITEM: u64 = 9_007_199_254_740_993;
+pub const PRODUCT: u64 = 7_000_000_001;
 pub const LOCATION: u64 = 1;
 
 pub struct Service<'a> {
@@ -74,7 +75,7 @@ impl Service<'_> {
             return Err(format!("PUT {url} answered {status}: {text} (is --api-key the service's?)"));
         }
         let product = json!({
-            "id": 7_000_000_001u64, "title": "Flash tee",
+            "id": PRODUCT, "title": "Flash tee",
             "variants": [{ "id": variant, "inventory_item_id": ITEM, "title": "Default Title" }],
         });
         self.webhook("products/update", &product).await?;

@@ -1,6 +1,8 @@
-// Backorder's pages need only this much script: a link to another page of the app carries a
-// fresh session token, so the page loads at once instead of through the bounce page. Without
-// App Bridge (a page opened outside the admin), links work as plain links.
+// Backorder's pages need only this much script:
+// - a link to another page of the app carries a fresh session token, so the page loads at once
+//   instead of through the bounce page (without App Bridge, links work as plain links);
+// - a form marked `api-form` is sent to the JSON API with `fetch` (App Bridge adds the session
+//   token), and an error the API names a field for is shown next to that field.
 "use strict";
 (function () {
   document.addEventListener("click", async function (event) {
@@ -17,5 +19,113 @@
       // No token now: the bounce page gets one.
     }
     window.location.assign(url.toString());
+  });
+
+  // A field's value as the API reads it (`data-type`): text by default.
+  function valueOf(field) {
+    const raw = field.value.trim();
+    switch (field.dataset.type) {
+      case "bool":
+        return field.checked;
+      case "number":
+        return raw === "" || isNaN(Number(raw)) ? raw : Number(raw);
+      case "number-or-null":
+        return raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw);
+      case "text-or-null":
+        return raw === "" ? null : raw;
+      case "map": {
+        // One `key = number` per line; a value that is not a number goes as written, for the
+        // API to name.
+        const map = {};
+        raw.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).forEach(function (line) {
+          const at = line.lastIndexOf("=");
+          const key = (at < 0 ? line : line.slice(0, at)).trim();
+          const value = at < 0 ? "" : line.slice(at + 1).trim();
+          map[key] = value !== "" && !isNaN(Number(value)) ? Number(value) : value;
+        });
+        return map;
+      }
+      default:
+        return field.value;
+    }
+  }
+
+  // The form's fields as one JSON object; a name with dots is a path (`tags.ready`).
+  function bodyOf(form) {
+    const body = {};
+    form.querySelectorAll("[name]").forEach(function (field) {
+      const path = field.name.split(".");
+      let at = body;
+      path.slice(0, -1).forEach(function (part) {
+        at[part] = at[part] || {};
+        at = at[part];
+      });
+      at[path[path.length - 1]] = valueOf(field);
+    });
+    return body;
+  }
+
+  // The field an API error names: the one of that name, or the closest one above it
+  // (`priority_tags.VIP` is the `priority_tags` field's).
+  function fieldFor(form, name) {
+    const parts = String(name || "").split(".");
+    for (let n = parts.length; n > 0; n -= 1) {
+      const field = form.querySelector("[name='" + CSS.escape(parts.slice(0, n).join(".")) + "']");
+      if (field) {
+        return field;
+      }
+    }
+    return null;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("[aria-invalid]").forEach(function (f) { f.removeAttribute("aria-invalid"); });
+    form.querySelectorAll(".field-error, .form-error").forEach(function (e) { e.hidden = true; e.textContent = ""; });
+  }
+
+  function showError(form, name, message) {
+    const field = fieldFor(form, name);
+    const note = field && field.closest(".field") && field.closest(".field").querySelector(".field-error");
+    if (note) {
+      field.setAttribute("aria-invalid", "true");
+      note.textContent = message;
+      note.hidden = false;
+      field.focus();
+      return;
+    }
+    const banner = form.querySelector(".form-error");
+    banner.textContent = message;
+    banner.hidden = false;
+  }
+
+  document.addEventListener("submit", async function (event) {
+    const form = event.target.closest("form.api-form");
+    if (!form) {
+      return;
+    }
+    event.preventDefault();
+    clearErrors(form);
+    const button = form.querySelector("[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch(form.dataset.action, {
+        method: form.dataset.method,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(bodyOf(form)),
+      });
+      const answer = await response.json().catch(function () { return {}; });
+      if (response.ok) {
+        if (window.shopify) {
+          window.shopify.toast.show(form.dataset.saved || "Saved");
+        }
+        form.dispatchEvent(new CustomEvent("api-saved", { bubbles: true, detail: answer }));
+      } else {
+        showError(form, answer.field, answer.error || "Not saved (HTTP " + response.status + "). Try again.");
+      }
+    } catch (e) {
+      showError(form, null, "Not saved: the app could not be reached. Try again.");
+    } finally {
+      button.disabled = false;
+    }
   });
 })();

@@ -8,6 +8,7 @@ mod assets;
 mod bounce;
 mod overview;
 mod session;
+mod settings;
 mod summary;
 mod variants;
 
@@ -27,7 +28,8 @@ pub const BOUNCE_PATH: &str = "/app/bounce";
 pub(super) fn routes(r: &mut Routes<'_>) {
     r.route(Method::GET, BOUNCE_PATH, Access::Open, bounce::show)
         .route(Method::GET, "/app/assets/{name}", Access::Open, assets::serve)
-        .route(Method::GET, "/app/variants", Access::PageToken, variants::list);
+        .route(Method::GET, "/app/variants", Access::PageToken, variants::list)
+        .route(Method::GET, "/app/settings", Access::PageToken, settings::show);
 }
 
 /// One entry of the app's navigation.
@@ -40,7 +42,7 @@ struct NavLink {
 
 /// The pages of the app's navigation, in order: App Bridge shows them in the admin's side bar,
 /// and each page repeats them as tabs for a browser without it.
-const NAV: [(&str, &str); 2] = [("/app", "Overview"), ("/app/variants", "Variants")];
+const NAV: [(&str, &str); 3] = [("/app", "Overview"), ("/app/variants", "Variants"), ("/app/settings", "Settings")];
 
 /// What every page's layout needs.
 #[derive(Debug, Serialize)]

@@ -5,6 +5,9 @@
 use backorder::devshop::Policy;
 use serde_json::json;
 
+use fantoccini::Locator;
+use fantoccini::key::Key;
+
 use super::Browser;
 use crate::effects::Setup;
 use crate::support::{Backend, SHOP, eventually};
@@ -84,4 +87,67 @@ async fn the_overview_and_the_variants_page_open_in_the_admin_frame_without_erro
         browser.stop().await;
         s.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_setting_sent_from_the_keyboard_shows_its_message_next_to_the_field_and_saves_nothing() {
+    let Some(browser) = Browser::start("settings").await else { return };
+    let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
+    let reminder = || async {
+        let resp = crate::api::get(&s.app, "/api/settings", Some(&crate::api::token(SHOP))).await;
+        resp.json::<serde_json::Value>().await.unwrap()["reminder_days"].clone()
+    };
+    assert_eq!(reminder().await, serde_json::Value::Null);
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser
+        .until(
+            "the admin's menu",
+            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Settings'); \
+             if (a) { a.click(); return true; } return false;",
+        )
+        .await;
+    browser.enter_app().await;
+    browser
+        .until("the settings page", "return window.location.pathname === '/app/settings' && !!document.forms[0]")
+        .await;
+
+    // Typed and sent with Enter, as from the keyboard alone.
+    let field = browser.client.find(Locator::Id("f-reminder")).await.unwrap();
+    field.click().await.unwrap();
+    field.send_keys(&format!("0{}", char::from(Key::Enter))).await.unwrap();
+    let message = browser
+        .until(
+            "the reminder's error next to it",
+            "const e = document.getElementById('e-reminder'); return !e.hidden && e.textContent",
+        )
+        .await;
+    assert!(message.as_str().unwrap().contains("must be"), "{message}");
+    let invalid = browser
+        .until("the field marked", "return document.getElementById('f-reminder').getAttribute('aria-invalid')")
+        .await;
+    assert_eq!(invalid, "true");
+    assert_eq!(reminder().await, serde_json::Value::Null, "nothing saved");
+    browser.screenshot("settings-error-1280").await;
+
+    field.clear().await.unwrap();
+    field.send_keys(&format!("7{}", char::from(Key::Enter))).await.unwrap();
+    browser.client.enter_parent_frame().await.unwrap();
+    browser
+        .until(
+            "the admin's toast",
+            "const t = document.getElementById('toast'); return !t.hidden && t.textContent === 'Settings saved'",
+        )
+        .await;
+    assert_eq!(reminder().await, 7);
+    browser.enter_app().await;
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "settings: axe-core finds {problems:#?}");
+    let errors = browser.errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains("/api/settings") && e.contains("422")),
+        "script errors or failed requests other than the refused save: {errors:#?}"
+    );
+    browser.stop().await;
+    s.stop().await;
 }

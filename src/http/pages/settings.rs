@@ -1,0 +1,64 @@
+//! `GET /app/settings`: the shop's settings as a form. The form is sent to `PUT /api/settings`
+//! with `fetch` (App Bridge adds the session token), so the page validates exactly as the API
+//! does, and an error comes back naming its field, shown next to it.
+
+use std::fmt::Write;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::{Frame, PageSession, page, unavailable};
+use crate::books::key;
+use crate::state::AppState;
+
+/// The values the form starts from, as text for its fields.
+#[derive(Debug, Serialize)]
+struct Values {
+    backordered_tag: String,
+    ready_tag: String,
+    holds: bool,
+    priority_tags: String,
+    eta_change_threshold_days: u32,
+    reminder_days: String,
+    alert_threshold_units: String,
+    owner_email: String,
+    settle_ms: String,
+    timezone: String,
+}
+
+pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> HttpResponse {
+    let shop = &session.shop;
+    let reads = match state.books.read(shop, &[crate::store::Record::Rules, crate::store::Record::Settings]).await {
+        Ok(reads) => reads,
+        Err(e) => return unavailable(&e),
+    };
+    let (rules, settings) = match (reads.get(key::Rules), reads.get(key::Settings)) {
+        (Ok(rules), Ok(settings)) => (rules.unwrap_or_default(), settings.unwrap_or_default()),
+        (Err(e), _) | (_, Err(e)) => return unavailable(&e),
+    };
+    let mut priority_tags = String::new();
+    for (tag, priority) in &rules.priority_tags {
+        let _ = writeln!(priority_tags, "{tag} = {priority}");
+    }
+    let text = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let values = Values {
+        backordered_tag: settings.tags.backordered.clone(),
+        ready_tag: settings.tags.ready.clone(),
+        holds: settings.holds,
+        priority_tags,
+        eta_change_threshold_days: settings.eta_change_threshold_days,
+        reminder_days: text(settings.reminder_days.map(u64::from)),
+        alert_threshold_units: text(settings.alert_threshold_units),
+        owner_email: settings.owner_email.clone().unwrap_or_default(),
+        settle_ms: text(settings.settle_ms),
+        timezone: settings.timezone.clone().unwrap_or_else(|| "Etc/UTC".into()),
+    };
+    let frame = Frame::new(&state, shop, "/app/settings", "Settings");
+    let default_settle_ms = state.settings.ledger.settle_ms;
+    page(
+        &state,
+        shop,
+        "pages/settings.html",
+        serde_json::json!({"frame": frame, "values": values, "default_settle_ms": default_settle_ms}),
+    )
+}
