@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 13] = [
+const NUMBERS: [&str; 17] = [
     "line.quantity",
     "line.position",
     "totals.units",
@@ -27,6 +27,10 @@ const NUMBERS: [&str; 13] = [
     "f.count",
     "values.eta_change_threshold_days",
     "default_settle_ms",
+    "l.position",
+    "l.units",
+    "front",
+    "values.handling_days",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -99,6 +103,31 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.timezone",
             ],
         ),
+        "pages/variant.html" => (
+            json!({
+                "frame": frame(),
+                "v": {"name": hostile("v.name"), "tone": hostile("v.tone"), "status": hostile("v.status"),
+                      "waiting": 3, "available": -3, "cap": hostile("v.cap")},
+                "queue": [{"position": 1, "order_name": hostile("l.order_name"), "units": 2, "eta": hostile("l.eta")}],
+                "more": true, "front": 50, "action": hostile("action"),
+                "values": {"enabled": true, "discontinued": false, "cap": hostile("values.cap"), "supply_cap": true,
+                           "lead_time_days": hostile("values.lead_time_days"), "handling_days": 2,
+                           "supply": hostile("values.supply")},
+            }),
+            vec![
+                "v.name",
+                "v.tone",
+                "v.status",
+                "v.cap",
+                "l.order_name",
+                "l.eta",
+                "action",
+                "values.cap",
+                "values.lead_time_days",
+                "values.supply",
+            ],
+        ),
+        "pages/missing.html" => (json!({"frame": frame(), "text": hostile("text")}), vec!["text"]),
         "pages/bounce.html" => {
             (json!({"api_key": hostile("api_key"), "bridge_url": hostile("bridge_url")}), vec!["api_key", "bridge_url"])
         }

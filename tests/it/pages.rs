@@ -112,7 +112,7 @@ async fn a_session_token_of_one_shop_never_shows_another_shops_data_on_any_page(
         assert_eq!(crate::api::put(&s.app, "/api/settings", &token(SHOP), body).await.status(), 200);
         let marks = ["Trail Runner", "owner@tiny-tee.example"];
         // Each mark shows on this shop's own pages, so its absence elsewhere means something.
-        let own = |page: &'static str| {
+        let own = |page: &str| {
             let url = s.app.url(&with_token(page, &token(SHOP)));
             async move { browser().get(url).send().await.unwrap().text().await.unwrap() }
         };
@@ -130,6 +130,12 @@ async fn a_session_token_of_one_shop_never_shows_another_shops_data_on_any_page(
             let html = resp.text().await.unwrap();
             assert!(!marks.iter().any(|m| html.contains(m)), "{named}: {html}");
         }
+        // This shop's variant's own page, asked for with the other shop's token: not there.
+        let page = format!("/app/variants/{}", s.variant);
+        assert!(own(&page).await.contains(marks[0]));
+        let resp = browser().get(s.app.url(&with_token(&page, &token(OTHER)))).send().await.unwrap();
+        assert_eq!(resp.status(), 404);
+        assert!(!resp.text().await.unwrap().contains(marks[0]));
         s.stop().await;
     }
 }

@@ -8,7 +8,7 @@ mod error;
 mod jobs;
 mod onboarding;
 mod preview;
-mod queue;
+pub(crate) mod queue;
 mod session;
 mod settings;
 mod settings_body;

@@ -22,7 +22,7 @@ pub async fn read(
 }
 
 /// Fills in each entry's order name (`#1001`), reading each order once.
-pub(super) async fn name_orders(books: &Books, shop: &str, queue: &mut [QueuedLine]) -> Result<(), ApiError> {
+pub(crate) async fn name_orders(books: &Books, shop: &str, queue: &mut [QueuedLine]) -> Result<(), ApiError> {
     let mut ids: Vec<u64> = queue.iter().map(|q| q.order_id).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -33,6 +33,15 @@
         return raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw);
       case "text-or-null":
         return raw === "" ? null : raw;
+      case "choice":
+        return field.checked ? field.dataset.on : field.dataset.off;
+      case "batches":
+        // One `units date` per line; what does not read as a number goes as written, for the
+        // API to name.
+        return raw.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (line) {
+          const [qty, eta] = line.split(/\s+/);
+          return { qty: qty !== undefined && !isNaN(Number(qty)) ? Number(qty) : qty, eta: eta || "" };
+        });
       case "map": {
         // One `key = number` per line; a value that is not a number goes as written, for the
         // API to name.
@@ -68,7 +77,8 @@
   // The field an API error names: the one of that name, or the closest one above it
   // (`priority_tags.VIP` is the `priority_tags` field's).
   function fieldFor(form, name) {
-    const parts = String(name || "").split(".");
+    // `supply[1].eta` is the `supply` field's (its second line).
+    const parts = String(name || "").replace(/\[\d+\]/g, "").split(".");
     for (let n = parts.length; n > 0; n -= 1) {
       const field = form.querySelector("[name='" + CSS.escape(parts.slice(0, n).join(".")) + "']");
       if (field) {
@@ -85,6 +95,10 @@
 
   function showError(form, name, message) {
     const field = fieldFor(form, name);
+    const line = /\[(\d+)\]/.exec(String(name || ""));
+    if (line) {
+      message = "Line " + (Number(line[1]) + 1) + ": " + message;
+    }
     const note = field && field.closest(".field") && field.closest(".field").querySelector(".field-error");
     if (note) {
       field.setAttribute("aria-invalid", "true");

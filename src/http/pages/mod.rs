@@ -10,6 +10,7 @@ mod overview;
 mod session;
 mod settings;
 mod summary;
+mod variant;
 mod variants;
 
 use actix_web::HttpResponse;
@@ -29,6 +30,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     r.route(Method::GET, BOUNCE_PATH, Access::Open, bounce::show)
         .route(Method::GET, "/app/assets/{name}", Access::Open, assets::serve)
         .route(Method::GET, "/app/variants", Access::PageToken, variants::list)
+        .route(Method::GET, "/app/variants/{variant_id}", Access::PageToken, variant::show)
         .route(Method::GET, "/app/settings", Access::PageToken, settings::show);
 }
 
@@ -86,6 +88,14 @@ fn page(state: &AppState, shop: &str, template: &str, ctx: impl Serialize) -> Ht
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Something went wrong.")
         }
     }
+}
+
+/// A page for something this shop does not have: a 404 with the app's frame and a way back.
+fn not_found(state: &AppState, shop: &str, text: &'static str) -> HttpResponse {
+    let frame = Frame::new(state, shop, "", "Not found");
+    let mut resp = page(state, shop, "pages/missing.html", serde_json::json!({"frame": frame, "text": text}));
+    *resp.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
+    resp
 }
 
 /// The store could not be read: a short page saying to try again, the cause in the log only.

@@ -41,7 +41,7 @@ impl VariantRow {
         Self {
             id,
             name: record.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| format!("Variant {id}")),
-            href: format!("/app/variants?filter=all#variant-{id}"),
+            href: format!("/app/variants/{id}"),
             status,
             tone,
             waiting,

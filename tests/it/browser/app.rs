@@ -151,3 +151,74 @@ async fn a_bad_setting_sent_from_the_keyboard_shows_its_message_next_to_the_fiel
     browser.stop().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variants_page_shows_who_waits_and_refuses_a_negative_cap_next_to_the_field_then_saves_a_supply_plan() {
+    let Some(browser) = Browser::start("variant").await else { return };
+    let mut s = Setup::start(Backend::Redis, 0, "50", &[]).await;
+    s.enrol(json!({"enabled": true, "cap": 10})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    s.order(2).await;
+    s.order(1).await;
+    s.settled().await;
+    let api = || async {
+        let path = format!("/api/variants/{}", s.variant);
+        crate::api::get(&s.app, &path, Some(&crate::api::token(SHOP))).await.json::<serde_json::Value>().await.unwrap()
+    };
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser
+        .until(
+            "the admin's menu",
+            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
+             if (a) { a.click(); return true; } return false;",
+        )
+        .await;
+    browser.enter_app().await;
+    let open = format!(
+        "const a = document.querySelector('#variant-{} a'); if (a) {{ a.click(); return true; }} return false;",
+        s.variant
+    );
+    browser.until("the variant's link", &open).await;
+    let positions = browser
+        .until(
+            "the queue with positions",
+            "const rows = [...document.querySelectorAll('#queue ~ .table-wrap tbody tr')]; \
+             return rows.length === 2 && rows.map(r => r.cells[0].textContent).join(',')",
+        )
+        .await;
+    assert_eq!(positions, "1,3", "the 2-unit order first, then the 1-unit one after its 2 units");
+    browser.screenshot("variant-1280").await;
+
+    let cap = browser.client.find(Locator::Id("f-cap")).await.unwrap();
+    cap.clear().await.unwrap();
+    cap.send_keys(&format!("-1{}", char::from(Key::Enter))).await.unwrap();
+    let message = browser
+        .until(
+            "the cap's error next to it",
+            "const e = document.getElementById('e-cap'); return !e.hidden && e.textContent",
+        )
+        .await;
+    assert!(message.as_str().unwrap().contains("whole number"), "{message}");
+    assert_eq!(api().await["cap"], 10, "nothing saved");
+
+    cap.clear().await.unwrap();
+    cap.send_keys("5").await.unwrap();
+    let supply = browser.client.find(Locator::Id("f-supply")).await.unwrap();
+    supply.send_keys("2 2027-01-10\n4 2027-02-01").await.unwrap();
+    browser.client.find(Locator::Css("form.api-form [type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the plan saved", || async {
+        let v = api().await;
+        (v["cap"] == 5 && v["supply"].as_array().is_some_and(|b| b.len() == 2)).then_some(())
+    })
+    .await;
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "variant: axe-core finds {problems:#?}");
+    let errors = browser.errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains(&format!("/api/variants/{}", s.variant)) && e.contains("422")),
+        "script errors or failed requests other than the refused save: {errors:#?}"
+    );
+    browser.stop().await;
+    s.stop().await;
+}
