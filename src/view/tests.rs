@@ -106,7 +106,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
         "pages/variant.html" => (
             json!({
                 "frame": frame(),
-                "v": {"name": hostile("v.name"), "tone": hostile("v.tone"), "status": hostile("v.status"),
+                "v": {"id": 7, "name": hostile("v.name"), "tone": hostile("v.tone"), "status": hostile("v.status"),
                       "waiting": 3, "available": -3, "cap": hostile("v.cap")},
                 "queue": [{"position": 1, "order_name": hostile("l.order_name"), "units": 2, "eta": hostile("l.eta")}],
                 "more": true, "front": 50, "action": hostile("action"),

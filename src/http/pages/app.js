@@ -112,7 +112,44 @@
     banner.hidden = false;
   }
 
+  // What a receipt would fill, from the API's preview; nothing changes.
+  async function preview(form) {
+    const input = form.querySelector("[name=units]");
+    const note = form.querySelector(".field-error");
+    const out = form.querySelector(".preview-result");
+    input.removeAttribute("aria-invalid");
+    note.hidden = true;
+    const url = form.dataset.action + "?units=" + encodeURIComponent(input.value.trim());
+    const response = await fetch(url);
+    const answer = await response.json().catch(function () { return {}; });
+    if (!response.ok) {
+      input.setAttribute("aria-invalid", "true");
+      note.textContent = answer.error || "No preview (HTTP " + response.status + ").";
+      note.hidden = false;
+      return;
+    }
+    const covered = answer.fills.filter(function (f) { return f.covered; }).length;
+    const summary = document.createElement("p");
+    summary.textContent = "If " + answer.units + " arrive: " + covered + " order line" + (covered === 1 ? " is" : "s are") +
+      " filled completely; " + answer.still_backordered + " units still wait, " + answer.left_in_stock + " go to stock.";
+    const list = document.createElement("ul");
+    list.className = "list";
+    answer.fills.forEach(function (f) {
+      const item = document.createElement("li");
+      item.textContent = (f.order_name || "Order " + f.order_id) + ": " + f.units + " unit" + (f.units === 1 ? "" : "s") +
+        (f.covered ? ", filled" : ", part of what it waits for");
+      list.appendChild(item);
+    });
+    out.replaceChildren(summary, list);
+  }
+
   document.addEventListener("submit", async function (event) {
+    const previewForm = event.target.closest("form.preview-form");
+    if (previewForm) {
+      event.preventDefault();
+      preview(previewForm);
+      return;
+    }
     const form = event.target.closest("form.api-form");
     if (!form) {
       return;

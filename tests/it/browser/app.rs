@@ -153,7 +153,7 @@ async fn a_bad_setting_sent_from_the_keyboard_shows_its_message_next_to_the_fiel
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_variants_page_shows_who_waits_and_refuses_a_negative_cap_next_to_the_field_then_saves_a_supply_plan() {
+async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_cap_and_saves_a_plan() {
     let Some(browser) = Browser::start("variant").await else { return };
     let mut s = Setup::start(Backend::Redis, 0, "50", &[]).await;
     s.enrol(json!({"enabled": true, "cap": 10})).await;
@@ -188,6 +188,18 @@ async fn a_variants_page_shows_who_waits_and_refuses_a_negative_cap_next_to_the_
         )
         .await;
     assert_eq!(positions, "1,3", "the 2-unit order first, then the 1-unit one after its 2 units");
+    // What 2 arriving units would fill: the first order's 2 units, and nothing changes.
+    let arrive = browser.client.find(Locator::Id("f-arrive")).await.unwrap();
+    arrive.clear().await.unwrap();
+    arrive.send_keys(&format!("2{}", char::from(Key::Enter))).await.unwrap();
+    let filled = browser
+        .until(
+            "the receipt preview",
+            "const r = document.querySelector('.preview-result li'); return r && r.textContent",
+        )
+        .await;
+    assert!(filled.as_str().unwrap().ends_with(": 2 units, filled"), "{filled}");
+    assert_eq!(api().await["backordered_units"], 3, "a preview changes nothing");
     browser.screenshot("variant-1280").await;
 
     let cap = browser.client.find(Locator::Id("f-cap")).await.unwrap();
