@@ -234,3 +234,37 @@ async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_c
     browser.stop().await;
     s.stop().await;
 }
+
+/// `backorder demo --keep-running` prints the dev shop's admin URL: opened in a browser, it shows
+/// the app with the demo's backlog, without the internet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_admin_url_opens_the_app_with_the_demos_backlog() {
+    let Some(browser) = Browser::start("demo").await else { return };
+    let options = backorder::demo::DemoOptions {
+        store_prefix: crate::support::unique_prefix(),
+        verbose: false,
+        ..Default::default()
+    };
+    let (outcome, stage) = backorder::demo::run(&options).await.expect("the demo plays");
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&stage.devshop.admin_app_url(backorder::demo::SHOP)).await.expect("the admin page");
+    browser.enter_app().await;
+    let units = browser
+        .until(
+            "the overview",
+            "const h = document.querySelector('h1.page-title'); \
+             return h && h.textContent === 'Overview' && document.querySelector('.figure-value').textContent",
+        )
+        .await;
+    // Every managed variant's waiting units: the demo's sale variant and its others.
+    let managed =
+        backorder::books::apply::managed_variants(&stage.app.state.books, backorder::demo::SHOP).await.unwrap();
+    let waiting: u64 = managed.values().map(|v| v.header.backordered()).sum();
+    assert!(waiting >= outcome.repaired.snapshot.backordered_units && waiting > 0);
+    assert_eq!(units, waiting.to_string());
+    browser.screenshot("demo-overview-1280").await;
+    let errors = browser.errors().await;
+    assert!(errors.is_empty(), "script errors or failed requests: {errors:#?}");
+    browser.stop().await;
+    stage.stop().await;
+}
