@@ -130,8 +130,10 @@
     }
     const covered = answer.fills.filter(function (f) { return f.covered; }).length;
     const summary = document.createElement("p");
-    summary.textContent = "If " + answer.units + " arrive: " + covered + " order line" + (covered === 1 ? " is" : "s are") +
-      " filled completely; " + answer.still_backordered + " units still wait, " + answer.left_in_stock + " go to stock.";
+    const units = function (n, one, many) { return n + (n === 1 ? one : many); };
+    summary.textContent = "If " + answer.units + " arrive: " + units(covered, " order line is", " order lines are") +
+      " filled completely; " + units(answer.still_backordered, " unit still waits", " units still wait") + ", " +
+      units(answer.left_in_stock, " goes", " go") + " to stock.";
     const list = document.createElement("ul");
     list.className = "list";
     answer.fills.forEach(function (f) {
