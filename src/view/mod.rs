@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::shop::{TEMPLATE_KINDS, Template};
 
 /// Pages and non-email HTML, by name. Each file lives next to the module that renders it.
-const PAGES: [(&str, &str); 14] = [
+const PAGES: [(&str, &str); 15] = [
     ("install/error.html", include_str!("../http/install/error.html")),
     ("pages/layout.html", include_str!("../http/pages/layout.html")),
     ("pages/bounce.html", include_str!("../http/pages/bounce.html")),
@@ -26,6 +26,7 @@ const PAGES: [(&str, &str); 14] = [
     ("pages/settings.html", include_str!("../http/pages/settings.html")),
     ("pages/variant.html", include_str!("../http/pages/variant.html")),
     ("pages/missing.html", include_str!("../http/pages/missing.html")),
+    ("pages/activity.html", include_str!("../http/pages/activity.html")),
     ("devshop/admin.html", include_str!("../devshop/admin/admin.html")),
     ("status/page.html", include_str!("../http/status/page.html")),
     ("status/simple.html", include_str!("../http/status/simple.html")),

@@ -128,6 +128,14 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
             ],
         ),
         "pages/missing.html" => (json!({"frame": frame(), "text": hostile("text")}), vec!["text"]),
+        "pages/activity.html" => (
+            json!({
+                "frame": frame(),
+                "letters": [{"id": hostile("d.id"), "kind": hostile("d.kind"), "what": hostile("d.what"),
+                             "when": hostile("d.when"), "reason": hostile("d.reason"), "action": hostile("d.action")}],
+            }),
+            vec!["d.id", "d.kind", "d.what", "d.when", "d.reason", "d.action"],
+        ),
         "pages/bounce.html" => {
             (json!({"api_key": hostile("api_key"), "bridge_url": hostile("bridge_url")}), vec!["api_key", "bridge_url"])
         }

@@ -13,8 +13,14 @@ use crate::support::{Backend, SECRET, SHOP, eventually, install_shop};
 const OTHER: &str = "other-shop.myshopify.com";
 
 /// Every page of the app, as a path with its query (without the token).
-const PAGES: [&str; 5] =
-    ["/app", "/app/variants", "/app/variants?filter=waiting", "/app/variants?filter=capped", "/app/settings"];
+const PAGES: [&str; 6] = [
+    "/app",
+    "/app/variants",
+    "/app/variants?filter=waiting",
+    "/app/variants?filter=capped",
+    "/app/settings",
+    "/app/activity",
+];
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -160,5 +166,29 @@ async fn pages_are_framed_only_by_the_admin_and_keep_their_token_out_of_referrer
     assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
     assert!(css.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     assert_eq!(browser().get(s.app.url("/app/assets/nothing.js")).send().await.unwrap().status(), 404);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_cannot_put_back_another_shops_dead_letter() {
+    let s = Setup::start(Backend::Redis, 0, "50", &[]).await;
+    let state = &s.app.app.state;
+    install_shop(&state.books, state.sealer.as_deref().unwrap(), OTHER).await;
+    // A webhook of this shop whose body is not JSON: dead-lettered at once.
+    let d = crate::support::webhooks::Delivery::new("orders/create", b"not json".to_vec());
+    assert_eq!(s.app.deliver(&d).await.status(), 200);
+    let id = eventually("the dead letter", || async {
+        let letters = state.queue.dead_letters(100).await.ok()?;
+        letters.into_iter().find(|l| l.shop() == SHOP).map(|l| l.id)
+    })
+    .await;
+    let replay = |shop: &'static str| {
+        let url = s.app.url(&format!("/api/dead-letters/{id}/replay"));
+        async move { browser().post(url).bearer_auth(token(shop)).send().await.unwrap().status() }
+    };
+    assert_eq!(replay(OTHER).await, 404, "another shop's token");
+    assert!(state.queue.dead_letters(100).await.unwrap().iter().any(|l| l.id == id), "still there");
+    assert_eq!(replay(SHOP).await, 200, "its own shop's token");
+    assert_eq!(replay(SHOP).await, 404, "gone once put back");
     s.stop().await;
 }

@@ -2,6 +2,7 @@
 //! the verified token and nowhere else, so a token of one shop can never reach another's data.
 
 mod backorders;
+pub(crate) mod dead_letters;
 mod enrol;
 mod enrolments;
 mod error;
@@ -64,6 +65,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         web::resource("/api/enrolments").app_data(json_body(ENROLMENTS_BODY)).route(web::post().to(enrolments::create)),
     )
     .route(M::GET, "/api/jobs/{id}", token, jobs::show)
+    .route(M::POST, "/api/dead-letters/{id}/replay", token, dead_letters::replay)
     .route(M::POST, "/api/reconcile", token, jobs::reconcile)
     .route(M::GET, "/api/variants/{variant_id}/preview", token, preview::show)
     .route(M::GET, "/api/variants/{variant_id}/onboarding-preview", token, onboarding::show)

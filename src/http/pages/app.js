@@ -172,6 +172,14 @@
           window.shopify.toast.show(form.dataset.saved || "Saved");
         }
         form.dispatchEvent(new CustomEvent("api-saved", { bubbles: true, detail: answer }));
+        if (form.dataset.done) {
+          // A one-time action (putting a dead letter back): the form becomes what it did.
+          const done = document.createElement("span");
+          done.className = "badge badge-success";
+          done.textContent = form.dataset.done;
+          form.replaceChildren(done);
+          return;
+        }
       } else {
         showError(form, answer.field, answer.error || "Not saved (HTTP " + response.status + "). Try again.");
       }

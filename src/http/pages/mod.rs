@@ -4,6 +4,7 @@
 //! App Bridge adds a token. The stylesheet and the script are our own files, served here, so a
 //! page needs nothing but App Bridge from outside.
 
+mod activity;
 mod assets;
 mod bounce;
 mod overview;
@@ -31,7 +32,8 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         .route(Method::GET, "/app/assets/{name}", Access::Open, assets::serve)
         .route(Method::GET, "/app/variants", Access::PageToken, variants::list)
         .route(Method::GET, "/app/variants/{variant_id}", Access::PageToken, variant::show)
-        .route(Method::GET, "/app/settings", Access::PageToken, settings::show);
+        .route(Method::GET, "/app/settings", Access::PageToken, settings::show)
+        .route(Method::GET, "/app/activity", Access::PageToken, activity::show);
 }
 
 /// One entry of the app's navigation.
@@ -44,7 +46,8 @@ struct NavLink {
 
 /// The pages of the app's navigation, in order: App Bridge shows them in the admin's side bar,
 /// and each page repeats them as tabs for a browser without it.
-const NAV: [(&str, &str); 3] = [("/app", "Overview"), ("/app/variants", "Variants"), ("/app/settings", "Settings")];
+const NAV: [(&str, &str); 4] =
+    [("/app", "Overview"), ("/app/variants", "Variants"), ("/app/settings", "Settings"), ("/app/activity", "Activity")];
 
 /// What every page's layout needs.
 #[derive(Debug, Serialize)]
@@ -101,6 +104,10 @@ fn not_found(state: &AppState, shop: &str, text: &'static str) -> HttpResponse {
 /// The store could not be read: a short page saying to try again, the cause in the log only.
 fn unavailable(e: &crate::books::BookError) -> HttpResponse {
     tracing::warn!(error = %e, "pages: the store could not be read");
+    unavailable_page()
+}
+
+fn unavailable_page() -> HttpResponse {
     let body = crate::view::render(
         "install/error.html",
         minijinja::context! { title => "Temporarily unavailable", body => "Backorder could not read its records. Reload the page in a moment." },

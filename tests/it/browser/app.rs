@@ -268,3 +268,52 @@ async fn the_demos_admin_url_opens_the_app_with_the_demos_backlog() {
     browser.stop().await;
     stage.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_goes_through() {
+    let Some(browser) = Browser::start("activity").await else { return };
+    let overrides = [("BACKORDER__EFFECTS__MAX_FAILED_PASSES", "1"), ("BACKORDER__PLATFORM__MAX_ATTEMPTS", "1")];
+    let mut s = Setup::start(Backend::Embedded, 0, "50", &overrides).await;
+    s.enrol(json!({"enabled": true})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    s.devshop.set_faults(backorder::devshop::Faults { server_errors: 1.0, ..Default::default() });
+    let order = s.order(1).await;
+    let buried = || async {
+        let letters = s.app.app.state.queue.dead_letters(100).await.unwrap();
+        letters.iter().any(|d| d.shop() == SHOP && matches!(d.buried, backorder::store::Buried::Effect { .. }))
+    };
+    eventually("the order's change dead-lettered", || async { buried().await.then_some(()) }).await;
+    s.devshop.set_faults(backorder::devshop::Faults::default());
+    assert!(s.tags(order).is_empty(), "not tagged while the platform refused");
+
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser
+        .until(
+            "the admin's menu",
+            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Activity'); \
+             if (a) { a.click(); return true; } return false;",
+        )
+        .await;
+    browser.enter_app().await;
+    let what = browser
+        .until("the dead letter's row", "const r = document.querySelector('tbody tr th'); return r && r.textContent")
+        .await;
+    assert!(what.as_str().unwrap().contains(&format!("order {order}")), "{what}");
+    browser.screenshot("activity-1280").await;
+    browser.client.find(Locator::Css("tbody tr form button")).await.unwrap().click().await.unwrap();
+    browser
+        .until(
+            "the row marked put back",
+            "const b = document.querySelector('tbody tr .badge-success'); return b && b.textContent",
+        )
+        .await;
+    eventually("the order tagged once put back", || async { (s.tags(order) == ["backorder"]).then_some(()) }).await;
+    assert!(!buried().await, "no longer a dead letter");
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "activity: axe-core finds {problems:#?}");
+    let errors = browser.errors().await;
+    assert!(errors.is_empty(), "script errors or failed requests: {errors:#?}");
+    browser.stop().await;
+    s.stop().await;
+}

@@ -35,9 +35,10 @@ fn body_limit(route: &Route) -> Option<usize> {
         ("PUT", "/api/variants/{variant_id}") => Some(64 * 1024),
         ("POST", "/api/enrolments") => Some(256 * 1024),
         ("POST", "/status/{token}/cancel") => Some(16 * 1024),
-        ("POST", "/operator/dlq/replay") | ("POST", "/operator/reconcile") | ("POST", "/api/reconcile") => {
-            Some(16 * 1024)
-        }
+        ("POST", "/operator/dlq/replay")
+        | ("POST", "/operator/reconcile")
+        | ("POST", "/api/reconcile")
+        | ("POST", "/api/dead-letters/{id}/replay") => Some(16 * 1024),
         ("DELETE", "/api/variants/{variant_id}") => Some(4 * 1024),
         ("GET", _) => Some(0),
         _ => None,
