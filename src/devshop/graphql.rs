@@ -84,6 +84,7 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
         }
         "BulkRunQuery" => Ok(super::bulk::run_query(world, vars)),
         "ProductVariantIds" => Ok(variant_search(world, vars, doc)),
+        "ProductVariantSearch" => Ok(variant_search_page(world, vars, doc)),
         "BulkOperation" => {
             let base = world.bulk_base.clone();
             Ok(super::bulk::look(world, vars, &base))
@@ -266,9 +267,11 @@ fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
 
 /// `productVariants(query:)` with the terms the service sends: `product_ids:1,2` and
 /// `inventory_quantity:<=0` (summed over the item's locations, as Shopify aggregates it).
-fn variant_search(world: &World, vars: &Value, doc: &Document) -> Value {
-    let query = vars["query"].as_str().unwrap_or_default();
-    let found: Vec<u64> = world
+/// The variants a `productVariants(query:)` search finds: the filters the service sends
+/// (`product_ids:`, `inventory_quantity:<=`), and any other word matched against the title and
+/// the SKU without regard to case, as Shopify's default search does.
+fn search(world: &World, query: &str) -> Vec<u64> {
+    world
         .variants
         .iter()
         .filter(|(id, v)| {
@@ -279,11 +282,31 @@ fn variant_search(world: &World, vars: &Value, doc: &Document) -> Value {
                 if let Some(n) = term.strip_prefix("inventory_quantity:<=") {
                     return n.parse::<i64>().is_ok_and(|n| world.available(**id) <= n);
                 }
-                true
+                let word = term.trim_matches(['"', '\'', '*']).to_lowercase();
+                v.title.to_lowercase().contains(&word) || v.sku.to_lowercase().contains(&word)
             })
         })
         .map(|(id, _)| *id)
+        .collect()
+}
+
+/// `ProductVariantSearch`: the page's catalogue search, with what it shows of each variant.
+fn variant_search_page(world: &World, vars: &Value, doc: &Document) -> Value {
+    let found = search(world, vars["query"].as_str().unwrap_or_default());
+    let (page, _) = page(&found, |v| *v, doc.page_size(&["productVariants"], vars), &Value::Null);
+    let nodes: Vec<Value> = page
+        .iter()
+        .filter_map(|id| world.variants.get(id))
+        .map(|v| {
+            json!({"id": gid("ProductVariant", v.id), "displayName": v.title, "sku": v.sku,
+                   "inventoryQuantity": world.available(v.id)})
+        })
         .collect();
+    json!({"productVariants": {"nodes": nodes}})
+}
+
+fn variant_search(world: &World, vars: &Value, doc: &Document) -> Value {
+    let found = search(world, vars["query"].as_str().unwrap_or_default());
     let (page, info) = page(&found, |v| *v, doc.page_size(&["productVariants"], vars), &vars["after"]);
     json!({"productVariants": {"pageInfo": info,
            "nodes": page.iter().map(|v| json!({"id": gid("ProductVariant", *v)})).collect::<Vec<_>>()}})

@@ -31,6 +31,8 @@ pub struct Variant {
     pub product_id: u64,
     pub inventory_item_id: u64,
     pub title: String,
+    /// Empty unless a test gives it one.
+    pub sku: String,
     pub policy: Policy,
     /// Namespace/key → (type, value).
     pub metafields: BTreeMap<(String, String), (String, String)>,
@@ -163,6 +165,7 @@ impl World {
             product_id,
             inventory_item_id: item,
             title: title.into(),
+            sku: String::new(),
             policy,
             metafields: BTreeMap::new(),
         };

@@ -7,6 +7,7 @@ pub mod error;
 pub mod ops;
 pub mod pacing;
 pub mod reads;
+pub mod search;
 
 pub use client::{AdminClient, ClientConfig};
 pub use error::PlatformError;

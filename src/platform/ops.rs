@@ -51,8 +51,9 @@ operation!(ORDERS_COUNT, "OrdersCount");
 operation!(BULK_RUN_QUERY, "BulkRunQuery");
 operation!(BULK_OPERATION, "BulkOperation");
 operation!(PRODUCT_VARIANT_IDS, "ProductVariantIds");
+operation!(PRODUCT_VARIANT_SEARCH, "ProductVariantSearch");
 
-pub const ALL: [Operation; 22] = [
+pub const ALL: [Operation; 23] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -75,6 +76,7 @@ pub const ALL: [Operation; 22] = [
     BULK_RUN_QUERY,
     BULK_OPERATION,
     PRODUCT_VARIANT_IDS,
+    PRODUCT_VARIANT_SEARCH,
 ];
 
 /// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema

@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 17] = [
+const NUMBERS: [&str; 19] = [
     "line.quantity",
     "line.position",
     "totals.units",
@@ -31,6 +31,8 @@ const NUMBERS: [&str; 17] = [
     "l.units",
     "front",
     "values.handling_days",
+    "f.variant_id",
+    "f.quantity",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -54,7 +56,10 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "frame": frame(),
                     "totals": {"units": 3, "managed": 1, "waiting_variants": 1, "capped": 0, "selling": 1},
                     "needs": [{"text": hostile("item.text"), "href": hostile("item.href")}],
-                    "top": [row], "rows": [row], "managed": 1,
+                    "top": [row], "rows": [row], "managed": 1, "q": hostile("q"),
+                    "search_error": hostile("search_error"),
+                    "found": [{"variant_id": 9, "name": hostile("f.name"), "sku": hostile("f.sku"), "quantity": 2,
+                               "managed": false}],
                     "filters": [{"label": hostile("f.label"), "href": hostile("f.href"), "count": 1, "current": true}],
                 }),
                 vec![
@@ -73,9 +78,12 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "v.tone",
                     "v.cap",
                     "v.lead_time",
-                    "empty",
                     "f.label",
                     "f.href",
+                    "q",
+                    "search_error",
+                    "f.name",
+                    "f.sku",
                 ],
             )
         }

@@ -145,7 +145,73 @@
     out.replaceChildren(summary, list);
   }
 
+  // A search of the app's own pages: the words go in the URL, with a fresh session token.
+  async function searchPage(form) {
+    const url = new URL(form.getAttribute("action"), window.location.href);
+    new FormData(form).forEach(function (value, key) { url.searchParams.set(key, value); });
+    if (window.shopify) {
+      url.searchParams.set("id_token", await window.shopify.idToken());
+    }
+    window.location.assign(url.toString());
+  }
+
+  // Enrols the ticked variants as one job, and shows its progress until it ends.
+  async function enrol(form) {
+    const ids = Array.from(form.querySelectorAll("input[name=variant]:checked")).map(function (c) { return Number(c.value); });
+    const banner = form.querySelector(".form-error");
+    const status = form.querySelector(".enrol-status");
+    const bar = form.querySelector(".enrol-progress");
+    banner.hidden = true;
+    if (!ids.length) {
+      banner.textContent = "Tick the variants to enrol first.";
+      banner.hidden = false;
+      return;
+    }
+    const button = form.querySelector("[type=submit]");
+    button.disabled = true;
+    const response = await fetch(form.dataset.action, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ variant_ids: ids, enabled: true }),
+    });
+    const answer = await response.json().catch(function () { return {}; });
+    if (!response.ok) {
+      banner.textContent = answer.error || "Not enrolled (HTTP " + response.status + "). Try again.";
+      banner.hidden = false;
+      button.disabled = false;
+      return;
+    }
+    bar.hidden = false;
+    for (;;) {
+      const job = await (await fetch("/api/jobs/" + answer.job)).json();
+      bar.max = Math.max(job.total || 0, 1);
+      bar.value = job.done || 0;
+      status.textContent = "Enrolled " + (job.done || 0) + " of " + (job.total || ids.length);
+      if (job.state !== "running") {
+        status.textContent = job.state === "done"
+          ? "Enrolled " + job.done + " of " + job.total + "."
+          : "Stopped: " + (job.errors || []).join("; ");
+        if (window.shopify) {
+          window.shopify.toast.show(job.state === "done" ? "Variants enrolled" : "Enrolment stopped", { isError: job.state !== "done" });
+        }
+        button.disabled = false;
+        return;
+      }
+      await new Promise(function (resolve) { setTimeout(resolve, 500); });
+    }
+  }
+
   document.addEventListener("submit", async function (event) {
+    if (event.target.closest("form.page-search")) {
+      event.preventDefault();
+      searchPage(event.target.closest("form.page-search"));
+      return;
+    }
+    if (event.target.closest("form.enrol-form")) {
+      event.preventDefault();
+      enrol(event.target.closest("form.enrol-form"));
+      return;
+    }
     const previewForm = event.target.closest("form.preview-form");
     if (previewForm) {
       event.preventDefault();

@@ -12,6 +12,41 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub(super) struct Query {
     filter: Option<String>,
+    /// Words to search the catalogue for, on the platform.
+    q: Option<String>,
+}
+
+/// A variant the catalogue search found, and whether it is managed already.
+#[derive(Debug, Serialize)]
+struct Found {
+    #[serde(flatten)]
+    variant: crate::platform::search::Found,
+    managed: bool,
+}
+
+/// The catalogue search's results, or why there are none.
+async fn search(
+    state: &AppState,
+    shop: &str,
+    words: &str,
+    managed: &std::collections::BTreeSet<u64>,
+) -> Result<Vec<Found>, &'static str> {
+    let token = match crate::auth::tokens::access_token(state, shop).await {
+        Ok(Some(token)) => token,
+        Ok(None) | Err(_) => {
+            return Err("The catalogue cannot be searched: the app has no working access to the shop.");
+        }
+    };
+    match crate::platform::search::variants(&state.platform, shop, &token, words).await {
+        Ok(found) => Ok(found
+            .into_iter()
+            .map(|variant| Found { managed: managed.contains(&variant.variant_id), variant })
+            .collect()),
+        Err(e) => {
+            tracing::warn!(shop, error = %e, "pages: the catalogue search failed");
+            Err("The catalogue could not be searched just now. Try again in a moment.")
+        }
+    }
 }
 
 /// Whether a row passes a filter.
@@ -54,11 +89,25 @@ pub(super) async fn list(session: PageSession, query: web::Query<Query>, state: 
         })
         .collect();
     let rows: Vec<VariantRow> = all.into_iter().filter(|r| FILTERS[current].2(r)).collect();
+    let words = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let (found, search_error) = match words {
+        Some(words) => {
+            let ids = records.keys().copied().collect();
+            match search(&state, shop, words, &ids).await {
+                Ok(found) => (Some(found), None),
+                Err(why) => (None, Some(why)),
+            }
+        }
+        None => (None, None),
+    };
     let frame = Frame::new(&state, shop, "/app/variants", "Variants");
     page(
         &state,
         shop,
         "pages/variants.html",
-        serde_json::json!({"frame": frame, "filters": filters, "rows": rows, "managed": records.len()}),
+        serde_json::json!({
+            "frame": frame, "filters": filters, "rows": rows, "managed": records.len(),
+            "q": words.unwrap_or_default(), "found": found, "search_error": search_error,
+        }),
     )
 }

@@ -317,3 +317,69 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
     browser.stop().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_shown_to_the_end() {
+    let Some(browser) = Browser::start("catalogue").await else { return };
+    let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
+    s.enrol(json!({"enabled": true})).await;
+    let beanies: Vec<u64> = s.world(|w| {
+        ["Wool Beanie - Red", "Wool Beanie - Blue"].iter().map(|t| w.add_variant(t, 0, Policy::Deny)).collect()
+    });
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser
+        .until(
+            "the admin's menu",
+            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
+             if (a) { a.click(); return true; } return false;",
+        )
+        .await;
+    browser.enter_app().await;
+    browser
+        .until(
+            "the variants page",
+            "return window.location.pathname === '/app/variants' && !!document.getElementById('f-q')",
+        )
+        .await;
+    let search = browser.client.find(Locator::Id("f-q")).await.unwrap();
+    search.send_keys(&format!("beanie{}", char::from(Key::Enter))).await.unwrap();
+    let found = browser
+        .until(
+            "the search's results",
+            "const boxes = [...document.querySelectorAll('input[name=variant]')]; \
+             return boxes.length > 0 && boxes.map(b => b.value).join(',')",
+        )
+        .await;
+    let expected: Vec<String> = beanies.iter().map(u64::to_string).collect();
+    assert_eq!(found, expected.join(","), "both beanies, and not the managed runner");
+    browser
+        .until(
+            "the boxes ticked",
+            "document.querySelectorAll('input[name=variant]').forEach(b => b.click()); return true",
+        )
+        .await;
+    browser.client.find(Locator::Css("form.enrol-form [type=submit]")).await.unwrap().click().await.unwrap();
+    let status = browser
+        .until(
+            "the progress at its end",
+            "const s = document.querySelector('.enrol-status').textContent; return s.endsWith('.') && s",
+        )
+        .await;
+    assert_eq!(status, "Enrolled 2 of 2.");
+    let bar = browser
+        .until("the bar full", "const b = document.querySelector('.enrol-progress'); return b.value === b.max && b.max")
+        .await;
+    assert_eq!(bar, 2);
+    browser.screenshot("catalogue-1280").await;
+    for id in &beanies {
+        let resp = crate::api::get(&s.app, &format!("/api/variants/{id}"), Some(&crate::api::token(SHOP))).await;
+        assert_eq!(resp.status(), 200, "variant {id} enrolled");
+    }
+    let problems = browser.accessibility_problems().await;
+    assert!(problems.is_empty(), "variants with results: axe-core finds {problems:#?}");
+    let errors = browser.errors().await;
+    assert!(errors.is_empty(), "script errors or failed requests: {errors:#?}");
+    browser.stop().await;
+    s.stop().await;
+}
