@@ -192,3 +192,30 @@ async fn a_shop_cannot_put_back_another_shops_dead_letter() {
     assert_eq!(replay(SHOP).await, 404, "gone once put back");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backlog_exports_as_csv_in_fill_order_and_another_shops_token_gets_none_of_it() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let s = shop_with_backlog(backend, 2).await;
+        let state = &s.app.app.state;
+        install_shop(&state.books, state.sealer.as_deref().unwrap(), OTHER).await;
+        let csv = |shop: &'static str| {
+            let url = s.app.url(&with_token("/app/backlog.csv", &token(shop)));
+            async move {
+                let resp = browser().get(url).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+                resp.text().await.unwrap()
+            }
+        };
+        let ours = csv(SHOP).await;
+        let lines: Vec<&str> = ours.lines().collect();
+        assert_eq!(lines[0], "variant_id,variant,order,line_item_id,units,position,eta");
+        assert_eq!(lines.len(), 3, "{ours}");
+        let positions: Vec<&str> = lines[1..].iter().map(|l| l.split(',').nth(5).unwrap()).collect();
+        assert_eq!(positions, ["1", "2"]);
+        assert!(lines[1].starts_with(&format!("{},Trail Runner,#", s.variant)), "{ours}");
+        assert_eq!(csv(OTHER).await.lines().count(), 1, "the other shop's file holds the header only");
+        s.stop().await;
+    }
+}

@@ -224,14 +224,23 @@
     }
     event.preventDefault();
     clearErrors(form);
+    // A form that undoes something asks for a tick first (a confirm() dialog cannot show in
+    // the admin's frame).
+    const confirmation = form.querySelector("[data-confirm]");
+    if (confirmation && !confirmation.checked) {
+      const note = confirmation.closest(".field").querySelector(".field-error");
+      confirmation.setAttribute("aria-invalid", "true");
+      note.textContent = "Tick this first.";
+      note.hidden = false;
+      confirmation.focus();
+      return;
+    }
     const button = form.querySelector("[type=submit]");
     button.disabled = true;
     try {
-      const response = await fetch(form.dataset.action, {
-        method: form.dataset.method,
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(bodyOf(form)),
-      });
+      const response = await fetch(form.dataset.action, form.dataset.method === "DELETE"
+        ? { method: "DELETE" }
+        : { method: form.dataset.method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(bodyOf(form)) });
       const answer = await response.json().catch(function () { return {}; });
       if (response.ok) {
         if (window.shopify) {

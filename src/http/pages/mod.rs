@@ -7,6 +7,7 @@
 mod activity;
 mod assets;
 mod bounce;
+mod export;
 mod overview;
 mod session;
 mod settings;
@@ -33,7 +34,8 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         .route(Method::GET, "/app/variants", Access::PageToken, variants::list)
         .route(Method::GET, "/app/variants/{variant_id}", Access::PageToken, variant::show)
         .route(Method::GET, "/app/settings", Access::PageToken, settings::show)
-        .route(Method::GET, "/app/activity", Access::PageToken, activity::show);
+        .route(Method::GET, "/app/activity", Access::PageToken, activity::show)
+        .route(Method::GET, "/app/backlog.csv", Access::PageToken, export::backlog);
 }
 
 /// One entry of the app's navigation.

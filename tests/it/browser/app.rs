@@ -383,3 +383,54 @@ async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_
     browser.stop().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variant_is_unenrolled_from_its_page_only_once_the_merchant_ticks_that_they_mean_it() {
+    let Some(browser) = Browser::start("unenrol").await else { return };
+    let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
+    s.enrol(json!({"enabled": true})).await;
+    eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) }).await;
+    let managed = || async {
+        crate::api::get(&s.app, &format!("/api/variants/{}", s.variant), Some(&crate::api::token(SHOP))).await.status()
+    };
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser.enter_app().await;
+    browser.until("the overview", "return document.readyState === 'complete' && !!document.querySelector('h1')").await;
+    // Straight to the variant's page, as a link from the overview would go.
+    browser
+        .until(
+            "the variant's page",
+            &format!(
+                "if (window.location.pathname !== '/app/variants/{v}') {{ \
+                   const a = document.createElement('a'); a.href = '/app/variants/{v}'; document.body.appendChild(a); a.click(); return false; }} \
+                 return !!document.getElementById('f-unenrol');",
+                v = s.variant
+            ),
+        )
+        .await;
+    let unenrol = browser.client.find(Locator::Css("#s-unenrol ~ form [type=submit]")).await.unwrap();
+    unenrol.click().await.unwrap();
+    browser
+        .until(
+            "the tick asked for",
+            "const e = document.getElementById('e-unenrol'); return !e.hidden && e.textContent",
+        )
+        .await;
+    assert_eq!(managed().await, 200, "not unenrolled without the tick");
+    browser.client.find(Locator::Id("f-unenrol")).await.unwrap().click().await.unwrap();
+    unenrol.click().await.unwrap();
+    browser
+        .until(
+            "the form marked done",
+            "const b = document.getElementById('s-unenrol').closest('section').querySelector('.badge-success'); \
+             return b && b.textContent",
+        )
+        .await;
+    eventually("the variant no longer managed", || async { (managed().await == 404).then_some(()) }).await;
+    eventually("its policy given back", || async { (s.policy() == Policy::Deny).then_some(()) }).await;
+    let errors = browser.errors().await;
+    assert!(errors.is_empty(), "script errors or failed requests: {errors:#?}");
+    browser.stop().await;
+    s.stop().await;
+}
