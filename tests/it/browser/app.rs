@@ -40,15 +40,7 @@ async fn the_overview_and_the_variants_page_open_in_the_admin_frame_without_erro
         browser.screenshot(&format!("overview-1280-{store}")).await;
 
         // The admin's menu, filled by App Bridge from the page's `s-app-nav`, opens the variants.
-        browser.client.enter_parent_frame().await.unwrap();
-        browser
-            .until(
-                "the admin's menu",
-                "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
-                 if (a) { a.click(); return true; } return false;",
-            )
-            .await;
-        browser.enter_app().await;
+        browser.open_from_admin_menu("Variants").await;
         let row = browser
             .until(
                 "the variants page",
@@ -100,14 +92,7 @@ async fn a_bad_setting_sent_from_the_keyboard_shows_its_message_next_to_the_fiel
     assert_eq!(reminder().await, serde_json::Value::Null);
     browser.viewport(1280, 900).await;
     browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
-    browser
-        .until(
-            "the admin's menu",
-            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Settings'); \
-             if (a) { a.click(); return true; } return false;",
-        )
-        .await;
-    browser.enter_app().await;
+    browser.open_from_admin_menu("Settings").await;
     browser
         .until("the settings page", "return window.location.pathname === '/app/settings' && !!document.forms[0]")
         .await;
@@ -167,14 +152,7 @@ async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_c
     };
     browser.viewport(1280, 900).await;
     browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
-    browser
-        .until(
-            "the admin's menu",
-            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
-             if (a) { a.click(); return true; } return false;",
-        )
-        .await;
-    browser.enter_app().await;
+    browser.open_from_admin_menu("Variants").await;
     let open = format!(
         "const a = document.querySelector('#variant-{} a'); if (a) {{ a.click(); return true; }} return false;",
         s.variant
@@ -288,14 +266,7 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
 
     browser.viewport(1280, 900).await;
     browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
-    browser
-        .until(
-            "the admin's menu",
-            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Activity'); \
-             if (a) { a.click(); return true; } return false;",
-        )
-        .await;
-    browser.enter_app().await;
+    browser.open_from_admin_menu("Activity").await;
     let what = browser
         .until("the dead letter's row", "const r = document.querySelector('tbody tr th'); return r && r.textContent")
         .await;
@@ -328,14 +299,7 @@ async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_
     });
     browser.viewport(1280, 900).await;
     browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
-    browser
-        .until(
-            "the admin's menu",
-            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === 'Variants'); \
-             if (a) { a.click(); return true; } return false;",
-        )
-        .await;
-    browser.enter_app().await;
+    browser.open_from_admin_menu("Variants").await;
     browser
         .until(
             "the variants page",

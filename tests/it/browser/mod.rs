@@ -125,6 +125,18 @@ impl Browser {
         self.client.enter_frame(0).await.expect("into the app's frame");
     }
 
+    /// Clicks `label` in the dev shop admin's menu (filled by App Bridge from the page's
+    /// `s-app-nav`), then enters the app's frame, where that page loads with a fresh token.
+    pub async fn open_from_admin_menu(&self, label: &str) {
+        self.client.enter_parent_frame().await.ok();
+        let click = format!(
+            "const a = [...document.querySelectorAll('#nav a')].find(a => a.textContent === {label:?}); \
+             if (a) {{ a.click(); return true; }} return false;"
+        );
+        self.until(&format!("{label} in the admin's menu"), &click).await;
+        self.enter_app().await;
+    }
+
     /// The page's widest content, in CSS pixels (no sideways scrolling when at most the viewport).
     pub async fn scroll_width(&self) -> u64 {
         self.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_u64().unwrap()
