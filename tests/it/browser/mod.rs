@@ -23,6 +23,10 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     out: PathBuf,
+    /// Chromium's profile, ours: every process of this browser names it, so they can all be
+    /// ended even when the test panics before it closes the session (chromedriver killed alone
+    /// would leave its Chromium running after the test run).
+    profile: tempfile::TempDir,
     _turn: MutexGuard<'static, ()>,
 }
 
@@ -62,12 +66,14 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        let profile = tempfile::tempdir().expect("a profile folder");
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1280,900", "--hide-scrollbars"],
+                         "--window-size=1280,900", "--hide-scrollbars",
+                         format!("--user-data-dir={}", profile.path().display())],
             },
             "goog:loggingPrefs": {"browser": "ALL"},
         });
@@ -87,7 +93,7 @@ impl Browser {
         };
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser").join(test);
         std::fs::create_dir_all(&out).expect("the screenshot folder");
-        Some(Self { client, driver, out, _turn: turn })
+        Some(Self { client, driver, out, profile, _turn: turn })
     }
 
     /// Resizes the window so that the page's viewport is `width` wide.
@@ -187,15 +193,17 @@ impl Browser {
             .collect()
     }
 
-    pub async fn stop(mut self) {
+    /// Closes the session (Chromium quits); dropping then ends whatever is left.
+    pub async fn stop(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let profile = format!("--user-data-dir={}", self.profile.path().display());
+        let _ = Command::new("pkill").args(["-f", &profile]).status();
     }
 }
