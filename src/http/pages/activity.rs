@@ -19,14 +19,41 @@ struct Letter {
     action: String,
 }
 
-/// What an effect was about, in the merchant's words.
-fn about(mark: &Mark) -> String {
+/// What an effect was about, in the merchant's words: an order by its name (`#1004`) when the
+/// books still hold it.
+fn about(mark: &Mark, names: &std::collections::BTreeMap<u64, String>) -> String {
+    let order = |id: &u64| names.get(id).cloned().unwrap_or_else(|| format!("order {id}"));
     match mark {
-        Mark::Order(id) => format!("Tags and holds of order {id}"),
+        Mark::Order(id) => format!("Tags and holds of {}", order(id)),
         Mark::Variant(id) => format!("Selling policy and date of variant {id}"),
-        Mark::Mail(id) => format!("Email about order {id}"),
+        Mark::Mail(id) => format!("Email about {}", order(id)),
         Mark::ShopMail => "An email to you".into(),
     }
+}
+
+/// The names of the orders the dead letters are about, in one read.
+async fn order_names(
+    state: &AppState,
+    shop: &str,
+    letters: &[crate::store::DeadLetter],
+) -> std::collections::BTreeMap<u64, String> {
+    let ids: std::collections::BTreeSet<u64> = letters
+        .iter()
+        .filter_map(|d| match &d.buried {
+            Buried::Effect { mark: Mark::Order(id) | Mark::Mail(id), .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let records: Vec<crate::store::Record> = ids.iter().map(|id| crate::store::Record::Order(*id)).collect();
+    let mut names = std::collections::BTreeMap::new();
+    if let Ok(reads) = state.books.read(shop, &records).await {
+        for id in ids {
+            if let Ok(Some(order)) = reads.get(crate::books::key::Order(id)) {
+                names.insert(id, order.name);
+            }
+        }
+    }
+    names
 }
 
 fn when(ms: u64) -> String {
@@ -45,13 +72,14 @@ pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> Ht
             return super::unavailable_page();
         }
     };
+    let names = order_names(&state, shop, &letters).await;
     let letters: Vec<Letter> = letters
         .iter()
         .rev()
         .map(|d| {
             let (kind, what) = match &d.buried {
                 Buried::Webhook(envelope) => ("Webhook", format!("{} from Shopify", envelope.meta.topic)),
-                Buried::Effect { mark, .. } => ("Change", about(mark)),
+                Buried::Effect { mark, .. } => ("Change", about(mark, &names)),
             };
             Letter {
                 id: d.id.clone(),

@@ -270,7 +270,8 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
     let what = browser
         .until("the dead letter's row", "const r = document.querySelector('tbody tr th'); return r && r.textContent")
         .await;
-    assert!(what.as_str().unwrap().contains(&format!("order {order}")), "{what}");
+    let name = s.app.app.state.books.get(SHOP, backorder::books::key::Order(order)).await.unwrap().unwrap().name;
+    assert!(what.as_str().unwrap().contains(&format!("Tags and holds of {name}")), "{what}");
     browser.screenshot("activity-1280").await;
     browser.client.find(Locator::Css("tbody tr form button")).await.unwrap().click().await.unwrap();
     browser
