@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::daily::Diary;
 use super::{BookError, Books, Key, Reads, key};
 use crate::failpoint::{self, points};
+use crate::ledger::daily::Tally;
 use crate::ledger::input::{LevelState, OrderState, VariantInfo};
 use crate::ledger::records::{ItemRecord, VariantRecord, decode, encode};
 use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_level, plan_order};
@@ -85,15 +87,20 @@ pub(super) async fn rebook(
     }
 }
 
-/// Writes a variant's new header and lines into the commit and marks what changed.
+/// Writes a variant's new header and lines into the commit, tallies its backlog's move, and
+/// marks what changed.
 pub(super) fn book_into(
     commit: &mut LedgerCommit,
-    variant: u64,
-    record: &VariantRecord,
+    diary: &mut Diary,
+    before: &Header,
+    (variant, record): (u64, &VariantRecord),
     changes: &[LineChange],
     moved: &[Moved],
 ) {
-    commit.writes.push((Record::Variant(variant), Some(encode(record))));
+    diary.backlog(variant, before, &record.header);
+    let mut record = record.clone();
+    record.daily_since_ms.get_or_insert_with(|| crate::store::now_ms() as i64);
+    commit.writes.push((Record::Variant(variant), Some(encode(&record))));
     commit.lines.extend(changes.iter().map(|c| LineWrite { variant, key: c.key, old: c.old, qty: c.new }));
     commit.marks.extend(moved.iter().map(|m| Mark::Order(m.key.order_id)));
     commit.marks.push(Mark::Variant(variant));
@@ -135,7 +142,10 @@ pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -
         variants.extend(old.iter().flat_map(|o| o.lines.iter().filter_map(|l| l.variant_id)));
         variants.sort_unstable();
         variants.dedup();
-        let books = load_books(&mut reads, &variants).await?;
+        let mut diary = Diary::new(&rules);
+        let daily = diary.records(&variants, &[state.created_at_ms, state.version.updated_at_ms]);
+        let books = load_books(&mut reads, &variants, &daily).await?;
+        diary.take(&reads, &daily)?;
         let plan = plan_order(state, old.as_ref(), &rules, |v| books.contains_key(&v));
         let mut commit = reads.commit(event.mark.clone());
         let redacted = old.as_ref().is_some_and(|o| o.redacted);
@@ -144,12 +154,13 @@ pub async fn apply_order(books: &Books, event: &Event<'_>, state: &OrderState) -
                 plan.record.redacted = true;
                 plan.record.customer_tags.clear();
             }
-            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit).await?;
+            book_order(store, event.shop, state.order_id, &plan, &books, &mut commit, &mut diary).await?;
             // Only a newer state than the ledger's (a plan) may replace what the emails use.
             if !state.contact.is_empty() && !redacted {
                 commit.writes.push((Record::Contact(state.order_id), Some(encode(&state.contact))));
             }
         }
+        diary.write_into(&mut commit);
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);
         }
@@ -171,12 +182,15 @@ pub async fn managed_variants(books: &Books, shop: &str) -> Result<BTreeMap<u64,
     Ok(out)
 }
 
-/// The managed variants among `variants`, with their records.
+/// The managed variants among `variants`, with their records; `also` is read in the same round
+/// trip.
 pub(super) async fn load_books(
     reads: &mut Reads<'_>,
     variants: &[u64],
+    also: &[Record],
 ) -> Result<BTreeMap<u64, VariantRecord>, BookError> {
-    let records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
+    let mut records: Vec<Record> = variants.iter().map(|v| Record::Variant(*v)).collect();
+    records.extend_from_slice(also);
     reads.load(&records).await?;
     let mut books = BTreeMap::new();
     for v in variants {
@@ -195,6 +209,7 @@ pub(super) async fn book_order(
     plan: &OrderPlan,
     books: &BTreeMap<u64, VariantRecord>,
     commit: &mut LedgerCommit,
+    diary: &mut Diary,
 ) -> Result<(), BookError> {
     commit.writes.push((Record::Order(order_id), Some(encode(&plan.record))));
     commit.marks.push(Mark::Order(order_id));
@@ -205,11 +220,20 @@ pub(super) async fn book_order(
         let changes = plan.changes.get(&variant).map_or(&[][..], Vec::as_slice);
         let (header, moved) = rebook(store, shop, variant, &record.header, changes, record.header.stock).await?;
         record.header = header;
-        record.taken = record.taken.saturating_add(plan.taken.get(&variant).copied().unwrap_or(0));
+        let taken = plan.taken.get(&variant).copied().unwrap_or(0);
+        let taken_new = plan.taken_new.get(&variant).copied().unwrap_or(0);
+        record.taken = record.taken.saturating_add(taken);
         if plan.record.created_at_ms >= record.counted_since_ms {
-            record.taken = record.taken.saturating_add(plan.taken_new.get(&variant).copied().unwrap_or(0));
+            record.taken = record.taken.saturating_add(taken_new);
         }
-        book_into(commit, variant, &record, changes, &moved);
+        // Demand counts every order, also one placed before the book started counting stock.
+        if taken != 0 {
+            diary.add(variant, diary.day(plan.record.version.updated_at_ms), Tally::Taken(taken));
+        }
+        if taken_new != 0 {
+            diary.add(variant, diary.day(plan.record.created_at_ms), Tally::Taken(taken_new));
+        }
+        book_into(commit, diary, &books[&variant].header, (variant, &record), changes, &moved);
     }
     Ok(())
 }
@@ -224,8 +248,13 @@ pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
         let old: Option<LevelState> = reads.get(level)?;
         let item: ItemRecord = reads.get(key::Item(state.inventory_item_id))?.unwrap_or_default();
-        let variant_records: Vec<Record> = item.variants.iter().map(|v| Record::Variant(*v)).collect();
+        let mut diary = Diary::new(&rules);
+        let ids: Vec<u64> = item.variants.iter().copied().collect();
+        let daily = diary.records(&ids, &[state.version.updated_at_ms]);
+        let mut variant_records: Vec<Record> = ids.iter().map(|v| Record::Variant(*v)).collect();
+        variant_records.extend_from_slice(&daily);
         reads.load(&variant_records).await?;
+        diary.take(&reads, &daily)?;
         let books: Vec<(u64, Option<VariantRecord>)> =
             item.variants.iter().map(|v| reads.get(key::Variant(*v)).map(|r| (*v, r))).collect::<Result<_, _>>()?;
 
@@ -239,11 +268,16 @@ pub async fn apply_level(books: &Books, event: &Event<'_>, state: &LevelState) -
                 let Some(mut record) = record.filter(|r| delta != 0 || !r.levels_read) else { continue };
                 record.levels_read = true;
                 let stock = record.header.stock.saturating_add(delta);
+                let before = record.header;
                 let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
                 record.header = header;
-                book_into(&mut commit, variant, &record, &[], &moved);
+                if delta > 0 {
+                    diary.add(variant, diary.day(state.version.updated_at_ms), Tally::Received(delta.unsigned_abs()));
+                }
+                book_into(&mut commit, &mut diary, &before, (variant, &record), &[], &moved);
             }
         }
+        diary.write_into(&mut commit);
         if let Some(outcome) = finish(store, event.shop, &commit).await? {
             return Ok(outcome);
         }
@@ -294,11 +328,16 @@ pub async fn map_variant(
         let mut reads = Reads::new(store, event.shop);
         reads.load(&[Record::Rules, Record::Variant(info.variant_id)]).await?;
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
+        let mut diary = Diary::new(&rules);
+        let daily = diary.records(&[info.variant_id], &[]);
+        reads.load(&daily).await?;
+        diary.take(&reads, &daily)?;
         let existing: Option<VariantRecord> = reads.get(key::Variant(info.variant_id))?;
         let mut commit;
         // A new book counts the units its orders take from the moment it starts.
         let fresh = || VariantRecord {
             counted_since_ms: crate::store::now_ms() as i64,
+            daily_since_ms: Some(crate::store::now_ms() as i64),
             supply_rule: crate::ledger::records::SUPPLY_RULE,
             ..VariantRecord::default()
         };
@@ -339,6 +378,7 @@ pub async fn map_variant(
                 if !info.title.is_empty() {
                     record.title = Some(info.title.clone());
                 }
+                let before = record.header;
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;
                 record.header = header;
                 if enrol {
@@ -350,7 +390,8 @@ pub async fn map_variant(
                 }
                 commit = reads.commit(event.mark.clone());
                 commit.writes.extend(item_writes);
-                book_into(&mut commit, info.variant_id, &record, &[], &moved);
+                book_into(&mut commit, &mut diary, &before, (info.variant_id, &record), &[], &moved);
+                diary.write_into(&mut commit);
             }
             _ => commit = reads.commit(event.mark.clone()),
         }

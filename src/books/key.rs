@@ -85,3 +85,17 @@ impl Key for Level {
         Record::Level { item: self.item, location: self.location }
     }
 }
+
+/// One month (`yyyymm`) of a variant's daily record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Daily {
+    pub variant: u64,
+    pub month: u32,
+}
+
+impl Key for Daily {
+    type Value = crate::ledger::daily::Month;
+    fn record(&self) -> Record {
+        Record::Daily { variant: self.variant, month: self.month }
+    }
+}

@@ -8,6 +8,7 @@
 //! order's standing (`queue`, `standing`).
 
 pub mod apply;
+pub mod daily;
 mod error;
 pub mod key;
 mod lease;

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use super::apply::{Event, book_into, book_order, finish, load_books, rebook, stock_of, too_contended};
+use super::daily::Diary;
 use super::{BookError, Books, Reads, key};
 use crate::ledger::rules::{ShopRules, plan_rekey};
 use crate::store::Record;
@@ -30,10 +31,14 @@ pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Res
         let mut variants: Vec<u64> = old.lines.iter().filter_map(|l| l.variant_id).collect();
         variants.sort_unstable();
         variants.dedup();
-        let books = load_books(&mut reads, &variants).await?;
+        let mut diary = Diary::new(&rules);
+        let daily = diary.records(&variants, &[]);
+        let books = load_books(&mut reads, &variants, &daily).await?;
+        diary.take(&reads, &daily)?;
         let Some(plan) = plan_rekey(order_id, &old, &rules, |v| books.contains_key(&v)) else { return Ok(false) };
         let mut commit = reads.commit(event.mark.clone());
-        book_order(store, event.shop, order_id, &plan, &books, &mut commit).await?;
+        book_order(store, event.shop, order_id, &plan, &books, &mut commit, &mut diary).await?;
+        diary.write_into(&mut commit);
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }
@@ -51,17 +56,23 @@ pub async fn recount_variant(books: &Books, event: &Event<'_>, variant: u64) -> 
         let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
         let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(false) };
         let Some(item) = record.inventory_item_id else { return Ok(false) };
+        let mut diary = Diary::new(&rules);
+        let mut also = diary.records(&[variant], &[]);
         // Expecting the item record makes a level change committed meanwhile a conflict.
-        reads.load(&[Record::Item(item)]).await?;
+        also.push(Record::Item(item));
+        reads.load(&also).await?;
+        diary.take(&reads, &also)?;
         reads.get(key::Item(item))?;
         let stock = stock_of(store, event.shop, item, &rules).await?;
         if stock == record.header.stock {
             return Ok(false);
         }
+        let before = record.header;
         let (header, moved) = rebook(store, event.shop, variant, &record.header, &[], stock).await?;
         record.header = header;
         let mut commit = reads.commit(event.mark.clone());
-        book_into(&mut commit, variant, &record, &[], &moved);
+        book_into(&mut commit, &mut diary, &before, (variant, &record), &[], &moved);
+        diary.write_into(&mut commit);
         if finish(store, event.shop, &commit).await?.is_some() {
             return Ok(true);
         }

@@ -2,6 +2,7 @@
 //! persist what these functions compute and nothing else.
 
 pub mod book;
+pub mod daily;
 pub mod eta;
 pub mod input;
 mod key;

@@ -46,6 +46,11 @@ pub struct VariantRecord {
     /// `products/update`; records written before it have none until one of those comes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// When its daily record started (ms): at enrolment, or for a record written before the
+    /// daily record, at the first change of its book since (before, its days are unknown, not
+    /// zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_since_ms: Option<i64>,
 }
 
 /// The supply rule of this code: the position is `stock + taken`.

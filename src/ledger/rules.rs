@@ -14,6 +14,10 @@ pub struct ShopRules {
     pub priority_tags: BTreeMap<String, i32>,
     /// Locations whose `available` counts; `None` = all.
     pub counted_locations: Option<BTreeSet<u64>>,
+    /// The shop's IANA time zone (a copy of the settings' one): the daily record counts the
+    /// shop's calendar days. Rules written before it have none until the next drift pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl ShopRules {
@@ -213,6 +217,7 @@ mod tests {
         ShopRules {
             priority_tags: [("VIP".to_string(), 10), ("wholesale".to_string(), 5)].into(),
             counted_locations: None,
+            timezone: None,
         }
     }
 

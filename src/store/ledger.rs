@@ -51,6 +51,8 @@ pub enum Record {
     Drift,
     /// The app's effects that people undid by hand lately (SPEC 9: people win over the app).
     ByPeople,
+    /// One month (`yyyymm`) of a variant's daily record (SPEC 10.1).
+    Daily { variant: u64, month: u32 },
 }
 
 impl Record {
@@ -77,6 +79,7 @@ impl Record {
             Record::Jobs => "jobs".into(),
             Record::Drift => "drift".into(),
             Record::ByPeople => "people".into(),
+            Record::Daily { variant, month } => format!("daily:{variant}:{month}"),
         }
     }
 }

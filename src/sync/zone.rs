@@ -1,7 +1,8 @@
 //! The shop's time zone (`shop.ianaTimezone`): the ETAs a customer sees are its calendar days
 //! (SPEC 6). Read at install, at an enrolment while still unknown, and by every drift pass (a
 //! merchant may move the store); kept in the shop's settings, which every reader of an ETA
-//! already has at hand, so no ETA costs a platform call.
+//! already has at hand, so no ETA costs a platform call. The ledger's rules keep a copy: the
+//! daily record counts the shop's calendar days.
 
 use super::reconcile::ReconcileError;
 use crate::books::{Edit, key};
@@ -24,6 +25,17 @@ pub async fn refresh(state: &AppState, shop: &str, token: &Secret) -> Result<(),
             }
             settings.timezone = Some(zone.clone());
             variants.iter().fold(Edit::put(settings, ()), |edit, v| edit.mark(Mark::Variant(*v)))
+        })
+        .await?;
+    // The ledger's copy, which its daily record counts days by.
+    books
+        .update(shop, key::Rules, |rules| {
+            let mut rules = rules.unwrap_or_default();
+            if rules.timezone.as_deref() == Some(zone.as_str()) {
+                return Edit::Leave(());
+            }
+            rules.timezone = Some(zone.clone());
+            Edit::put(rules, ())
         })
         .await?;
     Ok(())

@@ -13,7 +13,11 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 19] = [
+const NUMBERS: [&str; 23] = [
+    "chart.width",
+    "chart.height",
+    "chart.max",
+    "day[1]",
     "line.quantity",
     "line.position",
     "totals.units",
@@ -61,6 +65,9 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "found": [{"variant_id": 9, "name": hostile("f.name"), "sku": hostile("f.sku"), "quantity": 2,
                                "managed": false}],
                     "filters": [{"label": hostile("f.label"), "href": hostile("f.href"), "count": 1, "current": true}],
+                    "chart": {"width": 600, "height": 160, "area": hostile("chart.area"), "line": hostile("chart.line"),
+                              "max": 3, "first_day": hostile("chart.first_day"), "last_day": hostile("chart.last_day"),
+                              "summary": hostile("chart.summary"), "days": [[hostile("day[0]"), 3]]},
                 }),
                 vec![
                     "frame.api_key",
@@ -84,6 +91,12 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "search_error",
                     "f.name",
                     "f.sku",
+                    "chart.area",
+                    "chart.line",
+                    "chart.first_day",
+                    "chart.last_day",
+                    "chart.summary",
+                    "day[0]",
                 ],
             )
         }

@@ -341,7 +341,11 @@ pub fn scramble(deliveries: &[Delivered], dupes: &[usize], seed: u64) -> Vec<Del
 
 pub fn setup(only_first_location: bool) -> (MemoryLedger, Option<BTreeSet<u64>>) {
     let counted = only_first_location.then(|| BTreeSet::from([LOCATIONS[0]]));
-    let rules = ShopRules { priority_tags: [("VIP".to_string(), 10)].into(), counted_locations: counted.clone() };
+    let rules = ShopRules {
+        priority_tags: [("VIP".to_string(), 10)].into(),
+        counted_locations: counted.clone(),
+        timezone: None,
+    };
     let mut ledger = MemoryLedger::new(rules);
     for v in VARIANTS {
         ledger.enrol(v, Some(item_of(v)));

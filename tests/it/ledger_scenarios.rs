@@ -17,7 +17,7 @@ async fn play(store: &SharedStore, ops: &[Op]) -> (BTreeMap<u64, u32>, u64) {
     for op in ops {
         platform.play(op);
     }
-    let rules = ShopRules { priority_tags: [("VIP".to_string(), 10)].into(), counted_locations: None };
+    let rules = ShopRules { priority_tags: [("VIP".to_string(), 10)].into(), counted_locations: None, timezone: None };
     enrol_all(store, &rules).await;
     feed(store, &platform.deliveries).await;
     let view = ledger_view(store).await;

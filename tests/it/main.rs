@@ -13,6 +13,7 @@ mod conformance;
 mod containment;
 mod crash;
 mod crash_effects;
+mod daily;
 mod dead_effects;
 mod demo;
 mod devshop_sender;

@@ -31,6 +31,13 @@ fn with_token(path: &str, token: &str) -> String {
     format!("{path}{sep}id_token={token}")
 }
 
+/// A page of the app as the shop's session token reads it.
+pub async fn page_html(s: &Setup, path: &str, token: &str) -> String {
+    let resp = browser().get(s.app.url(&with_token(path, token))).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.text().await.unwrap()
+}
+
 /// A shop with one managed variant and `waiting` backordered units.
 async fn shop_with_backlog(backend: Backend, waiting: u32) -> Setup {
     let mut s = Setup::start(backend, 0, "50", &[]).await;

@@ -69,6 +69,11 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
             (dirty.orders.is_empty() && dirty.variants.is_empty()).then_some(())
         })
         .await;
+        // The variant's daily record (SPEC 10.1) is among what must go.
+        let today = s.app.app.state.books.get_or_default(SHOP, backorder::books::key::Settings).await.unwrap().today();
+        let month =
+            backorder::books::key::Daily { variant: s.variant, month: backorder::ledger::daily::month_of(today) };
+        assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_some(), "a daily record before");
         let other_before = visible(&s.app.store, OTHER).await;
         let other_keys_before = other_redis_entries(&store);
         if store.dir.is_none() {
@@ -92,6 +97,7 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
         s.app.drained().await;
 
         assert_eq!(visible(&s.app.store, OTHER).await, other_before, "the other shop reads as before");
+        assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_none(), "no daily record after");
         assert_eq!(visible(&s.app.store, SHOP).await, "[None, None, None] {} dead=0");
         if store.dir.is_none() {
             // Only the tombstone names the shop: it keeps late webhooks out, and goes by itself

@@ -102,7 +102,11 @@ pub fn orders(depth: usize, rng: &mut fastrand::Rng) -> Vec<Open> {
 /// Rules, level, enrolment, then the lines and the header. Returns the stock set.
 pub async fn fill(books: &Books, shop: &str, open: &[Open]) -> Result<i64, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("setup, {what}: {e}");
-    let rules = ShopRules { priority_tags: BTreeMap::from([("VIP".into(), VIP_CLASS)]), counted_locations: None };
+    let rules = ShopRules {
+        priority_tags: BTreeMap::from([("VIP".into(), VIP_CLASS)]),
+        counted_locations: None,
+        timezone: None,
+    };
     books.commit(shop, Change::unchecked().put(key::Rules, &rules)).await.map_err(|e| fail("rules", &e))?;
 
     let units: u64 = open.iter().map(|o| u64::from(o.qty)).sum();

@@ -103,6 +103,23 @@ pub fn existing_orders(v: &Value) -> Result<ExistingOrders, ApiError> {
     Ok(choice)
 }
 
+/// Refuses a supply batch dated before the shop's `today` unless the variant's plan `kept`
+/// holds it already: a date that has passed tells no customer anything true, but a plan read
+/// back unchanged (an overdue batch among them) must be accepted as it was read.
+pub fn refuse_past_batches(body: &Value, kept: &[SupplyBatch], today: time::Date) -> Result<(), ApiError> {
+    let Some(batches) = body.get("supply").and_then(Value::as_array) else { return Ok(()) };
+    for (i, b) in batches.iter().enumerate() {
+        let (qty, eta) = (b.get("qty").and_then(Value::as_u64), b.get("eta").and_then(Value::as_str));
+        let (Some(qty), Some(eta)) = (qty, eta) else { continue };
+        let past = crate::ledger::eta::parse(eta).is_some_and(|d| d < today);
+        if past && !kept.iter().any(|k| k.qty == qty && k.eta == eta) {
+            let today = crate::ledger::eta::format(today);
+            return Err(invalid(&format!("supply[{i}].eta"), &format!("has passed: give today ({today}) or later")));
+        }
+    }
+    Ok(())
+}
+
 fn is_date(s: &str) -> bool {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     s.len() == 10 && time::Date::parse(s, format).is_ok()
@@ -118,6 +135,8 @@ pub async fn update(
     let shop = session.shop.as_str();
     // Validate before touching anything.
     apply_body(&body, &mut VariantSettings::default())?;
+    let kept = state.books.get(shop, key::Variant(variant)).await?.map(|r| r.settings.supply).unwrap_or_default();
+    refuse_past_batches(&body, &kept, state.books.get_or_default(shop, key::Settings).await?.today())?;
     let choice = body.get("existing_orders").map(existing_orders).transpose()?.unwrap_or_default();
     let started = enrol_one(&state, shop, variant, &body).await?;
     if started.is_some_and(|s| s != Started::NotInstalled) {

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::enrol::{apply_body, enrol_one, existing_orders, invalid, onboard};
+use super::enrol::{apply_body, enrol_one, existing_orders, invalid, onboard, refuse_past_batches};
 use super::{ApiError, ShopSession};
 use crate::ledger::records::VariantSettings;
 use crate::state::AppState;
@@ -50,6 +50,9 @@ pub async fn create(
     }
     let settings = Value::Object(fields);
     apply_body(&settings, &mut VariantSettings::default())?;
+    // A plan for many variants at once is a new plan for each: no date of it may have passed.
+    let today = state.books.get_or_default(&session.shop, crate::books::key::Settings).await?.today();
+    refuse_past_batches(&settings, &[], today)?;
     let choice = settings.get("existing_orders").map(existing_orders).transpose()?.unwrap_or_default();
     let shop = session.shop.clone();
     let app = state.clone();

@@ -7,6 +7,7 @@
 mod activity;
 mod assets;
 mod bounce;
+mod chart;
 mod export;
 mod overview;
 mod session;

@@ -2,16 +2,25 @@
 //! the merchant now, and the most backordered variants. One batch read of the managed variants'
 //! records, whatever the depth of their queues.
 
+use std::collections::BTreeMap;
+
 use actix_web::HttpResponse;
 use serde::Serialize;
 
 use super::summary::VariantRow;
-use super::{Frame, page, unavailable};
+use super::{Frame, chart, page, unavailable};
 use crate::books::apply::managed_variants;
+use crate::books::daily::{Charted, series_of};
+use crate::books::key;
+use crate::ledger::eta::date_in;
+use crate::ledger::records::VariantRecord;
 use crate::state::AppState;
 
 /// Variants in the "most backordered" table.
 const TOP: usize = 5;
+
+/// Days the backlog chart covers, today included.
+const CHART_DAYS: i64 = 90;
 
 #[derive(Debug, Default, Serialize)]
 struct Totals {
@@ -35,6 +44,10 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         Err(e) => return unavailable(&e),
     };
     let rows: Vec<VariantRow> = records.iter().map(|(id, record)| VariantRow::of(*id, record)).collect();
+    let chart = match backlog_chart(state, shop, &records).await {
+        Ok(chart) => chart,
+        Err(e) => return unavailable(&e),
+    };
     let totals = Totals {
         units: rows.iter().map(|r| r.waiting).sum(),
         managed: rows.len(),
@@ -58,6 +71,33 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         state,
         shop,
         "pages/overview.html",
-        serde_json::json!({"frame": frame, "totals": totals, "needs": needs, "top": top}),
+        serde_json::json!({"frame": frame, "totals": totals, "needs": needs, "top": top, "chart": chart}),
     )
+}
+
+/// The shop's units waiting at the end of each of the last [`CHART_DAYS`] days (its calendar),
+/// summed over the managed variants' daily records, from the first day one was kept.
+async fn backlog_chart(
+    state: &AppState,
+    shop: &str,
+    records: &BTreeMap<u64, VariantRecord>,
+) -> Result<Option<chart::Chart>, crate::books::BookError> {
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    let today = settings.today();
+    let from = today - time::Duration::days(CHART_DAYS - 1);
+    let charted: Vec<Charted> = records
+        .iter()
+        .map(|(id, r)| Charted {
+            variant: *id,
+            backordered: r.header.backordered(),
+            since: r.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms)),
+        })
+        .collect();
+    let series = series_of(&state.books, shop, &charted, from, today).await?;
+    let mut totals: BTreeMap<time::Date, u64> = BTreeMap::new();
+    for day in series.values().flatten() {
+        *totals.entry(day.day).or_default() += day.backordered;
+    }
+    let points: Vec<(time::Date, u64)> = totals.into_iter().collect();
+    Ok(chart::backlog(&points))
 }
