@@ -19,7 +19,13 @@ pub struct Limits {
     pub status_per_link: RateLimit,
     pub status_per_client: RateLimit,
     pub writes_per_shop: RateLimit,
+    /// Test emails a shop's merchant may send themselves: a few a minute is plenty to try a
+    /// template, and keeps the button from being a way to send mail in bulk.
+    pub test_emails: RateLimit,
 }
+
+/// Test emails per shop and minute.
+const TEST_EMAILS_PER_MINUTE: u32 = 6;
 
 impl Limits {
     fn from_settings(s: &crate::config::LimitSettings) -> Self {
@@ -27,6 +33,7 @@ impl Limits {
             status_per_link: RateLimit::per_minute(s.status_per_minute_per_link),
             status_per_client: RateLimit::per_minute(s.status_per_minute_per_client),
             writes_per_shop: RateLimit::per_minute(s.writes_per_minute_per_shop),
+            test_emails: RateLimit::per_minute(TEST_EMAILS_PER_MINUTE),
         }
     }
 }

@@ -267,7 +267,7 @@ fn line_of(source: &str, name: &str) -> Option<usize> {
 }
 
 /// Every field present, so a strict render touches each name a template may use.
-fn sample(kind: &str) -> MailContext {
+pub fn sample(kind: &str) -> MailContext {
     MailContext {
         kind: kind.to_string(),
         shop_name: "Example Shop".into(),

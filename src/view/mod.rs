@@ -17,13 +17,14 @@ use serde::Serialize;
 use crate::shop::{TEMPLATE_KINDS, Template};
 
 /// Pages and non-email HTML, by name. Each file lives next to the module that renders it.
-const PAGES: [(&str, &str); 15] = [
+const PAGES: [(&str, &str); 16] = [
     ("install/error.html", include_str!("../http/install/error.html")),
     ("pages/layout.html", include_str!("../http/pages/layout.html")),
     ("pages/bounce.html", include_str!("../http/pages/bounce.html")),
     ("pages/overview.html", include_str!("../http/pages/overview.html")),
     ("pages/variants.html", include_str!("../http/pages/variants.html")),
     ("pages/settings.html", include_str!("../http/pages/settings.html")),
+    ("pages/emails.html", include_str!("../http/pages/emails.html")),
     ("pages/variant.html", include_str!("../http/pages/variant.html")),
     ("pages/missing.html", include_str!("../http/pages/missing.html")),
     ("pages/activity.html", include_str!("../http/pages/activity.html")),

@@ -124,6 +124,27 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.timezone",
             ],
         ),
+        "pages/emails.html" => (
+            json!({
+                "frame": frame(),
+                "kinds": [{"kind": hostile("k.kind"), "label": hostile("k.label"), "href": hostile("k.href"), "current": true}],
+                "kind": hostile("kind"), "when": hostile("when"), "custom": true, "failure": hostile("failure"),
+                "owner_email": hostile("owner_email"),
+                "template": {"subject": hostile("template.subject"), "text": hostile("template.text"),
+                             "html": hostile("template.html")},
+            }),
+            vec![
+                "k.href",
+                "k.label",
+                "kind",
+                "when",
+                "failure",
+                "owner_email",
+                "template.subject",
+                "template.text",
+                "template.html",
+            ],
+        ),
         "pages/variant.html" => (
             json!({
                 "frame": frame(),

@@ -112,12 +112,12 @@ async fn a_put_enrols_a_variant_and_changes_only_the_fields_sent() {
         let path = "/api/variants/777";
         assert_eq!(get(&app, path, Some(&token(SHOP))).await.status(), 404);
         let body = json!({"enabled": true, "cap": 20, "lead_time_days": 14, "handling_days": 2,
-                          "supply": [{"qty": 50, "eta": "2027-01-15"}, {"qty": 12, "eta": "2026-12-10"}]});
+                          "supply": [{"qty": 50, "eta": "2031-01-15"}, {"qty": 12, "eta": "2030-12-10"}]});
         let resp = put(&app, path, &token(SHOP), body).await;
         assert_eq!(resp.status(), 200);
         let shown: Value = resp.json().await.unwrap();
         assert_eq!(shown["cap"], 20);
-        assert_eq!(shown["supply"], json!([{"qty": 12, "eta": "2026-12-10"}, {"qty": 50, "eta": "2027-01-15"}]));
+        assert_eq!(shown["supply"], json!([{"qty": 12, "eta": "2030-12-10"}, {"qty": 50, "eta": "2031-01-15"}]));
         assert_eq!(shown["policy"], "CONTINUE");
 
         let resp = put(&app, path, &token(SHOP), json!({"discontinued": true})).await;

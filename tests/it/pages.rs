@@ -13,8 +13,10 @@ use crate::support::{Backend, SECRET, SHOP, eventually, install_shop};
 const OTHER: &str = "other-shop.myshopify.com";
 
 /// Every page of the app, as a path with its query (without the token).
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 8] = [
     "/app",
+    "/app/emails",
+    "/app/emails?kind=ready",
     "/app/variants",
     "/app/variants?filter=waiting",
     "/app/variants?filter=capped",

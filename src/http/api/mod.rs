@@ -13,6 +13,7 @@ pub(crate) mod queue;
 mod session;
 mod settings;
 mod settings_body;
+mod templates;
 mod variants;
 
 use actix_web::http::Method;
@@ -25,6 +26,8 @@ pub use session::ShopSession;
 
 /// The largest settings body: every email template at its largest, with room for the rest.
 const SETTINGS_BODY: usize = 1024 * 1024;
+/// The largest template body: its three parts at their largest.
+const TEMPLATE_BODY: usize = 256 * 1024;
 /// The largest body of a variant's settings: a supply plan of a few hundred batches.
 const VARIANT_BODY: usize = 64 * 1024;
 /// The largest bulk enrolment: 10,000 ids of 20 digits, and a variant body.
@@ -63,6 +66,22 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         token,
         &[M::POST],
         web::resource("/api/enrolments").app_data(json_body(ENROLMENTS_BODY)).route(web::post().to(enrolments::create)),
+    )
+    .resource(
+        "/api/templates/{kind}/preview",
+        token,
+        &[M::POST],
+        web::resource("/api/templates/{kind}/preview")
+            .app_data(json_body(TEMPLATE_BODY))
+            .route(web::post().to(templates::preview)),
+    )
+    .resource(
+        "/api/templates/{kind}/test",
+        token,
+        &[M::POST],
+        web::resource("/api/templates/{kind}/test")
+            .app_data(json_body(TEMPLATE_BODY))
+            .route(web::post().to(templates::send_test)),
     )
     .route(M::GET, "/api/jobs/{id}", token, jobs::show)
     .route(M::POST, "/api/dead-letters/{id}/replay", token, dead_letters::replay)

@@ -106,20 +106,7 @@ fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), 
             settings.template_failures.remove(kind);
             continue;
         }
-        let part = |name: &str| -> Result<String, ApiError> {
-            let p = format!("{inner}.{name}");
-            t.get(name)
-                .and_then(Value::as_str)
-                .filter(|s| s.len() <= MAX_TEMPLATE)
-                .map(str::to_string)
-                .ok_or_else(|| invalid(&p, &format!("must be a text of at most {MAX_TEMPLATE} bytes")))
-        };
-        let template = Template { subject: part("subject")?, text: part("text")?, html: part("html")? };
-        // Checked now, so a typo is this 422 and never a failure when a customer is owed an email.
-        crate::notify::templates::validate(kind, &template).map_err(|e| {
-            let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
-            invalid(&format!("{inner}.{}", e.part), &format!("{at}{}", e.message))
-        })?;
+        let template = template(kind, t, &inner)?;
         // A new template gets a fresh start; the same one sent back keeps its failure on record.
         if settings.templates.get(kind) != Some(&template) {
             settings.template_failures.remove(kind);
@@ -127,6 +114,26 @@ fn templates(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), 
         settings.templates.insert(kind.clone(), template);
     }
     Ok(())
+}
+
+/// A merchant's template of `kind` (`{subject, text, html}`), checked as a save checks it; a bad
+/// part is named `{field}.{part}`.
+pub fn template(kind: &str, t: &Value, field: &str) -> Result<Template, ApiError> {
+    let part = |name: &str| -> Result<String, ApiError> {
+        let p = format!("{field}.{name}");
+        t.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| s.len() <= MAX_TEMPLATE)
+            .map(str::to_string)
+            .ok_or_else(|| invalid(&p, &format!("must be a text of at most {MAX_TEMPLATE} bytes")))
+    };
+    let template = Template { subject: part("subject")?, text: part("text")?, html: part("html")? };
+    // Checked now, so a typo is this 422 and never a failure when a customer is owed an email.
+    crate::notify::templates::validate(kind, &template).map_err(|e| {
+        let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        invalid(&format!("{field}.{}", e.part), &format!("{at}{}", e.message))
+    })?;
+    Ok(template)
 }
 
 /// Applies the body to `rules` and `settings`, or names the first bad field.

@@ -93,7 +93,8 @@
     form.querySelectorAll(".field-error, .form-error").forEach(function (e) { e.hidden = true; e.textContent = ""; });
   }
 
-  function showError(form, name, message) {
+  // `focus` false: shown while the merchant types elsewhere, so the caret stays where it is.
+  function showError(form, name, message, focus) {
     const field = fieldFor(form, name);
     const line = /\[(\d+)\]/.exec(String(name || ""));
     if (line) {
@@ -104,7 +105,9 @@
       field.setAttribute("aria-invalid", "true");
       note.textContent = message;
       note.hidden = false;
-      field.focus();
+      if (focus !== false) {
+        field.focus();
+      }
       return;
     }
     const banner = form.querySelector(".form-error");
@@ -200,6 +203,66 @@
       await new Promise(function (resolve) { setTimeout(resolve, 500); });
     }
   }
+
+  // The emails page: the template being edited, rendered by the API with a real waiting order
+  // as the merchant types (a moment after the last key), and sent to the merchant on request.
+  function templateOf(form) {
+    const kind = form.dataset.kind;
+    return (bodyOf(form).templates || {})[kind] || {};
+  }
+
+  async function templateCall(form, what) {
+    return fetch("/api/templates/" + encodeURIComponent(form.dataset.kind) + "/" + what, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(templateOf(form)),
+    });
+  }
+
+  async function renderPreview(form) {
+    const response = await templateCall(form, "preview");
+    const answer = await response.json().catch(function () { return {}; });
+    clearErrors(form);
+    if (!response.ok) {
+      showError(form, answer.field, answer.error || "No preview (HTTP " + response.status + ").", false);
+      return;
+    }
+    form.querySelector(".template-preview-subject").textContent = answer.subject;
+    form.querySelector(".template-preview").srcdoc = answer.html;
+    form.querySelector(".template-preview-order").textContent = answer.sample
+      ? "Rendered with a sample order: no order of your shop waits now."
+      : "Rendered with order " + answer.order_name + ", which waits now.";
+  }
+
+  document.querySelectorAll("form.template-form").forEach(function (form) {
+    let timer = null;
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { renderPreview(form); }, 400);
+    });
+    form.querySelector(".template-test").addEventListener("click", async function (event) {
+      const button = event.currentTarget;
+      const status = form.querySelector(".template-test-status");
+      button.disabled = true;
+      status.textContent = "Sending…";
+      clearErrors(form);
+      try {
+        const response = await templateCall(form, "test");
+        const answer = await response.json().catch(function () { return {}; });
+        if (response.ok) {
+          status.textContent = "Sent to " + answer.sent_to + ".";
+        } else {
+          status.textContent = "";
+          showError(form, answer.field, answer.error || "Not sent (HTTP " + response.status + "). Try again.");
+        }
+      } catch (e) {
+        status.textContent = "Not sent: the app could not be reached. Try again.";
+      } finally {
+        button.disabled = false;
+      }
+    });
+    renderPreview(form);
+  });
 
   document.addEventListener("submit", async function (event) {
     if (event.target.closest("form.page-search")) {

@@ -8,6 +8,7 @@ mod activity;
 mod assets;
 mod bounce;
 mod chart;
+mod emails;
 mod export;
 mod overview;
 mod session;
@@ -35,6 +36,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         .route(Method::GET, "/app/variants", Access::PageToken, variants::list)
         .route(Method::GET, "/app/variants/{variant_id}", Access::PageToken, variant::show)
         .route(Method::GET, "/app/settings", Access::PageToken, settings::show)
+        .route(Method::GET, "/app/emails", Access::PageToken, emails::show)
         .route(Method::GET, "/app/activity", Access::PageToken, activity::show)
         .route(Method::GET, "/app/backlog.csv", Access::PageToken, export::backlog);
 }
@@ -49,8 +51,13 @@ struct NavLink {
 
 /// The pages of the app's navigation, in order: App Bridge shows them in the admin's side bar,
 /// and each page repeats them as tabs for a browser without it.
-const NAV: [(&str, &str); 4] =
-    [("/app", "Overview"), ("/app/variants", "Variants"), ("/app/settings", "Settings"), ("/app/activity", "Activity")];
+const NAV: [(&str, &str); 5] = [
+    ("/app", "Overview"),
+    ("/app/variants", "Variants"),
+    ("/app/emails", "Emails"),
+    ("/app/settings", "Settings"),
+    ("/app/activity", "Activity"),
+];
 
 /// What every page's layout needs.
 #[derive(Debug, Serialize)]
