@@ -80,7 +80,7 @@ async fn a_variant_written_before_the_daily_record_starts_its_history_at_its_nex
 
         // The overview reads the old records: no history yet, so the chart starts today.
         let html = crate::pages::page_html(&s, "/app", &token(SHOP)).await;
-        assert!(html.contains("Units waiting over the last 1 days: 2 on"), "{name}: {html}");
+        assert!(html.contains(", the first day of the record: 2."), "{name}: {html}");
 
         s.order(1).await;
         s.app.drained().await;

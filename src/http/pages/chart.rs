@@ -28,25 +28,31 @@ pub(super) struct Chart {
 /// The chart of `points` (one per day, oldest first).
 pub(super) fn backlog(points: &[(Date, u64)]) -> Option<Chart> {
     let (first, last) = (points.first()?, points.last()?);
+    // One day is a level, drawn across the whole width.
+    let drawn: Vec<(Date, u64)> = if points.len() == 1 { vec![*first, *first] } else { points.to_vec() };
     let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0);
     let scale = if max == 0 { 0.0 } else { (HEIGHT - 8.0) / max as f64 };
-    let step = if points.len() > 1 { WIDTH / (points.len() - 1) as f64 } else { 0.0 };
+    let step = WIDTH / (drawn.len() - 1) as f64;
     let xy: Vec<(f64, f64)> =
-        points.iter().enumerate().map(|(i, (_, v))| (i as f64 * step, HEIGHT - *v as f64 * scale)).collect();
+        drawn.iter().enumerate().map(|(i, (_, v))| (i as f64 * step, HEIGHT - *v as f64 * scale)).collect();
     let line: Vec<String> = xy.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
     let line = format!("M{}", line.join(" L"));
     let area = format!("{line} L{:.1},{HEIGHT:.1} L0,{HEIGHT:.1} Z", xy.last().map_or(0.0, |p| p.0));
     let peak = points.iter().rev().max_by_key(|(_, v)| *v).map_or(first, |p| p);
-    let summary = format!(
-        "Units waiting over the last {} days: {} on {}, {} on {}; the highest was {} on {}.",
-        points.len(),
-        first.1,
-        first.0,
-        last.1,
-        last.0,
-        peak.1,
-        peak.0
-    );
+    let summary = if points.len() == 1 {
+        format!("Units waiting on {}, the first day of the record: {}.", first.0, first.1)
+    } else {
+        format!(
+            "Units waiting over the last {} days: {} on {}, {} on {}; the highest was {} on {}.",
+            points.len(),
+            first.1,
+            first.0,
+            last.1,
+            last.0,
+            peak.1,
+            peak.0
+        )
+    };
     Some(Chart {
         width: WIDTH,
         height: HEIGHT,
@@ -83,5 +89,12 @@ mod tests {
         let chart = backlog(&[(date!(2026 - 12 - 01), 0), (date!(2026 - 12 - 02), 0)]).expect("points");
         assert_eq!(chart.line, "M0.0,160.0 L600.0,160.0");
         assert!(backlog(&[]).is_none());
+    }
+
+    #[test]
+    fn a_single_day_is_drawn_as_a_level_across_the_chart() {
+        let chart = backlog(&[(date!(2026 - 12 - 04), 2)]).expect("points");
+        assert_eq!(chart.line, "M0.0,8.0 L600.0,8.0");
+        assert_eq!(chart.summary, "Units waiting on 2026-12-04, the first day of the record: 2.");
     }
 }

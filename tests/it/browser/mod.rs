@@ -4,6 +4,8 @@
 //! Screenshots go to the test's output folder (`target/tmp/browser/`), never into the repository.
 
 mod app;
+mod emails;
+mod journey;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -143,6 +145,22 @@ impl Browser {
         self.enter_app().await;
     }
 
+    /// Follows a link to `path` inside the app (the app's script adds a fresh session token, as
+    /// for any of its links) and waits for that page to have loaded.
+    pub async fn go(&self, path: &str) {
+        let click = format!(
+            "const a = document.createElement('a'); a.href = {path:?}; a.hidden = true; \
+             document.body.appendChild(a); a.click(); return true;"
+        );
+        self.until(&format!("a link to {path}"), &click).await;
+        let (pathname, search) = path.split_once('?').map_or((path, String::new()), |(p, q)| (p, format!("?{q}")));
+        let loaded = format!(
+            "return document.readyState === 'complete' && window.location.pathname === {pathname:?} && \
+             window.location.search.startsWith({search:?}) && window.location.search.includes('id_token=')"
+        );
+        self.until(&format!("the page {path}"), &loaded).await;
+    }
+
     /// The page's widest content, in CSS pixels (no sideways scrolling when at most the viewport).
     pub async fn scroll_width(&self) -> u64 {
         self.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_u64().unwrap()
@@ -204,6 +222,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let profile = format!("--user-data-dir={}", self.profile.path().display());
-        let _ = Command::new("pkill").args(["-f", &profile]).status();
+        let _ = Command::new("pkill").args(["-f", "--", &profile]).status();
     }
 }
