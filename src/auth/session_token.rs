@@ -112,6 +112,19 @@ pub fn verify(token: &str, api_key: &str, secret: &[u8], now: i64) -> Result<Ses
     Ok(Session { shop, user: claims.sub })
 }
 
+/// A session token for `shop` as the Shopify admin hands App Bridge one (a minute long), signed
+/// with the app's secret: what the dev shop's admin, the demo, the chaos driver and the
+/// benchmarks send, as the embedded admin would.
+pub fn mint(shop: &str, api_key: &str, secret: &[u8]) -> String {
+    let now = crate::store::now_ms() as i64 / 1000;
+    let claims = serde_json::json!({
+        "iss": format!("https://{shop}/admin"), "dest": format!("https://{shop}"), "aud": api_key,
+        "sub": "1", "exp": now + 60, "nbf": now - 1, "iat": now,
+        "jti": format!("{:032x}", fastrand::u128(..)), "sid": format!("{:016x}", fastrand::u64(..)),
+    });
+    sign(&claims, secret)
+}
+
 /// Signs claims the way App Bridge does; the dev shop and the tests use it.
 pub fn sign(claims: &serde_json::Value, secret: &[u8]) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);

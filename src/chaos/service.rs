@@ -3,17 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{API_KEY, SECRET};
 
 fn session_token(shop: &str) -> String {
-    let now = (crate::store::now_ms() / 1000) as i64;
-    let claims = json!({
-        "iss": format!("https://{shop}/admin"), "dest": format!("https://{shop}"), "aud": API_KEY,
-        "sub": "1", "exp": now + 60, "nbf": now - 1, "iat": now, "jti": format!("{:x}", fastrand::u64(..)), "sid": "chaos",
-    });
-    crate::auth::session_token::sign(&claims, SECRET.as_bytes())
+    crate::auth::session_token::mint(shop, API_KEY, SECRET.as_bytes())
 }
 
 pub(super) async fn api(
