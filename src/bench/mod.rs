@@ -3,8 +3,10 @@
 //! - `intake`: signed `orders/create` at `POST /webhooks` against a bare actix handler;
 //! - `ledger`: the ledger engine on one variant at several queue depths, against depth 10;
 //! - `flash`: a flash sale on one hot variant, webhook to committed ledger, against intake only;
-//! - `effects`: a backlog of effects against the dev shop's cost bucket, against its restore rate.
+//! - `effects`: a backlog of effects against the dev shop's cost bucket, against its restore rate;
+//! - `app`: the merchant app's pages at several backlog depths, against the shallowest.
 
+mod app;
 mod bare;
 mod drain;
 mod effects;
@@ -29,6 +31,7 @@ use crate::secret::Secret;
 /// filler of a long queue written straight to the books.
 pub use ledger::{counting, fill};
 
+pub use app::AppArgs;
 pub use effects::EffectsArgs;
 pub use flash::FlashArgs;
 pub use intake::IntakeArgs;
@@ -48,6 +51,9 @@ pub enum BenchCommand {
     Ledger(LedgerArgs),
     /// A flash sale on one hot variant through a running service, webhook to ledger commit.
     Flash(FlashArgs),
+    /// The merchant app's pages at 10 / 10,000 / 100,000 waiting lines (server time), and the
+    /// overview's LCP and CLS in Chromium.
+    App(AppArgs),
     /// Effects of a backlog drained against the dev shop's cost bucket: the share of the restore
     /// rate used, with no THROTTLED reply after the warm-up.
     Effects(EffectsArgs),
@@ -59,6 +65,7 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::Flash(args) => flash::run(args).await,
         BenchCommand::Effects(args) => effects::run(args).await,
+        BenchCommand::App(args) => app::run(args).await,
     }
 }
 

@@ -11,6 +11,7 @@
 //! replay` marks it again.
 
 pub mod desired;
+pub mod log;
 mod order;
 mod pass;
 pub mod people;
@@ -74,15 +75,29 @@ pub struct Ctx<'a> {
     /// The shop's effects lease: no call starts once it lapsed, since another instance may then
     /// be reading the orders this pass is changing.
     lease: &'a Lease,
+    /// The changes made, for the shop's activity log at the pass's end.
+    pub made: log::Gathered,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(platform: &'a AdminClient, shop: &'a str, token: &'a Secret, lease: &'a Lease) -> Self {
-        Self { platform, shop, token, denied: AtomicBool::new(false), lease }
+        Self { platform, shop, token, denied: AtomicBool::new(false), lease, made: log::Gathered::default() }
     }
 
     async fn call(&self, op: &Operation, vars: Value) -> Result<Value, EffectError> {
-        Ok(self.platform.call_while(self.shop, self.token, op, vars, || self.lease.held()).await?)
+        self.call_about(None, op, vars).await
+    }
+
+    /// A call about `order` (a fulfillment order's, whose variables do not name the order).
+    async fn call_about(&self, order: Option<u64>, op: &Operation, vars: Value) -> Result<Value, EffectError> {
+        let kept = op.is_mutation().then(|| vars.clone());
+        let answer = self.platform.call_while(self.shop, self.token, op, vars, || self.lease.held()).await?;
+        if let Some(vars) = kept {
+            for entry in log::entries(op, &vars, order, crate::store::now_ms()) {
+                self.made.push(entry);
+            }
+        }
+        Ok(answer)
     }
 
     /// The pass still holds the shop: what it read and writes stands.

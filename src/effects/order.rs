@@ -83,7 +83,8 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, hel
     let orders = fulfillment_orders(ctx.platform, ctx.shop, ctx.token, order_id, HOLD_HANDLE).await?;
     let released_by_hand = held && orders.iter().any(|fo| fo.is_open()) && orders.iter().all(|fo| fo.holds.is_empty());
     for fo in orders.iter().filter(|fo| !fo.holds.is_empty()) {
-        ctx.call(&FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo.id, "holdIds": fo.holds})).await?;
+        ctx.call_about(Some(order_id), &FULFILLMENT_ORDER_RELEASE_HOLD, json!({"id": fo.id, "holdIds": fo.holds}))
+            .await?;
     }
     if holds.is_empty() {
         return Ok(released_by_hand);
@@ -104,7 +105,7 @@ async fn set_holds(ctx: &Ctx<'_>, order_id: u64, holds: &BTreeMap<u64, u32>, hel
             "reasonNotes": "Waiting for stock: backordered units are held until they arrive.",
             "fulfillmentOrderLineItems": items,
         });
-        if let Err(e) = ctx.call(&FULFILLMENT_ORDER_HOLD, json!({"id": fo, "hold": hold})).await {
+        if let Err(e) = ctx.call_about(Some(order_id), &FULFILLMENT_ORDER_HOLD, json!({"id": fo, "hold": hold})).await {
             // Refused because the order closed since it was read (cancelled, shipped): there is
             // nothing to hold, and its webhook will tell the ledger. Anything else stands.
             let refused = matches!(&e, EffectError::Platform(crate::platform::PlatformError::Refused { .. }));

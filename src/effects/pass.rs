@@ -164,12 +164,22 @@ async fn reconcile_leased(
                 .buffer_unordered(state.settings.effects.concurrency.max(1))
                 .collect()
                 .await;
-            for settled in results {
-                done.extend(settled?);
+            let outcome: Result<(), EffectError> = async {
+                for settled in results {
+                    done.extend(settled?);
+                }
+                if !ctx.denied() && lease.held() {
+                    done.extend(settle_variants(state, ctx, settings, variants).await?);
+                }
+                Ok(())
             }
-            if !ctx.denied() && lease.held() {
-                done.extend(settle_variants(state, ctx, settings, variants).await?);
+            .await;
+            // The merchant's account of the changes made, also by a pass that failed later: a
+            // store hiccup here loses lines of it, never a change.
+            if let Err(e) = super::log::append(books, shop, ctx.made.take()).await {
+                tracing::warn!(shop, error = %e, "effects: the activity log was not written");
             }
+            outcome?;
             if ctx.denied() {
                 pass.denied = Some(Denial::Token);
             }

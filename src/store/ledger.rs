@@ -53,6 +53,8 @@ pub enum Record {
     ByPeople,
     /// One month (`yyyymm`) of a variant's daily record (SPEC 10.1).
     Daily { variant: u64, month: u32 },
+    /// What the app did lately for the shop: platform changes made, emails sent.
+    Log,
 }
 
 impl Record {
@@ -80,6 +82,7 @@ impl Record {
             Record::Drift => "drift".into(),
             Record::ByPeople => "people".into(),
             Record::Daily { variant, month } => format!("daily:{variant}:{month}"),
+            Record::Log => "log".into(),
         }
     }
 }

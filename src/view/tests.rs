@@ -13,7 +13,9 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 23] = [
+const NUMBERS: [&str; 25] = [
+    "j.done",
+    "j.total",
     "chart.width",
     "chart.height",
     "chart.max",
@@ -175,8 +177,16 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "frame": frame(),
                 "letters": [{"id": hostile("d.id"), "kind": hostile("d.kind"), "what": hostile("d.what"),
                              "when": hostile("d.when"), "reason": hostile("d.reason"), "action": hostile("d.action")}],
+                "jobs": [{"what": hostile("j.what"), "state": hostile("j.state"), "done": 1, "total": 2,
+                          "when": hostile("j.when"), "errors": hostile("j.errors")}],
+                "done": [{"when": hostile("r.when"), "text": hostile("r.text")}],
+                "repairs": [{"when": hostile("r.when"), "text": hostile("r.text")}],
+                "people": [{"when": hostile("r.when"), "text": hostile("r.text")}],
             }),
-            vec!["d.id", "d.kind", "d.what", "d.when", "d.reason", "d.action"],
+            vec![
+                "d.id", "d.kind", "d.what", "d.when", "d.reason", "d.action", "j.what", "j.state", "j.when",
+                "j.errors", "r.when", "r.text",
+            ],
         ),
         "pages/bounce.html" => {
             (json!({"api_key": hostile("api_key"), "bridge_url": hostile("bridge_url")}), vec!["api_key", "bridge_url"])

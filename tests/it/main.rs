@@ -4,6 +4,7 @@
 #[macro_use]
 mod support;
 
+mod activity;
 mod api;
 mod api_shop;
 mod app_toml;

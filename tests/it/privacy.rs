@@ -74,6 +74,8 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
         let month =
             backorder::books::key::Daily { variant: s.variant, month: backorder::ledger::daily::month_of(today) };
         assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_some(), "a daily record before");
+        let log = backorder::effects::log::LogKey;
+        assert!(s.app.app.state.books.get(SHOP, log).await.unwrap().is_some(), "an activity log before");
         let other_before = visible(&s.app.store, OTHER).await;
         let other_keys_before = other_redis_entries(&store);
         if store.dir.is_none() {
@@ -98,6 +100,7 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
 
         assert_eq!(visible(&s.app.store, OTHER).await, other_before, "the other shop reads as before");
         assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_none(), "no daily record after");
+        assert!(s.app.app.state.books.get(SHOP, log).await.unwrap().is_none(), "no activity log after");
         assert_eq!(visible(&s.app.store, SHOP).await, "[None, None, None] {} dead=0");
         if store.dir.is_none() {
             // Only the tombstone names the shop: it keeps late webhooks out, and goes by itself

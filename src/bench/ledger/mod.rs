@@ -153,7 +153,7 @@ async fn measure(
 }
 
 /// Deletes one depth's data: the directory of an embedded store, the prefix's keys in Redis.
-async fn remove(parsed: &StoreUrl, url: &str, prefix: &str) -> Result<(), String> {
+pub(super) async fn remove(parsed: &StoreUrl, url: &str, prefix: &str) -> Result<(), String> {
     match parsed {
         StoreUrl::File(_) => {
             let dir = url.strip_prefix("file://").unwrap_or(url);

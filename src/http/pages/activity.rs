@@ -1,13 +1,34 @@
 //! `GET /app/activity`: what went wrong and can be tried again: the shop's dead letters (a
 //! webhook that could not be processed, a change the platform kept refusing), each with a
-//! button that puts it back (`POST /api/dead-letters/{id}/replay`).
+//! button that puts it back (`POST /api/dead-letters/{id}/replay`); then what the app did (its
+//! changes on the platform, the emails it sent), its jobs with their progress, what drift repair
+//! put right and what people undid by hand (`history`).
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use super::history::{self, Names, Row};
 use super::{Frame, PageSession, page};
+use crate::books::BookError;
+use crate::effects::log::LogKey;
+use crate::effects::people::ByPeopleKey;
 use crate::state::AppState;
-use crate::store::{Buried, Mark};
+use crate::store::{Buried, Mark, Record};
+use crate::sync::drift::DriftKey;
+use crate::sync::jobs::{JobKey, JobState, JobsKey};
+
+/// Lines of the log shown, newest first.
+const SHOWN: usize = 50;
+
+#[derive(Debug, Serialize)]
+struct JobRow {
+    what: String,
+    state: &'static str,
+    done: u64,
+    total: u64,
+    when: String,
+    errors: String,
+}
 
 #[derive(Debug, Serialize)]
 struct Letter {
@@ -21,39 +42,13 @@ struct Letter {
 
 /// What an effect was about, in the merchant's words: an order by its name (`#1004`) when the
 /// books still hold it.
-fn about(mark: &Mark, names: &std::collections::BTreeMap<u64, String>) -> String {
-    let order = |id: &u64| names.get(id).cloned().unwrap_or_else(|| format!("order {id}"));
+fn about(mark: &Mark, names: &Names) -> String {
     match mark {
-        Mark::Order(id) => format!("Tags and holds of {}", order(id)),
+        Mark::Order(id) => format!("Tags and holds of {}", names.order(*id)),
         Mark::Variant(id) => format!("Selling policy and date of variant {id}"),
-        Mark::Mail(id) => format!("Email about {}", order(id)),
+        Mark::Mail(id) => format!("Email about {}", names.order(*id)),
         Mark::ShopMail => "An email to you".into(),
     }
-}
-
-/// The names of the orders the dead letters are about, in one read.
-async fn order_names(
-    state: &AppState,
-    shop: &str,
-    letters: &[crate::store::DeadLetter],
-) -> std::collections::BTreeMap<u64, String> {
-    let ids: std::collections::BTreeSet<u64> = letters
-        .iter()
-        .filter_map(|d| match &d.buried {
-            Buried::Effect { mark: Mark::Order(id) | Mark::Mail(id), .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
-    let records: Vec<crate::store::Record> = ids.iter().map(|id| crate::store::Record::Order(*id)).collect();
-    let mut names = std::collections::BTreeMap::new();
-    if let Ok(reads) = state.books.read(shop, &records).await {
-        for id in ids {
-            if let Ok(Some(order)) = reads.get(crate::books::key::Order(id)) {
-                names.insert(id, order.name);
-            }
-        }
-    }
-    names
 }
 
 fn when(ms: u64) -> String {
@@ -65,15 +60,41 @@ fn when(ms: u64) -> String {
 
 pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> HttpResponse {
     let shop = &session.shop;
-    let letters = match crate::http::api::dead_letters::of_shop(&state, shop).await {
+    let dead = match crate::http::api::dead_letters::of_shop(&state, shop).await {
         Ok(letters) => letters,
         Err(e) => {
             tracing::warn!(shop, error = %e, "pages: the dead letters could not be read");
             return super::unavailable_page();
         }
     };
-    let names = order_names(&state, shop, &letters).await;
-    let letters: Vec<Letter> = letters
+    match account(&state, shop, &dead).await {
+        Ok(ctx) => page(&state, shop, "pages/activity.html", ctx),
+        Err(e) => super::unavailable(&e),
+    }
+}
+
+/// Everything the page shows, read in a few round trips.
+async fn account(
+    state: &AppState,
+    shop: &str,
+    dead: &[crate::store::DeadLetter],
+) -> Result<serde_json::Value, BookError> {
+    let books = &state.books;
+    let reads = books.read(shop, &[Record::Log, Record::Drift, Record::ByPeople, Record::Jobs]).await?;
+    let log = reads.get(LogKey)?.unwrap_or_default();
+    let drift = reads.get(DriftKey)?.unwrap_or_default();
+    let people = reads.get(ByPeopleKey)?.unwrap_or_default();
+    let job_ids = reads.get(JobsKey)?.unwrap_or_default();
+    let recent: Vec<_> = log.entries.iter().rev().take(SHOWN).cloned().collect();
+    let undone: Vec<_> = people.changes.iter().rev().cloned().collect();
+    let (mut orders, variants) = history::named(&recent, &undone);
+    orders.extend(dead.iter().filter_map(|d| match &d.buried {
+        Buried::Effect { mark: Mark::Order(id) | Mark::Mail(id), .. } => Some(*id),
+        _ => None,
+    }));
+    let names = Names::read(books, shop, orders, variants).await?;
+
+    let letters: Vec<Letter> = dead
         .iter()
         .rev()
         .map(|d| {
@@ -91,6 +112,47 @@ pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> Ht
             }
         })
         .collect();
-    let frame = Frame::new(&state, shop, "/app/activity", "Activity");
-    page(&state, shop, "pages/activity.html", serde_json::json!({"frame": frame, "letters": letters}))
+    let done: Vec<Row> =
+        recent.iter().map(|e| Row { when: when(e.at_ms), text: history::describe(e, &names) }).collect();
+    let repairs: Vec<Row> =
+        drift.repairs.iter().rev().map(|r| Row { when: when(r.at_ms), text: history::repaired(r) }).collect();
+    let by_people: Vec<Row> =
+        undone.iter().map(|u| Row { when: when(u.at_ms), text: history::undone(u, &names) }).collect();
+    let job_records: Vec<Record> = job_ids.iter().rev().map(|id| Record::Job(*id)).collect();
+    let job_reads = books.read(shop, &job_records).await?;
+    let now = crate::store::now_ms();
+    let mut jobs = Vec::new();
+    for id in job_ids.iter().rev() {
+        if let Some(job) = job_reads.get(JobKey(*id))? {
+            let job = job.as_of(now);
+            jobs.push(JobRow {
+                what: job_label(&job.kind),
+                state: match job.state {
+                    JobState::Running => "Running",
+                    JobState::Done => "Done",
+                    JobState::Failed => "Stopped",
+                },
+                done: job.done,
+                total: job.total.max(job.done),
+                when: when(job.started_ms),
+                errors: job.errors.join("; "),
+            });
+        }
+    }
+    let frame = Frame::new(state, shop, "/app/activity", "Activity");
+    Ok(serde_json::json!({
+        "frame": frame, "letters": letters, "done": done, "jobs": jobs, "repairs": repairs, "people": by_people,
+    }))
+}
+
+/// A job's kind in words.
+fn job_label(kind: &str) -> String {
+    match kind {
+        "onboarding" => "Reading the orders open when variants were enrolled".into(),
+        "enrolment" => "Enrolling variants".into(),
+        "unenrolment" => "Unenrolling a variant".into(),
+        "reconcile" => "Checking the books against Shopify".into(),
+        "rework" => "Re-ordering the queues after a settings change".into(),
+        other => other.to_string(),
+    }
 }

@@ -10,6 +10,7 @@ mod bounce;
 mod chart;
 mod emails;
 mod export;
+mod history;
 mod overview;
 mod session;
 mod settings;
