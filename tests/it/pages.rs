@@ -228,3 +228,29 @@ async fn the_backlog_exports_as_csv_in_fill_order_and_another_shops_token_gets_n
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variants_queue_is_shown_a_page_at_a_time_from_the_front_to_its_end() {
+    let s = shop_with_backlog(Backend::Embedded, 30).await;
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<td class=\"num\" data-label=\"Position\">")
+            .skip(1)
+            .map(|r| r.split('<').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let first = page_html(&s, &format!("/app/variants/{}", s.variant), &token(SHOP)).await;
+    let positions: Vec<String> = (1..=25).map(|p| p.to_string()).collect();
+    assert_eq!(rows(&first), positions);
+    // minijinja writes `/` as `&#x2f;` in attributes.
+    let next = first.split("href=\"").find(|h| h.contains("after=")).expect("a link to the next page");
+    let next = next.split('"').next().unwrap().replace("&#x2f;", "/").replace("#queue", "");
+    let second = page_html(&s, &next, &token(SHOP)).await;
+    let positions: Vec<String> = (26..=30).map(|p| p.to_string()).collect();
+    assert_eq!(rows(&second), positions, "the rest of the queue, numbered on from the first page");
+    assert!(second.contains("Back to the front"), "{second}");
+    assert!(!second.contains("after="), "no page after the last");
+    // A cursor this page did not give starts at the front.
+    let forged = page_html(&s, &format!("/app/variants/{}?after=bm90LWEtY3Vyc29y", s.variant), &token(SHOP)).await;
+    assert_eq!(rows(&forged).len(), 25);
+    s.stop().await;
+}

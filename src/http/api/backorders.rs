@@ -32,14 +32,14 @@ pub struct Page {
 
 /// Where the next page starts: a variant, and where in its queue (none: at its front).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor {
-    variant: u64,
-    after: Option<Resume>,
+pub(crate) struct Cursor {
+    pub variant: u64,
+    pub after: Option<Resume>,
 }
 
 impl Cursor {
     /// Opaque to clients: base64url of `variant`, then the fill key and the units ahead.
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut bytes = self.variant.to_be_bytes().to_vec();
         if let Some(r) = self.after {
             bytes.extend_from_slice(&r.key.encode());
@@ -48,7 +48,7 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
         let variant = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
         let after = match bytes.len() {

@@ -1,7 +1,7 @@
 //! The merchant's JSON API (SPEC 3.3), behind session tokens. Every handler reads the shop from
 //! the verified token and nowhere else, so a token of one shop can never reach another's data.
 
-mod backorders;
+pub(crate) mod backorders;
 pub(crate) mod dead_letters;
 mod enrol;
 mod enrolments;

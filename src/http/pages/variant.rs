@@ -1,18 +1,25 @@
-//! `GET /app/variants/{id}`: one managed variant: its figures, its settings as a form (sent to
-//! `PUT /api/variants/{id}`, each refused field's message next to it), and the front of its
-//! queue with positions and ETAs (one page, so the page costs the same at any depth).
+//! `GET /app/variants/{id}?after=…`: one managed variant: its figures, its settings as a form
+//! (sent to `PUT /api/variants/{id}`, each refused field's message next to it), and its queue
+//! with positions and ETAs a page at a time from the front (`after`: the cursor of the page
+//! before), so the page costs the same at any depth.
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::summary::VariantRow;
 use super::{Frame, PageSession, page, unavailable};
 use crate::books::key;
 use crate::books::queue::scan_page;
+use crate::http::api::backorders::Cursor;
 use crate::state::AppState;
 
-/// Waiting lines shown from the front of the queue.
-const FRONT: usize = 50;
+/// Waiting lines shown per page of the queue.
+const FRONT: usize = 25;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Query {
+    after: Option<String>,
+}
 
 #[derive(Debug, Serialize)]
 struct Values {
@@ -34,14 +41,21 @@ struct Line {
     eta: String,
 }
 
-pub(super) async fn show(session: PageSession, path: web::Path<u64>, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn show(
+    session: PageSession,
+    path: web::Path<u64>,
+    query: web::Query<Query>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let (shop, id) = (&session.shop, path.into_inner());
+    // A cursor of another variant, or none this page gave, starts at the front.
+    let after = query.after.as_deref().and_then(Cursor::parse).filter(|c| c.variant == id).and_then(|c| c.after);
     let record = match state.books.get(shop, key::Variant(id)).await {
         Ok(Some(record)) => record,
         Ok(None) => return super::not_found(&state, shop, "This variant is not managed by Backorder."),
         Err(e) => return unavailable(&e),
     };
-    let (mut front, more) = match scan_page(&state.books, shop, id, &record, None, FRONT).await {
+    let (mut front, more) = match scan_page(&state.books, shop, id, &record, after, FRONT).await {
         Ok(page) => page,
         Err(e) => return unavailable(&e),
     };
@@ -70,7 +84,9 @@ pub(super) async fn show(session: PageSession, path: web::Path<u64>, state: web:
     let row = VariantRow::of(id, &record);
     let frame = Frame::new(&state, shop, "/app/variants", "Variant");
     let ctx = serde_json::json!({
-        "frame": frame, "v": row, "values": values, "queue": queue, "more": more.is_some(),
+        "frame": frame, "v": row, "values": values, "queue": queue,
+        "next": more.map(|r| format!("/app/variants/{id}?after={}", Cursor { variant: id, after: Some(r) }.encode())),
+        "paged": after.is_some(),
         "front": FRONT, "action": format!("/api/variants/{id}"),
     });
     page(&state, shop, "pages/variant.html", ctx)
