@@ -196,7 +196,7 @@ async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_c
     cap.send_keys("5").await.unwrap();
     let supply = browser.client.find(Locator::Id("f-supply")).await.unwrap();
     supply.send_keys("2 2027-01-10\n4 2027-02-01").await.unwrap();
-    browser.client.find(Locator::Css("form.api-form [type=submit]")).await.unwrap().click().await.unwrap();
+    browser.press("form.api-form [type=submit]", Key::Enter).await;
     eventually("the plan saved", || async {
         let v = api().await;
         (v["cap"] == 5 && v["supply"].as_array().is_some_and(|b| b.len() == 2)).then_some(())
@@ -273,7 +273,7 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
     let name = s.app.app.state.books.get(SHOP, backorder::books::key::Order(order)).await.unwrap().unwrap().name;
     assert!(what.as_str().unwrap().contains(&format!("Tags and holds of {name}")), "{what}");
     browser.screenshot("activity-1280").await;
-    browser.client.find(Locator::Css("tbody tr form button")).await.unwrap().click().await.unwrap();
+    browser.press("tbody tr form button", Key::Enter).await;
     browser
         .until(
             "the row marked put back",
@@ -318,13 +318,10 @@ async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_
         .await;
     let expected: Vec<String> = beanies.iter().map(u64::to_string).collect();
     assert_eq!(found, expected.join(","), "both beanies, and not the managed runner");
-    browser
-        .until(
-            "the boxes ticked",
-            "document.querySelectorAll('input[name=variant]').forEach(b => b.click()); return true",
-        )
-        .await;
-    browser.client.find(Locator::Css("form.enrol-form [type=submit]")).await.unwrap().click().await.unwrap();
+    for id in &beanies {
+        browser.press(&format!("#pick-{id}"), Key::Space).await;
+    }
+    browser.press("form.enrol-form [type=submit]", Key::Enter).await;
     let status = browser
         .until(
             "the progress at its end",
@@ -374,8 +371,8 @@ async fn a_variant_is_unenrolled_from_its_page_only_once_the_merchant_ticks_that
             ),
         )
         .await;
-    let unenrol = browser.client.find(Locator::Css("#s-unenrol ~ form [type=submit]")).await.unwrap();
-    unenrol.click().await.unwrap();
+    let unenrol = "#s-unenrol ~ form [type=submit]";
+    browser.press(unenrol, Key::Enter).await;
     browser
         .until(
             "the tick asked for",
@@ -383,8 +380,8 @@ async fn a_variant_is_unenrolled_from_its_page_only_once_the_merchant_ticks_that
         )
         .await;
     assert_eq!(managed().await, 200, "not unenrolled without the tick");
-    browser.client.find(Locator::Id("f-unenrol")).await.unwrap().click().await.unwrap();
-    unenrol.click().await.unwrap();
+    browser.press("#f-unenrol", Key::Space).await;
+    browser.press(unenrol, Key::Enter).await;
     browser
         .until(
             "the form marked done",

@@ -60,7 +60,7 @@ async fn a_changed_template_is_previewed_with_a_waiting_order_sent_as_a_test_and
     assert_eq!(previewed, format!("Still coming: {order_name}"));
     browser.screenshot("emails-preview-1280").await;
 
-    browser.client.find(Locator::Css(".template-test")).await.unwrap().click().await.unwrap();
+    browser.press(".template-test", Key::Enter).await;
     let status = browser
         .until(
             "the test's status",

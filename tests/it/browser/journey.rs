@@ -47,8 +47,8 @@ async fn a_variant_found_in_the_catalogue_is_enrolled_planned_sold_previewed_and
             )
             .await;
         assert_eq!(found, json!([s.variant.to_string()]), "{store}");
-        browser.until("the box ticked", "document.querySelector('input[name=variant]').click(); return true").await;
-        browser.client.find(Locator::Css("form.enrol-form [type=submit]")).await.unwrap().click().await.unwrap();
+        browser.press(&format!("#pick-{}", s.variant), Key::Space).await;
+        browser.press("form.enrol-form [type=submit]", Key::Enter).await;
         let status = browser
             .until(
                 "the enrolment's end",

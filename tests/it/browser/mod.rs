@@ -161,6 +161,13 @@ impl Browser {
         self.until(&format!("the page {path}"), &loaded).await;
     }
 
+    /// Sends `key` to the element `css` names, as a keyboard would (Enter on a button presses
+    /// it, Space ticks a box): the forms are tested for use without a pointer.
+    pub async fn press(&self, css: &str, key: fantoccini::key::Key) {
+        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        element.send_keys(&char::from(key).to_string()).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+    }
+
     /// The page's widest content, in CSS pixels (no sideways scrolling when at most the viewport).
     pub async fn scroll_width(&self) -> u64 {
         self.client.execute("return document.documentElement.scrollWidth", vec![]).await.unwrap().as_u64().unwrap()
