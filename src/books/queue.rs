@@ -60,7 +60,9 @@ pub async fn scan_page(
     limit: usize,
 ) -> Result<(Vec<QueuedLine>, Option<Resume>), BookError> {
     // One line more than asked tells whether another page follows.
-    let mut lines = scan_from(books, shop, variant, record, after, Dates::Shop, |_, _, taken| taken <= limit).await?;
+    let chunk = (limit + 1).clamp(1, PAGE);
+    let mut lines =
+        scan_from(books, shop, variant, record, (after, chunk), Dates::Shop, |_, _, taken| taken <= limit).await?;
     if lines.len() <= limit {
         return Ok((lines, None));
     }
@@ -87,17 +89,18 @@ async fn scan_while(
     dates: Dates,
     go_on: impl Fn(&FillKey, u64) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
-    scan_from(books, shop, variant, record, None, dates, |key, ahead, _| go_on(key, ahead)).await
+    scan_from(books, shop, variant, record, (None, PAGE), dates, |key, ahead, _| go_on(key, ahead)).await
 }
 
 /// The queue after `after` (from the front without) while `go_on(next line's key, units ahead
-/// of it, lines taken so far)`.
+/// of it, lines taken so far)`, reading `chunk` lines a round trip (a page asks for what it
+/// shows, a scan of the whole queue for many).
 async fn scan_from(
     books: &Books,
     shop: &str,
     variant: u64,
     record: &VariantRecord,
-    after: Option<Resume>,
+    (after, chunk): (Option<Resume>, usize),
     dates: Dates,
     go_on: impl Fn(&FillKey, u64, usize) -> bool,
 ) -> Result<Vec<QueuedLine>, BookError> {
@@ -116,7 +119,7 @@ async fn scan_from(
         None => (0, Bound::Included(boundary)),
     };
     'pages: loop {
-        let page = books.lines(shop, variant, from, PAGE).await?;
+        let page = books.lines(shop, variant, from, chunk).await?;
         for (key, qty) in &page {
             if !go_on(key, ahead, queue.len()) {
                 break 'pages;
@@ -137,7 +140,7 @@ async fn scan_from(
             ahead += u64::from(backordered);
         }
         match page.last() {
-            Some((last, _)) if page.len() == PAGE => from = Bound::Excluded(*last),
+            Some((last, _)) if page.len() == chunk => from = Bound::Excluded(*last),
             _ => break,
         }
     }
