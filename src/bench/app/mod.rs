@@ -1,7 +1,7 @@
 //! `backorder bench app`: the merchant app's pages, server-rendered, at several backlog depths.
 //! For each depth: a fresh namespace, one managed variant with that many waiting lines (written
-//! straight to the books, every line backordered), the service in this process on loopback, and
-//! each page requested in turn. The ceiling is the shallowest depth of the same run: a page's
+//! straight to the books, every line backordered) and a service in this process on loopback;
+//! then each page is requested from every depth's service in turn. The ceiling is the shallowest depth of the same run: a page's
 //! speed at the deepest must be at least half of it (SPEC 11: a page costs the same at any
 //! depth). With Chromium and chromedriver on the machine, the overview's Largest Contentful
 //! Paint and Cumulative Layout Shift are measured too (`vitals`).
@@ -77,8 +77,9 @@ async fn bench(args: &AppArgs) -> Result<bool, String> {
     if args.loads > 0 && browser.is_none() {
         eprintln!("no chromium/chromedriver on this machine: LCP and CLS are not measured");
     }
-    let mut pages = Vec::new();
-    let mut vitals = Vec::new();
+    // Every depth's service runs at once and the requests take turns between them, so a
+    // moment of noise on the machine falls on every depth alike, not on one depth's figures.
+    let mut services = Vec::new();
     for &depth in &args.depths {
         let name = format!("app-bench-{run:08x}-{depth}");
         let url = match &parsed {
@@ -89,30 +90,35 @@ async fn bench(args: &AppArgs) -> Result<bool, String> {
         let started = Instant::now();
         let app = start(&url, &name, &devshop).await?;
         fill_waiting(&app, depth, args.seed).await?;
-        eprintln!("depth {depth}: {depth} waiting lines in {:.1}s; measuring", started.elapsed().as_secs_f64());
-        let http = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
-        let secret = app.state.settings.api_secret().to_string();
-        for (page, path) in PAGES {
-            let path = path.replace("{variant}", &VARIANT.to_string());
-            if depth == args.depths[0] {
-                // The process's first pages warm what every later depth finds warm (allocator,
-                // template caches, connections): unmeasured, so the ceiling is not a cold start.
-                measure(&http, &app.url(), &path, &secret, args.requests).await?;
-            }
-            let samples = measure(&http, &app.url(), &path, &secret, args.requests).await?;
-            pages.push(PageResult { page, depth, samples });
+        eprintln!("depth {depth}: {depth} waiting lines in {:.1}s", started.elapsed().as_secs_f64());
+        services.push(Service { depth, url, name, app });
+    }
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
+    let mut pages = Vec::new();
+    for (page, path) in PAGES {
+        let path = path.replace("{variant}", &VARIANT.to_string());
+        // Unmeasured first: what the process warms once (allocator, caches, connections).
+        interleaved(&http, &services, &path, args.requests / 2).await?;
+        for (samples, s) in interleaved(&http, &services, &path, args.requests).await?.into_iter().zip(&services) {
+            pages.push(PageResult { page, depth: s.depth, samples });
         }
-        if let Some(browser) = &browser {
+    }
+    let mut vitals = Vec::new();
+    if let Some(browser) = &browser {
+        for s in &services {
             let mut loads = Vec::new();
             for _ in 0..args.loads {
-                let token = crate::auth::session_token::mint(SHOP, API_KEY, secret.as_bytes());
-                let url = format!("{}/app?shop={SHOP}&id_token={token}", app.url());
+                let token =
+                    crate::auth::session_token::mint(SHOP, API_KEY, s.app.state.settings.api_secret().as_bytes());
+                let url = format!("{}/app?shop={SHOP}&id_token={token}", s.app.url());
                 loads.push(browser.load(&url).await?);
             }
-            vitals.push(Vitals { depth, loads });
+            vitals.push(Vitals { depth: s.depth, loads });
         }
-        app.stop().await;
-        super::ledger::remove(&parsed, &url, &name).await.unwrap_or_else(|e| eprintln!("depth {depth}: {e}"));
+    }
+    for s in services {
+        s.app.stop().await;
+        super::ledger::remove(&parsed, &s.url, &s.name).await.unwrap_or_else(|e| eprintln!("depth {}: {e}", s.depth));
     }
     if let Some(browser) = browser {
         browser.stop().await;
@@ -170,36 +176,40 @@ async fn fill_waiting(app: &App, depth: usize, seed: u64) -> Result<(), String> 
     Ok(())
 }
 
-/// `requests` reads of `path` (after a tenth as many unmeasured), each with a session token in
-/// its URL as the admin's navigation sends it; latencies in microseconds.
-async fn measure(
+/// One depth's service and where its data lives.
+struct Service {
+    depth: usize,
+    url: String,
+    name: String,
+    app: App,
+}
+
+/// `requests` reads of `path` from each service in turn, each with a fresh session token in its
+/// URL as the admin's navigation sends it; per service, the sorted latencies in microseconds.
+async fn interleaved(
     http: &reqwest::Client,
-    base: &str,
+    services: &[Service],
     path: &str,
-    secret: &str,
     requests: u64,
-) -> Result<Vec<u32>, String> {
-    let mut samples = Vec::with_capacity(requests as usize);
-    let mut token = (crate::auth::session_token::mint(SHOP, API_KEY, secret.as_bytes()), Instant::now());
-    for i in 0..requests + requests / 10 {
-        // A token lives a minute: a fresh one well before then.
-        if token.1.elapsed() > Duration::from_secs(30) {
-            token = (crate::auth::session_token::mint(SHOP, API_KEY, secret.as_bytes()), Instant::now());
-        }
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{path}{sep}shop={SHOP}&id_token={}", token.0);
-        let t = Instant::now();
-        let resp = http.get(&url).send().await.map_err(|e| format!("{path}: {e}"))?;
-        let status = resp.status();
-        resp.bytes().await.map_err(|e| format!("{path}: {e}"))?;
-        let us = t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-        if !status.is_success() {
-            return Err(format!("{path}: HTTP {status}"));
-        }
-        if i >= requests / 10 {
-            samples.push(us);
+) -> Result<Vec<Vec<u32>>, String> {
+    let mut samples = vec![Vec::with_capacity(requests as usize); services.len()];
+    let sep = if path.contains('?') { '&' } else { '?' };
+    for _ in 0..requests {
+        for (s, out) in services.iter().zip(samples.iter_mut()) {
+            let token = crate::auth::session_token::mint(SHOP, API_KEY, s.app.state.settings.api_secret().as_bytes());
+            let url = format!("{}{path}{sep}shop={SHOP}&id_token={token}", s.app.url());
+            let t = Instant::now();
+            let resp = http.get(&url).send().await.map_err(|e| format!("{path}: {e}"))?;
+            let status = resp.status();
+            resp.bytes().await.map_err(|e| format!("{path}: {e}"))?;
+            out.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+            if !status.is_success() {
+                return Err(format!("{path} at depth {}: HTTP {status}", s.depth));
+            }
         }
     }
-    samples.sort_unstable();
+    for out in &mut samples {
+        out.sort_unstable();
+    }
     Ok(samples)
 }
