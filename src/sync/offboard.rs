@@ -49,3 +49,30 @@ pub async fn clear_book(
     }
     Ok(Some(serde_json::json!({ "lines_cleared": cleared })))
 }
+
+/// "Remove everything" (SPEC 9): every managed variant unenrolled and its book cleared, one after
+/// another, as one job whose progress counts the variants.
+pub async fn unenrol_all(
+    state: Arc<AppState>,
+    progress: Progress,
+    shop: String,
+) -> Result<Option<serde_json::Value>, String> {
+    let managed = state.books.get_or_default(&shop, crate::books::key::Variants).await.map_err(|e| e.to_string())?;
+    let total = managed.len() as u64;
+    progress.set(0, total).await.map_err(|e| e.to_string())?;
+    let (mut unenrolled, mut cleared) = (0u64, 0u64);
+    for (done, variant) in managed.into_iter().enumerate() {
+        if unenrol(&state, &shop, variant).await.map_err(|e| e.to_string())? {
+            unenrolled += 1;
+        }
+        loop {
+            let n = clear_lines(&state.books, &shop, variant, PAGE).await.map_err(|e| e.to_string())?;
+            cleared += n as u64;
+            if n < PAGE {
+                break;
+            }
+        }
+        progress.set(done as u64 + 1, total).await.map_err(|e| e.to_string())?;
+    }
+    Ok(Some(serde_json::json!({ "variants_unenrolled": unenrolled, "lines_cleared": cleared })))
+}

@@ -97,3 +97,38 @@ async fn a_bulk_enrolment_with_a_bad_field_is_refused_naming_it_and_enrols_nothi
     assert_eq!(variant(&s, s.variant).await.0, 404, "nothing enrolled");
     s.stop().await;
 }
+
+/// "Remove everything" (SPEC 9): every managed variant unenrolled as one job, each given back
+/// its policy from before, its orders their tags and holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_everything_unenrols_every_variant_and_gives_the_store_back() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let mut s = Setup::start(backend, 0, "50", &[]).await;
+        let jacket = s.world(|w| w.add_variant("Rain Jacket", 0, Policy::Deny));
+        s.enrol(json!({"enabled": true, "lead_time_days": 10})).await;
+        let resp =
+            crate::api::put(&s.app, &format!("/api/variants/{jacket}"), &token(SHOP), json!({"enabled": true})).await;
+        assert_eq!(resp.status(), 200);
+        crate::support::eventually("both selling on backorder", || async {
+            let both = s.world(|w| [s.variant, jacket].iter().all(|v| w.variants[v].policy == Policy::Continue));
+            both.then_some(())
+        })
+        .await;
+        let order = s.order(2).await;
+        s.settled().await;
+        assert_eq!(s.tags(order), ["backorder"]);
+
+        let resp = s.app.client.delete(s.app.url("/api/enrolments")).bearer_auth(token(SHOP)).send().await.unwrap();
+        assert_eq!(resp.status(), 202);
+        let job = finished(&s, resp.json::<Value>().await.unwrap()["job"].as_u64().unwrap()).await;
+        assert_eq!((job["done"].as_u64(), job["total"].as_u64()), (Some(2), Some(2)), "{job}");
+        assert_eq!(job["summary"]["variants_unenrolled"], 2, "{job}");
+        s.settled().await;
+        for id in [s.variant, jacket] {
+            assert_eq!(variant(&s, id).await.0, 404, "variant {id} no longer managed");
+            assert_eq!(s.world(|w| w.variants[&id].policy), Policy::Deny, "variant {id}: its policy from before");
+        }
+        assert!(s.tags(order).is_empty() && s.holds(order).is_empty(), "the order is given back");
+        s.stop().await;
+    }
+}

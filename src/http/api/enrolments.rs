@@ -127,3 +127,14 @@ async fn search(state: &AppState, shop: &str, query: &str) -> Result<Vec<u64>, S
     let token = crate::sync::reconcile::installed_token(state, shop).await.map_err(|e| e.to_string())?;
     crate::platform::reads::variant_ids(&state.platform, shop, &token, query).await.map_err(|e| e.to_string())
 }
+
+/// `DELETE /api/enrolments`: "remove everything" (SPEC 9): every managed variant unenrolled, its
+/// policy from before given back, our tags, holds and dates taken off, as one job. 202 with it.
+pub async fn remove_all(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let shop = session.shop.clone();
+    let id = jobs::start(state.into_inner(), &session.shop, "removal", move |state, progress| {
+        crate::sync::offboard::unenrol_all(state, progress, shop)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(json!({ "job": id })))
+}

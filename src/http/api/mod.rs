@@ -64,8 +64,11 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     .resource(
         "/api/enrolments",
         token,
-        &[M::POST],
-        web::resource("/api/enrolments").app_data(json_body(ENROLMENTS_BODY)).route(web::post().to(enrolments::create)),
+        &[M::POST, M::DELETE],
+        web::resource("/api/enrolments")
+            .app_data(json_body(ENROLMENTS_BODY))
+            .route(web::post().to(enrolments::create))
+            .route(web::delete().to(enrolments::remove_all)),
     )
     .resource(
         "/api/templates/{kind}/preview",

@@ -151,6 +151,7 @@ fn job_label(kind: &str) -> String {
         "onboarding" => "Reading the orders open when variants were enrolled".into(),
         "enrolment" => "Enrolling variants".into(),
         "unenrolment" => "Unenrolling a variant".into(),
+        "removal" => "Removing everything the app put on the store".into(),
         "reconcile" => "Checking the books against Shopify".into(),
         "rework" => "Re-ordering the queues after a settings change".into(),
         other => other.to_string(),
