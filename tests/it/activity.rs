@@ -47,3 +47,32 @@ async fn the_activity_page_tells_the_changes_made_on_shopify_the_emails_sent_and
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_says_what_needs_the_merchant_a_change_put_aside_and_an_email_that_failed() {
+    let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
+    let html = page_html(&s, "/app", &token(SHOP)).await;
+    assert!(html.contains("Nothing needs you now."), "{html}");
+    let bad = crate::support::webhooks::Delivery::new("orders/create", br#"{"id": "not a number"}"#.to_vec());
+    assert_eq!(s.app.deliver(&bad).await.status(), 200);
+    eventually("the bad order dead-lettered", || async {
+        (!s.app.store.dead_letters(10).await.ok()?.is_empty()).then_some(())
+    })
+    .await;
+    // The shop's own "ready" email, saved, then failing when sent.
+    let saved = json!({"templates": {"ready": {"subject": "s", "text": "t", "html": "h"}}});
+    assert_eq!(crate::api::put(&s.app, "/api/settings", &token(SHOP), saved).await.status(), 200);
+    let template = backorder::shop::Template { subject: "s".into(), text: "t".into(), html: "h".into() };
+    let error = backorder::notify::templates::TemplateError {
+        kind: "ready".into(),
+        part: "html",
+        line: Some(1),
+        message: "undefined value".into(),
+    };
+    backorder::notify::template_failures::record(&s.app.app.state, SHOP, &template, &error).await.unwrap();
+    let html = page_html(&s, "/app", &token(SHOP)).await;
+    assert!(html.contains("One change could not be done and waits for you to put back"), "{html}");
+    assert!(html.contains("Your “ready” email failed when it was sent"), "{html}");
+    assert!(html.contains("kind=ready"), "a link to the email: {html}");
+    s.stop().await;
+}

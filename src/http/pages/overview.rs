@@ -63,6 +63,10 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         };
         needs.push(Need { text, href: "/app/variants?filter=capped".into() });
     }
+    match other_needs(state, shop).await {
+        Ok(more) => needs.extend(more),
+        Err(e) => return unavailable(&e),
+    }
     let mut top: Vec<&VariantRow> = rows.iter().filter(|r| r.waiting > 0).collect();
     top.sort_by(|a, b| b.waiting.cmp(&a.waiting).then(a.id.cmp(&b.id)));
     top.truncate(TOP);
@@ -100,4 +104,55 @@ async fn backlog_chart(
     }
     let points: Vec<(time::Date, u64)> = totals.into_iter().collect();
     Ok(chart::backlog(&points))
+}
+
+/// What else needs the merchant: changes put aside, emails of theirs that failed, and this
+/// week's repairs and changes by people (each a link to where it is told in full).
+async fn other_needs(state: &AppState, shop: &str) -> Result<Vec<Need>, crate::books::BookError> {
+    let mut needs = Vec::new();
+    let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_string() } else { format!("{n} {many}") };
+    match crate::http::api::dead_letters::of_shop(state, shop).await {
+        Ok(dead) if !dead.is_empty() => needs.push(Need {
+            text: format!(
+                "{} could not be done and {} for you to put back",
+                plural(dead.len(), "One change", "changes"),
+                if dead.len() == 1 { "waits" } else { "wait" }
+            ),
+            href: "/app/activity#failed".into(),
+        }),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(shop, error = %e, "pages: the dead letters could not be read"),
+    }
+    let reads = state
+        .books
+        .read(shop, &[crate::store::Record::Settings, crate::store::Record::Drift, crate::store::Record::ByPeople])
+        .await?;
+    let settings = reads.get(key::Settings)?.unwrap_or_default();
+    for kind in settings.template_failures.keys() {
+        needs.push(Need {
+            text: format!("Your “{kind}” email failed when it was sent; customers got the built-in one"),
+            href: format!("/app/emails?kind={kind}"),
+        });
+    }
+    let week_ago = crate::store::now_ms().saturating_sub(7 * 24 * 3600 * 1000);
+    let drift = reads.get(crate::sync::drift::DriftKey)?.unwrap_or_default();
+    let repairs = drift.repairs.iter().filter(|r| r.at_ms >= week_ago).count();
+    if repairs > 0 {
+        needs.push(Need {
+            text: format!(
+                "The daily check put things right {} this week: webhooks were missed",
+                plural(repairs, "once", "times")
+            ),
+            href: "/app/activity#repairs".into(),
+        });
+    }
+    let people = reads.get(crate::effects::people::ByPeopleKey)?.unwrap_or_default();
+    let undone = people.changes.iter().filter(|u| u.at_ms >= week_ago).count();
+    if undone > 0 {
+        needs.push(Need {
+            text: format!("{} of the app's were undone by hand this week", plural(undone, "One change", "changes")),
+            href: "/app/activity#people".into(),
+        });
+    }
+    Ok(needs)
 }
