@@ -52,6 +52,10 @@ pub struct OrderRecord {
     /// or retrying) updates the lines, and brings back no contact and no customer tags.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub redacted: bool,
+    /// The class the merchant gave the order by hand (SPEC 11: a line moved ahead in its queue),
+    /// which wins over its customer's tags until taken back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_override: Option<i32>,
 }
 
 impl OrderRecord {
@@ -64,7 +68,13 @@ impl OrderRecord {
             lines: state.lines.clone(),
             customer_tags: state.customer_tags.clone(),
             redacted: false,
+            priority_override: None,
         }
+    }
+
+    /// The class the order fills in: the merchant's by hand, else its customer's tags'.
+    pub fn class(&self, rules: &ShopRules) -> i32 {
+        self.priority_override.unwrap_or_else(|| rules.priority(&self.customer_tags))
     }
 
     pub fn key(&self, order_id: u64, line_id: u64) -> FillKey {
@@ -108,7 +118,12 @@ pub fn plan_order(
     if old.is_some_and(|o| o.version >= new.version) {
         return None;
     }
-    let record = OrderRecord::from_state(new, rules);
+    let mut record = OrderRecord::from_state(new, rules);
+    // A class given by hand stays through the order's later states.
+    if let Some(class) = old.and_then(|o| o.priority_override) {
+        record.priority_override = Some(class);
+        record.priority = class;
+    }
     let changes = line_changes(new.order_id, old, &record, &managed);
     let (taken, taken_new) = match old {
         Some(_) => (taken_changes(old, &record, &managed), BTreeMap::new()),
@@ -147,11 +162,29 @@ pub fn plan_rekey(
     rules: &ShopRules,
     managed: impl Fn(u64) -> bool,
 ) -> Option<OrderPlan> {
-    let priority = rules.priority(&old.customer_tags);
+    let priority = old.class(rules);
     if priority == old.priority {
         return None;
     }
     let record = OrderRecord { priority, ..old.clone() };
+    let changes = line_changes(order_id, Some(old), &record, &managed);
+    Some(OrderPlan { record, changes, taken: BTreeMap::new(), taken_new: BTreeMap::new() })
+}
+
+/// The order given the class `by_hand` (`None`: back to its customer's tags'), or `None` when
+/// that changes nothing.
+pub fn plan_override(
+    order_id: u64,
+    old: &OrderRecord,
+    by_hand: Option<i32>,
+    rules: &ShopRules,
+    managed: impl Fn(u64) -> bool,
+) -> Option<OrderPlan> {
+    let record = OrderRecord { priority_override: by_hand, ..old.clone() };
+    let record = OrderRecord { priority: record.class(rules), ..record };
+    if record == *old {
+        return None;
+    }
     let changes = line_changes(order_id, Some(old), &record, &managed);
     Some(OrderPlan { record, changes, taken: BTreeMap::new(), taken_new: BTreeMap::new() })
 }
@@ -260,6 +293,22 @@ mod tests {
         let changes = &rekeyed.changes[&7];
         assert!(changes.iter().any(|c| c.key.priority == 0 && c.old == 2 && c.new == 0));
         assert!(changes.iter().any(|c| c.key.priority == 10 && c.old == 0 && c.new == 2));
+    }
+
+    #[test]
+    fn a_class_given_by_hand_wins_over_tags_stays_through_updates_and_can_be_taken_back() {
+        let r = rules();
+        let first = plan_order(&order(1, &[], &[(1, 7, 2)]), None, &r, |_| true).unwrap();
+        let ahead = plan_override(1, &first.record, Some(50), &r, |_| true).unwrap();
+        assert_eq!((ahead.record.priority, ahead.record.priority_override), (50, Some(50)));
+        assert!(ahead.changes[&7].iter().any(|c| c.key.priority == 50 && c.new == 2));
+        // A later state of the order (now from a VIP) keeps the merchant's class.
+        let later = plan_order(&order(2, &["VIP"], &[(1, 7, 2)]), Some(&ahead.record), &r, |_| true).unwrap();
+        assert_eq!(later.record.priority, 50);
+        assert!(plan_rekey(1, &later.record, &r, |_| true).is_none(), "a rules change leaves it");
+        assert!(plan_override(1, &later.record, Some(50), &r, |_| true).is_none(), "the same again: nothing");
+        let back = plan_override(1, &later.record, None, &r, |_| true).unwrap();
+        assert_eq!((back.record.priority, back.record.priority_override), (10, None), "its tags' class again");
     }
 
     #[test]

@@ -13,7 +13,8 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 25] = [
+const NUMBERS: [&str; 26] = [
+    "front_class",
     "j.done",
     "j.total",
     "chart.width",
@@ -152,8 +153,9 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "frame": frame(),
                 "v": {"id": 7, "name": hostile("v.name"), "tone": hostile("v.tone"), "status": hostile("v.status"),
                       "waiting": 3, "available": -3, "cap": hostile("v.cap")},
-                "queue": [{"position": 1, "order_name": hostile("l.order_name"), "units": 2, "eta": hostile("l.eta")}],
-                "next": hostile("next"), "paged": true, "front": 50, "action": hostile("action"),
+                "queue": [{"position": 1, "order_name": hostile("l.order_name"), "units": 2, "eta": hostile("l.eta"),
+                           "priority_action": hostile("l.priority_action"), "by_hand": true}],
+                "front_class": 11, "next": hostile("next"), "paged": true, "front": 50, "action": hostile("action"),
                 "values": {"enabled": true, "discontinued": false, "cap": hostile("values.cap"), "supply_cap": true,
                            "lead_time_days": hostile("values.lead_time_days"), "handling_days": 2,
                            "supply": hostile("values.supply")},
@@ -164,6 +166,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "v.status",
                 "v.cap",
                 "l.order_name",
+                "l.priority_action",
                 "next",
                 "l.eta",
                 "action",

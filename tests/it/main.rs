@@ -46,6 +46,7 @@ mod paging;
 mod platform;
 mod platform_cost;
 mod platform_schema;
+mod priority;
 mod privacy;
 mod privacy_customers;
 mod proxy;

@@ -128,6 +128,7 @@ pub async fn fill(books: &Books, shop: &str, open: &[Open]) -> Result<i64, Strin
                 lines: vec![o.line(o.qty)],
                 customer_tags: Vec::new(),
                 redacted: false,
+                priority_override: None,
             };
             change = change.put(key::Order(o.order_id), &record).line(VARIANT, o.key(), 0, o.qty);
         }

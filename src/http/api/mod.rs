@@ -9,6 +9,7 @@ mod error;
 mod jobs;
 mod onboarding;
 mod preview;
+mod priority;
 pub(crate) mod queue;
 mod session;
 mod settings;
@@ -26,6 +27,8 @@ pub use session::ShopSession;
 
 /// The largest settings body: every email template at its largest, with room for the rest.
 const SETTINGS_BODY: usize = 1024 * 1024;
+/// The largest priority body: one small field.
+const PRIORITY_BODY: usize = 4 * 1024;
 /// The largest template body: its three parts at their largest.
 const TEMPLATE_BODY: usize = 256 * 1024;
 /// The largest body of a variant's settings: a supply plan of a few hundred batches.
@@ -85,6 +88,14 @@ pub(super) fn routes(r: &mut Routes<'_>) {
         web::resource("/api/templates/{kind}/test")
             .app_data(json_body(TEMPLATE_BODY))
             .route(web::post().to(templates::send_test)),
+    )
+    .resource(
+        "/api/orders/{order_id}/priority",
+        token,
+        &[M::PUT],
+        web::resource("/api/orders/{order_id}/priority")
+            .app_data(json_body(PRIORITY_BODY))
+            .route(web::put().to(priority::update)),
     )
     .route(M::GET, "/api/jobs/{id}", token, jobs::show)
     .route(M::POST, "/api/dead-letters/{id}/replay", token, dead_letters::replay)

@@ -33,6 +33,8 @@
         return raw === "" ? null : isNaN(Number(raw)) ? raw : Number(raw);
       case "text-or-null":
         return raw === "" ? null : raw;
+      case "null":
+        return null;
       case "choice":
         return field.checked ? field.dataset.on : field.dataset.off;
       case "batches":
@@ -310,6 +312,20 @@
           window.shopify.toast.show(form.dataset.saved || "Saved");
         }
         form.dispatchEvent(new CustomEvent("api-saved", { bubbles: true, detail: answer }));
+        if (form.dataset.reload) {
+          // What the change moved (a queue) is shown again, with a fresh session token.
+          const url = new URL(window.location.href);
+          if (window.shopify) {
+            url.searchParams.set("id_token", await window.shopify.idToken());
+          }
+          url.hash = form.dataset.reload;
+          if (url.href.split("#")[0] === window.location.href.split("#")[0]) {
+            window.location.reload();
+          } else {
+            window.location.assign(url.toString());
+          }
+          return;
+        }
         if (form.dataset.done) {
           // A one-time action (putting a dead letter back): the form becomes what it did.
           const done = document.createElement("span");

@@ -11,7 +11,9 @@ use super::{Frame, PageSession, page, unavailable};
 use crate::books::key;
 use crate::books::queue::scan_page;
 use crate::http::api::backorders::Cursor;
+use crate::ledger::rules::{OrderRecord, ShopRules};
 use crate::state::AppState;
+use crate::store::Record;
 
 /// Waiting lines shown per page of the queue.
 const FRONT: usize = 25;
@@ -39,6 +41,10 @@ struct Line {
     order_name: String,
     units: u32,
     eta: String,
+    /// `PUT` here moves the order ahead (or gives it back its tags' class).
+    priority_action: String,
+    /// The merchant gave the order its class by hand.
+    by_hand: bool,
 }
 
 pub(super) async fn show(
@@ -55,20 +61,33 @@ pub(super) async fn show(
         Ok(None) => return super::not_found(&state, shop, "This variant is not managed by Backorder."),
         Err(e) => return unavailable(&e),
     };
-    let (mut front, more) = match scan_page(&state.books, shop, id, &record, after, FRONT).await {
+    let (front, more) = match scan_page(&state.books, shop, id, &record, after, FRONT).await {
         Ok(page) => page,
         Err(e) => return unavailable(&e),
     };
-    if crate::http::api::queue::name_orders(&state.books, shop, &mut front).await.is_err() {
-        tracing::warn!(shop, variant = id, "pages: the queue's order names could not be read");
-    }
+    let (orders, rules) = match orders_of(&state, shop, &front).await {
+        Ok(read) => read,
+        Err(e) => return unavailable(&e),
+    };
+    // "Fill first" gives a class above every class the shop's tags give and every one in this
+    // queue: the order goes to the front, and the stock that comes goes to it first.
+    let tags_top = rules.priority_tags.values().copied().max().unwrap_or(0).max(0);
+    let front_class = front.iter().map(|l| l.key.priority).max().unwrap_or(0).max(tags_top).saturating_add(1);
     let queue: Vec<Line> = front
         .into_iter()
-        .map(|l| Line {
-            position: l.position,
-            order_name: if l.order_name.is_empty() { format!("Order {}", l.order_id) } else { l.order_name },
-            units: l.backordered,
-            eta: l.eta.unwrap_or_else(|| "not known yet".into()),
+        .map(|l| {
+            let order = orders.get(&l.order_id);
+            Line {
+                position: l.position,
+                order_name: order
+                    .map(|o| o.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| format!("Order {}", l.order_id)),
+                units: l.backordered,
+                priority_action: format!("/api/orders/{}/priority", l.order_id),
+                by_hand: order.is_some_and(|o| o.priority_override.is_some()),
+                eta: l.eta.unwrap_or_else(|| "not known yet".into()),
+            }
         })
         .collect();
     let s = &record.settings;
@@ -84,10 +103,28 @@ pub(super) async fn show(
     let row = VariantRow::of(id, &record);
     let frame = Frame::new(&state, shop, "/app/variants", "Variant");
     let ctx = serde_json::json!({
-        "frame": frame, "v": row, "values": values, "queue": queue,
+        "frame": frame, "v": row, "values": values, "queue": queue, "front_class": front_class,
         "next": more.map(|r| format!("/app/variants/{id}?after={}", Cursor { variant: id, after: Some(r) }.encode())),
         "paged": after.is_some(),
         "front": FRONT, "action": format!("/api/variants/{id}"),
     });
     page(&state, shop, "pages/variant.html", ctx)
+}
+
+/// The orders of a page of the queue, by id, and the shop's rules, in one read.
+async fn orders_of(
+    state: &AppState,
+    shop: &str,
+    lines: &[crate::books::queue::QueuedLine],
+) -> Result<(std::collections::HashMap<u64, OrderRecord>, ShopRules), crate::books::BookError> {
+    let mut records: Vec<Record> = lines.iter().map(|l| Record::Order(l.order_id)).collect();
+    records.push(Record::Rules);
+    let reads = state.books.read(shop, &records).await?;
+    let mut orders = std::collections::HashMap::new();
+    for l in lines {
+        if let Some(order) = reads.get(key::Order(l.order_id))? {
+            orders.insert(l.order_id, order);
+        }
+    }
+    Ok((orders, reads.get(key::Rules)?.unwrap_or_default()))
 }

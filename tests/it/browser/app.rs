@@ -180,6 +180,19 @@ async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_c
     assert_eq!(api().await["backordered_units"], 3, "a preview changes nothing");
     browser.screenshot("variant-1280").await;
 
+    // The second order moved ahead by hand, from the keyboard: the page shows it first.
+    let names =
+        "return [...document.querySelectorAll('#queue ~ .table-wrap tbody tr th')].map(t => t.textContent.trim())";
+    let before: Vec<String> = serde_json::from_value(browser.until("the orders' names", names).await).unwrap();
+    browser.press("#queue ~ .table-wrap tbody tr:nth-child(2) form button", Key::Enter).await;
+    let moved = format!(
+        "const n = [...document.querySelectorAll('#queue ~ .table-wrap tbody tr th')].map(t => t.textContent.trim()); \
+         return n.length === 2 && n[0].startsWith({:?}) && n[0].includes('Moved by hand') && n",
+        before[1]
+    );
+    browser.until("the moved order first", &moved).await;
+    assert_eq!(api().await["queue"][0]["backordered"], 1, "the 1-unit order fills first now");
+
     let cap = browser.client.find(Locator::Id("f-cap")).await.unwrap();
     cap.clear().await.unwrap();
     cap.send_keys(&format!("-1{}", char::from(Key::Enter))).await.unwrap();
@@ -196,7 +209,7 @@ async fn a_variants_page_shows_who_waits_previews_a_receipt_refuses_a_negative_c
     cap.send_keys("5").await.unwrap();
     let supply = browser.client.find(Locator::Id("f-supply")).await.unwrap();
     supply.send_keys("2 2027-01-10\n4 2027-02-01").await.unwrap();
-    browser.press("form.api-form [type=submit]", Key::Enter).await;
+    browser.press("#variant-settings [type=submit]", Key::Enter).await;
     eventually("the plan saved", || async {
         let v = api().await;
         (v["cap"] == 5 && v["supply"].as_array().is_some_and(|b| b.len() == 2)).then_some(())

@@ -26,7 +26,7 @@ fn day(offset: i64) -> String {
 
 /// The queue's rows on the variant's page, as "position order units eta" each.
 const QUEUE_ROWS: &str = "const rows = [...document.querySelectorAll('#queue ~ .table-wrap tbody tr')]; \
-     return rows.map(r => [...r.cells].map(c => c.textContent.trim()).join(' '));";
+     return rows.map(r => [...r.cells].slice(0, 4).map(c => c.textContent.trim()).join(' '));";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_variant_found_in_the_catalogue_is_enrolled_planned_sold_previewed_and_restocked_from_its_page() {

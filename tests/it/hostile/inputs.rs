@@ -32,6 +32,7 @@ const FIELDS: &[&str] = &[
     "owner_email",
     "templates",
     "subject",
+    "priority",
     "text",
     "html",
     "reminder_days",

@@ -35,7 +35,7 @@ fn body_limit(route: &Route) -> Option<usize> {
         ("PUT", "/api/variants/{variant_id}") => Some(64 * 1024),
         ("POST", "/api/enrolments") => Some(256 * 1024),
         ("POST", "/api/templates/{kind}/preview") | ("POST", "/api/templates/{kind}/test") => Some(256 * 1024),
-        ("DELETE", "/api/enrolments") => Some(4 * 1024),
+        ("DELETE", "/api/enrolments") | ("PUT", "/api/orders/{order_id}/priority") => Some(4 * 1024),
         ("POST", "/status/{token}/cancel") => Some(16 * 1024),
         ("POST", "/operator/dlq/replay")
         | ("POST", "/operator/reconcile")
