@@ -12,6 +12,7 @@ pub mod daily;
 mod error;
 pub mod key;
 mod lease;
+pub mod log;
 pub mod queue;
 mod queue_cache;
 mod reads;

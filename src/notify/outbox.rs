@@ -154,7 +154,7 @@ pub async fn deliver(state: &AppState, shop: &str, mailbox: Mailbox) -> Result<b
 /// Keeps a sent email in the shop's activity log: its kind and order, never its address.
 async fn note_sent(state: &AppState, shop: &str, mailbox: Mailbox, occasion: &str) {
     let kind = occasion.split('-').next().unwrap_or(occasion);
-    let entry = crate::effects::log::Entry {
+    let entry = crate::books::log::Entry {
         at_ms: crate::store::now_ms(),
         what: format!("email:{kind}"),
         order_id: match mailbox {
@@ -164,7 +164,7 @@ async fn note_sent(state: &AppState, shop: &str, mailbox: Mailbox, occasion: &st
         variant_id: None,
         detail: String::new(),
     };
-    if let Err(e) = crate::effects::log::append(&state.books, shop, vec![entry]).await {
+    if let Err(e) = crate::books::log::append(&state.books, shop, vec![entry]).await {
         tracing::warn!(shop, error = %e, "notify: the activity log was not written");
     }
 }

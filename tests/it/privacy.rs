@@ -74,7 +74,7 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
         let month =
             backorder::books::key::Daily { variant: s.variant, month: backorder::ledger::daily::month_of(today) };
         assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_some(), "a daily record before");
-        let log = backorder::effects::log::LogKey;
+        let log = backorder::books::log::LogKey;
         assert!(s.app.app.state.books.get(SHOP, log).await.unwrap().is_some(), "an activity log before");
         let other_before = visible(&s.app.store, OTHER).await;
         let other_keys_before = other_redis_entries(&store);

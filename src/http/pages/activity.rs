@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::history::{self, Names, Row};
 use super::{Frame, PageSession, page};
 use crate::books::BookError;
-use crate::effects::log::LogKey;
+use crate::books::log::LogKey;
 use crate::effects::people::ByPeopleKey;
 use crate::state::AppState;
 use crate::store::{Buried, Mark, Record};

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::books::log::Entry;
 use crate::books::{BookError, Books, key};
-use crate::effects::log::Entry;
 use crate::effects::people::{Undone, What};
 use crate::store::Record;
 use crate::sync::drift::Repair;
