@@ -89,6 +89,25 @@ pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document)
             let base = world.bulk_base.clone();
             Ok(super::bulk::look(world, vars, &base))
         }
+        "Locations" => {
+            // Every location the shop keeps stock at, the main one first.
+            let mut ids: Vec<u64> = world.levels.keys().map(|(_, location)| *location).collect();
+            ids.push(super::world::MAIN_LOCATION);
+            ids.sort_unstable();
+            ids.dedup();
+            let nodes: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    let name = if *id == super::world::MAIN_LOCATION {
+                        "Main warehouse".into()
+                    } else {
+                        format!("Store {id}")
+                    };
+                    json!({"id": gid("Location", *id), "name": name, "isActive": true})
+                })
+                .collect();
+            Ok(json!({"locations": {"nodes": nodes}}))
+        }
         "ShopTimezone" => {
             let zone = if world.timezone.is_empty() { "Etc/UTC" } else { world.timezone.as_str() };
             Ok(json!({"shop": {"ianaTimezone": zone}}))

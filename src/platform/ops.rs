@@ -52,8 +52,9 @@ operation!(BULK_RUN_QUERY, "BulkRunQuery");
 operation!(BULK_OPERATION, "BulkOperation");
 operation!(PRODUCT_VARIANT_IDS, "ProductVariantIds");
 operation!(PRODUCT_VARIANT_SEARCH, "ProductVariantSearch");
+operation!(LOCATIONS, "Locations");
 
-pub const ALL: [Operation; 23] = [
+pub const ALL: [Operation; 24] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -77,6 +78,7 @@ pub const ALL: [Operation; 23] = [
     BULK_OPERATION,
     PRODUCT_VARIANT_IDS,
     PRODUCT_VARIANT_SEARCH,
+    LOCATIONS,
 ];
 
 /// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema

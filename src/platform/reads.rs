@@ -104,6 +104,17 @@ pub async fn shop_timezone(client: &AdminClient, shop: &str, token: &Secret) -> 
     Ok(zone.to_string())
 }
 
+/// The shop's active locations (id, name), for the merchant to pick the counted ones.
+pub async fn locations(client: &AdminClient, shop: &str, token: &Secret) -> Result<Vec<(u64, String)>, PlatformError> {
+    let data = client.call(shop, token, &super::ops::LOCATIONS, json!({})).await?;
+    let nodes = data["locations"]["nodes"].as_array().cloned().unwrap_or_default();
+    Ok(nodes
+        .iter()
+        .filter(|n| n["isActive"].as_bool() != Some(false))
+        .filter_map(|n| Some((gid_number(&n["id"])?, n["name"].as_str().unwrap_or_default().to_string())))
+        .collect())
+}
+
 /// The item's `available` at every location, as the platform has it now.
 pub async fn item_levels(
     client: &AdminClient,

@@ -13,7 +13,8 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 26] = [
+const NUMBERS: [&str; 27] = [
+    "l.id",
     "front_class",
     "j.done",
     "j.total",
@@ -115,6 +116,8 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "timezone": hostile("values.timezone"),
                 },
                 "default_settle_ms": 2000,
+                "locations": [{"id": 4, "name": hostile("l.name"), "counted": true}],
+                "locations_error": hostile("locations_error"),
             }),
             vec![
                 "values.backordered_tag",
@@ -125,6 +128,8 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.owner_email",
                 "values.settle_ms",
                 "values.timezone",
+                "l.name",
+                "locations_error",
             ],
         ),
         "pages/emails.html" => (

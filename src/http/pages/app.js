@@ -23,8 +23,16 @@
 
   // A field's value as the API reads it (`data-type`): text by default.
   function valueOf(field) {
-    const raw = field.value.trim();
+    const raw = (field.value || "").trim();
     switch (field.dataset.type) {
+      case "id-set": {
+        // Ticked ids; all of them ticked is null ("every one, new ones too").
+        const boxes = Array.from(field.querySelectorAll("input[type=checkbox]"));
+        if (boxes.every(function (b) { return b.checked; })) {
+          return null;
+        }
+        return boxes.filter(function (b) { return b.checked; }).map(function (b) { return Number(b.value); });
+      }
       case "bool":
         return field.checked;
       case "number":

@@ -1,6 +1,7 @@
 //! `GET /app/settings`: the shop's settings as a form. The form is sent to `PUT /api/settings`
 //! with `fetch` (App Bridge adds the session token), so the page validates exactly as the API
-//! does, and an error comes back naming its field, shown next to it.
+//! does, and an error comes back naming its field, shown next to it. The counted locations are
+//! picked from the shop's locations as Shopify has them now (one read, 102 points).
 
 use std::fmt::Write;
 
@@ -24,6 +25,39 @@ struct Values {
     owner_email: String,
     settle_ms: String,
     timezone: String,
+}
+
+/// A location the merchant can tick, and whether its stock counts now.
+#[derive(Debug, Serialize)]
+struct LocationChoice {
+    id: u64,
+    name: String,
+    counted: bool,
+}
+
+/// The shop's locations to pick from, or why there are none to show (the setting then stays
+/// as it is: the form does not send it).
+async fn locations(
+    state: &AppState,
+    shop: &str,
+    counted: Option<&std::collections::BTreeSet<u64>>,
+) -> Result<Vec<LocationChoice>, &'static str> {
+    let token = match crate::auth::tokens::access_token(state, shop).await {
+        Ok(Some(token)) => token,
+        _ => return Err("Your locations cannot be read: the app has no working access to the shop."),
+    };
+    let found = crate::platform::reads::locations(&state.platform, shop, &token).await.map_err(|e| {
+        tracing::warn!(shop, error = %e, "pages: the shop's locations could not be read");
+        "Your locations could not be read from Shopify just now. Reload the page to try again."
+    })?;
+    let counts = |id: u64| counted.is_none_or(|set| set.contains(&id));
+    let mut choices: Vec<LocationChoice> =
+        found.iter().map(|(id, name)| LocationChoice { id: *id, name: name.clone(), counted: counts(*id) }).collect();
+    // A counted location Shopify no longer lists stays visible, so it can be taken out.
+    for id in counted.into_iter().flatten().filter(|id| !found.iter().any(|(f, _)| f == *id)) {
+        choices.push(LocationChoice { id: *id, name: format!("Location {id} (no longer on Shopify)"), counted: true });
+    }
+    Ok(choices)
 }
 
 pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> HttpResponse {
@@ -53,12 +87,19 @@ pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> Ht
         settle_ms: text(settings.settle_ms),
         timezone: settings.timezone.clone().unwrap_or_else(|| "Etc/UTC".into()),
     };
+    let (locations, locations_error) = match locations(&state, shop, rules.counted_locations.as_ref()).await {
+        Ok(found) => (found, None),
+        Err(why) => (Vec::new(), Some(why)),
+    };
     let frame = Frame::new(&state, shop, "/app/settings", "Settings");
     let default_settle_ms = state.settings.ledger.settle_ms;
     page(
         &state,
         shop,
         "pages/settings.html",
-        serde_json::json!({"frame": frame, "values": values, "default_settle_ms": default_settle_ms}),
+        serde_json::json!({
+            "frame": frame, "values": values, "default_settle_ms": default_settle_ms,
+            "locations": locations, "locations_error": locations_error,
+        }),
     )
 }

@@ -6,6 +6,7 @@
 mod app;
 mod emails;
 mod journey;
+mod settings;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
