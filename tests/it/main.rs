@@ -43,6 +43,7 @@ mod onboarding;
 mod onboarding_bulk;
 mod pages;
 mod paging;
+mod plan_preview;
 mod platform;
 mod platform_cost;
 mod platform_schema;

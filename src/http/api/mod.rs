@@ -8,6 +8,7 @@ mod enrolments;
 mod error;
 mod jobs;
 mod onboarding;
+mod plan_preview;
 mod preview;
 mod priority;
 pub(crate) mod queue;
@@ -101,6 +102,14 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     .route(M::POST, "/api/dead-letters/{id}/replay", token, dead_letters::replay)
     .route(M::POST, "/api/reconcile", token, jobs::reconcile)
     .route(M::GET, "/api/variants/{variant_id}/preview", token, preview::show)
+    .resource(
+        "/api/variants/{variant_id}/plan-preview",
+        token,
+        &[M::POST],
+        web::resource("/api/variants/{variant_id}/plan-preview")
+            .app_data(json_body(VARIANT_BODY))
+            .route(web::post().to(plan_preview::show)),
+    )
     .route(M::GET, "/api/variants/{variant_id}/onboarding-preview", token, onboarding::show)
     .resource(
         "/api/variants/{variant_id}",

@@ -244,6 +244,49 @@
       : "Rendered with order " + answer.order_name + ", which waits now.";
   }
 
+  // A variant's plan: what a change of its batches, lead time or handling days would do to the
+  // dates of the lines waiting now, shown as it is typed, before anything is saved.
+  async function planEffect(form) {
+    const out = form.querySelector(".plan-effect");
+    const response = await fetch(form.dataset.planPreview, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(bodyOf(form)),
+    });
+    const answer = await response.json().catch(function () { return {}; });
+    clearErrors(form);
+    if (!response.ok) {
+      out.replaceChildren();
+      showError(form, answer.field, answer.error || "No preview (HTTP " + response.status + ").", false);
+      return;
+    }
+    const summary = document.createElement("p");
+    const lines = function (n) { return n + (n === 1 ? " waiting line" : " waiting lines"); };
+    summary.textContent = answer.earlier + answer.later === 0
+      ? "If saved: no waiting line's date changes."
+      : "If saved: " + lines(answer.later) + " would get a later date, " + lines(answer.earlier) + " an earlier one" +
+        (answer.later > 0 ? " (their customers are told when it moves by more than your threshold)." : ".");
+    const list = document.createElement("ul");
+    list.className = "list";
+    answer.changes.forEach(function (c) {
+      const item = document.createElement("li");
+      item.textContent = (c.order_name || "Order " + c.order_id) + ": " + (c.from || "no date") + " → " + (c.to || "no date");
+      list.appendChild(item);
+    });
+    out.replaceChildren(summary, list);
+  }
+
+  document.querySelectorAll("form[data-plan-preview]").forEach(function (form) {
+    let timer = null;
+    form.addEventListener("input", function (event) {
+      if (!/^(supply|lead_time_days|handling_days)$/.test(event.target.name || "")) {
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(function () { planEffect(form); }, 500);
+    });
+  });
+
   document.querySelectorAll("form.template-form").forEach(function (form) {
     let timer = null;
     form.addEventListener("input", function () {

@@ -20,6 +20,10 @@ async fn api(s: &Setup) -> Value {
     get(&s.app, &path, Some(&token(SHOP))).await.json::<Value>().await.unwrap()
 }
 
+async fn supply_field(browser: &Browser) -> fantoccini::elements::Element {
+    browser.client.find(Locator::Id("f-supply")).await.unwrap()
+}
+
 fn day(offset: i64) -> String {
     backorder::ledger::eta::format(backorder::ledger::eta::today(None) + time::Duration::days(offset))
 }
@@ -98,6 +102,20 @@ async fn a_variant_found_in_the_catalogue_is_enrolled_planned_sold_previewed_and
         // The second line's last unit, and every unit after, come with the second batch.
         assert!(etas[1..].iter().all(|e| *e >= day(30).as_str()), "{store}: the second batch's: {rows:?}");
         browser.screenshot(&format!("journey-queue-1280-{store}")).await;
+
+        // Five more units coming in five days, typed: what it would do shows before saving.
+        supply_field(&browser).await.send_keys(&format!("\n5 {}", day(5))).await.unwrap();
+        let effect = browser
+            .until(
+                "the plan's effect",
+                "const p = document.querySelector('.plan-effect p'); return p && p.textContent.includes('earlier') && p.textContent",
+            )
+            .await;
+        assert!(
+            effect.as_str().unwrap().starts_with("If saved: 0 waiting lines would get a later date"),
+            "{store}: {effect}"
+        );
+        assert_eq!(api(&s).await["supply"].as_array().map(Vec::len), Some(2), "{store}: a preview saves nothing");
 
         let arrive = browser.client.find(Locator::Id("f-arrive")).await.unwrap();
         arrive.clear().await.unwrap();

@@ -32,7 +32,7 @@ fn body_limit(route: &Route) -> Option<usize> {
     match (route.method.as_str(), route.path) {
         ("POST", "/webhooks") => Some(1024 * 1024),
         ("PUT", "/api/settings") => Some(1024 * 1024),
-        ("PUT", "/api/variants/{variant_id}") => Some(64 * 1024),
+        ("PUT", "/api/variants/{variant_id}") | ("POST", "/api/variants/{variant_id}/plan-preview") => Some(64 * 1024),
         ("POST", "/api/enrolments") => Some(256 * 1024),
         ("POST", "/api/templates/{kind}/preview") | ("POST", "/api/templates/{kind}/test") => Some(256 * 1024),
         ("DELETE", "/api/enrolments") | ("PUT", "/api/orders/{order_id}/priority") => Some(4 * 1024),
