@@ -51,11 +51,12 @@ fn about(mark: &Mark, names: &Names) -> String {
     }
 }
 
-fn when(ms: u64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.format(&format).unwrap_or_default()
+/// A moment as the merchant reads it: the shop's date and time, with its zone's abbreviation
+/// (SPEC 11: dates are the shop's). No zone, or one the database does not know, is UTC.
+fn when_in(zone: Option<&str>, ms: u64) -> String {
+    let tz = zone.and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let Ok(at) = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX)) else { return String::new() };
+    at.to_zoned_datetime(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
 }
 
 pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> HttpResponse {
@@ -80,7 +81,10 @@ async fn account(
     dead: &[crate::store::DeadLetter],
 ) -> Result<serde_json::Value, BookError> {
     let books = &state.books;
-    let reads = books.read(shop, &[Record::Log, Record::Drift, Record::ByPeople, Record::Jobs]).await?;
+    let reads =
+        books.read(shop, &[Record::Log, Record::Drift, Record::ByPeople, Record::Jobs, Record::Settings]).await?;
+    let zone = reads.get(crate::books::key::Settings)?.unwrap_or_default().timezone;
+    let when = |ms: u64| when_in(zone.as_deref(), ms);
     let log = reads.get(LogKey)?.unwrap_or_default();
     let drift = reads.get(DriftKey)?.unwrap_or_default();
     let people = reads.get(ByPeopleKey)?.unwrap_or_default();
@@ -155,5 +159,17 @@ fn job_label(kind: &str) -> String {
         "reconcile" => "Checking the books against Shopify".into(),
         "rework" => "Re-ordering the queues after a settings change".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when_in;
+
+    #[test]
+    fn a_moment_reads_in_the_shops_zone_with_its_abbreviation() {
+        assert_eq!(when_in(Some("America/New_York"), 1_764_892_800_000), "2025-12-04 19:00 EST");
+        assert_eq!(when_in(None, 1_764_892_800_000), "2025-12-05 00:00 UTC");
+        assert_eq!(when_in(Some("Not/AZone"), 1_764_892_800_000), "2025-12-05 00:00 UTC");
     }
 }
