@@ -276,6 +276,36 @@
     out.replaceChildren(summary, list);
   }
 
+  // The catalogue's results: what enrolling a variant would do to the orders already open (SPEC
+  // 9), read from Shopify on request; nothing is enrolled.
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest("button.onboarding-preview");
+    if (!button) {
+      return;
+    }
+    const out = button.parentElement.querySelector(".onboarding-result");
+    button.disabled = true;
+    out.textContent = "Reading the open orders…";
+    try {
+      const response = await fetch(button.dataset.url);
+      const answer = await response.json().catch(function () { return {}; });
+      if (!response.ok) {
+        out.textContent = answer.error || "Not read (HTTP " + response.status + "). Try again.";
+        return;
+      }
+      const waiting = answer.orders.length;
+      const emailed = answer.orders.filter(function (o) { return o.email; }).length;
+      out.textContent = answer.open_orders === 0
+        ? "No open order holds it: nothing changes for anyone."
+        : answer.open_orders + " open order" + (answer.open_orders === 1 ? "" : "s") + "; " + waiting +
+          " would wait (" + answer.backordered_units + " units), tagged and held; " + emailed + " emailed.";
+    } catch (e) {
+      out.textContent = "Not read: the app could not be reached. Try again.";
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   document.querySelectorAll("form[data-plan-preview]").forEach(function (form) {
     let timer = null;
     form.addEventListener("input", function (event) {

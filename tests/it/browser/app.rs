@@ -331,6 +331,18 @@ async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_
         .await;
     let expected: Vec<String> = beanies.iter().map(u64::to_string).collect();
     assert_eq!(found, expected.join(","), "both beanies, and not the managed runner");
+    // What enrolling one would do to the orders already open, read before enrolling it.
+    browser.press(&format!("button[aria-describedby=op-{}]", beanies[0]), Key::Enter).await;
+    let said = browser
+        .until(
+            "what enrolling does",
+            &format!(
+                "const o = document.getElementById('op-{}').textContent; return o.startsWith('No open') && o",
+                beanies[0]
+            ),
+        )
+        .await;
+    assert_eq!(said, "No open order holds it: nothing changes for anyone.");
     for id in &beanies {
         browser.press(&format!("#pick-{id}"), Key::Space).await;
     }
