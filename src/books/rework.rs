@@ -13,7 +13,7 @@ use std::ops::Bound;
 use super::apply::{Event, book_into, book_order, finish, load_books, rebook, stock_of, too_contended};
 use super::daily::Diary;
 use super::{BookError, Books, Reads, key};
-use crate::ledger::rules::{ShopRules, plan_override, plan_rekey};
+use crate::ledger::rules::{OrderPlan, OrderRecord, ShopRules, plan_override, plan_rekey};
 use crate::store::Record;
 
 /// Lines read per page while collecting a book's orders.
@@ -22,28 +22,9 @@ const PAGE: usize = 1000;
 /// Moves one order's lines to the places the current priority map gives them. `Ok(false)`
 /// when the order was already in place (or is gone).
 pub async fn rekey_order(books: &Books, event: &Event<'_>, order_id: u64) -> Result<bool, BookError> {
-    let store = books.store();
-    for _ in 0..super::MAX_TRIES {
-        let mut reads = Reads::new(store, event.shop);
-        reads.load(&[Record::Rules, Record::Order(order_id)]).await?;
-        let rules: ShopRules = reads.get(key::Rules)?.unwrap_or_default();
-        let Some(old) = reads.get(key::Order(order_id))? else { return Ok(false) };
-        let mut variants: Vec<u64> = old.lines.iter().filter_map(|l| l.variant_id).collect();
-        variants.sort_unstable();
-        variants.dedup();
-        let mut diary = Diary::new(&rules);
-        let daily = diary.records(&variants, &[]);
-        let books = load_books(&mut reads, &variants, &daily).await?;
-        diary.take(&reads, &daily)?;
-        let Some(plan) = plan_rekey(order_id, &old, &rules, |v| books.contains_key(&v)) else { return Ok(false) };
-        let mut commit = reads.commit(event.mark.clone());
-        book_order(store, event.shop, order_id, &plan, &books, &mut commit, &mut diary).await?;
-        diary.write_into(&mut commit);
-        if finish(store, event.shop, &commit).await?.is_some() {
-            return Ok(true);
-        }
-    }
-    Err(too_contended(event))
+    let replanned =
+        replan_order(books, event, order_id, |old, rules, managed| plan_rekey(order_id, old, rules, managed));
+    Ok(replanned.await?.unwrap_or(false))
 }
 
 /// Gives the order the class `by_hand` (SPEC 11: moved ahead by the merchant; `None` takes it
@@ -54,6 +35,18 @@ pub async fn override_order(
     event: &Event<'_>,
     order_id: u64,
     by_hand: Option<i32>,
+) -> Result<Option<bool>, BookError> {
+    replan_order(books, event, order_id, |old, rules, managed| plan_override(order_id, old, by_hand, rules, managed))
+        .await
+}
+
+/// Books the order again as `plan` decides from its record and the shop's rules (a class that
+/// changed), in one checked commit. `Ok(None)`: no such order; `Ok(Some(changed))`.
+async fn replan_order(
+    books: &Books,
+    event: &Event<'_>,
+    order_id: u64,
+    plan: impl Fn(&OrderRecord, &ShopRules, &dyn Fn(u64) -> bool) -> Option<OrderPlan>,
 ) -> Result<Option<bool>, BookError> {
     let store = books.store();
     for _ in 0..super::MAX_TRIES {
@@ -68,9 +61,7 @@ pub async fn override_order(
         let daily = diary.records(&variants, &[]);
         let books = load_books(&mut reads, &variants, &daily).await?;
         diary.take(&reads, &daily)?;
-        let Some(plan) = plan_override(order_id, &old, by_hand, &rules, |v| books.contains_key(&v)) else {
-            return Ok(Some(false));
-        };
+        let Some(plan) = plan(&old, &rules, &|v| books.contains_key(&v)) else { return Ok(Some(false)) };
         let mut commit = reads.commit(event.mark.clone());
         book_order(store, event.shop, order_id, &plan, &books, &mut commit, &mut diary).await?;
         diary.write_into(&mut commit);
