@@ -304,12 +304,20 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_shown_to_the_end() {
+async fn a_products_variants_found_in_the_catalogue_are_enrolled_in_bulk_with_the_progress_shown_to_the_end() {
     let Some(browser) = Browser::start("catalogue").await else { return };
     let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
     s.enrol(json!({"enabled": true})).await;
+    // Two variants of one product, the beanie.
     let beanies: Vec<u64> = s.world(|w| {
-        ["Wool Beanie - Red", "Wool Beanie - Blue"].iter().map(|t| w.add_variant(t, 0, Policy::Deny)).collect()
+        let product = w.next_id();
+        ["Wool Beanie - Red", "Wool Beanie - Blue"]
+            .iter()
+            .map(|t| {
+                let ids = backorder::devshop::world::Ids { variant: w.next_id(), product, item: w.next_id() };
+                w.add_variant_as(ids, t, 0, Policy::Deny)
+            })
+            .collect()
     });
     browser.viewport(1280, 900).await;
     browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");

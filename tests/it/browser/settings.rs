@@ -56,6 +56,25 @@ async fn counted_locations_are_ticked_from_the_shops_locations_and_none_ticked_i
     let problems = browser.accessibility_problems().await;
     assert!(problems.is_empty(), "settings: axe-core finds {problems:#?}");
     browser.screenshot("settings-locations-1280").await;
+
+    // "Remove everything", from the keyboard: refused without its tick, then done as a job.
+    s.enrol(serde_json::json!({"enabled": true})).await;
+    let managed = || async { get(&s.app, &format!("/api/variants/{}", s.variant), Some(&token(SHOP))).await.status() };
+    assert_eq!(managed().await, 200);
+    browser.press("#s-remove ~ form [type=submit]", Key::Enter).await;
+    browser
+        .until("the tick asked for", "const e = document.getElementById('e-remove'); return !e.hidden && e.textContent")
+        .await;
+    assert_eq!(managed().await, 200, "nothing removed without the tick");
+    browser.press("#f-remove", Key::Space).await;
+    browser.press("#s-remove ~ form [type=submit]", Key::Enter).await;
+    browser
+        .until(
+            "the form marked done",
+            "const b = document.getElementById('s-remove').closest('section').querySelector('.badge-success'); return b && b.textContent",
+        )
+        .await;
+    eventually("the variant no longer managed", || async { (managed().await == 404).then_some(()) }).await;
     let errors = browser.errors().await;
     assert!(
         errors.iter().all(|e| e.contains("/api/settings") && e.contains("422")),
