@@ -145,6 +145,10 @@ async fn start(url: &str, prefix: &str, devshop: &crate::devshop::DevShop) -> Re
         ("BACKORDER__EFFECTS__SWEEP_MS", "0".into()),
         ("BACKORDER__RECONCILE__INTERVAL_SECS", "0".into()),
         ("BACKORDER__APP__BRIDGE_URL", format!("{}/admin/app-bridge.js", devshop.url)),
+        // The platform is the dev shop, which does not know the bench's shop: a page that reads
+        // the platform (the settings' locations) gets its refusal at once, never the internet.
+        ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", devshop.admin_base_url()),
+        ("BACKORDER__PLATFORM__MAX_ATTEMPTS", "1".into()),
     ];
     let settings = Settings::load_from(env.into_iter().map(|(k, v)| (k.to_string(), v))).map_err(|e| e.to_string())?;
     let sealer = settings.sealer().ok_or("no encryption key")?;

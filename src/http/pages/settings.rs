@@ -27,6 +27,9 @@ struct Values {
     timezone: String,
 }
 
+/// How long the page waits for the shop's locations.
+const PLATFORM_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A location the merchant can tick, and whether its stock counts now.
 #[derive(Debug, Serialize)]
 struct LocationChoice {
@@ -46,10 +49,20 @@ async fn locations(
         Ok(Some(token)) => token,
         _ => return Err("Your locations cannot be read: the app has no working access to the shop."),
     };
-    let found = crate::platform::reads::locations(&state.platform, shop, &token).await.map_err(|e| {
-        tracing::warn!(shop, error = %e, "pages: the shop's locations could not be read");
-        "Your locations could not be read from Shopify just now. Reload the page to try again."
-    })?;
+    // A page waits a moment for the platform, not through its retries: the rest of the
+    // settings are worth showing at once.
+    let read = crate::platform::reads::locations(&state.platform, shop, &token);
+    let found = match tokio::time::timeout(PLATFORM_WAIT, read).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            tracing::warn!(shop, error = %e, "pages: the shop's locations could not be read");
+            return Err("Your locations could not be read from Shopify just now. Reload the page to try again.");
+        }
+        Err(_) => {
+            tracing::warn!(shop, "pages: the shop's locations took too long to read");
+            return Err("Your locations could not be read from Shopify just now. Reload the page to try again.");
+        }
+    };
     let counts = |id: u64| counted.is_none_or(|set| set.contains(&id));
     let mut choices: Vec<LocationChoice> =
         found.iter().map(|(id, name)| LocationChoice { id: *id, name: name.clone(), counted: counts(*id) }).collect();
