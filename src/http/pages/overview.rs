@@ -44,7 +44,17 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         Err(e) => return unavailable(&e),
     };
     let rows: Vec<VariantRow> = records.iter().map(|(id, record)| VariantRow::of(*id, record)).collect();
-    let chart = match backlog_chart(state, shop, &records).await {
+    // The shop's settings, its drift repairs and the changes people undid, in one read.
+    let records_read = [crate::store::Record::Settings, crate::store::Record::Drift, crate::store::Record::ByPeople];
+    let reads = match state.books.read(shop, &records_read).await {
+        Ok(reads) => reads,
+        Err(e) => return unavailable(&e),
+    };
+    let settings = match reads.get(key::Settings) {
+        Ok(settings) => settings.unwrap_or_default(),
+        Err(e) => return unavailable(&e),
+    };
+    let chart = match backlog_chart(state, shop, &settings, &records).await {
         Ok(chart) => chart,
         Err(e) => return unavailable(&e),
     };
@@ -63,7 +73,7 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         };
         needs.push(Need { text, href: "/app/variants?filter=capped".into() });
     }
-    match other_needs(state, shop).await {
+    match other_needs(state, shop, &settings, &reads).await {
         Ok(more) => needs.extend(more),
         Err(e) => return unavailable(&e),
     }
@@ -84,9 +94,9 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
 async fn backlog_chart(
     state: &AppState,
     shop: &str,
+    settings: &crate::shop::ShopSettings,
     records: &BTreeMap<u64, VariantRecord>,
 ) -> Result<Option<chart::Chart>, crate::books::BookError> {
-    let settings = state.books.get_or_default(shop, key::Settings).await?;
     let today = settings.today();
     let from = today - time::Duration::days(CHART_DAYS - 1);
     let charted: Vec<Charted> = records
@@ -108,7 +118,12 @@ async fn backlog_chart(
 
 /// What else needs the merchant: changes put aside, emails of theirs that failed, and this
 /// week's repairs and changes by people (each a link to where it is told in full).
-async fn other_needs(state: &AppState, shop: &str) -> Result<Vec<Need>, crate::books::BookError> {
+async fn other_needs(
+    state: &AppState,
+    shop: &str,
+    settings: &crate::shop::ShopSettings,
+    reads: &crate::books::Reads<'_>,
+) -> Result<Vec<Need>, crate::books::BookError> {
     let mut needs = Vec::new();
     let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_string() } else { format!("{n} {many}") };
     match crate::http::api::dead_letters::of_shop(state, shop).await {
@@ -123,11 +138,6 @@ async fn other_needs(state: &AppState, shop: &str) -> Result<Vec<Need>, crate::b
         Ok(_) => {}
         Err(e) => tracing::warn!(shop, error = %e, "pages: the dead letters could not be read"),
     }
-    let reads = state
-        .books
-        .read(shop, &[crate::store::Record::Settings, crate::store::Record::Drift, crate::store::Record::ByPeople])
-        .await?;
-    let settings = reads.get(key::Settings)?.unwrap_or_default();
     for kind in settings.template_failures.keys() {
         needs.push(Need {
             text: format!("Your “{kind}” email failed when it was sent; customers got the built-in one"),
