@@ -37,6 +37,11 @@ pub struct ShopSettings {
     /// Read-only for the merchant. Absent from the record while unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// The scope the platform asked for when expected supply was last read and refused
+    /// (`read_inventory_transfers`, `read_inventory_shipments`): the merchant is asked to grant
+    /// it; merchant batches work meanwhile. Read-only; absent while the reads work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supply_scope_missing: Option<String>,
 }
 
 impl ShopSettings {
@@ -107,6 +112,7 @@ impl Default for ShopSettings {
             rework: None,
             rules_revision: 0,
             timezone: None,
+            supply_scope_missing: None,
         }
     }
 }

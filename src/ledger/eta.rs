@@ -36,14 +36,18 @@ pub fn eta_at(
     today: Date,
 ) -> Option<Date> {
     let handling = time::Duration::days(i64::from(handling_days));
+    let lead = || today.checked_add(time::Duration::days(i64::from(lead_time_days?)));
     let mut covered = 0u64;
     for batch in supply {
         covered += batch.qty;
         if position <= covered {
-            return parse(&batch.eta)?.checked_add(handling);
+            // A platform batch without a date (a transfer not shipped yet, a shipment without
+            // tracking, incoming units of a purchase order) takes the lead time.
+            let date = if batch.eta.is_empty() { lead() } else { parse(&batch.eta) };
+            return date?.checked_add(handling);
         }
     }
-    today.checked_add(time::Duration::days(i64::from(lead_time_days?)))?.checked_add(handling)
+    lead()?.checked_add(handling)
 }
 
 /// The supply batch (index in date order) that covers `position`; `None` beyond all supply.
@@ -95,7 +99,9 @@ pub fn consume_arrivals(record: &mut VariantRecord, now_ms: i64) {
     }
     let mut excess = (s - mark) as u64;
     record.settings.supply_mark = Some(s);
-    for batch in record.settings.supply.iter_mut() {
+    // A platform batch is consumed by its own receipt only (`ledger::supply`), never by
+    // inference (SPEC 6): its receipt raised the mark as it was read.
+    for batch in record.settings.supply.iter_mut().filter(|b| !b.is_platform()) {
         let take = excess.min(batch.qty);
         batch.qty -= take;
         excess -= take;
@@ -139,7 +145,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn batch(qty: u64, eta: &str) -> SupplyBatch {
-        SupplyBatch { qty, eta: eta.into() }
+        SupplyBatch::merchant(qty, eta)
     }
 
     fn day(s: &str) -> Date {

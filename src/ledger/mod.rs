@@ -10,6 +10,7 @@ pub mod memory;
 pub mod preview;
 pub mod records;
 pub mod rules;
+pub mod supply;
 pub mod window;
 
 pub use book::{Header, LineChange, Lines, Moved};

@@ -78,11 +78,66 @@ pub struct VariantSettings {
     pub supply_mark: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Units expected to arrive (SPEC 6, 10.2): typed in by the merchant, or read from the
+/// platform's inventory transfers and shipments. Records written before platform supply hold
+/// merchant batches only, and read as such.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupplyBatch {
     pub qty: u64,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, the date in force: the merchant's, or for a platform batch the merchant's
+    /// override, else the platform's. Empty: no date known, the units take the lead time.
     pub eta: String,
+    #[serde(default)]
+    pub source: Source,
+    /// The platform's id of a platform batch: a shipment's or a transfer's GID, or
+    /// [`INCOMING`] for incoming units no transfer explains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What the merchant sees it as ("Transfer #T0004, shipment 1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The platform's date (`tracking.arrivesAt`, as a day in the shop's zone), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_eta: Option<String>,
+    /// The merchant's date in place of the platform's: it stands until the platform's changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_override: Option<String>,
+    /// Units of this shipment already accepted into stock: a rise of it explains a rise of
+    /// `available`, which then consumes no merchant batch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub received: u64,
+}
+
+/// The id of the platform batch of incoming units that no transfer explains.
+pub const INCOMING: &str = "incoming";
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    #[default]
+    Merchant,
+    Platform,
+}
+
+impl SupplyBatch {
+    /// A batch the merchant typed in.
+    pub fn merchant(qty: u64, eta: &str) -> Self {
+        Self { qty, eta: eta.into(), ..Self::default() }
+    }
+
+    pub fn is_platform(&self) -> bool {
+        self.source == Source::Platform
+    }
+}
+
+/// Dated batches by date, then the undated ones: the order in which arrivals fill the queue
+/// (an undated batch takes the lead time, which the known dates come before).
+pub fn sort_supply(supply: &mut [SupplyBatch]) {
+    supply.sort_by(|a, b| (a.eta.is_empty(), &a.eta).cmp(&(b.eta.is_empty(), &b.eta)));
 }
 
 impl Default for VariantSettings {
@@ -163,7 +218,7 @@ mod tests {
     fn a_variant_written_by_the_first_supply_rule_is_measured_again_before_anything_is_consumed() {
         let mut old: VariantRecord = decode(Some(BEFORE_ONBOARDING.as_bytes())).unwrap().unwrap();
         assert_eq!((old.taken, old.counted_since_ms, old.supply_rule), (0, 0, 0));
-        old.settings.supply = vec![SupplyBatch { qty: 5, eta: "2027-01-10".into() }];
+        old.settings.supply = vec![SupplyBatch::merchant(5, "2027-01-10")];
         old.settings.supply_mark = Some(-30);
         crate::ledger::eta::consume_arrivals(&mut old, 1_000);
         assert_eq!((old.supply_rule, old.settings.supply_mark, old.counted_since_ms), (SUPPLY_RULE, Some(-2), 1_000));

@@ -256,6 +256,11 @@ impl AdminClient {
             );
             return Err(PlatformError::Refused { operation: op.name, message });
         }
+        if let Some(e) = reply.errors.iter().find(|e| code_of(e) == Some("ACCESS_DENIED")) {
+            let asked = e.extensions.as_ref().and_then(|x| x.get("requiredAccess")).and_then(Value::as_str);
+            let scope = asked.unwrap_or(e.message.as_str()).to_string();
+            return Err(PlatformError::MissingScope { operation: op.name, scope });
+        }
         if !reply.errors.is_empty() {
             let message = reply.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
             return Err(PlatformError::Refused { operation: op.name, message });

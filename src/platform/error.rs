@@ -18,6 +18,10 @@ pub enum PlatformError {
     /// retrying the same call cannot help.
     #[error("{operation} refused: {message}")]
     Refused { operation: &'static str, message: String },
+    /// The shop has not granted the scope this read needs (`ACCESS_DENIED` on a field): an
+    /// optional feature waits for the merchant, nothing else of the shop is affected.
+    #[error("{operation} needs an access scope the shop has not granted: {scope}")]
+    MissingScope { operation: &'static str, scope: String },
     /// The reply did not have the shape the operation expects.
     #[error("unexpected reply to {operation}: {message}")]
     Malformed { operation: &'static str, message: String },

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod pacing;
 pub mod reads;
 pub mod search;
+pub mod supply;
 
 pub use client::{AdminClient, ClientConfig};
 pub use error::PlatformError;

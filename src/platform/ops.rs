@@ -53,8 +53,11 @@ operation!(BULK_OPERATION, "BulkOperation");
 operation!(PRODUCT_VARIANT_IDS, "ProductVariantIds");
 operation!(PRODUCT_VARIANT_SEARCH, "ProductVariantSearch");
 operation!(LOCATIONS, "Locations");
+operation!(INCOMING_TRANSFERS, "IncomingTransfers");
+operation!(INVENTORY_SHIPMENT_LINES, "InventoryShipmentLines");
+operation!(INVENTORY_TRANSFER_ITEMS, "InventoryTransferItems");
 
-pub const ALL: [Operation; 24] = [
+pub const ALL: [Operation; 27] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -79,6 +82,9 @@ pub const ALL: [Operation; 24] = [
     PRODUCT_VARIANT_IDS,
     PRODUCT_VARIANT_SEARCH,
     LOCATIONS,
+    INCOMING_TRANSFERS,
+    INVENTORY_SHIPMENT_LINES,
+    INVENTORY_TRANSFER_ITEMS,
 ];
 
 /// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema

@@ -205,7 +205,7 @@ pub async fn orders_page(
 }
 
 /// The cursor of the page after this one, if there is one.
-fn next_cursor(page_info: &Value) -> Option<String> {
+pub(crate) fn next_cursor(page_info: &Value) -> Option<String> {
     (page_info["hasNextPage"] == true).then(|| page_info["endCursor"].as_str().map(String::from)).flatten()
 }
 

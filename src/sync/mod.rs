@@ -11,4 +11,5 @@ pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
 pub mod rework;
+pub mod supply;
 pub mod zone;

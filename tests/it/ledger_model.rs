@@ -254,7 +254,7 @@ pub fn model(platform: &Platform, vip_class: i32, counted: Option<&BTreeSet<u64>
 /// A supply plan of 3 units, then 100, set at enrolment (position 0).
 pub fn plan() -> Vec<backorder::ledger::records::SupplyBatch> {
     use backorder::ledger::records::SupplyBatch;
-    vec![SupplyBatch { qty: 3, eta: "2027-01-10".into() }, SupplyBatch { qty: 100, eta: "2027-02-10".into() }]
+    vec![SupplyBatch::merchant(3, "2027-01-10"), SupplyBatch::merchant(100, "2027-02-10")]
 }
 
 /// What is left of [`plan`] once the position has risen to `position`: the earliest units go

@@ -29,7 +29,7 @@ async fn a_new_batch_dated_in_the_past_is_refused_and_an_overdue_one_read_back_i
         assert_eq!(shown["supply"], json!([]), "nothing saved");
 
         // A batch that was due yesterday and has not come: overdue, and still the plan.
-        let overdue = SupplyBatch { qty: 4, eta: day(-1) };
+        let overdue = SupplyBatch::merchant(4, &day(-1));
         app.app
             .state
             .books

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{ApiError, ShopSession, variants};
 use crate::books::{Edit, key};
-use crate::ledger::records::{SupplyBatch, VariantSettings};
+use crate::ledger::records::{SupplyBatch, VariantSettings, sort_supply};
 use crate::state::AppState;
 use crate::store::Mark;
 use crate::sync::jobs;
@@ -43,32 +43,7 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
                 settings.lead_time_days = if v.is_null() { None } else { Some(whole(v, field, 365)? as u32) }
             }
             "handling_days" => settings.handling_days = whole(v, field, 60)? as u32,
-            "supply" => {
-                let batches = v.as_array().ok_or_else(|| invalid(field, "must be a list of {qty, eta}"))?;
-                if batches.len() > MAX_BATCHES {
-                    return Err(invalid(field, &format!("must hold at most {MAX_BATCHES} batches")));
-                }
-                // Ten years ahead: the shop's time zone cannot move that bound by a day that matters.
-                let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today(None));
-                let mut supply = Vec::new();
-                for (i, b) in batches.iter().enumerate() {
-                    let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));
-                    let qty =
-                        qty.ok_or_else(|| invalid(&format!("supply[{i}].qty"), "must be a whole number from 1"))?;
-                    let field = format!("supply[{i}].eta");
-                    let eta = b.get("eta").and_then(Value::as_str).filter(|d| is_date(d));
-                    let eta = eta.ok_or_else(|| invalid(&field, "must be a date like 2026-12-10"))?;
-                    // A far date stands for "unknown": that is an empty plan (or a lead time).
-                    if crate::ledger::eta::parse(eta).is_none_or(|d| d > latest) {
-                        let latest = crate::ledger::eta::format(latest);
-                        let message = format!("must be at most ten years ahead ({latest}); leave it out when unknown");
-                        return Err(invalid(&field, &message));
-                    }
-                    supply.push(SupplyBatch { qty, eta: eta.into() });
-                }
-                supply.sort_by(|a, b| a.eta.cmp(&b.eta));
-                settings.supply = supply;
-            }
+            "supply" => apply_supply(v, settings)?,
             // Read-only: what `GET` shows of the variant's live state. A client that sends back
             // what it read is not refused for it; changing them takes an event, not a setting.
             "variant_id" | "inventory_item_id" | "available" | "backordered_units" | "unattributed_units"
@@ -81,6 +56,62 @@ pub fn apply_body(body: &Value, settings: &mut VariantSettings) -> Result<(), Ap
         }
     }
     Ok(())
+}
+
+/// `supply`: the merchant's batches, replaced by those sent; the platform's, matched by id, of
+/// which only the merchant's date override is read (SPEC 10.2).
+fn apply_supply(v: &Value, settings: &mut VariantSettings) -> Result<(), ApiError> {
+    let batches = v.as_array().ok_or_else(|| invalid("supply", "must be a list of {qty, eta}"))?;
+    if batches.len() > MAX_BATCHES {
+        return Err(invalid("supply", &format!("must hold at most {MAX_BATCHES} batches")));
+    }
+    let mut supply = Vec::new();
+    let mut overrides = std::collections::BTreeMap::new();
+    for (i, b) in batches.iter().enumerate() {
+        let platform = b.get("source").and_then(Value::as_str) == Some("platform");
+        if platform || b.get("id").is_some_and(|id| !id.is_null()) {
+            let id = b.get("id").and_then(Value::as_str);
+            let id = id.ok_or_else(|| invalid(&format!("supply[{i}].id"), "must name the platform's batch"))?;
+            if let Some(o) = b.get("eta_override") {
+                let date = if o.is_null() { None } else { Some(supply_date(o, &format!("supply[{i}].eta_override"))?) };
+                overrides.insert(id.to_string(), date);
+            }
+            continue;
+        }
+        let qty = b.get("qty").and_then(Value::as_u64).filter(|q| (1..=1_000_000).contains(q));
+        let qty = qty.ok_or_else(|| invalid(&format!("supply[{i}].qty"), "must be a whole number from 1"))?;
+        let eta = supply_date(b.get("eta").unwrap_or(&Value::Null), &format!("supply[{i}].eta"))?;
+        supply.push(SupplyBatch::merchant(qty, &eta));
+    }
+    // A platform batch gone since the page was read has no date to override: nothing to do.
+    for b in settings.supply.iter_mut().filter(|b| b.is_platform()) {
+        if let Some(o) = b.id.as_ref().and_then(|id| overrides.get(id)) {
+            b.eta_override = o.clone();
+            b.eta = o.clone().or_else(|| b.platform_eta.clone()).unwrap_or_default();
+        }
+    }
+    settings.supply.retain(SupplyBatch::is_platform);
+    settings.supply.extend(supply);
+    sort_supply(&mut settings.supply);
+    Ok(())
+}
+
+/// A supply date: a day, at most ten years ahead.
+fn supply_date(v: &Value, field: &str) -> Result<String, ApiError> {
+    // Ten years ahead: the shop's time zone cannot move that bound by a day that matters.
+    let latest = crate::ledger::eta::latest_supply_date(crate::ledger::eta::today(None));
+    let eta = v.as_str().filter(|d| is_date(d)).ok_or_else(|| invalid(field, "must be a date like 2026-12-10"))?;
+    // A far date stands for "unknown": that is an empty plan (or a lead time).
+    if crate::ledger::eta::parse(eta).is_none_or(|d| d > latest) {
+        let latest = crate::ledger::eta::format(latest);
+        return Err(invalid(field, &format!("must be at most ten years ahead ({latest}); leave it out when unknown")));
+    }
+    Ok(eta.to_string())
+}
+
+/// The merchant's own batches: a change of them is a new plan, whose arrivals count from then.
+pub fn merchant_plan(supply: &[SupplyBatch]) -> Vec<&SupplyBatch> {
+    supply.iter().filter(|b| !b.is_platform()).collect()
 }
 
 /// `existing_orders` of an enrolment: `{"tag": bool, "hold": bool, "email": "after_install" |
@@ -109,12 +140,23 @@ pub fn existing_orders(v: &Value) -> Result<ExistingOrders, ApiError> {
 pub fn refuse_past_batches(body: &Value, kept: &[SupplyBatch], today: time::Date) -> Result<(), ApiError> {
     let Some(batches) = body.get("supply").and_then(Value::as_array) else { return Ok(()) };
     for (i, b) in batches.iter().enumerate() {
+        let past = |d: &str| crate::ledger::eta::parse(d).is_some_and(|d| d < today);
+        let refuse = |field: &str| {
+            let today = crate::ledger::eta::format(today);
+            Err(invalid(&format!("supply[{i}].{field}"), &format!("has passed: give today ({today}) or later")))
+        };
+        if let Some(id) = b.get("id").and_then(Value::as_str) {
+            // A platform batch: only its override is the merchant's to give.
+            let Some(o) = b.get("eta_override").and_then(Value::as_str) else { continue };
+            if past(o) && !kept.iter().any(|k| k.id.as_deref() == Some(id) && k.eta_override.as_deref() == Some(o)) {
+                return refuse("eta_override");
+            }
+            continue;
+        }
         let (qty, eta) = (b.get("qty").and_then(Value::as_u64), b.get("eta").and_then(Value::as_str));
         let (Some(qty), Some(eta)) = (qty, eta) else { continue };
-        let past = crate::ledger::eta::parse(eta).is_some_and(|d| d < today);
-        if past && !kept.iter().any(|k| k.qty == qty && k.eta == eta) {
-            let today = crate::ledger::eta::format(today);
-            return Err(invalid(&format!("supply[{i}].eta"), &format!("has passed: give today ({today}) or later")));
+        if past(eta) && !kept.iter().any(|k| !k.is_platform() && k.qty == qty && k.eta == eta) {
+            return refuse("eta");
         }
     }
     Ok(())
@@ -178,8 +220,9 @@ pub(super) async fn enrol_one(
                 if apply_body(body, &mut record.settings).is_err() {
                     return Edit::Leave(false);
                 }
-                // The same plan sent back (a client's read-modify-write) is no new plan.
-                if record.settings.supply != plan {
+                // The same plan sent back (a client's read-modify-write) is no new plan, nor is
+                // a date given to a platform batch (whose receipts moved the mark already).
+                if merchant_plan(&record.settings.supply) != merchant_plan(&plan) {
                     // A new plan counts arrivals from now on.
                     if record.supply_rule < crate::ledger::records::SUPPLY_RULE {
                         record.supply_rule = crate::ledger::records::SUPPLY_RULE;

@@ -47,6 +47,8 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
         "rework": rework,
         // The shop's, read from the platform: the calendar ETAs count in.
         "timezone": settings.timezone.as_deref().unwrap_or("Etc/UTC"),
+        // Expected supply from transfers waits for this scope (SPEC 10.2); null when granted.
+        "supply_scope_missing": settings.supply_scope_missing,
     })
 }
 

@@ -168,7 +168,7 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             // Read-only: what `GET` shows of templates that failed at send time, of a rework in
             // progress, and the shop's time zone (the platform's). A client that sends back what
             // it read is not refused for it.
-            "template_failures" | "rework" | "timezone" => {}
+            "template_failures" | "rework" | "timezone" | "supply_scope_missing" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }
