@@ -4,7 +4,13 @@
 //! - `read_customers`: the customer's tags an order is ranked by (`customer { tags }`);
 //! - `write_products`: `productVariantsBulkUpdate` (inventory policy) and `metafieldsSet` on variants;
 //! - `read_inventory`: inventory levels and `inventory_levels/update`;
-//! - `write_merchant_managed_fulfillment_orders`: holds on the shop's own fulfillment orders.
+//! - `write_merchant_managed_fulfillment_orders`: holds on the shop's own fulfillment orders;
+//! - optional, `read_inventory_transfers` and `read_inventory_shipments`: expected supply.
+
+/// Scopes of features a shop can do without (SPEC 10.2: expected supply from transfers and
+/// shipments). Asked for at install; a shop that has not granted them keeps working, and the
+/// app asks the merchant for them.
+pub const OPTIONAL: [&str; 2] = ["read_inventory_shipments", "read_inventory_transfers"];
 
 pub const REQUIRED: [&str; 5] =
     ["read_customers", "read_inventory", "write_merchant_managed_fulfillment_orders", "write_orders", "write_products"];

@@ -1,5 +1,7 @@
-//! The webhook subscriptions an install registers (`webhookSubscriptionCreate`): every topic of
-//! SPEC 3.4 but the privacy ones (those are `shopify.app.toml`-only), to `{APP_URL}/webhooks`.
+//! The webhook subscriptions a custom app's install (`backorder shop add`) creates by API
+//! (`webhookSubscriptionCreate`): every topic of SPEC 3.4 but the privacy ones (those are
+//! `shopify.app.toml`-only), to `{APP_URL}/webhooks`. Shops installed through Shopify get the
+//! app's `shopify.app.toml` subscriptions instead, and none of these: never both (SPEC 3.5).
 
 use serde_json::json;
 

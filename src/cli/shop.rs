@@ -57,14 +57,32 @@ pub async fn run(command: ShopCommand) -> ExitCode {
         scopes,
         installed_at_ms: store::now_ms() as i64,
     };
-    match install::save(&crate::books::Books::new(store), &sealer, &shop, &install).await {
-        Ok(()) => {
-            println!("registered {shop}: its access token is stored encrypted");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("backorder: cannot store the install: {e}");
-            ExitCode::FAILURE
-        }
+    if let Err(e) = install::save(&crate::books::Books::new(store.clone()), &sealer, &shop, &install).await {
+        eprintln!("backorder: cannot store the install: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("registered {shop}: its access token is stored encrypted");
+    subscribe(store, settings, &shop, &install.access_token).await;
+    ExitCode::SUCCESS
+}
+
+/// A custom app has no `shopify.app.toml` subscriptions: its webhooks are created here, by API
+/// (SPEC 3.5). Idempotent, so running `shop add` again completes what a failure left undone;
+/// bounded, so a platform out of reach delays the command a few seconds, not minutes.
+async fn subscribe(
+    store: crate::store::SharedStore,
+    mut settings: crate::config::Settings,
+    shop: &str,
+    token: &Secret,
+) {
+    settings.platform.max_attempts = settings.platform.max_attempts.min(2);
+    let state = crate::state::AppState::new(store, std::sync::Arc::new(settings));
+    let created = crate::auth::subscriptions::register(&state, shop, token);
+    match tokio::time::timeout(std::time::Duration::from_secs(10), created).await {
+        Ok(Ok(n)) => println!("webhook subscriptions: {n} created (the others existed)"),
+        Ok(Err(e)) => eprintln!("backorder: webhook subscriptions not created ({e}); run `backorder shop add` again"),
+        Err(_) => eprintln!(
+            "backorder: webhook subscriptions not created (the platform did not answer); run `backorder shop add` again"
+        ),
     }
 }

@@ -50,6 +50,9 @@ pub(super) fn page<'a, T>(
 pub fn resolve(world: &mut World, operation: &str, vars: &Value, doc: &Document) -> Resolved {
     match operation {
         "ProductVariantItem" => Ok(product_variant(world, vars)),
+        "IncomingTransfers" => Ok(super::transfers::incoming_transfers(world, vars, doc)),
+        "InventoryShipmentLines" => Ok(super::transfers::shipment_lines(world, vars, doc)),
+        "InventoryTransferItems" => Ok(super::transfers::transfer_items(world, vars, doc)),
         "TagsAdd" | "TagsRemove" => Ok(tags(world, operation == "TagsAdd", vars)),
         "VariantsPolicy" => Ok(variants_policy(world, vars)),
         "EtaMetafields" => Ok(metafields_set(world, vars)),
@@ -276,7 +279,7 @@ fn levels(world: &World, vars: &Value, doc: &Document) -> Value {
         .map(|(location, l)| {
             json!({
                 "location": {"id": gid("Location", *location)},
-                "quantities": [{"name": "available", "quantity": l.available}],
+                "quantities": [{"name": "available", "quantity": l.available}, {"name": "incoming", "quantity": l.incoming}],
                 "updatedAt": admin_time(l.updated_at_ms),
             })
         })

@@ -17,6 +17,7 @@ mod notify;
 mod oauth;
 pub mod payloads;
 pub mod sender;
+pub mod transfers;
 pub mod world;
 
 use std::collections::HashMap;
@@ -183,6 +184,12 @@ impl DevShop {
         oauth.secret = secret.into();
     }
 
+    /// The scopes `shop`'s current token has, from now on (a merchant who granted fewer).
+    pub fn set_scopes(&self, shop: &str, scopes: &[&str]) {
+        let mut shops = lock(&self.shared.shops);
+        account(&mut shops, &self.shared, shop).scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
     /// The scopes the merchant of `shop` grants, whatever the app asks for.
     pub fn grant_scopes(&self, shop: &str, scopes: &[&str]) {
         lock(&self.shared.oauth).granted.insert(shop.into(), scopes.iter().map(|s| s.to_string()).collect());
@@ -309,6 +316,19 @@ async fn admin_graphql(
         account.calls.push(log("denied", 0.0));
         return HttpResponse::Unauthorized()
             .json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}));
+    }
+    // A field of a scope the shop has not granted: Shopify answers 200 with the field null and
+    // `ACCESS_DENIED`. A custom app's token (no scopes recorded) has what its config gave it.
+    let granted = |scope: &str| account.scopes.is_empty() || account.scopes.iter().any(|s| s == scope);
+    if let Some((field, scope)) = transfers::scope_needed(&operation).filter(|(_, scope)| !granted(scope)) {
+        account.calls.push(log("denied", 0.0));
+        return HttpResponse::Ok().json(json!({
+            "data": {field: null},
+            "errors": [{"message": format!("Access denied for {field} field. Required access: `{scope}` access scope."),
+                        "locations": [{"line": 2, "column": 3}], "path": [field],
+                        "extensions": {"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes",
+                                       "requiredAccess": format!("`{scope}` access scope.")}}],
+        }));
     }
     // Shopify costs the document the client sent, not the one it meant to send.
     let document = match Document::parse(body["query"].as_str().unwrap_or_default()) {

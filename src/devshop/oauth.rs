@@ -102,7 +102,8 @@ pub(super) async fn access_token(
             match session_token::verify(&field("subject_token"), &oauth.api_key, oauth.secret.as_bytes(), now) {
                 Ok(s) if s.shop == shop => {
                     let granted = oauth.granted.get(&shop).cloned();
-                    ("oauth:token_exchange", granted.unwrap_or_else(|| scopes::REQUIRED.map(String::from).to_vec()))
+                    let all = || scopes::REQUIRED.iter().chain(&scopes::OPTIONAL).map(|s| s.to_string()).collect();
+                    ("oauth:token_exchange", granted.unwrap_or_else(all))
                 }
                 _ => return refuse(400, "invalid_subject_token", "The session token is invalid or expired"),
             }
@@ -134,6 +135,11 @@ pub(super) async fn access_token(
     account.token = format!("shpat_dev_{:032x}", fastrand::u128(..));
     account.refresh_token = expiring.then(|| format!("shprt_dev_{:032x}", fastrand::u128(..)));
     account.scopes = scopes.clone();
+    if name != "oauth:refresh_token" {
+        // Installed through Shopify's own flow: the app's `shopify.app.toml` subscriptions
+        // apply to the shop (Shopify keeps them; the app creates none by API).
+        account.world.toml_subscriptions = true;
+    }
     let mut reply = json!({"access_token": account.token, "scope": scopes.join(",")});
     if let Some(refresh) = &account.refresh_token {
         reply["expires_in"] = json!(lifetime);

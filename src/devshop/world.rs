@@ -41,6 +41,8 @@ pub struct Variant {
 #[derive(Debug, Clone, Copy)]
 pub struct Level {
     pub available: i64,
+    /// Units on their way (transfers ready to ship, shipments, purchase orders).
+    pub incoming: i64,
     /// Milliseconds since the epoch; strictly increasing per level, like Shopify's `updated_at`.
     pub updated_at_ms: i64,
 }
@@ -100,6 +102,8 @@ pub enum WorldError {
     OutOfStock { title: String, available: i64, wanted: u32 },
     #[error("order {0} does not exist")]
     NoOrder(u64),
+    #[error("transfer or shipment {0} does not exist")]
+    NoTransfer(u64),
 }
 
 #[derive(Debug, Default)]
@@ -108,10 +112,16 @@ pub struct World {
     /// (inventory item, location) → level.
     pub levels: BTreeMap<(u64, u64), Level>,
     pub orders: BTreeMap<u64, Order>,
-    /// Webhook subscriptions: topic (GraphQL enum) → callback URI.
+    /// Webhook subscriptions created by API: topic (GraphQL enum) → callback URI.
     pub subscriptions: BTreeMap<String, String>,
+    /// The app's `shopify.app.toml` subscriptions apply to this shop: it was installed through
+    /// Shopify's flow (OAuth, token exchange), not as a custom app's token.
+    pub toml_subscriptions: bool,
     /// `shop.ianaTimezone`; empty is `Etc/UTC`, the dev shop's own.
     pub timezone: String,
+    /// Inventory transfers and their shipments, by id (`devshop::transfers`).
+    pub transfers: BTreeMap<u64, super::transfers::Transfer>,
+    pub shipments: BTreeMap<u64, super::transfers::Shipment>,
     /// The app's bulk operations, by id.
     pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
     /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).
@@ -171,7 +181,7 @@ impl World {
         };
         self.variants.insert(id, variant);
         let at = self.tick();
-        self.levels.insert((item, MAIN_LOCATION), Level { available: stock, updated_at_ms: at });
+        self.levels.insert((item, MAIN_LOCATION), Level { available: stock, incoming: 0, updated_at_ms: at });
         id
     }
 
@@ -210,7 +220,8 @@ impl World {
     fn adjust(&mut self, variant: u64, delta: i64) -> Result<(u64, Level), WorldError> {
         let item = self.variants.get(&variant).ok_or(WorldError::NoVariant(variant))?.inventory_item_id;
         let at = self.tick();
-        let level = self.levels.entry((item, MAIN_LOCATION)).or_insert(Level { available: 0, updated_at_ms: at });
+        let level =
+            self.levels.entry((item, MAIN_LOCATION)).or_insert(Level { available: 0, incoming: 0, updated_at_ms: at });
         level.available += delta;
         level.updated_at_ms = at;
         Ok((item, *level))

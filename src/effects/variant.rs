@@ -26,6 +26,29 @@ pub struct Desired {
     pub eta_inputs: u64,
 }
 
+/// Whether an arrival may be measured now. A variant with platform batches whose stock rose
+/// reads its platform supply first: a shipment's receipt raises the mark by its units, so they
+/// consume no merchant batch, whichever webhook came first (SPEC 6). A read that fails leaves
+/// the measure to a later pass rather than guess.
+pub async fn ready_to_measure(
+    state: &crate::state::AppState,
+    ctx: &Ctx<'_>,
+    variant: u64,
+) -> Result<bool, EffectError> {
+    let Some(record) = state.books.get(ctx.shop, key::Variant(variant)).await? else { return Ok(true) };
+    let rose = record.settings.supply_mark.is_some_and(|mark| eta::stock_position(&record) > mark);
+    if !rose || !record.settings.supply.iter().any(|b| b.is_platform()) {
+        return Ok(true);
+    }
+    match crate::sync::supply::refresh(state, ctx.shop, ctx.token, variant).await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            tracing::warn!(shop = ctx.shop, variant, error = %e, "effects: expected supply not read; the arrival is measured later");
+            Ok(false)
+        }
+    }
+}
+
 /// A digest of the settings every waiting line's ETA derives from.
 fn eta_inputs(record: &VariantRecord) -> u64 {
     use sha2::Digest;
@@ -43,11 +66,14 @@ pub async fn read(
     shop: &str,
     variant: u64,
     today: time::Date,
+    measure: bool,
 ) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
     let reads = books.read(shop, &[Record::Variant(variant)]).await?;
     let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(None) };
     let before = record.settings.clone();
-    eta::consume_arrivals(&mut record, crate::store::now_ms() as i64);
+    if measure {
+        eta::consume_arrivals(&mut record, crate::store::now_ms() as i64);
+    }
     // A conflict means the book moved meanwhile: its new mark brings the variant back here.
     if record.settings != before && !books.commit(shop, reads.change().put(key::Variant(variant), &record)).await? {
         return Ok(None);

@@ -26,7 +26,8 @@ pub(super) async fn settle_variants(
     let mut restoring = Vec::new();
     for (id, entry) in variants {
         let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
-        let Some((desired, record)) = variant::read(books, ctx.shop, id, settings.today()).await? else {
+        let measure = variant::ready_to_measure(state, ctx, id).await?;
+        let Some((desired, record)) = variant::read(books, ctx.shop, id, settings.today(), measure).await? else {
             // Unenrolled: given back what it had, once.
             match applied.restore.clone() {
                 Some(restore) => restoring.push((id, restore, entry, applied)),

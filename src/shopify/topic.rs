@@ -12,21 +12,57 @@ pub enum Topic {
     CustomersDataRequest,
     CustomersRedact,
     ShopRedact,
+    /// An inventory transfer or shipment changed what is expected to arrive (SPEC 10.2): the
+    /// full topic name, one of [`SUPPLY_TOPICS`].
+    Supply(&'static str),
 }
 
+/// The transfer and shipment topics that change expected supply. Their payloads are hints: the
+/// service reads the transfer or shipment again.
+pub const SUPPLY_TOPICS: [&str; 14] = [
+    "inventory_transfers/add_items",
+    "inventory_transfers/remove_items",
+    "inventory_transfers/update_item_quantities",
+    "inventory_transfers/ready_to_ship",
+    "inventory_transfers/cancel",
+    "inventory_transfers/complete",
+    "inventory_shipments/create",
+    "inventory_shipments/add_items",
+    "inventory_shipments/remove_items",
+    "inventory_shipments/update_item_quantities",
+    "inventory_shipments/mark_in_transit",
+    "inventory_shipments/receive_items",
+    "inventory_shipments/update_tracking",
+    "inventory_shipments/delete",
+];
+
 impl Topic {
-    pub const ALL: [Topic; 10] = [
-        Topic::OrdersCreate,
-        Topic::OrdersUpdated,
-        Topic::OrdersCancelled,
-        Topic::OrdersFulfilled,
-        Topic::InventoryLevelsUpdate,
-        Topic::ProductsUpdate,
-        Topic::AppUninstalled,
-        Topic::CustomersDataRequest,
-        Topic::CustomersRedact,
-        Topic::ShopRedact,
-    ];
+    /// Every topic handled: the ledger's, the lifecycle's and privacy's, then supply's.
+    pub const ALL: [Topic; 24] = {
+        let mut all = [Topic::OrdersCreate; 24];
+        let first = [
+            Topic::OrdersCreate,
+            Topic::OrdersUpdated,
+            Topic::OrdersCancelled,
+            Topic::OrdersFulfilled,
+            Topic::InventoryLevelsUpdate,
+            Topic::ProductsUpdate,
+            Topic::AppUninstalled,
+            Topic::CustomersDataRequest,
+            Topic::CustomersRedact,
+            Topic::ShopRedact,
+        ];
+        let mut i = 0;
+        while i < first.len() {
+            all[i] = first[i];
+            i += 1;
+        }
+        while i < all.len() {
+            all[i] = Topic::Supply(SUPPLY_TOPICS[i - first.len()]);
+            i += 1;
+        }
+        all
+    };
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
@@ -55,6 +91,7 @@ impl Topic {
             Topic::CustomersDataRequest => "customers/data_request",
             Topic::CustomersRedact => "customers/redact",
             Topic::ShopRedact => "shop/redact",
+            Topic::Supply(topic) => topic,
         }
     }
 }
@@ -69,6 +106,10 @@ mod tests {
             assert_eq!(Topic::parse(t.as_str()), Some(t));
         }
         assert_eq!(Topic::parse("carts/create"), None);
+        assert_eq!(
+            Topic::parse("inventory_shipments/update_tracking"),
+            Some(Topic::Supply("inventory_shipments/update_tracking"))
+        );
         assert_eq!(Topic::parse("ORDERS/CREATE"), None);
     }
 }

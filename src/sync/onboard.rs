@@ -123,6 +123,8 @@ pub async fn start_book(state: &AppState, shop: &str, variant: u64) -> Result<Op
             Err(e) => return Err(e),
         }
     }
+    // Expected supply from the platform's transfers and shipments (SPEC 10.2).
+    super::supply::refresh_or_log(state, shop, &token, variant).await;
     Ok(Some(Started::Read))
 }
 

@@ -54,6 +54,8 @@ pub struct Report {
     /// Backlog no known order explained, before and after (drift the ledger could not see).
     pub unattributed_before: u64,
     pub unattributed_after: u64,
+    /// Variants whose expected supply from the platform changed.
+    pub supply_changed: usize,
 }
 
 fn event<'a>(shop: &'a str, key: String) -> Event<'a> {
@@ -81,6 +83,31 @@ pub async fn installed_token(state: &AppState, shop: &str) -> Result<Secret, Rec
         .await
         .map_err(|e| ReconcileError::Install(e.to_string()))?
         .ok_or_else(|| ReconcileError::NotInstalled(shop.to_string()))
+}
+
+/// Expected supply read again (SPEC 10.2) for the variants it can matter to: out of stock, or
+/// with platform batches still to arrive. A shop without the scopes is noted once and left to
+/// its merchant batches; a failed read waits for the next pass.
+async fn supply(
+    state: &AppState,
+    shop: &str,
+    token: &Secret,
+    variants: &BTreeMap<u64, VariantRecord>,
+    report: &mut Report,
+) {
+    use super::supply::{Read, refresh};
+    let matters = |v: &VariantRecord| v.header.stock <= 0 || v.settings.supply.iter().any(|b| b.is_platform());
+    for (id, _) in variants.iter().filter(|(_, v)| matters(v)) {
+        match refresh(state, shop, token, *id).await {
+            Ok(Read::NoScope) => return,
+            Ok(Read::Done { changed: true }) => report.supply_changed += 1,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(shop, variant = id, error = %e, "drift: expected supply could not be read; the next pass reads it again");
+                return;
+            }
+        }
+    }
 }
 
 /// Reconciles one shop in full; `progress` hears about each stage and every page of orders.
@@ -124,6 +151,8 @@ pub async fn run(
             job.set(steps, total_items + 1).await?;
         }
     }
+
+    supply(state, shop, token, &variants, &mut report).await;
 
     let query = match scope {
         Scope::Full => "status:open".to_string(),

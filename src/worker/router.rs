@@ -47,6 +47,11 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
     let body = &envelope.body;
     let triggered = meta.triggered_at.as_deref();
     let event = |key: String| Event::new(&meta.shop, key, topic.as_str(), state.dedupe_ttl());
+    if let Topic::Supply(name) = topic {
+        // Platform reads, not a ledger event: outside the shop's lock, so a slow read holds up
+        // none of the shop's orders.
+        return supply_hint(state, envelope, topic, name).await;
+    }
     let books = &state.books;
     let lock = state.shop_lock(&meta.shop);
     let _serial = lock.lock().await;
@@ -94,12 +99,33 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
             super::customers::redact(state, envelope).await?;
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
+        Topic::Supply(_) => unreachable!("handled above, outside the shop's lock"),
         Topic::CustomersDataRequest => {
             names_its_shop(topic, envelope)?;
             super::customers::data_request(state, envelope).await?;
             record_once(state, envelope, topic, state.dedupe_ttl()).await
         }
     }
+}
+
+/// A transfer or shipment webhook: the variants it touches read their expected supply again.
+/// The read is of the platform's state now, so a repeat or a late delivery changes nothing more.
+async fn supply_hint(state: &AppState, envelope: &Envelope, topic: Topic, name: &str) -> Result<Handled, HandlerError> {
+    use crate::sync::reconcile::ReconcileError;
+    let body: serde_json::Value = serde_json::from_slice(&envelope.body)
+        .map_err(|e| HandlerError::Permanent(format!("{name} body is not JSON: {e}")))?;
+    let ids = crate::sync::supply::hinted(name, &body);
+    if ids.is_empty() {
+        return Err(HandlerError::Permanent(format!("{name} names no transfer or shipment")));
+    }
+    match crate::sync::supply::on_hint(state, &envelope.meta.shop, &ids).await {
+        Ok(_) => {}
+        // Uninstalled since: nothing of the shop's to keep up to date.
+        Err(ReconcileError::NotInstalled(_)) => {}
+        Err(ReconcileError::Platform(e)) if !e.is_retryable() => return Err(HandlerError::Permanent(e.to_string())),
+        Err(e) => return Err(HandlerError::Transient(e.to_string())),
+    }
+    record_once(state, envelope, topic, state.dedupe_ttl()).await
 }
 
 /// An effect dead letter of the old, webhook-shaped form that an earlier `dlq replay` had put

@@ -175,7 +175,8 @@ async fn an_item_stocked_at_more_locations_than_a_page_is_read_over_several_page
         let v = w.add_variant("Tee", 1, Policy::Deny);
         let item = w.variants[&v].inventory_item_id;
         for location in 2..=300 {
-            let level = backorder::devshop::world::Level { available: 1, updated_at_ms: 1_795_000_000_000 };
+            let level =
+                backorder::devshop::world::Level { available: 1, incoming: 0, updated_at_ms: 1_795_000_000_000 };
             w.levels.insert((item, location), level);
         }
         item

@@ -9,7 +9,6 @@ use crate::auth::nonce::NonceError;
 use crate::auth::oauth::OAuthError;
 use crate::auth::query::QueryError;
 use crate::auth::session_token::SessionError;
-use crate::platform::PlatformError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +27,6 @@ pub enum InstallPageError {
     Scopes(Vec<&'static str>),
     #[error("the platform did not issue an access token; start the install again")]
     Exchange(#[source] OAuthError),
-    #[error("the app was installed, but its webhooks could not be registered; open the app again to retry")]
-    Webhooks(#[source] PlatformError),
     #[error("temporarily unavailable, retry in a moment")]
     Unavailable(String),
 }
@@ -65,7 +62,7 @@ impl ResponseError for InstallPageError {
             Query(QueryError::Shop) | NoCode => StatusCode::BAD_REQUEST,
             Query(_) | Session(_) => StatusCode::UNAUTHORIZED,
             State(_) | Replayed | Scopes(_) => StatusCode::FORBIDDEN,
-            Exchange(_) | Webhooks(_) => StatusCode::BAD_GATEWAY,
+            Exchange(_) => StatusCode::BAD_GATEWAY,
             Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -73,7 +70,6 @@ impl ResponseError for InstallPageError {
     fn error_response(&self) -> HttpResponse {
         match self {
             InstallPageError::Exchange(e) => tracing::warn!(error = %e, "install: token request failed"),
-            InstallPageError::Webhooks(e) => tracing::warn!(error = %e, "install: webhook registration failed"),
             InstallPageError::Unavailable(why) => tracing::warn!(error = %why, "install: store unavailable"),
             other => tracing::info!(reason = %other, "install refused"),
         }

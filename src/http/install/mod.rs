@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::oauth::{self, Grant};
-use crate::auth::{install, nonce, query, scopes, subscriptions};
+use crate::auth::{install, nonce, query, scopes};
 use crate::state::AppState;
 use crate::store::EventMark;
 
@@ -49,7 +49,7 @@ pub(crate) fn redirect_to_consent(state: &AppState, shop: &str) -> HttpResponse 
     authorize
         .query_pairs_mut()
         .append_pair("client_id", &state.settings.shopify.api_key)
-        .append_pair("scope", &scopes::REQUIRED.join(","))
+        .append_pair("scope", &scopes::REQUIRED.iter().chain(&scopes::OPTIONAL).copied().collect::<Vec<_>>().join(","))
         .append_pair("redirect_uri", &format!("{app_url}{CALLBACK_PATH}"))
         .append_pair("state", &state_nonce)
         // Empty: an offline token, for the background work; `per-user` would ask for an online one.
@@ -101,7 +101,8 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let sealer = state.sealer.as_deref().ok_or_else(|| InstallPageError::Unavailable("no sealer".into()))?;
     install::save(&state.books, sealer, shop, &installed).await?;
     owe_full_pass(&state, shop).await;
-    subscriptions::register(&state, shop, &installed.access_token).await.map_err(InstallPageError::Webhooks)?;
+    // No subscription by API: the app's `shopify.app.toml` subscriptions apply to every shop
+    // installed through Shopify (SPEC 3.5), and both would deliver every event twice.
     crate::sync::zone::refresh_or_log(&state, shop, &installed.access_token).await;
     tracing::info!(shop, "installed");
     Ok(HttpResponse::Found()

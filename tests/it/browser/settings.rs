@@ -17,7 +17,7 @@ async fn counted_locations_are_ticked_from_the_shops_locations_and_none_ticked_i
     let s = Setup::start(Backend::Redis, 0, "50", &[]).await;
     // A second location with stock of the item.
     let item = s.world(|w| w.variants[&s.variant].inventory_item_id);
-    s.world(|w| w.levels.insert((item, 2), Level { available: 4, updated_at_ms: 1 }));
+    s.world(|w| w.levels.insert((item, 2), Level { available: 4, incoming: 0, updated_at_ms: 1 }));
     let counted = || async {
         let settings: Value = get(&s.app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
         settings["counted_locations"].clone()
