@@ -202,8 +202,8 @@ pub fn incoming_transfers(world: &World, vars: &Value, doc: &Document) -> Value 
         .filter(|t| statuses.is_empty() || statuses.iter().any(|s| s.eq_ignore_ascii_case(t.status)))
         .collect();
     let size = doc.page_size(&["inventoryTransfers"], vars);
-    let lines = doc.page_size(&["inventoryTransfers", "lineItems"], vars).unwrap_or(0) as usize;
-    let shipments = doc.page_size(&["inventoryTransfers", "shipments"], vars).unwrap_or(0) as usize;
+    let lines = doc.page_size(&["inventoryTransfers", "nodes", "lineItems"], vars).unwrap_or(0) as usize;
+    let shipments = doc.page_size(&["inventoryTransfers", "nodes", "shipments"], vars).unwrap_or(0) as usize;
     let (page, info) = page(&found, |t| t.id, size, &vars["after"]);
     let nodes: Vec<Value> = page
         .iter()

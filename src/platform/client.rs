@@ -258,7 +258,8 @@ impl AdminClient {
         }
         if let Some(e) = reply.errors.iter().find(|e| code_of(e) == Some("ACCESS_DENIED")) {
             let asked = e.extensions.as_ref().and_then(|x| x.get("requiredAccess")).and_then(Value::as_str);
-            let scope = asked.unwrap_or(e.message.as_str()).to_string();
+            // "`read_inventory_transfers` access scope.": the scope's name is what a merchant grants.
+            let scope = asked.and_then(|a| a.split('`').nth(1)).unwrap_or(e.message.as_str()).to_string();
             return Err(PlatformError::MissingScope { operation: op.name, scope });
         }
         if !reply.errors.is_empty() {

@@ -47,6 +47,7 @@ mod plan_preview;
 mod platform;
 mod platform_cost;
 mod platform_schema;
+mod platform_supply;
 mod priority;
 mod privacy;
 mod privacy_customers;

@@ -41,7 +41,7 @@ async fn a_new_batch_dated_in_the_past_is_refused_and_an_overdue_one_read_back_i
             .await
             .unwrap();
         let mut read: Value = get(&app, path, Some(&token(SHOP))).await.json().await.unwrap();
-        assert_eq!(read["supply"], json!([{"qty": 4, "eta": day(-1)}]));
+        assert_eq!(read["supply"], json!([{"qty": 4, "eta": day(-1), "source": "merchant"}]));
         read["cap"] = json!(30);
         let resp = put(&app, path, &token(SHOP), read).await;
         assert_eq!(resp.status(), 200, "the plan as read, with another field changed");
