@@ -21,6 +21,18 @@ fn the_app_toml_asks_for_exactly_the_scopes_the_code_needs() {
     let toml = app_toml();
     let listed: BTreeSet<&str> = toml["access_scopes"]["scopes"].as_str().unwrap().split(',').map(str::trim).collect();
     assert_eq!(listed, scopes::REQUIRED.into_iter().collect::<BTreeSet<_>>());
+    let optional: BTreeSet<String> = strings(&toml["access_scopes"]["optional_scopes"]).into_iter().collect();
+    assert_eq!(optional, scopes::OPTIONAL.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>());
+}
+
+/// The theme block reads the date through Liquid, which sees an app metafield only with a
+/// definition that grants the storefront read access (SPEC 10.2, the theme app extension).
+#[test]
+fn the_app_toml_declares_the_eta_metafield_readable_by_the_storefront() {
+    let toml = app_toml();
+    let eta = &toml["variant"]["metafields"]["app"]["backorder_eta"];
+    assert_eq!(eta["type"].as_str(), Some("date"));
+    assert_eq!(eta["access"]["storefront"].as_str(), Some("public_read"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Installs of custom apps (`backorder shop add`), tokens sealed at rest, and the service using
 //! a shop's token to read from the platform (the dev shop, over real HTTP).
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 use backorder::auth::install;
@@ -16,6 +17,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_backorder");
 const TOKEN: &str = "shpat_plaintext_never_stored_0123456789";
 
 fn shop_add(store: &TestStore, shop: &str) -> std::process::Output {
+    shop_add_to(store, shop, &[])
+}
+
+/// `backorder shop add` with more of the environment (the platform's address, say).
+fn shop_add_to(store: &TestStore, shop: &str, more: &[(&str, &str)]) -> std::process::Output {
     let env = settings(store, &[]);
     let key = env.security.encryption_key.as_ref().unwrap().expose().to_string();
     Command::new(BIN)
@@ -25,8 +31,38 @@ fn shop_add(store: &TestStore, shop: &str) -> std::process::Output {
         .env("BACKORDER__SECURITY__ENCRYPTION_KEY", key)
         .env("BACKORDER__STORE__URL", &store.url)
         .env("BACKORDER__STORE__PREFIX", &store.prefix)
+        .envs(more.iter().copied())
         .output()
         .unwrap()
+}
+
+/// SPEC 3.5: a custom app's install creates its subscriptions by API (it has no
+/// `shopify.app.toml`); an install through Shopify creates none (see `oauth.rs`). No shop of
+/// either kind ends with both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shop_add_creates_the_subscriptions_by_api_and_no_shop_ever_has_both_kinds() {
+    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
+    let shop = "custom.myshopify.com";
+    devshop.install_as(shop, TOKEN);
+    let store = Backend::Embedded.prepare();
+    let base = devshop.admin_base_url();
+    let env = [
+        ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
+        ("BACKORDER__APP__URL", "https://backorder.example.com"),
+    ];
+    let out = shop_add_to(&store, shop, &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (api, toml) = devshop.world(shop, |w| (w.subscriptions.clone(), w.toml_subscriptions));
+    let expected: BTreeSet<String> =
+        backorder::shopify::Topic::ALL.iter().filter(|t| !t.is_compliance()).map(|t| t.graphql_enum()).collect();
+    assert_eq!(api.keys().cloned().collect::<BTreeSet<_>>(), expected, "every topic but privacy's, supply's too");
+    assert!(api.values().all(|uri| uri == "https://backorder.example.com/webhooks"));
+    assert!(!toml, "a custom app's token: no toml subscriptions");
+    // Run again (a retry after a failure): nothing twice.
+    let out = shop_add_to(&store, shop, &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(devshop.world(shop, |w| w.subscriptions.len()), expected.len());
+    devshop.stop().await;
 }
 
 fn raw_store(store: &TestStore) -> Vec<u8> {
