@@ -28,6 +28,7 @@ pub mod shopify;
 pub mod state;
 pub mod store;
 pub mod supervise;
+pub mod supply;
 pub mod sync;
 pub mod telemetry;
 pub mod view;

@@ -17,6 +17,7 @@ mod notify;
 mod oauth;
 pub mod payloads;
 pub mod sender;
+pub mod storefront;
 pub mod transfers;
 pub mod world;
 
@@ -139,6 +140,7 @@ impl DevShop {
                 .route("/shops/{shop}/admin/oauth/access_token", web::post().to(oauth::access_token))
                 .route("/bulk/{shop}/{file}", web::get().to(bulk_result))
                 .configure(admin::routes)
+                .configure(storefront::routes)
         })
         .workers(1)
         .disable_signals()

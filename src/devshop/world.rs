@@ -122,6 +122,8 @@ pub struct World {
     /// Inventory transfers and their shipments, by id (`devshop::transfers`).
     pub transfers: BTreeMap<u64, super::transfers::Transfer>,
     pub shipments: BTreeMap<u64, super::transfers::Shipment>,
+    /// Storefront pages by product handle (`devshop::storefront`): a theme's product page.
+    pub storefront_pages: BTreeMap<String, String>,
     /// The app's bulk operations, by id.
     pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
     /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).

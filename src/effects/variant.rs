@@ -40,7 +40,7 @@ pub async fn ready_to_measure(
     if !rose || !record.settings.supply.iter().any(|b| b.is_platform()) {
         return Ok(true);
     }
-    match crate::sync::supply::refresh(state, ctx.shop, ctx.token, variant).await {
+    match crate::supply::refresh(state, ctx.shop, ctx.token, variant).await {
         Ok(_) => Ok(true),
         Err(e) => {
             tracing::warn!(shop = ctx.shop, variant, error = %e, "effects: expected supply not read; the arrival is measured later");

@@ -139,10 +139,10 @@ pub fn merge(settings: &mut VariantSettings, lots: &[Lot], incoming: Option<u64>
     settings.supply.retain(|b| !b.is_platform());
     settings.supply.extend(fresh);
     sort_supply(&mut settings.supply);
-    if received > 0 {
-        if let Some(mark) = settings.supply_mark.as_mut() {
-            *mark = mark.saturating_add(i64::try_from(received).unwrap_or(i64::MAX));
-        }
+    if received > 0
+        && let Some(mark) = settings.supply_mark.as_mut()
+    {
+        *mark = mark.saturating_add(i64::try_from(received).unwrap_or(i64::MAX));
     }
     Merged { received }
 }

@@ -11,5 +11,4 @@ pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
 pub mod rework;
-pub mod supply;
 pub mod zone;

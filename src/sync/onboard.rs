@@ -124,7 +124,7 @@ pub async fn start_book(state: &AppState, shop: &str, variant: u64) -> Result<Op
         }
     }
     // Expected supply from the platform's transfers and shipments (SPEC 10.2).
-    super::supply::refresh_or_log(state, shop, &token, variant).await;
+    crate::supply::refresh_or_log(state, shop, &token, variant).await;
     Ok(Some(Started::Read))
 }
 

@@ -95,7 +95,7 @@ async fn supply(
     variants: &BTreeMap<u64, VariantRecord>,
     report: &mut Report,
 ) {
-    use super::supply::{Read, refresh};
+    use crate::supply::{Read, refresh};
     let matters = |v: &VariantRecord| v.header.stock <= 0 || v.settings.supply.iter().any(|b| b.is_platform());
     for (id, _) in variants.iter().filter(|(_, v)| matters(v)) {
         match refresh(state, shop, token, *id).await {

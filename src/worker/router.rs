@@ -111,18 +111,18 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Handled, Ha
 /// A transfer or shipment webhook: the variants it touches read their expected supply again.
 /// The read is of the platform's state now, so a repeat or a late delivery changes nothing more.
 async fn supply_hint(state: &AppState, envelope: &Envelope, topic: Topic, name: &str) -> Result<Handled, HandlerError> {
-    use crate::sync::reconcile::ReconcileError;
+    use crate::supply::SupplyError;
     let body: serde_json::Value = serde_json::from_slice(&envelope.body)
         .map_err(|e| HandlerError::Permanent(format!("{name} body is not JSON: {e}")))?;
-    let ids = crate::sync::supply::hinted(name, &body);
+    let ids = crate::supply::hinted(name, &body);
     if ids.is_empty() {
         return Err(HandlerError::Permanent(format!("{name} names no transfer or shipment")));
     }
-    match crate::sync::supply::on_hint(state, &envelope.meta.shop, &ids).await {
+    match crate::supply::on_hint(state, &envelope.meta.shop, &ids).await {
         Ok(_) => {}
         // Uninstalled since: nothing of the shop's to keep up to date.
-        Err(ReconcileError::NotInstalled(_)) => {}
-        Err(ReconcileError::Platform(e)) if !e.is_retryable() => return Err(HandlerError::Permanent(e.to_string())),
+        Err(SupplyError::NotInstalled(_)) => {}
+        Err(SupplyError::Platform(e)) if !e.is_retryable() => return Err(HandlerError::Permanent(e.to_string())),
         Err(e) => return Err(HandlerError::Transient(e.to_string())),
     }
     record_once(state, envelope, topic, state.dedupe_ttl()).await

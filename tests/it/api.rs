@@ -117,7 +117,10 @@ async fn a_put_enrols_a_variant_and_changes_only_the_fields_sent() {
         assert_eq!(resp.status(), 200);
         let shown: Value = resp.json().await.unwrap();
         assert_eq!(shown["cap"], 20);
-        assert_eq!(shown["supply"], json!([{"qty": 12, "eta": "2030-12-10"}, {"qty": 50, "eta": "2031-01-15"}]));
+        assert_eq!(
+            shown["supply"],
+            json!([{"qty": 12, "eta": "2030-12-10", "source": "merchant"}, {"qty": 50, "eta": "2031-01-15", "source": "merchant"}])
+        );
         assert_eq!(shown["policy"], "CONTINUE");
 
         let resp = put(&app, path, &token(SHOP), json!({"discontinued": true})).await;

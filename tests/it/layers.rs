@@ -27,8 +27,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("platform client", &["platform"]),
     // What handlers and workers share (`AppState`).
     ("shared state", &["state"]),
-    // Who may act for a shop; what customers and owners are told.
-    ("services", &["auth", "notify"]),
+    // Who may act for a shop; what customers and owners are told; what the platform expects to
+    // arrive.
+    ("services", &["auth", "notify", "supply"]),
     ("effects", &["effects"]),
     // The books brought to the platform's truth: enrolment's reads, drift repair, long jobs.
     ("syncing with the platform", &["sync"]),

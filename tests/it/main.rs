@@ -61,5 +61,6 @@ mod replayed_shop;
 mod shops_index;
 mod status;
 mod supply_dates;
+mod theme_block;
 mod time_zone;
 mod uninstall;

@@ -7,6 +7,7 @@ mod app;
 mod emails;
 mod journey;
 mod settings;
+mod theme;
 mod variants;
 
 use std::path::PathBuf;

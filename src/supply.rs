@@ -11,14 +11,26 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::reconcile::ReconcileError;
-use crate::books::{Edit, key};
+use crate::books::{BookError, Edit, key};
 use crate::ledger::supply::{lots, merge};
 use crate::platform::PlatformError;
 use crate::platform::supply::{expected, incoming, items_of};
 use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::Mark;
+
+/// Why expected supply could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SupplyError {
+    #[error("{0} is not installed (no access token): nothing can be read from the platform")]
+    NotInstalled(String),
+    #[error("the shop's install cannot be read: {0}")]
+    Install(String),
+    #[error(transparent)]
+    Books(#[from] BookError),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
 
 /// What a read came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +44,7 @@ pub enum Read {
 }
 
 /// Reads `variant`'s expected supply from the platform and keeps it as its platform batches.
-pub async fn refresh(state: &AppState, shop: &str, token: &Secret, variant: u64) -> Result<Read, ReconcileError> {
+pub async fn refresh(state: &AppState, shop: &str, token: &Secret, variant: u64) -> Result<Read, SupplyError> {
     let books = &state.books;
     let Some(record) = books.get(shop, key::Variant(variant)).await? else { return Ok(Read::NotManaged) };
     let Some(item) = record.inventory_item_id else { return Ok(Read::NotManaged) };
@@ -78,7 +90,7 @@ pub async fn refresh_or_log(state: &AppState, shop: &str, token: &Secret, varian
 }
 
 /// Keeps (or clears) the scope the merchant is asked to grant; written only when it changes.
-async fn note_scope(state: &AppState, shop: &str, scope: Option<String>) -> Result<(), ReconcileError> {
+async fn note_scope(state: &AppState, shop: &str, scope: Option<String>) -> Result<(), SupplyError> {
     state
         .books
         .update(shop, key::Settings, |settings| {
@@ -114,8 +126,11 @@ pub fn hinted(topic: &str, body: &Value) -> Vec<String> {
 
 /// A supply webhook: the managed variants whose items the named transfer or shipment carries
 /// (or, once it is deleted, whose batches came from it) read their supply again.
-pub async fn on_hint(state: &AppState, shop: &str, ids: &[String]) -> Result<usize, ReconcileError> {
-    let token = super::reconcile::installed_token(state, shop).await?;
+pub async fn on_hint(state: &AppState, shop: &str, ids: &[String]) -> Result<usize, SupplyError> {
+    let token = crate::auth::tokens::access_token(state, shop)
+        .await
+        .map_err(|e| SupplyError::Install(e.to_string()))?
+        .ok_or_else(|| SupplyError::NotInstalled(shop.to_string()))?;
     let mut items = BTreeSet::new();
     for id in ids {
         match items_of(&state.platform, shop, &token, id).await {
