@@ -245,6 +245,29 @@ mod tests {
         assert_eq!(again.title.as_deref(), Some("Tee - Small"));
     }
 
+    /// A variant whose plan was written before platform supply (batches of `qty` and `eta`
+    /// only): every batch reads as the merchant's, keeps its date and its place, and arrivals
+    /// still consume it.
+    #[test]
+    fn a_plan_written_before_platform_supply_reads_as_the_merchants_and_still_consumes() {
+        let before = r#"{"inventory_item_id":42,"product_id":7,
+            "header":{"units":3,"stock":-20,"boundary":null,"before":3},
+            "settings":{"enabled":true,"discontinued":false,"cap":null,"cap_mode":"supply",
+                        "lead_time_days":10,"handling_days":2,
+                        "supply":[{"qty":12,"eta":"2027-01-10"},{"qty":5,"eta":"2027-02-01"}],"supply_mark":0},
+            "fulfilled":0,"taken":20,"counted_since_ms":5,"supply_rule":1,"levels_read":true,
+            "policy_before":"DENY","onboarding_job":null}"#;
+        let mut old: VariantRecord = decode(Some(before.as_bytes())).unwrap().unwrap();
+        assert!(old.settings.supply.iter().all(|b| !b.is_platform() && b.id.is_none()));
+        assert_eq!(old.settings.supply[0], SupplyBatch::merchant(12, "2027-01-10"));
+        assert_eq!(old.settings.effective_cap(), Some(17), "the supply cap counts them as before");
+        old.header.stock = -8; // 12 arrived
+        crate::ledger::eta::consume_arrivals(&mut old, 0);
+        assert_eq!(old.settings.supply, [SupplyBatch::merchant(5, "2027-02-01")]);
+        let again: VariantRecord = decode(Some(&encode(&old))).unwrap().unwrap();
+        assert_eq!(again, old, "written back, it reads the same");
+    }
+
     #[test]
     fn a_variant_enrolled_now_starts_with_its_levels_unknown() {
         assert!(!VariantRecord::default().levels_read);

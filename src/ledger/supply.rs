@@ -132,7 +132,7 @@ pub fn merge(settings: &mut VariantSettings, lots: &[Lot], incoming: Option<u64>
     }
     let explained = lots.iter().fold(0u64, |sum, l| sum.saturating_add(l.qty));
     match incoming {
-        Some(incoming) => batch(INCOMING, "Incoming, on no transfer", incoming.saturating_sub(explained), None, 0),
+        Some(incoming) => batch(INCOMING, "Incoming on Shopify", incoming.saturating_sub(explained), None, 0),
         // Not read this time: the last count stands.
         None => fresh.extend(before.get(INCOMING).cloned()),
     }

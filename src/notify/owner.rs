@@ -32,7 +32,19 @@ fn html_of(text: &str) -> String {
 /// The reorder alert for a variant whose backlog reached the threshold.
 pub fn reorder_alert(shop: &str, variant: u64, record: &VariantRecord, threshold: u64) -> Rendered {
     let backordered = record.header.backordered();
-    let supply: Vec<String> = record.settings.supply.iter().map(|b| format!("{} units due {}", b.qty, b.eta)).collect();
+    let supply: Vec<String> = record
+        .settings
+        .supply
+        .iter()
+        .map(|b| {
+            let from = if b.is_platform() { " (on Shopify)" } else { "" };
+            if b.eta.is_empty() {
+                format!("{} units, no date yet{from}", b.qty)
+            } else {
+                format!("{} units due {}{from}", b.qty, b.eta)
+            }
+        })
+        .collect();
     let planned = if supply.is_empty() {
         "No incoming stock is planned yet.".to_string()
     } else {

@@ -229,6 +229,13 @@ async fn a_shop_without_the_transfer_scopes_keeps_its_merchant_batches_working_a
         assert_eq!(etas(&shown), [day(6).to_string()], "dated by the merchant's batch");
         let stats = s.app.app.state.queue.queue_stats().await.unwrap();
         assert_eq!(stats.dead, 0, "a refused read is not a failed webhook");
+        // Told: on the overview, and next to the variant's arrivals, with the way to grant it.
+        let overview = crate::pages::page_html(&s, "/app", &token(SHOP)).await;
+        assert!(overview.contains("not read: the app needs your permission"), "{overview}");
+        let page = crate::pages::page_html(&s, &format!("/app/variants/{v}"), &token(SHOP)).await;
+        assert!(page.contains("Transfers are not read") && page.contains("/app/settings#supply-access"));
+        let settings_page = crate::pages::page_html(&s, "/app/settings", &token(SHOP)).await;
+        assert!(settings_page.contains("data-grant-scopes=\"read_inventory_shipments,read_inventory_transfers\""));
         s.stop().await;
     }
 }

@@ -48,10 +48,13 @@
       case "batches":
         // One `units date` per line; what does not read as a number goes as written, for the
         // API to name.
+        // The platform's batches go with them, matched by id: only the merchant's date is read.
         return raw.split("\n").map(function (l) { return l.trim(); }).filter(Boolean).map(function (line) {
           const [qty, eta] = line.split(/\s+/);
           return { qty: qty !== undefined && !isNaN(Number(qty)) ? Number(qty) : qty, eta: eta || "" };
-        });
+        }).concat(Array.from(field.form.querySelectorAll("[data-platform-batch]")).map(function (input) {
+          return { id: input.dataset.platformBatch, eta_override: input.value || null };
+        }));
       case "map": {
         // One `key = number` per line; a value that is not a number goes as written, for the
         // API to name.
@@ -275,6 +278,32 @@
     });
     out.replaceChildren(summary, list);
   }
+
+  // Optional scopes (SPEC 10.2: transfers and shipments): asked of the merchant through App
+  // Bridge's scopes API; once granted, the next read of the platform uses them.
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest("button[data-grant-scopes]");
+    if (!button) {
+      return;
+    }
+    const out = button.closest("section").querySelector("[data-grant-result]");
+    const scopes = button.dataset.grantScopes.split(",");
+    if (!(window.shopify && shopify.scopes && shopify.scopes.request)) {
+      out.textContent = "Open the app from your Shopify admin to grant access.";
+      return;
+    }
+    button.disabled = true;
+    try {
+      const answer = await shopify.scopes.request(scopes);
+      out.textContent = answer && answer.result === "granted-all"
+        ? "Granted: transfers are read at the next check, within the hour."
+        : "Not granted. Your own arrivals keep giving dates.";
+    } catch (e) {
+      out.textContent = "Not granted. Your own arrivals keep giving dates.";
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   // The catalogue's results: what enrolling a variant would do to the orders already open (SPEC
   // 9), read from Shopify on request; nothing is enrolled.

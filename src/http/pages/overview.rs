@@ -138,6 +138,12 @@ async fn other_needs(
         Ok(_) => {}
         Err(e) => tracing::warn!(shop, error = %e, "pages: the dead letters could not be read"),
     }
+    if settings.supply_scope_missing.is_some() {
+        needs.push(Need {
+            text: "Incoming stock on your Shopify transfers is not read: the app needs your permission".into(),
+            href: "/app/settings#supply-access".into(),
+        });
+    }
     for kind in settings.template_failures.keys() {
         needs.push(Need {
             text: format!("Your “{kind}” email failed when it was sent; customers got the built-in one"),

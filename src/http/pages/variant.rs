@@ -35,6 +35,35 @@ struct Values {
     supply: String,
 }
 
+/// A batch the platform expects (SPEC 10.2), as the variant page shows it.
+#[derive(Debug, Serialize)]
+struct PlatformBatch {
+    /// The platform's id, which a date override is sent with.
+    id: String,
+    name: String,
+    qty: u64,
+    /// The platform's date; empty when it has none.
+    platform_eta: String,
+    /// The merchant's date in its place; empty when none.
+    eta_override: String,
+    /// Incoming units on no transfer (a purchase order's): flagged for the merchant.
+    unexplained: bool,
+}
+
+impl PlatformBatch {
+    fn of(b: &crate::ledger::records::SupplyBatch) -> Self {
+        let unexplained = b.id.as_deref() == Some(crate::ledger::records::INCOMING);
+        Self {
+            id: b.id.clone().unwrap_or_default(),
+            name: b.name.clone().unwrap_or_else(|| "A shipment".into()),
+            qty: b.qty,
+            platform_eta: b.platform_eta.clone().unwrap_or_default(),
+            eta_override: b.eta_override.clone().unwrap_or_default(),
+            unexplained,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Line {
     position: u64,
@@ -98,12 +127,16 @@ pub(super) async fn show(
         supply_cap: s.cap_mode == "supply",
         lead_time_days: s.lead_time_days.map(|d| d.to_string()).unwrap_or_default(),
         handling_days: s.handling_days,
-        supply: s.supply.iter().map(|b| format!("{} {}\n", b.qty, b.eta)).collect(),
+        // The merchant's own batches; the platform's are listed apart, with their dates.
+        supply: s.supply.iter().filter(|b| !b.is_platform()).map(|b| format!("{} {}\n", b.qty, b.eta)).collect(),
     };
+    let platform: Vec<PlatformBatch> = s.supply.iter().filter(|b| b.is_platform()).map(PlatformBatch::of).collect();
+    let scope_missing = state.books.get_or_default(shop, key::Settings).await.ok().and_then(|s| s.supply_scope_missing);
     let row = VariantRow::of(id, &record);
     let frame = Frame::new(&state, shop, "/app/variants", "Variant");
     let ctx = serde_json::json!({
         "frame": frame, "v": row, "values": values, "queue": queue, "front_class": front_class,
+        "unexplained": platform.iter().any(|b| b.unexplained), "platform": platform, "scope_missing": scope_missing,
         "next": more.map(|r| format!("/app/variants/{id}?after={}", Cursor { variant: id, after: Some(r) }.encode())),
         "paged": after.is_some(),
         "front": FRONT, "action": format!("/api/variants/{id}"),

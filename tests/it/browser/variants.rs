@@ -138,3 +138,63 @@ async fn a_variant_is_unenrolled_from_its_page_only_once_the_merchant_ticks_that
     browser.stop().await;
     s.stop().await;
 }
+
+/// SPEC 10.2 in the merchant's app: the variant's page lists what Shopify says is on its way
+/// (each batch's source, Shopify's date, the merchant's date, incoming units on no transfer
+/// flagged), and a date given to a shipment there is saved as the merchant's override.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_variant_page_lists_shopifys_incoming_batches_and_saves_the_merchants_date_for_one() {
+    use backorder::devshop::world::MAIN_LOCATION;
+    let Some(browser) = Browser::start("platform_supply").await else { return };
+    let s = Setup::start(Backend::Redis, 0, "50", &[]).await;
+    let v = s.variant;
+    let transfer = s.world(|w| w.add_transfer(MAIN_LOCATION, &[(v, 10)]).unwrap());
+    let day = |n: i64| time::OffsetDateTime::now_utc().date() + time::Duration::days(n);
+    let noon = day(9).with_hms(12, 0, 0).unwrap().assume_utc().unix_timestamp() * 1000;
+    let shipment = s.world(|w| w.ship(transfer, &[(v, 6)], Some(noon)).unwrap());
+    s.world(|w| w.order_from_supplier(v, 5).unwrap());
+    s.enrol(json!({"enabled": true, "lead_time_days": 20, "supply": [{"qty": 2, "eta": day(30).to_string()}]})).await;
+
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser.enter_app().await;
+    browser.go(&format!("/app/variants/{v}")).await;
+    let rows = browser
+        .until(
+            "Shopify's batches",
+            "const r = [...document.querySelectorAll('#platform-supply tbody tr')]; \
+             return r.length === 3 && r.map(x => [...x.children].map(c => c.textContent.trim()).slice(0, 3))",
+        )
+        .await;
+    let shipped = format!("{}, shipment 1", s.world(|w| w.transfers[&transfer].name.clone()));
+    assert_eq!(rows[0], json!([shipped, "6", day(9).to_string()]), "{rows}");
+    assert_eq!(rows[1][2], "none: takes the lead time", "the 4 not shipped yet: {rows}");
+    assert!(rows[2][0].as_str().unwrap().contains("no transfer"), "the purchase order's 5 flagged: {rows}");
+    let merchant = browser.until("the merchant's own batch", "return document.querySelector('#f-supply').value").await;
+    assert_eq!(merchant.as_str().unwrap().trim(), format!("2 {}", day(30)), "only the merchant's in the text box");
+
+    // The merchant's date for the shipment, then Save from the keyboard.
+    let set =
+        format!("const i = document.querySelector('[data-platform-batch]'); i.value = '{}'; return true;", day(12));
+    browser.client.execute(&set, vec![]).await.unwrap();
+    browser.press("form.api-form [type=submit]", Key::Enter).await;
+    let shipment_id = format!("gid://shopify/InventoryShipment/{shipment}");
+    let saved = eventually("the override saved", || async {
+        let shown: serde_json::Value =
+            crate::api::get(&s.app, &format!("/api/variants/{v}"), Some(&crate::api::token(SHOP)))
+                .await
+                .json()
+                .await
+                .ok()?;
+        let batch = shown["supply"].as_array()?.iter().find(|b| b["id"] == shipment_id.as_str())?.clone();
+        (batch["eta_override"] == day(12).to_string()).then_some(shown)
+    })
+    .await;
+    let merchant: Vec<&serde_json::Value> =
+        saved["supply"].as_array().unwrap().iter().filter(|b| b["source"] == "merchant").collect();
+    assert_eq!(merchant.len(), 1, "the merchant's batch kept: {saved}");
+    browser.screenshot("variant").await;
+    assert_eq!(browser.errors().await, Vec::<String>::new());
+    browser.stop().await;
+    s.stop().await;
+}
