@@ -5,6 +5,7 @@
 pub mod history;
 mod scene;
 mod show;
+pub mod transfer;
 
 use std::time::{Duration, Instant};
 

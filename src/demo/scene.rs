@@ -67,6 +67,8 @@ pub struct Outcome {
     /// Units of the partial order the warehouse may ship now.
     pub partial_fulfillable: u32,
     pub webhooks_sent: usize,
+    /// Stock on its way on a transfer, delayed, then received (SPEC 10.2).
+    pub shipped: super::transfer::Shipped,
     /// Open orders found at enrolment, and a lost webhook repaired by the drift pass.
     pub found: super::history::Found,
     pub repaired: super::history::Repaired,
@@ -239,6 +241,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
     show::emails(stage, None, &partial);
     stage.say("");
 
+    let shipped = super::transfer::play(stage, seed + 4).await?;
     let repaired = super::history::repaired_by_drift(stage, &found).await?;
     let mut platform_calls = BTreeMap::new();
     for call in stage.devshop.calls(SHOP).iter().filter(|c| c.outcome == "ok") {
@@ -258,6 +261,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
         partial,
         partial_fulfillable,
         webhooks_sent: sent,
+        shipped,
         found,
         repaired,
         platform_calls,

@@ -93,6 +93,58 @@ impl DevShop {
         })
     }
 
+    /// Ships `units` of `variant` on a new transfer into the main location, tracked to arrive
+    /// at `arrives_at_ms`, and queues `inventory_shipments/create`. (transfer, shipment).
+    pub fn ship_notify(
+        &self,
+        sender: &mut Sender,
+        variant: u64,
+        units: u64,
+        arrives_at_ms: Option<i64>,
+    ) -> Result<(u64, u64), WorldError> {
+        self.in_world(sender, |w, sender| {
+            let transfer = w.add_transfer(MAIN_LOCATION, &[(variant, units)])?;
+            let shipment = w.ship(transfer, &[(variant, units)], arrives_at_ms)?;
+            let at = rfc3339(w.tick());
+            sender.queue("inventory_transfers/ready_to_ship", w.transfer_payload(transfer), at.clone());
+            sender.queue("inventory_shipments/create", w.shipment_payload(shipment), at);
+            Ok((transfer, shipment))
+        })
+    }
+
+    /// A shipment's new tracked arrival, and `inventory_shipments/update_tracking`.
+    pub fn track_notify(
+        &self,
+        sender: &mut Sender,
+        shipment: u64,
+        arrives_at_ms: Option<i64>,
+    ) -> Result<(), WorldError> {
+        self.in_world(sender, |w, sender| {
+            w.set_arrival(shipment, arrives_at_ms)?;
+            let at = rfc3339(w.tick());
+            sender.queue("inventory_shipments/update_tracking", w.shipment_payload(shipment), at);
+            Ok(())
+        })
+    }
+
+    /// Receives `units` of `variant` on `shipment` and queues `inventory_shipments/receive_items`
+    /// and the level update.
+    pub fn receive_notify(
+        &self,
+        sender: &mut Sender,
+        shipment: u64,
+        variant: u64,
+        units: u64,
+    ) -> Result<(), WorldError> {
+        self.in_world(sender, |w, sender| {
+            w.receive(shipment, variant, units, 0)?;
+            queue_levels(sender, w, [variant]);
+            let at = rfc3339(w.tick());
+            sender.queue("inventory_shipments/receive_items", w.shipment_payload(shipment), at);
+            Ok(())
+        })
+    }
+
     /// Queues `products/update` for the product of `variant`, as of now.
     pub fn product_notify(&self, sender: &mut Sender, variant: u64) -> Result<(), WorldError> {
         self.in_world(sender, |w, sender| {

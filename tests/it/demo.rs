@@ -88,6 +88,22 @@ async fn check(store_url: Option<String>) {
     assert_eq!(o.partial_fulfillable, 4);
     assert_eq!(o.partial.tags[&o.partial_order], ["backorder"]);
 
+    // Stock on its way on a Shopify transfer (SPEC 10.2): 6 wait, 4 are shipped in 7 days with
+    // a handling day; the shipment slips 8 days and tells those 4; its receipt fills them.
+    let day = |n: i64| (time::OffsetDateTime::now_utc().date() + time::Duration::days(n)).to_string();
+    let t = &o.shipped;
+    let etas = |s: &Snapshot| s.queue.iter().map(|q| q.eta.clone().unwrap_or_default()).collect::<Vec<_>>();
+    assert_eq!(etas(&t.on_its_way), [day(8), day(8), day(8), day(8), day(22), day(22)]);
+    assert_eq!(etas(&t.delayed), [day(16), day(16), day(16), day(16), day(22), day(22)]);
+    let delayed: Vec<u64> =
+        t.delayed.emails.keys().filter(|(_, k)| k.starts_with("eta_changed")).map(|(o, _)| *o).collect();
+    assert_eq!(delayed, t.orders[..4], "exactly the orders on the shipment are told");
+    let waiting: Vec<u64> = t.received.queue.iter().map(|q| q.order_id).collect();
+    assert_eq!(waiting, t.orders[4..], "the oldest four were filled");
+    let ready: Vec<u64> = t.received.emails.keys().filter(|(_, k)| k == "ready").map(|(o, _)| *o).collect();
+    assert_eq!(ready, t.orders[..4]);
+    platform_matches_the_queue(&t.received);
+
     // Found at enrolment (SPEC 9): of five orders placed before install, the newest three units
     // wait, tagged and held, and nobody is emailed.
     let found = &o.found;
