@@ -82,7 +82,7 @@ pub async fn repaired_by_drift(stage: &mut Stage, found: &Found) -> Result<Repai
     let snapshot = snapshot(stage, variant).await?;
     let (orders_added, levels) = repair.map_or((0, 0), |r| (r.orders_added, r.levels));
     stage.say(&format!(
-        "6. A lost webhook: one more tote order, but Shopify's webhooks for it never came (the app saw {backordered_before} units waiting).\n   The drift pass (every 15 minutes by itself) read the platform: {orders_added} order and {levels} level repaired."
+        "7. A lost webhook: one more tote order, but Shopify's webhooks for it never came (the app saw {backordered_before} units waiting).\n   The drift pass (every 15 minutes by itself) read the platform: {orders_added} order and {levels} level repaired."
     ));
     show::snapshot(stage, &snapshot);
     show::emails(stage, Some(&found.snapshot), &snapshot);

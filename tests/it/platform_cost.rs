@@ -201,3 +201,44 @@ async fn the_dev_shop_answers_on_the_2026_10_path_and_names_the_version_it_serve
     assert_eq!(resp.status(), 404);
     devshop.stop().await;
 }
+
+/// The reads of expected supply (SPEC 10.2): what each asks for and what one costs for a variant
+/// on one open transfer with one tracked shipment. Printed for BENCHMARKS.md ("Query cost of
+/// the supply reads": `cargo test --test it supply_reads -- --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supply_reads_ask_for_under_the_limit_and_cost_what_benchmarks_md_says() {
+    use backorder::platform::ops::{
+        INCOMING_TRANSFERS, INVENTORY_ITEM_LEVELS, INVENTORY_SHIPMENT_LINES, INVENTORY_TRANSFER_ITEMS,
+    };
+    backorder::init_crypto();
+    let devshop = DevShop::start(100_000.0, 100_000.0).await.unwrap();
+    let token = devshop.install(SHOP);
+    let (variant, item, transfer, shipment) = devshop.world(SHOP, |w| {
+        let v = w.add_variant("Tee", 0, Policy::Continue);
+        let t = w.add_transfer(backorder::devshop::world::MAIN_LOCATION, &[(v, 12)]).unwrap();
+        let s = w.ship(t, &[(v, 8)], Some(1_797_000_000_000)).unwrap();
+        (v, w.variants[&v].inventory_item_id, t, s)
+    });
+    let reads = [
+        (
+            INCOMING_TRANSFERS,
+            json!({"query": format!("product_variant_id:{variant} AND (status:READY_TO_SHIP OR status:IN_PROGRESS)"), "after": null}),
+        ),
+        (INVENTORY_SHIPMENT_LINES, json!({"id": format!("gid://shopify/InventoryShipment/{shipment}"), "after": null})),
+        (INVENTORY_TRANSFER_ITEMS, json!({"id": format!("gid://shopify/InventoryTransfer/{transfer}"), "after": null})),
+        (INVENTORY_ITEM_LEVELS, json!({"id": format!("gid://shopify/InventoryItem/{item}"), "after": null})),
+    ];
+    println!("| read | requested points | actual points (1 transfer, 1 shipment, 1 location) |");
+    println!("|---|---:|---:|");
+    for (op, vars) in reads {
+        let (status, reply) = post(&devshop, &token, &op, vars).await;
+        assert_eq!(status, 200, "{}: {reply}", op.name);
+        let cost = &reply["extensions"]["cost"];
+        let (requested, actual) =
+            (cost["requestedQueryCost"].as_f64().unwrap(), cost["actualQueryCost"].as_f64().unwrap());
+        assert!(requested <= 1000.0 && actual <= requested, "{}: {cost}", op.name);
+        assert!(reply["errors"].is_null(), "{}: {reply}", op.name);
+        println!("| `{}` | {requested} | {actual} |", op.name);
+    }
+    devshop.stop().await;
+}
