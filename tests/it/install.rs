@@ -37,31 +37,37 @@ fn shop_add_to(store: &TestStore, shop: &str, more: &[(&str, &str)]) -> std::pro
 }
 
 /// SPEC 3.5: a custom app's install creates its subscriptions by API (it has no
-/// `shopify.app.toml`); an install through Shopify creates none (see `oauth.rs`). No shop of
-/// either kind ends with both.
+/// `shopify.app.toml`); an install through Shopify creates none and gets the TOML's. Both kinds
+/// of install on one dev shop and one store: each shop hears its events one way, never both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shop_add_creates_the_subscriptions_by_api_and_no_shop_ever_has_both_kinds() {
-    let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
-    let shop = "custom.myshopify.com";
-    devshop.install_as(shop, TOKEN);
-    let store = Backend::Embedded.prepare();
+async fn shop_add_creates_the_subscriptions_by_api_an_oauth_install_none_and_no_shop_has_both() {
+    let (app, store, devshop) = crate::oauth::start(Backend::Redis).await;
+    assert_eq!(crate::support::oauth::install(&app, SHOP).await.status(), 302);
+    let custom = "custom.myshopify.com";
+    devshop.install_as(custom, TOKEN);
     let base = devshop.admin_base_url();
     let env = [
         ("BACKORDER__SHOPIFY__ADMIN_BASE_URL", base.as_str()),
         ("BACKORDER__APP__URL", "https://backorder.example.com"),
     ];
-    let out = shop_add_to(&store, shop, &env);
+    let out = shop_add_to(&store, custom, &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (api, toml) = devshop.world(shop, |w| (w.subscriptions.clone(), w.toml_subscriptions));
+
     let expected: BTreeSet<String> =
         backorder::shopify::Topic::ALL.iter().filter(|t| !t.is_compliance()).map(|t| t.graphql_enum()).collect();
+    let (api, toml) = devshop.world(custom, |w| (w.subscriptions.clone(), w.toml_subscriptions));
     assert_eq!(api.keys().cloned().collect::<BTreeSet<_>>(), expected, "every topic but privacy's, supply's too");
     assert!(api.values().all(|uri| uri == "https://backorder.example.com/webhooks"));
     assert!(!toml, "a custom app's token: no toml subscriptions");
+    for shop in [SHOP, custom] {
+        let (api, toml) = devshop.world(shop, |w| (w.subscriptions.len(), w.toml_subscriptions));
+        assert!(toml != (api > 0), "{shop}: subscriptions of exactly one kind (toml {toml}, by API {api})");
+    }
     // Run again (a retry after a failure): nothing twice.
-    let out = shop_add_to(&store, shop, &env);
+    let out = shop_add_to(&store, custom, &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(devshop.world(shop, |w| w.subscriptions.len()), expected.len());
+    assert_eq!(devshop.world(custom, |w| w.subscriptions.len()), expected.len());
+    app.app.stop().await;
     devshop.stop().await;
 }
 
