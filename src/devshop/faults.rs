@@ -25,6 +25,9 @@ pub struct Faults {
     /// Every n-th call (counted per dev shop) is answered 503, whatever the draw: a test that
     /// wants faults gets some for sure. 0 = none.
     pub every_nth_server_error: u64,
+    /// Every n-th admitted call (counted per dev shop) has its reply dropped after it was
+    /// applied, whatever the draw. 0 = none.
+    pub every_nth_dropped: u64,
     /// Every call is answered 401, as Shopify answers a revoked token.
     pub denied: bool,
 }

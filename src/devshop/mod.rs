@@ -374,7 +374,8 @@ async fn admin_graphql(
             "extensions": account.bucket.extensions(requested, None, now),
         }));
     }
-    let dropped = draw < faults.server_errors + faults.too_many_requests + faults.dropped;
+    let forced_drop = faults.every_nth_dropped > 0 && nth.is_multiple_of(faults.every_nth_dropped);
+    let dropped = forced_drop || draw < faults.server_errors + faults.too_many_requests + faults.dropped;
     let resolved = graphql::resolve(&mut account.world, &operation, &variables, &document);
     let reply = match resolved {
         Ok(data) => {

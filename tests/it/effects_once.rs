@@ -25,7 +25,8 @@ async fn with_server_errors_and_dropped_replies_no_tag_policy_or_date_is_sent_tw
     for backend in [Backend::Redis, Backend::Embedded] {
         let overrides = [("BACKORDER__PLATFORM__MAX_ATTEMPTS", "10"), ("BACKORDER__EFFECTS__MAX_FAILED_PASSES", "20")];
         let mut s = Setup::start_paced(backend, 0, "50", &overrides, (2000.0, 2000.0)).await;
-        s.devshop.set_faults(Faults { server_errors: 0.2, dropped: 0.2, ..Faults::default() });
+        // Drawn per call, and every 7th reply dropped for sure: the run always has lost replies.
+        s.devshop.set_faults(Faults { server_errors: 0.2, dropped: 0.2, every_nth_dropped: 7, ..Faults::default() });
         s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
         eventually("the variant to sell on backorder", || async { (s.policy() == Policy::Continue).then_some(()) })
             .await;

@@ -2,35 +2,17 @@
 //! (with the ETA a new order would get) or sold_out; a variant the app does not manage, or whose
 //! stock it has not read yet, gets 404 (no badge); an unsigned or badly signed one gets 401.
 
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::effects::Setup;
 use crate::support::{Backend, SECRET, SHOP, eventually};
 
-/// A query as the app proxy forwards it, signed with `secret`.
+/// A query as the app proxy forwards it, signed with `secret` (the dev shop's proxy signs the
+/// same way).
 pub fn proxied(secret: &str, variant: u64) -> String {
-    let now = (backorder::store::now_ms() / 1000).to_string();
-    let variant = variant.to_string();
-    let mut pairs = vec![
-        ("logged_in_customer_id", ""),
-        ("path_prefix", "/apps/backorder"),
-        ("shop", SHOP),
-        ("timestamp", now.as_str()),
-        ("variant_id", variant.as_str()),
-    ];
-    pairs.sort();
-    let message: String = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(message.as_bytes());
-    let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        q.append_pair(k, v);
-    }
-    q.append_pair("signature", &signature);
-    q.finish()
+    let now = (backorder::store::now_ms() / 1000) as i64;
+    let own = [("variant_id".to_string(), variant.to_string())];
+    backorder::devshop::storefront::signed_query(secret.as_bytes(), SHOP, &own, now)
 }
 
 pub async fn ask(s: &Setup, query: &str) -> (u16, Value) {
