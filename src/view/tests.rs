@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 27] = [
+const NUMBERS: [&str; 29] = [
     "l.id",
     "front_class",
     "j.done",
@@ -41,6 +41,8 @@ const NUMBERS: [&str; 27] = [
     "values.handling_days",
     "f.variant_id",
     "f.quantity",
+    "b.qty",
+    "b.index",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -118,6 +120,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "default_settle_ms": 2000,
                 "locations": [{"id": 4, "name": hostile("l.name"), "counted": true}],
                 "locations_error": hostile("locations_error"),
+                "supply_scope_missing": hostile("supply_scope_missing"), "grant_scopes": hostile("grant_scopes"),
             }),
             vec![
                 "values.backordered_tag",
@@ -130,6 +133,8 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.timezone",
                 "l.name",
                 "locations_error",
+                "supply_scope_missing",
+                "grant_scopes",
             ],
         ),
         "pages/emails.html" => (
@@ -164,6 +169,9 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values": {"enabled": true, "discontinued": false, "cap": hostile("values.cap"), "supply_cap": true,
                            "lead_time_days": hostile("values.lead_time_days"), "handling_days": 2,
                            "supply": hostile("values.supply")},
+                "platform": [{"id": hostile("b.id"), "name": hostile("b.name"), "qty": 4, "platform_eta": hostile("b.platform_eta"),
+                              "eta_override": hostile("b.eta_override"), "unexplained": true, "index": 0}],
+                "unexplained": true, "scope_missing": hostile("scope_missing"),
             }),
             vec![
                 "v.name",
@@ -178,6 +186,11 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.cap",
                 "values.lead_time_days",
                 "values.supply",
+                "b.id",
+                "b.name",
+                "b.platform_eta",
+                "b.eta_override",
+                "scope_missing",
             ],
         ),
         "pages/missing.html" => (json!({"frame": frame(), "text": hostile("text")}), vec!["text"]),

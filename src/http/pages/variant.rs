@@ -48,10 +48,12 @@ struct PlatformBatch {
     eta_override: String,
     /// Incoming units on no transfer (a purchase order's): flagged for the merchant.
     unexplained: bool,
+    /// Its place in the list, for its field's id.
+    index: usize,
 }
 
 impl PlatformBatch {
-    fn of(b: &crate::ledger::records::SupplyBatch) -> Self {
+    fn of((index, b): (usize, &crate::ledger::records::SupplyBatch)) -> Self {
         let unexplained = b.id.as_deref() == Some(crate::ledger::records::INCOMING);
         Self {
             id: b.id.clone().unwrap_or_default(),
@@ -60,6 +62,7 @@ impl PlatformBatch {
             platform_eta: b.platform_eta.clone().unwrap_or_default(),
             eta_override: b.eta_override.clone().unwrap_or_default(),
             unexplained,
+            index,
         }
     }
 }
@@ -130,7 +133,8 @@ pub(super) async fn show(
         // The merchant's own batches; the platform's are listed apart, with their dates.
         supply: s.supply.iter().filter(|b| !b.is_platform()).map(|b| format!("{} {}\n", b.qty, b.eta)).collect(),
     };
-    let platform: Vec<PlatformBatch> = s.supply.iter().filter(|b| b.is_platform()).map(PlatformBatch::of).collect();
+    let platform: Vec<PlatformBatch> =
+        s.supply.iter().filter(|b| b.is_platform()).enumerate().map(PlatformBatch::of).collect();
     let scope_missing = state.books.get_or_default(shop, key::Settings).await.ok().and_then(|s| s.supply_scope_missing);
     let row = VariantRow::of(id, &record);
     let frame = Frame::new(&state, shop, "/app/variants", "Variant");

@@ -195,6 +195,10 @@ async fn the_variant_page_lists_shopifys_incoming_batches_and_saves_the_merchant
     assert_eq!(merchant.len(), 1, "the merchant's batch kept: {saved}");
     browser.screenshot("variant").await;
     assert_eq!(browser.errors().await, Vec::<String>::new());
+    // The list is read as a table with labelled fields, and fits a phone (it scrolls in its box).
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    browser.viewport(390, 844).await;
+    assert!(browser.scroll_width().await <= 390, "the page fits a phone");
     browser.stop().await;
     s.stop().await;
 }
