@@ -13,6 +13,7 @@ pub mod derive;
 pub mod devshop;
 pub mod effects;
 pub mod failpoint;
+pub mod forecast;
 pub mod http;
 pub mod ledger;
 pub mod limit;

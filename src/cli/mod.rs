@@ -1,6 +1,7 @@
 //! The command line of SPEC 3.1.
 
 mod dlq;
+mod insight;
 mod reconcile;
 mod shop;
 
@@ -57,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: shop::ShopCommand,
     },
+    /// Demand insight: forecasts of daily demand histories (SPEC 10.1).
+    Insight {
+        #[command(subcommand)]
+        command: insight::InsightCommand,
+    },
     /// Load generators of BENCHMARKS.md: intake, ledger depth, flash sale.
     Bench {
         #[command(subcommand)]
@@ -82,6 +88,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Dlq { command } => dlq::run(command).await,
         Command::Shop { command } => shop::run(command).await,
         Command::Reconcile { shop } => reconcile::run(shop).await,
+        Command::Insight { command } => insight::run(command),
         Command::Bench { command } => crate::bench::run(command).await,
         Command::Chaos(args) => crate::chaos::run(args).await,
     }

@@ -17,7 +17,7 @@ use scan::{code_only, crate_paths};
 /// The layers, bottom first, each with what it is for.
 const LAYERS: &[(&str, &[&str])] = &[
     // Rules, facts and small helpers with no I/O of their own, importing nothing above.
-    ("pure core", &["ledger", "shop", "shopify", "retry", "secret", "derive", "failpoint"]),
+    ("pure core", &["ledger", "forecast", "shop", "shopify", "retry", "secret", "derive", "failpoint"]),
     // The store's bytes, and what a process has whatever it does: counters, supervised tasks,
     // a way to hand over mail, the one template environment.
     ("plumbing", &["store", "metrics", "supervise", "mail", "view", "limit"]),

@@ -27,6 +27,7 @@ mod emails;
 mod enrolments;
 mod forget_store;
 mod hostile;
+mod insight;
 mod install;
 mod intake;
 mod isolation;
