@@ -7,9 +7,11 @@
 //! Every method forecasts a flat rate per day. Alongside it, each gives its in-sample
 //! one-day-ahead fit, whose errors' spread is the `sigma` reorder points are sized with.
 
+mod advice;
 mod csv;
 mod methods;
 
+pub use advice::{Advice, Standing, advise, normal_quantile};
 pub use csv::{CsvError, Histories, parse_histories};
 pub use methods::{Fit, Method, auto, fit, is_lumpy, rate};
 

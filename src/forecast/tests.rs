@@ -118,6 +118,71 @@ fn a_bad_file_is_refused_naming_its_line() {
     assert_eq!(ok.series, [("b".to_string(), vec![0.0, 0.0, 3.5]), ("a".to_string(), vec![1.0, 0.0, 0.0])]);
 }
 
+#[test]
+fn the_normal_quantile_matches_the_tables() {
+    for (p, z) in [
+        (0.5, 0.0),
+        (0.95, 1.6448536269514722),
+        (0.975, 1.959963984540054),
+        (0.999, 3.090232306167813),
+        (0.05, -1.6448536269514722),
+    ] {
+        assert!((normal_quantile(p) - z).abs() <= 1e-8 * z.abs().max(1.0), "z({p}) = {} not {z}", normal_quantile(p));
+    }
+}
+
+fn standing(demand: Vec<f64>) -> Standing {
+    Standing {
+        demand,
+        ordered: 100,
+        cancelled: 4,
+        lead_time_days: 10,
+        lead_time_spread: None,
+        service_level: 0.95,
+        available: -6,
+        backordered: 6,
+        incoming: 12,
+        today: crate::ledger::eta::parse("2026-12-05").unwrap(),
+    }
+}
+
+#[test]
+fn steady_demand_needs_no_safety_stock_and_orders_for_the_backlog_and_the_lead_time() {
+    let a = advise(&standing(vec![2.0; 60]));
+    assert_eq!((a.demand_per_day, a.sigma_per_day, a.safety_stock, a.reorder_point), (2.0, 0.0, 0, 20));
+    // 6 waiting + 20 over the lead time, less the 12 coming: 14.
+    assert_eq!(a.suggested_order_qty, 14);
+    assert_eq!((a.inventory_position, a.on_hand, a.days_of_cover), (6, 0, Some(0)));
+    assert_eq!(a.order_by.as_deref(), Some("2026-12-05"), "below the reorder point already: order today");
+    assert_eq!(a.cancel_rate, 0.04);
+}
+
+#[test]
+fn noisier_demand_holds_more_safety_stock_and_a_higher_service_level_more_again() {
+    let noisy: Vec<f64> = (0..120).map(|i| [0.0, 5.0, 1.0, 3.0, 0.0, 4.0, 1.0][i % 7]).collect();
+    let calm = advise(&standing(vec![2.0; 120]));
+    let at_95 = advise(&standing(noisy.clone()));
+    let mut more = standing(noisy);
+    more.service_level = 0.99;
+    let at_99 = advise(&more);
+    assert!(at_95.safety_stock > calm.safety_stock && at_99.safety_stock > at_95.safety_stock);
+    assert_eq!(
+        at_95.reorder_point as f64,
+        (at_95.demand_per_day * 10.0 + at_95.safety_stock as f64).ceil().max(at_95.reorder_point as f64)
+    );
+}
+
+#[test]
+fn stock_above_the_reorder_point_can_wait_to_be_ordered_until_it_falls_there() {
+    let mut s = standing(vec![2.0; 60]);
+    (s.available, s.backordered, s.incoming) = (40, 0, 0);
+    let a = advise(&s);
+    // 40 − 20 = 20 units above the reorder point, at 2 a day: 10 days.
+    assert_eq!((a.order_by.as_deref(), a.days_of_cover, a.suggested_order_qty), (Some("2026-12-15"), Some(20), 0));
+    s.demand = vec![0.0; 60];
+    assert_eq!((advise(&s).order_by, advise(&s).days_of_cover), (None, None), "no demand: no date");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(crate::ledger::proptest_cases(256)))]
 
@@ -141,5 +206,10 @@ proptest! {
             prop_assert!(sigma(&y, &f.fitted).is_finite());
         }
         let _ = auto(&y);
+        let mut s = standing(y);
+        s.service_level = 0.9;
+        let a = advise(&s);
+        prop_assert!(a.reorder_point as f64 >= (a.demand_per_day * 10.0).floor());
+        prop_assert!(a.safety_stock <= a.reorder_point);
     }
 }
