@@ -42,12 +42,26 @@ pub struct ShopSettings {
     /// it; merchant batches work meanwhile. Read-only; absent while the reads work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_scope_missing: Option<String>,
+    /// The share of lead times the reorder point should cover without running out (SPEC 10.1),
+    /// in thousandths: 500–999 (`service_level` 0.5–0.999 in the API). Records written before it
+    /// read the default, 950.
+    #[serde(default = "default_service_level")]
+    pub service_level_permille: u16,
+}
+
+fn default_service_level() -> u16 {
+    950
 }
 
 impl ShopSettings {
     /// Today in the shop's time zone.
     pub fn today(&self) -> time::Date {
         crate::ledger::eta::today(self.timezone.as_deref())
+    }
+
+    /// The service level as a share (0.95).
+    pub fn service_level(&self) -> f64 {
+        f64::from(self.service_level_permille) / 1000.0
     }
 }
 
@@ -113,6 +127,7 @@ impl Default for ShopSettings {
             rules_revision: 0,
             timezone: None,
             supply_scope_missing: None,
+            service_level_permille: default_service_level(),
         }
     }
 }
@@ -133,5 +148,7 @@ mod tests {
         assert_eq!(settings.timezone, None);
         assert_eq!(settings.today(), crate::ledger::eta::today(None));
         assert!(!serde_json::to_string(&settings).unwrap().contains("timezone"));
+        // Nor the fields added since: the service level is the default, no scope is missing.
+        assert_eq!((settings.service_level(), settings.supply_scope_missing), (0.95, None));
     }
 }

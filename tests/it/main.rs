@@ -28,6 +28,7 @@ mod enrolments;
 mod forget_store;
 mod hostile;
 mod insight;
+mod insight_api;
 mod install;
 mod intake;
 mod isolation;

@@ -6,6 +6,7 @@ pub(crate) mod dead_letters;
 mod enrol;
 mod enrolments;
 mod error;
+mod insight;
 mod jobs;
 mod onboarding;
 mod plan_preview;
@@ -111,6 +112,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
             .route(web::post().to(plan_preview::show)),
     )
     .route(M::GET, "/api/variants/{variant_id}/onboarding-preview", token, onboarding::show)
+    .route(M::GET, "/api/variants/{variant_id}/insight", token, insight::show)
     .resource(
         "/api/variants/{variant_id}",
         token,

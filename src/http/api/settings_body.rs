@@ -164,6 +164,11 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "reminder_days" => settings.reminder_days = optional(v, f, 1, 365)?.map(|d| d as u32),
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
+            "service_level" => {
+                let level = v.as_f64().filter(|l| (0.5..=0.999).contains(l));
+                let level = level.ok_or_else(|| invalid(f, "must be a share from 0.5 to 0.999, like 0.95"))?;
+                settings.service_level_permille = (level * 1000.0).round() as u16;
+            }
             "templates" => templates(v, f, settings)?,
             // Read-only: what `GET` shows of templates that failed at send time, of a rework in
             // progress, and the shop's time zone (the platform's). A client that sends back what

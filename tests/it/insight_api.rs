@@ -1,0 +1,91 @@
+//! `GET /api/variants/{id}/insight` over real HTTP (SPEC 10.1): a variant with a year of history
+//! built through the ledger (order webhooks dated over the year), its demand and reorder advice.
+
+use serde_json::{Value, json};
+
+use crate::api::{get, put, token};
+use crate::effects::{Setup, exact};
+use crate::support::shopify::{Line, Order, since_base};
+use crate::support::webhooks::Delivery;
+use crate::support::{Backend, SHOP};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variant_with_a_year_of_history_gets_its_demand_and_reorder_advice() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let s = Setup::start(backend, 40, "50", &[]).await;
+        s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
+        // Enrolled a year ago: its daily record starts then.
+        let now = backorder::store::now_ms() as i64;
+        let year_ago = now - 365 * DAY_MS;
+        s.app
+            .app
+            .state
+            .books
+            .update(SHOP, backorder::books::key::Variant(s.variant), |r| {
+                let mut r = r.expect("enrolled");
+                r.daily_since_ms = Some(year_ago);
+                backorder::books::Edit::put(r, ())
+            })
+            .await
+            .unwrap();
+        // A year of orders, shipped: 1, 2 or 3 units a day, in turn (2 a day on average), at noon.
+        let mut ordered = 0u32;
+        for day in 0..365i64 {
+            let at = year_ago - year_ago.rem_euclid(DAY_MS) + day * DAY_MS + DAY_MS / 2;
+            if at >= now - DAY_MS {
+                continue;
+            }
+            let qty = 1 + (day % 3) as u32;
+            ordered += qty;
+            let id = 500_000 + day as u64;
+            let order = Order {
+                id,
+                created_at: since_base(at),
+                updated_at: since_base(at),
+                tags: vec![],
+                cancelled: false,
+                lines: vec![Line {
+                    line_id: id * 10,
+                    variant_id: s.variant,
+                    quantity: qty,
+                    fulfillable: 0,
+                    ..Line::default()
+                }],
+            };
+            let mut d = Delivery::new("orders/create", order.body());
+            d.triggered_at = Some(exact(at));
+            assert_eq!(s.app.deliver(&d).await.status(), 200);
+        }
+        s.app.drained().await;
+        assert_eq!(put(&s.app, "/api/settings", &token(SHOP), json!({"service_level": 0.9})).await.status(), 200);
+
+        let path = format!("/api/variants/{}/insight", s.variant);
+        let resp = get(&s.app, &path, Some(&token(SHOP))).await;
+        assert_eq!(resp.status(), 200);
+        let insight: Value = resp.json().await.unwrap();
+        assert_eq!(insight["variant_id"], s.variant);
+        assert!(insight["history_days"].as_u64().unwrap() >= 364, "{insight}");
+        let rate = insight["demand_per_day"].as_f64().unwrap();
+        assert!((1.5..=2.5).contains(&rate), "about 2 a day: {insight}");
+        assert_eq!((insight["lead_time_days"].clone(), insight["service_level"].clone()), (json!(14), json!(0.9)));
+        let (safety, reorder) = (insight["safety_stock"].as_u64().unwrap(), insight["reorder_point"].as_u64().unwrap());
+        assert!(safety > 0 && reorder >= (rate * 14.0) as u64 + safety - 1, "{insight}");
+        assert_eq!(insight["cancel_rate"], 0.0);
+        assert_eq!(insight["backordered_units"], 0);
+        assert!(["ses", "croston", "sba", "tsb", "adida"].contains(&insight["method"].as_str().unwrap()));
+        assert!(ordered > 700);
+
+        // Another shop's token cannot read it; an unmanaged variant is 404.
+        let other = get(&s.app, &path, Some(&token("other-shop.myshopify.com"))).await;
+        assert_eq!(other.status(), 404);
+        assert_eq!(get(&s.app, "/api/variants/999999999/insight", Some(&token(SHOP))).await.status(), 404);
+        // A service level out of range is refused naming the field, and nothing changes.
+        let bad = put(&s.app, "/api/settings", &token(SHOP), json!({"service_level": 1.5})).await;
+        assert_eq!(bad.status(), 422);
+        let settings: Value = get(&s.app, "/api/settings", Some(&token(SHOP))).await.json().await.unwrap();
+        assert_eq!(settings["service_level"], 0.9);
+        s.stop().await;
+    }
+}
