@@ -121,3 +121,43 @@ pub async fn series_of(
     }
     Ok(out)
 }
+
+/// Days of history the advice reads at most: two years.
+const HISTORY_DAYS: i64 = 730;
+/// The lead time assumed when the merchant has set none (SPEC 10.1's example).
+pub const DEFAULT_LEAD_DAYS: u32 = 14;
+
+/// Where `variant` stands for its reorder advice (SPEC 10.1): what customers ordered each day of
+/// its daily record, up to yesterday (a day not over would read as a slow one), and its stock,
+/// backlog and remaining supply now.
+pub async fn standing_of(
+    books: &Books,
+    shop: &str,
+    variant: u64,
+    record: &crate::ledger::records::VariantRecord,
+    settings: &crate::shop::ShopSettings,
+) -> Result<crate::forecast::Standing, BookError> {
+    let today = settings.today();
+    let to = today.previous_day().unwrap_or(today);
+    let since = record.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms));
+    let from = since.max(to.saturating_sub(time::Duration::days(HISTORY_DAYS - 1)));
+    let days = if from <= to {
+        let charted = Charted { variant, backordered: record.header.backordered(), since };
+        series_of(books, shop, &[charted], from, to).await?.remove(&variant).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let s = &record.settings;
+    Ok(crate::forecast::Standing {
+        demand: days.iter().map(|d| d.ordered as f64).collect(),
+        ordered: days.iter().map(|d| d.ordered).sum(),
+        cancelled: days.iter().map(|d| d.cancelled).sum(),
+        lead_time_days: s.lead_time_days.unwrap_or(DEFAULT_LEAD_DAYS),
+        lead_time_spread: None,
+        service_level: settings.service_level(),
+        available: record.header.stock,
+        backordered: record.header.backordered(),
+        incoming: s.supply.iter().map(|b| b.qty).sum(),
+        today,
+    })
+}

@@ -157,6 +157,13 @@ pub struct AppliedVariant {
     /// Reorder alerts sent so far: each crossing of the threshold is an occasion of its own.
     #[serde(default)]
     pub alerts: u32,
+    /// The variant's reorder point (SPEC 10.1) and the shop day it was worked out: once a day
+    /// at most, so a busy variant's passes do not read its history each time. `None` while the
+    /// history is too short to advise on (the fixed threshold alerts then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_point: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_day: Option<String>,
     /// Passes in a row whose calls failed after the client's retries.
     #[serde(default)]
     pub failures: u32,

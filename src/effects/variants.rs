@@ -187,8 +187,9 @@ async fn restore_variants(
     Ok(())
 }
 
-/// Tells the owner once each time the variant's backlog reaches the alert threshold; falling
-/// below it again arms the next alert.
+/// Tells the owner once each time the variant needs reordering: its inventory position falls to
+/// its reorder point (SPEC 10.1) once its history is long enough to advise on, its backlog
+/// reaches the fixed alert threshold before then. Rising above again arms the next alert.
 async fn alert_owner(
     state: &AppState,
     shop: &str,
@@ -197,15 +198,28 @@ async fn alert_owner(
     record: &VariantRecord,
     applied: &mut AppliedVariant,
 ) -> Result<(), EffectError> {
-    let Some(threshold) = settings.alert_threshold_units else { return Ok(()) };
-    let reached = record.header.backordered() >= threshold;
-    if reached && !applied.alerted {
-        if let Some(owner) = settings.owner_email.as_deref() {
-            let occasion = format!("reorder-{variant}-{}", applied.alerts + 1);
-            let alert = crate::notify::owner::reorder_alert(shop, variant, record, threshold);
-            outbox::queue_for_owner(state, shop, &occasion, owner, alert).await?;
-            applied.alerts += 1;
+    let Some(owner) = settings.owner_email.as_deref() else { return Ok(()) };
+    let today = crate::ledger::eta::format(settings.today());
+    if applied.reorder_day.as_deref() != Some(today.as_str()) {
+        let standing = crate::books::daily::standing_of(&state.books, shop, variant, record, settings).await?;
+        let advice = crate::forecast::advise(&standing);
+        applied.reorder_point = (advice.history_days > crate::forecast::HOLDOUT_DAYS).then_some(advice.reorder_point);
+        applied.reorder_day = Some(today);
+    }
+    let position = record.header.stock.max(0) + record.settings.supply.iter().map(|b| b.qty as i64).sum::<i64>()
+        - record.header.backordered() as i64;
+    let (reached, why) = match (applied.reorder_point, settings.alert_threshold_units) {
+        (Some(point), _) => (position <= point as i64, crate::notify::owner::Why::ReorderPoint(point)),
+        (None, Some(threshold)) => {
+            (record.header.backordered() >= threshold, crate::notify::owner::Why::Threshold(threshold))
         }
+        (None, None) => return Ok(()),
+    };
+    if reached && !applied.alerted {
+        let occasion = format!("reorder-{variant}-{}", applied.alerts + 1);
+        let alert = crate::notify::owner::reorder_alert(shop, variant, record, why);
+        outbox::queue_for_owner(state, shop, &occasion, owner, alert).await?;
+        applied.alerts += 1;
         applied.alerted = true;
     } else if !reached && applied.alerted {
         applied.alerted = false;

@@ -29,8 +29,17 @@ fn html_of(text: &str) -> String {
     })
 }
 
-/// The reorder alert for a variant whose backlog reached the threshold.
-pub fn reorder_alert(shop: &str, variant: u64, record: &VariantRecord, threshold: u64) -> Rendered {
+/// Why a variant needs reordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// Its inventory position fell to its reorder point (SPEC 10.1).
+    ReorderPoint(u64),
+    /// Its backlog reached the shop's fixed alert threshold.
+    Threshold(u64),
+}
+
+/// The reorder alert for a variant that needs reordering.
+pub fn reorder_alert(shop: &str, variant: u64, record: &VariantRecord, why: Why) -> Rendered {
     let backordered = record.header.backordered();
     let supply: Vec<String> = record
         .settings
@@ -54,10 +63,16 @@ pub fn reorder_alert(shop: &str, variant: u64, record: &VariantRecord, threshold
         Some(p) => format!("https://{shop}/admin/products/{p}/variants/{variant}"),
         None => format!("https://{shop}/admin/products"),
     };
-    let text = format!(
-        "Variant {variant} now has {backordered} units on backorder, at or above your alert threshold of {threshold}.\n\n\
-         It is time to reorder from your supplier. {planned}\n\n{link}\n"
-    );
+    let reason = match why {
+        Why::ReorderPoint(point) => format!(
+            "Variant {variant} has {backordered} units on backorder, and what you have and expect has fallen to its reorder point of {point} units: \
+             the demand of its lead time plus its safety stock."
+        ),
+        Why::Threshold(threshold) => format!(
+            "Variant {variant} now has {backordered} units on backorder, at or above your alert threshold of {threshold}."
+        ),
+    };
+    let text = format!("{reason}\n\nIt is time to reorder from your supplier. {planned}\n\n{link}\n");
     Rendered {
         subject: format!("Time to reorder: {backordered} units of variant {variant} on backorder"),
         html: html_of(&text),

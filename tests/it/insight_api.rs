@@ -16,48 +16,7 @@ async fn a_variant_with_a_year_of_history_gets_its_demand_and_reorder_advice() {
     for backend in [Backend::Redis, Backend::Embedded] {
         let s = Setup::start(backend, 40, "50", &[]).await;
         s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
-        // Enrolled a year ago: its daily record starts then.
-        let now = backorder::store::now_ms() as i64;
-        let year_ago = now - 365 * DAY_MS;
-        s.app
-            .app
-            .state
-            .books
-            .update(SHOP, backorder::books::key::Variant(s.variant), |r| {
-                let mut r = r.expect("enrolled");
-                r.daily_since_ms = Some(year_ago);
-                backorder::books::Edit::put(r, ())
-            })
-            .await
-            .unwrap();
-        // A year of orders, shipped: 1, 2 or 3 units a day, in turn (2 a day on average), at noon.
-        let mut ordered = 0u32;
-        for day in 0..365i64 {
-            let at = year_ago - year_ago.rem_euclid(DAY_MS) + day * DAY_MS + DAY_MS / 2;
-            if at >= now - DAY_MS {
-                continue;
-            }
-            let qty = 1 + (day % 3) as u32;
-            ordered += qty;
-            let id = 500_000 + day as u64;
-            let order = Order {
-                id,
-                created_at: since_base(at),
-                updated_at: since_base(at),
-                tags: vec![],
-                cancelled: false,
-                lines: vec![Line {
-                    line_id: id * 10,
-                    variant_id: s.variant,
-                    quantity: qty,
-                    fulfillable: 0,
-                    ..Line::default()
-                }],
-            };
-            let mut d = Delivery::new("orders/create", order.body());
-            d.triggered_at = Some(exact(at));
-            assert_eq!(s.app.deliver(&d).await.status(), 200);
-        }
+        let ordered = a_year_of_orders(&s).await;
         s.app.drained().await;
         assert_eq!(put(&s.app, "/api/settings", &token(SHOP), json!({"service_level": 0.9})).await.status(), 200);
 
@@ -88,4 +47,97 @@ async fn a_variant_with_a_year_of_history_gets_its_demand_and_reorder_advice() {
         assert_eq!(settings["service_level"], 0.9);
         s.stop().await;
     }
+}
+
+/// Gives the enrolled variant of `s` a year of history through the ledger: enrolled a year ago
+/// (its daily record starts then), and order webhooks dated over the year, shipped, 1, 2 or 3
+/// units a day in turn (2 a day on average), at noon. The units ordered.
+async fn a_year_of_orders(s: &Setup) -> u32 {
+    // Enrolled a year ago: its daily record starts then.
+    let now = backorder::store::now_ms() as i64;
+    let year_ago = now - 365 * DAY_MS;
+    s.app
+        .app
+        .state
+        .books
+        .update(SHOP, backorder::books::key::Variant(s.variant), |r| {
+            let mut r = r.expect("enrolled");
+            r.daily_since_ms = Some(year_ago);
+            backorder::books::Edit::put(r, ())
+        })
+        .await
+        .unwrap();
+    // A year of orders, shipped: 1, 2 or 3 units a day, in turn (2 a day on average), at noon.
+    let mut ordered = 0u32;
+    for day in 0..365i64 {
+        let at = year_ago - year_ago.rem_euclid(DAY_MS) + day * DAY_MS + DAY_MS / 2;
+        if at >= now - DAY_MS {
+            continue;
+        }
+        let qty = 1 + (day % 3) as u32;
+        ordered += qty;
+        let id = 500_000 + day as u64;
+        let order = Order {
+            id,
+            created_at: since_base(at),
+            updated_at: since_base(at),
+            tags: vec![],
+            cancelled: false,
+            lines: vec![Line {
+                line_id: id * 10,
+                variant_id: s.variant,
+                quantity: qty,
+                fulfillable: 0,
+                ..Line::default()
+            }],
+        };
+        let mut d = Delivery::new("orders/create", order.body());
+        d.triggered_at = Some(exact(at));
+        assert_eq!(s.app.deliver(&d).await.status(), 200);
+    }
+    s.app.drained().await;
+    ordered
+}
+
+/// SPEC 10.1: with a year of history, the owner's reorder alert fires when the inventory
+/// position falls to the reorder point (not at the fixed threshold), once, however many more
+/// orders come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reorder_alert_fires_once_when_the_inventory_position_falls_to_the_reorder_point() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let smtp = sink.url();
+    let mut s = Setup::start(Backend::Embedded, 45, "50", &[("BACKORDER__EMAIL__SMTP_URL", smtp.as_str())]).await;
+    s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
+    a_year_of_orders(&s).await;
+    let body = json!({"owner_email": "owner@example.com", "alert_threshold_units": 1000});
+    assert_eq!(put(&s.app, "/api/settings", &token(SHOP), body).await.status(), 200);
+    let insight: Value =
+        get(&s.app, &format!("/api/variants/{}/insight", s.variant), Some(&token(SHOP))).await.json().await.unwrap();
+    let point = insight["reorder_point"].as_i64().unwrap();
+    assert!(point < 45, "45 in stock is above the point: {insight}");
+    let alerts = || sink.messages().into_iter().filter(|m| m.rcpt_tos == ["owner@example.com"]).count();
+
+    // Orders of 3 now: no alert while the position stays above the point.
+    let mut available = 45i64;
+    while available - 3 > point {
+        s.order(3).await;
+        available -= 3;
+    }
+    s.settled().await;
+    assert_eq!(alerts(), 0, "above the reorder point ({point}) at {available}");
+    // The order that takes it to the point: one alert, naming the point.
+    s.order(3).await;
+    let mail = crate::support::eventually("the reorder alert", || async {
+        let found: Vec<_> = sink.messages().into_iter().filter(|m| m.rcpt_tos == ["owner@example.com"]).collect();
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    let text = mail[0].text.as_deref().unwrap_or_default();
+    assert!(text.contains(&format!("reorder point of {point} units")), "{text}");
+    // More orders, still below the point: no second alert.
+    s.order(3).await;
+    s.order(3).await;
+    s.settled().await;
+    assert_eq!(alerts(), 1, "told once");
+    s.stop().await;
 }
