@@ -52,7 +52,7 @@ async fn a_variant_with_a_year_of_history_gets_its_demand_and_reorder_advice() {
 /// Gives the enrolled variant of `s` a year of history through the ledger: enrolled a year ago
 /// (its daily record starts then), and order webhooks dated over the year, shipped, 1, 2 or 3
 /// units a day in turn (2 a day on average), at noon. The units ordered.
-async fn a_year_of_orders(s: &Setup) -> u32 {
+pub async fn a_year_of_orders(s: &Setup) -> u32 {
     // Enrolled a year ago: its daily record starts then.
     let now = backorder::store::now_ms() as i64;
     let year_ago = now - 365 * DAY_MS;

@@ -136,16 +136,60 @@ pub(super) async fn show(
     let platform: Vec<PlatformBatch> =
         s.supply.iter().filter(|b| b.is_platform()).enumerate().map(PlatformBatch::of).collect();
     let scope_missing = state.books.get_or_default(shop, key::Settings).await.ok().and_then(|s| s.supply_scope_missing);
+    let advice = match advice_of(&state, shop, id, &record).await {
+        Ok(advice) => advice,
+        Err(e) => return unavailable(&e),
+    };
     let row = VariantRow::of(id, &record);
     let frame = Frame::new(&state, shop, "/app/variants", "Variant");
     let ctx = serde_json::json!({
         "frame": frame, "v": row, "values": values, "queue": queue, "front_class": front_class,
+        "advice": advice,
         "unexplained": platform.iter().any(|b| b.unexplained), "platform": platform, "scope_missing": scope_missing,
         "next": more.map(|r| format!("/app/variants/{id}?after={}", Cursor { variant: id, after: Some(r) }.encode())),
         "paged": after.is_some(),
         "front": FRONT, "action": format!("/api/variants/{id}"),
     });
     page(&state, shop, "pages/variant.html", ctx)
+}
+
+/// The reorder advice (SPEC 10.1) as the page words it.
+#[derive(Debug, Serialize)]
+struct AdviceText {
+    demand: String,
+    reorder_point: String,
+    suggested: String,
+    order_by: String,
+    cover: String,
+    /// What it rests on: the history, the method, the lead time and the service level.
+    basis: String,
+}
+
+async fn advice_of(
+    state: &AppState,
+    shop: &str,
+    variant: u64,
+    record: &crate::ledger::records::VariantRecord,
+) -> Result<AdviceText, crate::books::BookError> {
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    let standing = crate::books::daily::standing_of(&state.books, shop, variant, record, &settings).await?;
+    let a = crate::forecast::advise(&standing);
+    let lead =
+        if record.settings.lead_time_days.is_some() { "its lead time" } else { "an assumed lead time (set one below)" };
+    Ok(AdviceText {
+        demand: format!("{:.1} a day", a.demand_per_day),
+        reorder_point: format!("{} units", a.reorder_point),
+        suggested: format!("{} units", a.suggested_order_qty),
+        order_by: a.order_by.unwrap_or_else(|| "no demand expected".into()),
+        cover: a.days_of_cover.map_or_else(|| "no demand expected".into(), |d| format!("{d} days")),
+        basis: format!(
+            "From {} days of orders ({}), {lead} of {} days and a {:.0} % service level.",
+            a.history_days,
+            a.method.name(),
+            a.lead_time_days,
+            a.service_level * 100.0
+        ),
+    })
 }
 
 /// The orders of a page of the queue, by id, and the shop's rules, in one read.

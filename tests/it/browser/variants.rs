@@ -202,3 +202,39 @@ async fn the_variant_page_lists_shopifys_incoming_batches_and_saves_the_merchant
     browser.stop().await;
     s.stop().await;
 }
+
+/// SPEC 10.1 in the merchant's app: a variant with a year of history shows when to reorder on
+/// its page, the same numbers `GET /api/variants/{id}/insight` answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_variant_page_says_when_to_reorder_from_a_year_of_history() {
+    let Some(browser) = Browser::start("advice").await else { return };
+    let s = Setup::start(Backend::Embedded, 45, "50", &[]).await;
+    s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
+    crate::insight_api::a_year_of_orders(&s).await;
+    let insight: serde_json::Value =
+        crate::api::get(&s.app, &format!("/api/variants/{}/insight", s.variant), Some(&crate::api::token(SHOP)))
+            .await
+            .json()
+            .await
+            .unwrap();
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser.enter_app().await;
+    browser.go(&format!("/app/variants/{}", s.variant)).await;
+    let shown = browser
+        .until(
+            "the advice",
+            "const d = [...document.querySelectorAll('#advice dd')].map(x => x.textContent.trim()); return d.length === 5 && d",
+        )
+        .await;
+    assert_eq!(shown[1], format!("{} units", insight["reorder_point"]), "{shown}");
+    assert_eq!(shown[2], format!("{} units", insight["suggested_order_qty"]), "{shown}");
+    assert_eq!(shown[3], insight["order_by"].as_str().unwrap(), "{shown}");
+    let basis = browser.until("what it rests on", "return document.querySelector('#advice .help').textContent").await;
+    assert!(basis.as_str().unwrap().contains(&format!("From {} days of orders", insight["history_days"])), "{basis}");
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    assert_eq!(browser.errors().await, Vec::<String>::new());
+    browser.screenshot("advice").await;
+    browser.stop().await;
+    s.stop().await;
+}
