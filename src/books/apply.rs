@@ -346,7 +346,8 @@ pub async fn map_variant(
                 if record.inventory_item_id != info.inventory_item_id
                     || enrol
                     || (info.product_id != 0 && record.product_id != Some(info.product_id))
-                    || (!info.title.is_empty() && record.title.as_deref() != Some(info.title.as_str())) =>
+                    || (!info.title.is_empty() && record.title.as_deref() != Some(info.title.as_str()))
+                    || (!info.options.is_empty() && record.options != info.options) =>
             {
                 let items: Vec<Record> = record
                     .inventory_item_id
@@ -377,6 +378,9 @@ pub async fn map_variant(
                 }
                 if !info.title.is_empty() {
                     record.title = Some(info.title.clone());
+                }
+                if !info.options.is_empty() {
+                    record.options = info.options.clone();
                 }
                 let before = record.header;
                 let (header, moved) = rebook(store, event.shop, info.variant_id, &record.header, &[], stock).await?;

@@ -142,6 +142,11 @@ fn product_variant(world: &World, vars: &Value) -> Value {
         "id": gid("ProductVariant", v.id),
         "displayName": v.title,
         "inventoryPolicy": v.policy,
+        "selectedOptions": if v.options.is_empty() {
+            json!([{"name": "Title", "value": "Default Title"}])
+        } else {
+            json!(v.options.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>())
+        },
         "product": {"id": gid("Product", v.product_id)},
         "inventoryItem": {"id": gid("InventoryItem", v.inventory_item_id)},
         "metafield": v.metafields.get(&("$app".to_string(), "backorder_eta".to_string()))

@@ -163,7 +163,9 @@ fn variant(world: &World, v: &Variant, position: usize, updated_at: &str) -> Val
         "inventory_management": "shopify",
         "inventory_policy": policy,
         "inventory_quantity": world.available(v.id),
-        "option1": "Default Title",
+        "option1": v.options.first().map_or("Default Title", |(_, value)| value.as_str()),
+        "option2": v.options.get(1).map(|(_, value)| value.clone()),
+        "option3": v.options.get(2).map(|(_, value)| value.clone()),
         "position": position,
         "price": PRICE,
         "product_id": v.product_id,
@@ -193,7 +195,13 @@ pub fn product(world: &World, product_id: u64, updated_at_ms: i64) -> Result<Vec
         "updated_at": at,
         "vendor": "Dev Shop",
         "variants": variants.iter().enumerate().map(|(i, v)| variant(world, v, i + 1, &at)).collect::<Vec<_>>(),
-        "options": [{"name": "Title", "position": 1, "values": ["Default Title"]}],
+        "options": if first.options.is_empty() {
+            json!([{"name": "Title", "position": 1, "values": ["Default Title"]}])
+        } else {
+            json!(first.options.iter().enumerate().map(|(i, (name, _))| json!({"name": name, "position": i + 1,
+                "values": variants.iter().filter_map(|v| v.options.get(i).map(|(_, value)| value.clone())).collect::<Vec<_>>()}))
+                .collect::<Vec<_>>())
+        },
         "images": [],
         "variant_gids": variants.iter().map(|v| json!({
             "admin_graphql_api_id": format!("gid://shopify/ProductVariant/{}", v.id),

@@ -36,6 +36,8 @@ pub struct Variant {
     pub policy: Policy,
     /// Namespace/key → (type, value).
     pub metafields: BTreeMap<(String, String), (String, String)>,
+    /// Its product options (`Size` → `M`), up to three; empty: Shopify's default `Title`.
+    pub options: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -180,6 +182,7 @@ impl World {
             sku: String::new(),
             policy,
             metafields: BTreeMap::new(),
+            options: Vec::new(),
         };
         self.variants.insert(id, variant);
         let at = self.tick();

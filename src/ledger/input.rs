@@ -101,12 +101,15 @@ pub struct LevelState {
 }
 
 /// A variant as `products/update` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VariantInfo {
     pub variant_id: u64,
     pub product_id: u64,
     pub inventory_item_id: Option<u64>,
     pub title: String,
+    /// Its product options (`Size` → `M`), for the board of what is in demand; empty when the
+    /// product has only Shopify's default option.
+    pub options: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -188,14 +191,28 @@ struct RawProduct {
     #[serde(default)]
     title: String,
     #[serde(default)]
+    options: Vec<RawOption>,
+    #[serde(default)]
     updated_at: Option<String>,
     #[serde(default)]
     variants: Vec<RawVariant>,
 }
 
 #[derive(Deserialize)]
+struct RawOption {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
 struct RawVariant {
     id: u64,
+    #[serde(default)]
+    option1: Option<String>,
+    #[serde(default)]
+    option2: Option<String>,
+    #[serde(default)]
+    option3: Option<String>,
     #[serde(default)]
     inventory_item_id: Option<u64>,
     #[serde(default)]
@@ -385,6 +402,11 @@ pub fn product_policies(body: &[u8]) -> Result<Vec<PolicySeen>, InputError> {
         .collect())
 }
 
+/// Shopify's option of a product without options (`Title` = `Default Title`).
+pub fn is_default_option(name: &str, value: &str) -> bool {
+    name == "Title" && value == "Default Title"
+}
+
 pub fn parse_product(body: &[u8]) -> Result<Vec<VariantInfo>, InputError> {
     let raw: RawProduct = serde_json::from_slice(body).map_err(shape)?;
     Ok(raw
@@ -399,6 +421,13 @@ pub fn parse_product(body: &[u8]) -> Result<Vec<VariantInfo>, InputError> {
             } else {
                 format!("{} - {}", raw.title, v.title)
             },
+            options: raw
+                .options
+                .iter()
+                .zip([v.option1, v.option2, v.option3])
+                .filter_map(|(o, value)| Some((o.name.clone(), value?)))
+                .filter(|(name, value)| !name.is_empty() && !is_default_option(name, value))
+                .collect(),
         })
         .collect())
 }

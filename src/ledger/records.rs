@@ -51,6 +51,11 @@ pub struct VariantRecord {
     /// zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_since_ms: Option<i64>,
+    /// Its product options (`Size` → `M`) as the platform last described it, for the board of
+    /// what is in demand; empty for a product without options, and for records written before
+    /// options were kept until enrolment's read or a `products/update` brings them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<(String, String)>,
 }
 
 /// The supply rule of this code: the position is `stock + taken`.

@@ -54,6 +54,13 @@ pub async fn variant_on_platform(
         product_id: gid_number(&v["product"]["id"]).ok_or_else(|| malformed("product id"))?,
         inventory_item_id: Some(gid_number(&v["inventoryItem"]["id"]).ok_or_else(|| malformed("inventory item id"))?),
         title: v["displayName"].as_str().unwrap_or_default().to_string(),
+        options: v["selectedOptions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| Some((o["name"].as_str()?.to_string(), o["value"].as_str()?.to_string())))
+            .filter(|(name, value)| !crate::ledger::input::is_default_option(name, value))
+            .collect(),
     };
     let policy = v["inventoryPolicy"].as_str().filter(|p| matches!(*p, "CONTINUE" | "DENY"));
     let policy = policy.ok_or_else(|| malformed("inventory policy"))?.to_string();

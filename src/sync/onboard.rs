@@ -77,7 +77,13 @@ pub enum Started {
 /// Starts the book of a variant that is not managed yet, from the platform when it can.
 /// `Ok(None)`: the platform has no such variant.
 pub async fn start_book(state: &AppState, shop: &str, variant: u64) -> Result<Option<Started>, ReconcileError> {
-    let blank = VariantInfo { variant_id: variant, product_id: 0, inventory_item_id: None, title: String::new() };
+    let blank = VariantInfo {
+        variant_id: variant,
+        product_id: 0,
+        inventory_item_id: None,
+        title: String::new(),
+        options: vec![],
+    };
     let token = match crate::auth::tokens::access_token(state, shop).await {
         Ok(Some(token)) => token,
         Ok(None) => {

@@ -52,6 +52,7 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
             product_id: product,
             inventory_item_id: Some(item),
             title: "Tee".into(),
+            options: vec![],
         };
         let event = Event::new(SHOP, "enrol".into(), "setup", Duration::from_secs(600));
         map_variant(&backorder::books::Books::new(shared.clone()), &event, &info, true).await.unwrap();

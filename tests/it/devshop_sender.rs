@@ -23,6 +23,7 @@ async fn enrol(app: &TestApp, devshop: &DevShop, variant: u64) {
             product_id: v.product_id,
             inventory_item_id: Some(v.inventory_item_id),
             title: v.title.clone(),
+            options: vec![],
         }
     });
     let event = Event::new(SHOP, format!("enrol-{variant}"), "setup", Duration::from_secs(60));

@@ -29,8 +29,13 @@ pub async fn enrol_all(store: &SharedStore, rules: &ShopRules) {
     commit.writes.push((Record::Rules, Some(encode(rules))));
     store.ledger_commit(SHOP, &commit).await.expect("rules stored");
     for v in VARIANTS {
-        let info =
-            VariantInfo { variant_id: v, product_id: 1, inventory_item_id: Some(item_of(v)), title: String::new() };
+        let info = VariantInfo {
+            variant_id: v,
+            product_id: 1,
+            inventory_item_id: Some(item_of(v)),
+            title: String::new(),
+            options: vec![],
+        };
         let books = backorder::books::Books::new(store.clone());
         map_variant(&books, &event(format!("setup:{v}"), "setup"), &info, true).await.expect("enrolled");
         // The books start with the model's history, whose clock runs from BASE: its orders are

@@ -36,7 +36,13 @@ pub fn level(available: i64, at: i64) -> Delivery {
 
 /// Enrols the test variant in the test shop, as the settings page will.
 pub async fn enrol(app: &TestApp) {
-    let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
+    let info = VariantInfo {
+        variant_id: VARIANT,
+        product_id: 1,
+        inventory_item_id: Some(ITEM),
+        title: "Tee".into(),
+        options: vec![],
+    };
     let event = Event::new(SHOP, "enrol".into(), "setup", std::time::Duration::from_secs(60));
     map_variant(&app.app.state.books, &event, &info, true).await.unwrap();
 }

@@ -114,7 +114,13 @@ pub async fn fill(books: &Books, shop: &str, open: &[Open]) -> Result<i64, Strin
     apply_level(books, &event(shop, "bench:level".into()), &level(stock, EPOCH_MS))
         .await
         .map_err(|e| fail("level", &e))?;
-    let info = VariantInfo { variant_id: VARIANT, product_id: 1, inventory_item_id: Some(ITEM), title: "Tee".into() };
+    let info = VariantInfo {
+        variant_id: VARIANT,
+        product_id: 1,
+        inventory_item_id: Some(ITEM),
+        title: "Tee".into(),
+        options: vec![],
+    };
     map_variant(books, &event(shop, "bench:enrol".into()), &info, true).await.map_err(|e| fail("enrol", &e))?;
 
     for chunk in open.chunks(ORDERS_PER_COMMIT) {

@@ -2,6 +2,7 @@
 //! the verified token and nowhere else, so a token of one shop can never reach another's data.
 
 pub(crate) mod backorders;
+mod board;
 pub(crate) mod dead_letters;
 mod enrol;
 mod enrolments;
@@ -113,6 +114,7 @@ pub(super) fn routes(r: &mut Routes<'_>) {
     )
     .route(M::GET, "/api/variants/{variant_id}/onboarding-preview", token, onboarding::show)
     .route(M::GET, "/api/variants/{variant_id}/insight", token, insight::show)
+    .route(M::GET, "/api/insight", token, board::show)
     .resource(
         "/api/variants/{variant_id}",
         token,
