@@ -92,7 +92,17 @@ pub struct DigestLine {
     pub at_risk: usize,
 }
 
-pub fn digest(shop: &str, lines: &[DigestLine], now_ms: i64) -> Rendered {
+/// A variant to reorder now, in the digest: its inventory position is at or below its reorder
+/// point (SPEC 10.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReorderLine {
+    pub variant: u64,
+    pub title: String,
+    pub suggested: u64,
+    pub order_by: Option<String>,
+}
+
+pub fn digest(shop: &str, lines: &[DigestLine], reorder: &[ReorderLine], now_ms: i64) -> Rendered {
     let units: u64 = lines.iter().map(|l| l.units).sum();
     let at_risk: usize = lines.iter().map(|l| l.at_risk).sum();
     let oldest = lines.iter().filter_map(|l| l.oldest_ms).min().map(|ms| (now_ms - ms).max(0) / (24 * HOUR_MS));
@@ -114,6 +124,13 @@ pub fn digest(shop: &str, lines: &[DigestLine], now_ms: i64) -> Rendered {
             l.orders,
             if l.at_risk > 0 { format!(", {} lines at risk", l.at_risk) } else { String::new() }
         ));
+    }
+    if !reorder.is_empty() {
+        text.push_str("\nReorder now (what you have and expect has fallen to the reorder point):\n");
+        for r in reorder {
+            let by = r.order_by.as_deref().map(|d| format!(", by {d}")).unwrap_or_default();
+            text.push_str(&format!("- {} (variant {}): order {} units{by}\n", r.title, r.variant, r.suggested));
+        }
     }
     text.push_str(&format!("\nThe whole backlog: https://{shop}/admin/apps\n"));
     Rendered { subject: format!("Backorder digest: {units} units waiting"), html: html_of(&text), text }
@@ -173,9 +190,10 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     }
     if let (true, Some(owner)) = (digest_due, settings.owner_email.as_deref()) {
         let lines = backlog(state, shop).await?;
-        if !lines.is_empty() {
+        let reorder = reorder_now(state, shop, &settings).await?;
+        if !lines.is_empty() || !reorder.is_empty() {
             let occasion = format!("digest-{}", next.digests);
-            outbox::queue_for_owner(state, shop, &occasion, owner, digest(shop, &lines, now)).await?;
+            outbox::queue_for_owner(state, shop, &occasion, owner, digest(shop, &lines, &reorder, now)).await?;
         }
     }
     Ok(Some(next_job(&next, settings)))
@@ -199,6 +217,21 @@ async fn mark_waiting(state: &AppState, shop: &str) -> Result<(), NotifyError> {
         crate::books::queue::mark_waiting(&state.books, shop, variant, &record).await?;
     }
     Ok(())
+}
+
+/// The variants whose inventory position is at or below their reorder point, once their
+/// history is long enough to advise on.
+async fn reorder_now(state: &AppState, shop: &str, settings: &ShopSettings) -> Result<Vec<ReorderLine>, NotifyError> {
+    let mut out = Vec::new();
+    for (variant, record) in managed(state, shop).await? {
+        let standing = crate::books::daily::standing_of(&state.books, shop, variant, &record, settings).await?;
+        let a = crate::forecast::advise(&standing);
+        if a.history_days > crate::forecast::HOLDOUT_DAYS && a.inventory_position <= a.reorder_point as i64 {
+            let title = record.title.clone().unwrap_or_else(|| format!("Variant {variant}"));
+            out.push(ReorderLine { variant, title, suggested: a.suggested_order_qty, order_by: a.order_by });
+        }
+    }
+    Ok(out)
 }
 
 async fn backlog(state: &AppState, shop: &str) -> Result<Vec<DigestLine>, NotifyError> {
@@ -238,12 +271,19 @@ mod tests {
             DigestLine { variant: 1, units: 8, orders: 5, oldest_ms: Some(0), at_risk: 0 },
             DigestLine { variant: 2, units: 3, orders: 1, oldest_ms: Some(2 * 24 * HOUR_MS), at_risk: 2 },
         ];
-        let r = digest("s.myshopify.com", &lines, 10 * 24 * HOUR_MS);
+        let reorder =
+            [ReorderLine { variant: 3, title: "Tee - M".into(), suggested: 25, order_by: Some("2026-12-09".into()) }];
+        let r = digest("s.myshopify.com", &lines, &reorder, 10 * 24 * HOUR_MS);
         assert_eq!(r.subject, "Backorder digest: 11 units waiting");
         assert!(r.text.contains("11 units waiting across 2 variants"), "{}", r.text);
         assert!(r.text.contains("longest wait so far: 10 days"), "{}", r.text);
         assert!(r.text.contains("2 waiting lines have a promised date"), "{}", r.text);
         assert!(r.text.contains("- variant 2: 3 units for 1 orders, 2 lines at risk"), "{}", r.text);
+        assert!(
+            r.text.contains("Reorder now") && r.text.contains("- Tee - M (variant 3): order 25 units, by 2026-12-09"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]
@@ -259,7 +299,7 @@ mod tests {
 
     #[test]
     fn owner_email_html_is_escaped() {
-        let r = digest("<b>.myshopify.com", &[], 0);
+        let r = digest("<b>.myshopify.com", &[], &[], 0);
         assert!(r.html.contains("&lt;b&gt;") && !r.html.contains("<b>"));
     }
 
