@@ -190,7 +190,7 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     }
     if let (true, Some(owner)) = (digest_due, settings.owner_email.as_deref()) {
         let lines = backlog(state, shop).await?;
-        let reorder = reorder_now(state, shop, &settings).await?;
+        let reorder = reorder_now(state, shop, settings).await?;
         if !lines.is_empty() || !reorder.is_empty() {
             let occasion = format!("digest-{}", next.digests);
             outbox::queue_for_owner(state, shop, &occasion, owner, digest(shop, &lines, &reorder, now)).await?;
