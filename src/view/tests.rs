@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 29] = [
+const NUMBERS: [&str; 32] = [
     "l.id",
     "front_class",
     "j.done",
@@ -43,6 +43,9 @@ const NUMBERS: [&str; 29] = [
     "f.quantity",
     "b.qty",
     "b.index",
+    "r.demand_7",
+    "r.demand_30",
+    "r.waiting",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -74,6 +77,10 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "chart": {"width": 600, "height": 160, "area": hostile("chart.area"), "line": hostile("chart.line"),
                               "max": 3, "first_day": hostile("chart.first_day"), "last_day": hostile("chart.last_day"),
                               "summary": hostile("chart.summary"), "days": [[hostile("day[0]"), 3]]},
+                    "in_demand": {
+                        "options": [{"label": hostile("r.label"), "href": null, "demand_7": 1, "demand_30": 2, "waiting": 3}],
+                        "variants": [{"label": hostile("r.label"), "href": hostile("r.href"), "demand_7": 1, "demand_30": 2, "waiting": 3}],
+                    },
                 }),
                 vec![
                     "frame.api_key",
@@ -103,6 +110,8 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "chart.last_day",
                     "chart.summary",
                     "day[0]",
+                    "r.label",
+                    "r.href",
                 ],
             )
         }

@@ -146,50 +146,9 @@ async fn the_reorder_alert_fires_once_when_the_inventory_position_falls_to_the_r
 /// waiting and by demand, the options read from the platform at enrolment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_ranks_variants_and_their_options_by_units_waiting_and_by_demand() {
-    use backorder::devshop::world::{Ids, MAIN_LOCATION};
     for backend in [Backend::Embedded, Backend::Redis] {
         let s = Setup::start(backend, 0, "50", &[]).await;
-        // A tee in two colours and two sizes, out of stock.
-        let tees: Vec<u64> = s.world(|w| {
-            let product = w.next_id();
-            [("Red", "S"), ("Red", "M"), ("Blue", "S"), ("Blue", "M")]
-                .iter()
-                .map(|(colour, size)| {
-                    let ids = Ids { variant: w.next_id(), product, item: w.next_id() };
-                    let v = w.add_variant_as(
-                        ids,
-                        &format!("Tee - {colour} / {size}"),
-                        0,
-                        backorder::devshop::Policy::Continue,
-                    );
-                    w.variants.get_mut(&v).unwrap().options =
-                        vec![("Color".into(), colour.to_string()), ("Size".into(), size.to_string())];
-                    v
-                })
-                .collect()
-        });
-        for v in &tees {
-            assert_eq!(
-                put(&s.app, &format!("/api/variants/{v}"), &token(SHOP), json!({"enabled": true})).await.status(),
-                200
-            );
-        }
-        // Red S: 3 units, Red M: 2, Blue S: 1, Blue M: none.
-        for (v, qty) in tees.iter().zip([3u32, 2, 1]) {
-            let order = s.world(|w| w.place_order("buyer@example.com", &[], &[(*v, qty)]).unwrap());
-            let body = s.world(|w| backorder::devshop::payloads::order(w, order).unwrap());
-            assert_eq!(s.app.deliver(&Delivery::new("orders/create", body)).await.status(), 200);
-            let (item, level) = s.world(|w| {
-                let item = w.variants[v].inventory_item_id;
-                (item, w.levels[&(item, MAIN_LOCATION)])
-            });
-            let mut d = Delivery::new(
-                "inventory_levels/update",
-                backorder::devshop::payloads::level(item, MAIN_LOCATION, &level),
-            );
-            d.triggered_at = Some(exact(level.updated_at_ms));
-            assert_eq!(s.app.deliver(&d).await.status(), 200);
-        }
+        let tees = four_tees(&s).await;
         s.app.drained().await;
         let board: Value = get(&s.app, "/api/insight", Some(&token(SHOP))).await.json().await.unwrap();
         let options: Vec<(String, String, u64, u64)> = board["options"]["by_backordered"]
@@ -220,4 +179,47 @@ async fn the_board_ranks_variants_and_their_options_by_units_waiting_and_by_dema
         assert_eq!(other["variants"]["by_backordered"], json!([]));
         s.stop().await;
     }
+}
+
+/// Four managed tees of one product in two colours and two sizes, out of stock, with 3 units of
+/// Red S ordered, 2 of Red M and 1 of Blue S (delivered as the dev shop's webhooks). Their ids.
+pub async fn four_tees(s: &Setup) -> Vec<u64> {
+    use backorder::devshop::world::{Ids, MAIN_LOCATION};
+    // A tee in two colours and two sizes, out of stock.
+    let tees: Vec<u64> = s.world(|w| {
+        let product = w.next_id();
+        [("Red", "S"), ("Red", "M"), ("Blue", "S"), ("Blue", "M")]
+            .iter()
+            .map(|(colour, size)| {
+                let ids = Ids { variant: w.next_id(), product, item: w.next_id() };
+                let v =
+                    w.add_variant_as(ids, &format!("Tee - {colour} / {size}"), 0, backorder::devshop::Policy::Continue);
+                w.variants.get_mut(&v).unwrap().options =
+                    vec![("Color".into(), colour.to_string()), ("Size".into(), size.to_string())];
+                v
+            })
+            .collect()
+    });
+    for v in &tees {
+        assert_eq!(
+            put(&s.app, &format!("/api/variants/{v}"), &token(SHOP), json!({"enabled": true})).await.status(),
+            200
+        );
+    }
+    // Red S: 3 units, Red M: 2, Blue S: 1, Blue M: none.
+    for (v, qty) in tees.iter().zip([3u32, 2, 1]) {
+        let order = s.world(|w| w.place_order("buyer@example.com", &[], &[(*v, qty)]).unwrap());
+        let body = s.world(|w| backorder::devshop::payloads::order(w, order).unwrap());
+        assert_eq!(s.app.deliver(&Delivery::new("orders/create", body)).await.status(), 200);
+        let (item, level) = s.world(|w| {
+            let item = w.variants[v].inventory_item_id;
+            (item, w.levels[&(item, MAIN_LOCATION)])
+        });
+        let mut d =
+            Delivery::new("inventory_levels/update", backorder::devshop::payloads::level(item, MAIN_LOCATION, &level));
+        d.triggered_at = Some(exact(level.updated_at_ms));
+        assert_eq!(s.app.deliver(&d).await.status(), 200);
+    }
+    s.app.drained().await;
+    tees
 }

@@ -19,21 +19,21 @@ use crate::state::AppState;
 const TOP: usize = 100;
 
 #[derive(Debug, Clone, Default, Serialize)]
-struct Row {
+pub(crate) struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
-    variant_id: Option<u64>,
+    pub variant_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<String>,
+    pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    option: Option<String>,
+    pub option: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<String>,
+    pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    variants: Option<usize>,
-    backordered_units: u64,
-    demand_7: u64,
-    demand_30: u64,
-    demand_90: u64,
+    pub variants: Option<usize>,
+    pub backordered_units: u64,
+    pub demand_7: u64,
+    pub demand_30: u64,
+    pub demand_90: u64,
 }
 
 impl Row {
@@ -62,25 +62,25 @@ fn ranked(rows: &[Row]) -> (Vec<Row>, Vec<Row>) {
     (waiting, demand)
 }
 
-pub async fn show(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let shop = session.shop.as_str();
-    let books = &state.books;
-    let settings = books.get_or_default(shop, key::Settings).await?;
-    let today = settings.today();
-    let from = today.saturating_sub(time::Duration::days(89));
-    let managed = crate::books::apply::managed_variants(books, shop).await?;
-    let charted: Vec<Charted> = managed
-        .iter()
-        .map(|(id, r)| Charted {
-            variant: *id,
-            backordered: r.header.backordered(),
-            since: r.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms)),
-        })
-        .collect();
-    let series = series_of(books, shop, &charted, from, today).await?;
+/// The shop's board: each ranking of variants and of options.
+#[derive(Debug, Serialize)]
+pub(crate) struct Board {
+    pub variants_waiting: Vec<Row>,
+    pub variants_demand: Vec<Row>,
+    pub options_waiting: Vec<Row>,
+    pub options_demand: Vec<Row>,
+}
+
+/// The board of `managed` from their daily `series` (90 days to `today`, as the overview's
+/// chart reads them too).
+pub(crate) fn board_of(
+    managed: &BTreeMap<u64, crate::ledger::records::VariantRecord>,
+    series: &BTreeMap<u64, Vec<crate::ledger::daily::SeriesDay>>,
+    today: time::Date,
+) -> Board {
     let mut variants = Vec::new();
     let mut options: BTreeMap<(String, String), Row> = BTreeMap::new();
-    for (id, record) in &managed {
+    for (id, record) in managed {
         let days = series.get(id).map(Vec::as_slice).unwrap_or_default();
         let since = |n: i64| {
             let first = today.saturating_sub(time::Duration::days(n - 1));
@@ -108,9 +108,42 @@ pub async fn show(session: ShopSession, state: web::Data<AppState>) -> Result<Ht
     let options: Vec<Row> = options.into_values().collect();
     let (variants_waiting, variants_demand) = ranked(&variants);
     let (options_waiting, options_demand) = ranked(&options);
+    Board { variants_waiting, variants_demand, options_waiting, options_demand }
+}
+
+/// The managed variants' days from 89 days before `today`, as the board and the chart read them.
+pub(crate) async fn days_of(
+    state: &AppState,
+    shop: &str,
+    settings: &crate::shop::ShopSettings,
+    managed: &BTreeMap<u64, crate::ledger::records::VariantRecord>,
+) -> Result<BTreeMap<u64, Vec<crate::ledger::daily::SeriesDay>>, crate::books::BookError> {
+    let today = settings.today();
+    let charted: Vec<Charted> = managed
+        .iter()
+        .map(|(id, r)| Charted {
+            variant: *id,
+            backordered: r.header.backordered(),
+            since: r.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms)),
+        })
+        .collect();
+    series_of(&state.books, shop, &charted, today.saturating_sub(time::Duration::days(DAYS - 1)), today).await
+}
+
+/// Days the board (and the overview's chart) covers, today included.
+pub(crate) const DAYS: i64 = 90;
+
+pub async fn show(session: ShopSession, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let shop = session.shop.as_str();
+    let settings = state.books.get_or_default(shop, key::Settings).await?;
+    let managed = crate::books::apply::managed_variants(&state.books, shop).await?;
+    let series = days_of(&state, shop, &settings, &managed).await?;
+    let today = settings.today();
+    let board = board_of(&managed, &series, today);
+    let from = today.saturating_sub(time::Duration::days(DAYS - 1));
     Ok(HttpResponse::Ok().json(json!({
         "days": {"from": crate::ledger::eta::format(from), "to": crate::ledger::eta::format(today)},
-        "variants": {"by_backordered": variants_waiting, "by_demand": variants_demand},
-        "options": {"by_backordered": options_waiting, "by_demand": options_demand},
+        "variants": {"by_backordered": board.variants_waiting, "by_demand": board.variants_demand},
+        "options": {"by_backordered": board.options_waiting, "by_demand": board.options_demand},
     })))
 }

@@ -2,7 +2,7 @@
 //! the verified token and nowhere else, so a token of one shop can never reach another's data.
 
 pub(crate) mod backorders;
-mod board;
+pub(crate) mod board;
 pub(crate) mod dead_letters;
 mod enrol;
 mod enrolments;

@@ -10,17 +10,11 @@ use serde::Serialize;
 use super::summary::VariantRow;
 use super::{Frame, chart, page, unavailable};
 use crate::books::apply::managed_variants;
-use crate::books::daily::{Charted, series_of};
 use crate::books::key;
-use crate::ledger::eta::date_in;
-use crate::ledger::records::VariantRecord;
 use crate::state::AppState;
 
 /// Variants in the "most backordered" table.
 const TOP: usize = 5;
-
-/// Days the backlog chart covers, today included.
-const CHART_DAYS: i64 = 90;
 
 #[derive(Debug, Default, Serialize)]
 struct Totals {
@@ -54,10 +48,13 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         Ok(settings) => settings.unwrap_or_default(),
         Err(e) => return unavailable(&e),
     };
-    let chart = match backlog_chart(state, shop, &settings, &records).await {
-        Ok(chart) => chart,
+    let series = match crate::http::api::board::days_of(state, shop, &settings, &records).await {
+        Ok(series) => series,
         Err(e) => return unavailable(&e),
     };
+    let chart = backlog_chart(&series);
+    let board = crate::http::api::board::board_of(&records, &series, settings.today());
+    let in_demand = InDemand::of(&board);
     let totals = Totals {
         units: rows.iter().map(|r| r.waiting).sum(),
         managed: rows.len(),
@@ -85,35 +82,60 @@ pub async fn overview_page(state: &AppState, shop: &str) -> HttpResponse {
         state,
         shop,
         "pages/overview.html",
-        serde_json::json!({"frame": frame, "totals": totals, "needs": needs, "top": top, "chart": chart}),
+        serde_json::json!({"frame": frame, "totals": totals, "needs": needs, "top": top, "chart": chart,
+                           "in_demand": in_demand}),
     )
 }
 
-/// The shop's units waiting at the end of each of the last [`CHART_DAYS`] days (its calendar),
-/// summed over the managed variants' daily records, from the first day one was kept.
-async fn backlog_chart(
-    state: &AppState,
-    shop: &str,
-    settings: &crate::shop::ShopSettings,
-    records: &BTreeMap<u64, VariantRecord>,
-) -> Result<Option<chart::Chart>, crate::books::BookError> {
-    let today = settings.today();
-    let from = today - time::Duration::days(CHART_DAYS - 1);
-    let charted: Vec<Charted> = records
-        .iter()
-        .map(|(id, r)| Charted {
-            variant: *id,
-            backordered: r.header.backordered(),
-            since: r.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms)),
-        })
-        .collect();
-    let series = series_of(&state.books, shop, &charted, from, today).await?;
+/// The shop's units waiting at the end of each of the last 90 days (its calendar), summed over
+/// the managed variants' daily records, from the first day one was kept.
+fn backlog_chart(series: &BTreeMap<u64, Vec<crate::ledger::daily::SeriesDay>>) -> Option<chart::Chart> {
     let mut totals: BTreeMap<time::Date, u64> = BTreeMap::new();
     for day in series.values().flatten() {
         *totals.entry(day.day).or_default() += day.backordered;
     }
     let points: Vec<(time::Date, u64)> = totals.into_iter().collect();
-    Ok(chart::backlog(&points))
+    chart::backlog(&points)
+}
+
+/// The overview's "In demand" card: the product options and the variants customers ordered most
+/// in 30 days (in stock and on backorder), the first few of the shop's board (`GET /api/insight`).
+#[derive(Debug, Serialize)]
+struct InDemand {
+    options: Vec<DemandRow>,
+    variants: Vec<DemandRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct DemandRow {
+    label: String,
+    href: Option<String>,
+    demand_7: u64,
+    demand_30: u64,
+    waiting: u64,
+}
+
+impl InDemand {
+    fn of(board: &crate::http::api::board::Board) -> Self {
+        let rows = |rows: &[crate::http::api::board::Row]| -> Vec<DemandRow> {
+            rows.iter()
+                .filter(|r| r.demand_30 > 0)
+                .take(TOP)
+                .map(|r| DemandRow {
+                    label: match (&r.option, &r.value, &r.title) {
+                        (Some(o), Some(v), _) => format!("{o}: {v}"),
+                        (_, _, Some(t)) => t.clone(),
+                        _ => String::new(),
+                    },
+                    href: r.variant_id.map(|id| format!("/app/variants/{id}")),
+                    demand_7: r.demand_7,
+                    demand_30: r.demand_30,
+                    waiting: r.backordered_units,
+                })
+                .collect()
+        };
+        Self { options: rows(&board.options_demand), variants: rows(&board.variants_demand) }
+    }
 }
 
 /// What else needs the merchant: changes put aside, emails of theirs that failed, and this

@@ -302,3 +302,41 @@ async fn a_change_the_platform_refused_is_put_back_from_the_activity_page_and_go
     browser.stop().await;
     s.stop().await;
 }
+
+/// SPEC 10.1 in the merchant's app: the overview's "In demand" card ranks the product options and
+/// the variants customers ordered most, as `GET /api/insight` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_which_options_and_variants_are_in_demand() {
+    let Some(browser) = Browser::start("in_demand").await else { return };
+    let s = crate::effects::Setup::start(crate::support::Backend::Redis, 0, "50", &[]).await;
+    let tees = crate::insight_api::four_tees(&s).await;
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(crate::support::SHOP)).await.expect("the admin page");
+    browser.enter_app().await;
+    let rows = browser
+        .until(
+            "the in-demand rows",
+            "const r = [...document.querySelectorAll('#demand ~ .table-wrap tbody tr, section[aria-labelledby=demand] tbody tr')]; \
+             return r.length > 0 && r.map(x => [...x.children].map(c => c.textContent.trim()))",
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    // Options first, by 30-day demand: Color Red 5, Size S 4, Size M 2, Color Blue 1; then the
+    // variants: Red S 3, Red M 2, Blue S 1.
+    let labels: Vec<&str> = rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(labels[..4], ["Color: Red", "Size: S", "Size: M", "Color: Blue"], "{rows:?}");
+    assert_eq!(rows[0][1], "5");
+    assert_eq!(labels[4], "Tee - Red / S", "{rows:?}");
+    let link = browser
+        .until(
+            "the variant's link",
+            "return document.querySelector('section[aria-labelledby=demand] tbody a').getAttribute('href')",
+        )
+        .await;
+    assert_eq!(link, format!("/app/variants/{}", tees[0]));
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    assert_eq!(browser.errors().await, Vec::<String>::new());
+    browser.screenshot("overview").await;
+    browser.stop().await;
+    s.stop().await;
+}
