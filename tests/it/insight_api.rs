@@ -223,3 +223,46 @@ pub async fn four_tees(s: &Setup) -> Vec<u64> {
     s.app.drained().await;
     tees
 }
+
+/// SPEC 10.1: the weekly digest lists the variants to reorder now, with the quantity and the
+/// date the insight endpoint advises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_weekly_digest_lists_the_variants_to_reorder_now_with_the_advised_quantity() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let smtp = sink.url();
+    let s = Setup::start(Backend::Redis, 0, "50", &[("BACKORDER__EMAIL__SMTP_URL", smtp.as_str())]).await;
+    s.enrol(json!({"enabled": true, "lead_time_days": 14})).await;
+    a_year_of_orders(&s).await;
+    assert_eq!(
+        put(&s.app, "/api/settings", &token(SHOP), json!({"owner_email": "owner@example.com"})).await.status(),
+        200
+    );
+    let insight: Value =
+        get(&s.app, &format!("/api/variants/{}/insight", s.variant), Some(&token(SHOP))).await.json().await.unwrap();
+    // The digest's week is up.
+    let state = &s.app.app.state;
+    state
+        .books
+        .update(SHOP, backorder::notify::owner::ScheduleKey, |schedule| {
+            let mut schedule = schedule.unwrap_or_default();
+            schedule.next_digest_ms = 1;
+            backorder::books::Edit::put(schedule, ())
+        })
+        .await
+        .unwrap();
+    let settings = state.books.get_or_default(SHOP, backorder::books::key::Settings).await.unwrap();
+    backorder::notify::owner::run_due(state, SHOP, &settings).await.unwrap();
+    let digest = crate::support::eventually("the digest", || async {
+        sink.messages().into_iter().find(|m| m.subject.as_deref().is_some_and(|s| s.starts_with("Backorder digest")))
+    })
+    .await;
+    let text = digest.text.as_deref().unwrap_or_default();
+    let line = format!(
+        "(variant {}): order {} units, by {}",
+        s.variant,
+        insight["suggested_order_qty"],
+        insight["order_by"].as_str().unwrap()
+    );
+    assert!(text.contains("Reorder now") && text.contains(&line), "{line}\n{text}");
+    s.stop().await;
+}
