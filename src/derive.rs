@@ -17,6 +17,8 @@ pub enum Purpose {
     StatusForm,
     /// The OAuth `state` cookie.
     OAuthState,
+    /// A waiting order's consolation discount code (`notify::consolation`).
+    ConsolationCode,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
             Purpose::StatusLink => b"backorder status page v1",
             Purpose::StatusForm => b"backorder status form v2",
             Purpose::OAuthState => b"backorder oauth state v2",
+            Purpose::ConsolationCode => b"backorder consolation code v1",
         }
     }
 }
@@ -48,7 +51,8 @@ mod tests {
     #[test]
     fn each_purpose_has_a_key_of_its_own_and_none_is_the_secret() {
         let secret = b"app-secret";
-        let keys = [Purpose::StatusLink, Purpose::StatusForm, Purpose::OAuthState].map(|p| key(secret, p));
+        let keys = [Purpose::StatusLink, Purpose::StatusForm, Purpose::OAuthState, Purpose::ConsolationCode]
+            .map(|p| key(secret, p));
         for (i, a) in keys.iter().enumerate() {
             assert_ne!(a.as_slice(), secret.as_slice());
             for b in &keys[i + 1..] {

@@ -47,10 +47,51 @@ pub struct ShopSettings {
     /// read the default, 950.
     #[serde(default = "default_service_level")]
     pub service_level_permille: u16,
+    pub consolation: Consolation,
 }
 
 fn default_service_level() -> u16 {
     950
+}
+
+/// A discount for those who wait long (SPEC 10.3); the rule is `notify::consolation`'s.
+/// What the merchant offers (`consolation` in the shop settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Consolation {
+    pub enabled: bool,
+    /// Days of waiting after which an order qualifies.
+    pub after_days: u32,
+    /// Days its ETA may slip later, in total, before it qualifies.
+    pub slip_days: u32,
+    pub kind: ConsolationKind,
+    /// Percent off for `percentage`; unused for `free_shipping`.
+    pub value: u32,
+    /// Days the code stays usable.
+    pub expires_days: u32,
+    /// Orders placed before the app was installed qualify too.
+    pub before_install: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsolationKind {
+    Percentage,
+    FreeShipping,
+}
+
+impl Default for Consolation {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            after_days: 21,
+            slip_days: 7,
+            kind: ConsolationKind::Percentage,
+            value: 10,
+            expires_days: 60,
+            before_install: false,
+        }
+    }
 }
 
 impl ShopSettings {
@@ -128,6 +169,7 @@ impl Default for ShopSettings {
             timezone: None,
             supply_scope_missing: None,
             service_level_permille: default_service_level(),
+            consolation: Consolation::default(),
         }
     }
 }

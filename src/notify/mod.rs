@@ -1,6 +1,7 @@
 //! What customers and merchants are told: ETAs (SPEC 6), emails through a durable outbox
 //! (SPEC 3.7), the status page's signed links.
 
+pub mod consolation;
 pub mod outbox;
 pub mod owner;
 pub mod plan;

@@ -50,6 +50,7 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
         // Expected supply from transfers waits for this scope (SPEC 10.2); null when granted.
         "supply_scope_missing": settings.supply_scope_missing,
         "service_level": settings.service_level(),
+        "consolation": settings.consolation,
     })
 }
 

@@ -30,6 +30,41 @@ fn optional(v: &Value, field: &str, min: u64, max: u64) -> Result<Option<u64>, A
     Ok(Some(n))
 }
 
+/// `consolation` (SPEC 10.3): each field optional, each checked and named when refused.
+fn consolation(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<(), ApiError> {
+    use crate::shop::ConsolationKind;
+    let fields = v.as_object().ok_or_else(|| invalid(field, "must be an object"))?;
+    let c = &mut settings.consolation;
+    for (name, v) in fields {
+        let f = format!("{field}.{name}");
+        let days = |v: &Value| {
+            whole(v, &f, 365)
+                .and_then(|d| if d == 0 { Err(invalid(&f, "must be from 1 to 365")) } else { Ok(d as u32) })
+        };
+        match name.as_str() {
+            "enabled" => c.enabled = boolean(v, &f)?,
+            "before_install" => c.before_install = boolean(v, &f)?,
+            "after_days" => c.after_days = days(v)?,
+            "slip_days" => c.slip_days = days(v)?,
+            "expires_days" => c.expires_days = days(v)?,
+            "value" => {
+                c.value = whole(v, &f, 100).and_then(|p| {
+                    if p == 0 { Err(invalid(&f, "must be a percentage from 1 to 100")) } else { Ok(p as u32) }
+                })?
+            }
+            "kind" => {
+                c.kind = match v.as_str() {
+                    Some("percentage") => ConsolationKind::Percentage,
+                    Some("free_shipping") => ConsolationKind::FreeShipping,
+                    _ => return Err(invalid(&f, "must be \"percentage\" or \"free_shipping\"")),
+                }
+            }
+            _ => return Err(invalid(&f, "is not a setting of the consolation")),
+        }
+    }
+    Ok(())
+}
+
 fn tag(v: &Value, field: &str) -> Result<String, ApiError> {
     let t = v.as_str().map(str::trim).unwrap_or_default();
     if t.is_empty() || t.len() > MAX_TAG || t.contains(',') {
@@ -164,6 +199,7 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             "reminder_days" => settings.reminder_days = optional(v, f, 1, 365)?.map(|d| d as u32),
             "alert_threshold_units" => settings.alert_threshold_units = optional(v, f, 1, 1_000_000)?,
             "owner_email" => settings.owner_email = email(v, f)?,
+            "consolation" => consolation(v, f, settings)?,
             "service_level" => {
                 let level = v.as_f64().filter(|l| (0.5..=0.999).contains(l));
                 let level = level.ok_or_else(|| invalid(f, "must be a share from 0.5 to 0.999, like 0.95"))?;
@@ -206,6 +242,23 @@ mod tests {
         assert_eq!(settings.settle_ms, Some(2000));
         assert_eq!(settings.owner_email.as_deref(), Some("owner@example.com"));
         assert_eq!(settings.templates["backordered"].html, "<p>h</p>");
+    }
+
+    #[test]
+    fn the_consolation_of_the_spec_is_accepted_and_each_bad_field_of_it_named() {
+        let body = json!({"consolation": {"enabled": true, "after_days": 21, "slip_days": 7,
+            "kind": "free_shipping", "value": 10, "expires_days": 60}, "service_level": 0.9});
+        let (mut rules, mut settings) = (ShopRules::default(), ShopSettings::default());
+        apply(&body, &mut rules, &mut settings).unwrap();
+        assert!(settings.consolation.enabled);
+        assert_eq!(settings.consolation.kind, crate::shop::ConsolationKind::FreeShipping);
+        assert_eq!(settings.service_level(), 0.9);
+        assert_eq!(field_of(json!({"consolation": {"after_days": 0}})), "consolation.after_days");
+        assert_eq!(field_of(json!({"consolation": {"value": 101}})), "consolation.value");
+        assert_eq!(field_of(json!({"consolation": {"kind": "gift"}})), "consolation.kind");
+        assert_eq!(field_of(json!({"consolation": {"code": "X"}})), "consolation.code");
+        assert_eq!(field_of(json!({"consolation": true})), "consolation");
+        assert_eq!(field_of(json!({"service_level": 1.0})), "service_level");
     }
 
     #[test]
