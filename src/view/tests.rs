@@ -13,7 +13,7 @@ fn escaped(what: &str) -> String {
 }
 
 /// Outputs that are numbers, never text.
-const NUMBERS: [&str; 32] = [
+const NUMBERS: [&str; 36] = [
     "l.id",
     "front_class",
     "j.done",
@@ -46,6 +46,10 @@ const NUMBERS: [&str; 32] = [
     "r.demand_7",
     "r.demand_30",
     "r.waiting",
+    "values.consolation_after_days",
+    "values.consolation_slip_days",
+    "values.consolation_value",
+    "values.consolation_expires_days",
 ];
 
 /// Each template's context, every string in it hostile, and the expressions (as the template
@@ -125,6 +129,10 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                     "alert_threshold_units": hostile("values.alert_threshold_units"),
                     "owner_email": hostile("values.owner_email"), "settle_ms": hostile("values.settle_ms"),
                     "timezone": hostile("values.timezone"),
+                    "service_level": hostile("values.service_level"), "consolation_enabled": true,
+                    "consolation_free_shipping": true, "consolation_before_install": true,
+                    "consolation_after_days": 21, "consolation_slip_days": 7, "consolation_value": 10,
+                    "consolation_expires_days": 60,
                 },
                 "default_settle_ms": 2000,
                 "locations": [{"id": 4, "name": hostile("l.name"), "counted": true}],
@@ -140,6 +148,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "values.owner_email",
                 "values.settle_ms",
                 "values.timezone",
+                "values.service_level",
                 "l.name",
                 "locations_error",
                 "supply_scope_missing",

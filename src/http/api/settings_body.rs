@@ -38,8 +38,10 @@ fn consolation(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<()
     for (name, v) in fields {
         let f = format!("{field}.{name}");
         let days = |v: &Value| {
-            whole(v, &f, 365)
-                .and_then(|d| if d == 0 { Err(invalid(&f, "must be from 1 to 365")) } else { Ok(d as u32) })
+            v.as_u64()
+                .filter(|d| (1..=365).contains(d))
+                .map(|d| d as u32)
+                .ok_or_else(|| invalid(&f, "must be a whole number of days from 1 to 365"))
         };
         match name.as_str() {
             "enabled" => c.enabled = boolean(v, &f)?,
@@ -48,9 +50,8 @@ fn consolation(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<()
             "slip_days" => c.slip_days = days(v)?,
             "expires_days" => c.expires_days = days(v)?,
             "value" => {
-                c.value = whole(v, &f, 100).and_then(|p| {
-                    if p == 0 { Err(invalid(&f, "must be a percentage from 1 to 100")) } else { Ok(p as u32) }
-                })?
+                let percent = v.as_u64().filter(|p| (1..=100).contains(p));
+                c.value = percent.ok_or_else(|| invalid(&f, "must be a percentage from 1 to 100"))? as u32;
             }
             "kind" => {
                 c.kind = match v.as_str() {

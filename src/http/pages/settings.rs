@@ -25,6 +25,14 @@ struct Values {
     owner_email: String,
     settle_ms: String,
     timezone: String,
+    service_level: String,
+    consolation_enabled: bool,
+    consolation_free_shipping: bool,
+    consolation_before_install: bool,
+    consolation_after_days: u32,
+    consolation_slip_days: u32,
+    consolation_value: u32,
+    consolation_expires_days: u32,
 }
 
 /// How long the page waits for the shop's locations.
@@ -99,6 +107,14 @@ pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> Ht
         owner_email: settings.owner_email.clone().unwrap_or_default(),
         settle_ms: text(settings.settle_ms),
         timezone: settings.timezone.clone().unwrap_or_else(|| "Etc/UTC".into()),
+        service_level: format!("{}", settings.service_level()),
+        consolation_enabled: settings.consolation.enabled,
+        consolation_free_shipping: settings.consolation.kind == crate::shop::ConsolationKind::FreeShipping,
+        consolation_before_install: settings.consolation.before_install,
+        consolation_after_days: settings.consolation.after_days,
+        consolation_slip_days: settings.consolation.slip_days,
+        consolation_value: settings.consolation.value,
+        consolation_expires_days: settings.consolation.expires_days,
     };
     let (locations, locations_error) = match locations(&state, shop, rules.counted_locations.as_ref()).await {
         Ok(found) => (found, None),

@@ -4,7 +4,7 @@
 
 use backorder::devshop::world::{Level, MAIN_LOCATION};
 use fantoccini::key::Key;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Browser;
 use crate::api::{get, token};
@@ -80,6 +80,62 @@ async fn counted_locations_are_ticked_from_the_shops_locations_and_none_ticked_i
         errors.iter().all(|e| e.contains("/api/settings") && e.contains("422")),
         "script errors or failed requests other than the refused save: {errors:#?}"
     );
+    browser.stop().await;
+    s.stop().await;
+}
+
+/// SPEC 10.1 and 10.3 in the settings page: the service level of the reorder advice and the
+/// consolation offer, typed and ticked from the keyboard; a percentage over 100 is refused next
+/// to its field and nothing is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_level_and_the_consolation_offer_are_set_from_the_settings_page() {
+    let Some(browser) = Browser::start("consolation").await else { return };
+    let s = Setup::start(Backend::Embedded, 0, "50", &[]).await;
+    let settings = || async { get(&s.app, "/api/settings", Some(&token(SHOP))).await.json::<Value>().await.unwrap() };
+    browser.viewport(1280, 900).await;
+    browser.client.goto(&s.devshop.admin_app_url(SHOP)).await.expect("the admin page");
+    browser.open_from_admin_menu("Settings").await;
+    browser.until("the consolation's fields", "return document.getElementById('f-consolation') !== null").await;
+    let retype = |id: &'static str, text: &'static str| {
+        let browser = &browser;
+        async move {
+            let field = browser.client.find(fantoccini::Locator::Id(id)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(text).await.unwrap();
+        }
+    };
+    retype("f-service-level", "0.9").await;
+    browser.press("#f-consolation", Key::Space).await;
+    browser.press("#f-consolation-kind", Key::Space).await;
+    retype("f-consolation-after", "14").await;
+    retype("f-consolation-value", "101").await;
+    browser.press("form.api-form [type=submit]", Key::Enter).await;
+    let message = browser
+        .until(
+            "the percentage's error",
+            "const e = document.getElementById('e-consolation-value'); return !e.hidden && e.textContent",
+        )
+        .await;
+    assert!(message.as_str().unwrap().contains("from 1 to 100"), "{message}");
+    assert_eq!(settings().await["consolation"]["enabled"], false, "nothing saved");
+
+    retype("f-consolation-value", "15").await;
+    browser.press("form.api-form [type=submit]", Key::Enter).await;
+    let saved = eventually("the offer saved", || async {
+        let now = settings().await;
+        (now["consolation"]["enabled"] == true).then_some(now)
+    })
+    .await;
+    assert_eq!(saved["service_level"], 0.9);
+    let c = &saved["consolation"];
+    assert_eq!(
+        (c["after_days"].clone(), c["kind"].clone(), c["value"].clone()),
+        (json!(14), json!("free_shipping"), json!(15))
+    );
+    assert_eq!(browser.accessibility_problems().await, Vec::<String>::new());
+    // The refused save is the one failed request: Chromium logs its 422.
+    let errors = browser.errors().await;
+    assert!(errors.iter().all(|e| e.contains("/api/settings") && e.contains("422")), "{errors:?}");
     browser.stop().await;
     s.stop().await;
 }
