@@ -92,6 +92,20 @@ pub struct Charted {
     pub since: Date,
 }
 
+impl Charted {
+    /// `variant` as its record and the shop's settings say: its backlog now, and the shop day
+    /// its daily record started (today when it has none yet).
+    pub fn of(
+        variant: u64,
+        record: &crate::ledger::records::VariantRecord,
+        settings: &crate::shop::ShopSettings,
+    ) -> Self {
+        let since =
+            record.daily_since_ms.map_or_else(|| settings.today(), |ms| date_in(settings.timezone.as_deref(), ms));
+        Self { variant, backordered: record.header.backordered(), since }
+    }
+}
+
 /// The days of each variant from `from` (or the day its record started, if later) to `to`,
 /// oldest first, read in one round trip: a month per record, so 90 days are 4 records a variant.
 pub async fn series_of(
@@ -139,10 +153,9 @@ pub async fn standing_of(
 ) -> Result<crate::forecast::Standing, BookError> {
     let today = settings.today();
     let to = today.previous_day().unwrap_or(today);
-    let since = record.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms));
-    let from = since.max(to.saturating_sub(time::Duration::days(HISTORY_DAYS - 1)));
+    let charted = Charted::of(variant, record, settings);
+    let from = charted.since.max(to.saturating_sub(time::Duration::days(HISTORY_DAYS - 1)));
     let days = if from <= to {
-        let charted = Charted { variant, backordered: record.header.backordered(), since };
         series_of(books, shop, &[charted], from, to).await?.remove(&variant).unwrap_or_default()
     } else {
         Vec::new()

@@ -26,27 +26,12 @@ pub struct Desired {
     pub eta_inputs: u64,
 }
 
-/// Whether an arrival may be measured now. A variant with platform batches whose stock rose
-/// reads its platform supply first: a shipment's receipt raises the mark by its units, so they
-/// consume no merchant batch, whichever webhook came first (SPEC 6). A read that fails leaves
-/// the measure to a later pass rather than guess.
-pub async fn ready_to_measure(
-    state: &crate::state::AppState,
-    ctx: &Ctx<'_>,
-    variant: u64,
-) -> Result<bool, EffectError> {
-    let Some(record) = state.books.get(ctx.shop, key::Variant(variant)).await? else { return Ok(true) };
-    let rose = record.settings.supply_mark.is_some_and(|mark| eta::stock_position(&record) > mark);
-    if !rose || !record.settings.supply.iter().any(|b| b.is_platform()) {
-        return Ok(true);
-    }
-    match crate::supply::refresh(state, ctx.shop, ctx.token, variant).await {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            tracing::warn!(shop = ctx.shop, variant, error = %e, "effects: expected supply not read; the arrival is measured later");
-            Ok(false)
-        }
-    }
+/// Whether the variant's platform batches must be read again before an arrival is measured:
+/// its stock rose above the mark and it has some. A shipment's receipt raises the mark by its
+/// units as it is read, so they consume no merchant batch, whichever webhook came first (SPEC 6).
+pub fn awaits_platform_read(record: &VariantRecord) -> bool {
+    let rose = record.settings.supply_mark.is_some_and(|mark| eta::stock_position(record) > mark);
+    rose && record.settings.supply.iter().any(|b| b.is_platform())
 }
 
 /// A digest of the settings every waiting line's ETA derives from.
@@ -66,12 +51,13 @@ pub async fn read(
     shop: &str,
     variant: u64,
     today: time::Date,
-    measure: bool,
+    platform_read: bool,
 ) -> Result<Option<(Desired, VariantRecord)>, EffectError> {
     let reads = books.read(shop, &[Record::Variant(variant)]).await?;
     let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(None) };
     let before = record.settings.clone();
-    if measure {
+    // Not before its platform batches are read again, when it has any (`platform_read`).
+    if platform_read || !awaits_platform_read(&record) {
         eta::consume_arrivals(&mut record, crate::store::now_ms() as i64);
     }
     // A conflict means the book moved meanwhile: its new mark brings the variant back here.

@@ -26,8 +26,17 @@ pub(super) async fn settle_variants(
     let mut restoring = Vec::new();
     for (id, entry) in variants {
         let applied = books.get_or_default(ctx.shop, AppliedVariantKey(id)).await?;
-        let measure = variant::ready_to_measure(state, ctx, id).await?;
-        let Some((desired, record)) = variant::read(books, ctx.shop, id, settings.today(), measure).await? else {
+        let mut read = variant::read(books, ctx.shop, id, settings.today(), false).await?;
+        if read.as_ref().is_some_and(|(_, record)| variant::awaits_platform_read(record)) {
+            // Rare: only a variant with platform batches whose stock rose reads the platform here.
+            match crate::supply::refresh(state, ctx.shop, ctx.token, id).await {
+                Ok(_) => read = variant::read(books, ctx.shop, id, settings.today(), true).await?,
+                Err(e) => {
+                    tracing::warn!(shop = ctx.shop, variant = id, error = %e, "effects: expected supply not read; the arrival is measured later")
+                }
+            }
+        }
+        let Some((desired, record)) = read else {
             // Unenrolled: given back what it had, once.
             match applied.restore.clone() {
                 Some(restore) => restoring.push((id, restore, entry, applied)),
@@ -206,8 +215,8 @@ async fn alert_owner(
         applied.reorder_point = (advice.history_days > crate::forecast::HOLDOUT_DAYS).then_some(advice.reorder_point);
         applied.reorder_day = Some(today);
     }
-    let position = record.header.stock.max(0) + record.settings.supply.iter().map(|b| b.qty as i64).sum::<i64>()
-        - record.header.backordered() as i64;
+    let incoming = record.settings.supply.iter().map(|b| b.qty).sum();
+    let position = crate::forecast::inventory_position(record.header.stock, incoming, record.header.backordered());
     let (reached, why) = match (applied.reorder_point, settings.alert_threshold_units) {
         (Some(point), _) => (position <= point as i64, crate::notify::owner::Why::ReorderPoint(point)),
         (None, Some(threshold)) => {

@@ -58,6 +58,12 @@ pub struct Advice {
     pub lumpy: bool,
 }
 
+/// What the variant has and expects, less what customers wait for: available (not below 0) +
+/// incoming − backordered.
+pub fn inventory_position(available: i64, incoming: u64, backordered: u64) -> i64 {
+    available.max(0).saturating_add(incoming as i64).saturating_sub(backordered as i64)
+}
+
 /// The standard normal quantile (Acklam's rational approximation, relative error below
 /// 1.2e-9: far below a unit of stock), for `p` in (0, 1).
 pub fn normal_quantile(p: f64) -> f64 {
@@ -125,7 +131,7 @@ pub fn advise(s: &Standing) -> Advice {
     let safety_stock = safety.ceil() as u64;
     let reorder_point = (lead_demand + safety).ceil() as u64;
     let on_hand = s.available.max(0) as u64;
-    let position = s.available.max(0) + s.incoming as i64 - s.backordered as i64;
+    let position = inventory_position(s.available, s.incoming, s.backordered);
     let need = s.backordered as f64 + lead_demand + safety - on_hand as f64 - s.incoming as f64;
     let suggested_order_qty = need.max(0.0).ceil() as u64;
     let order_by = (rate > 0.0).then(|| {

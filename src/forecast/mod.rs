@@ -11,7 +11,7 @@ mod advice;
 mod csv;
 mod methods;
 
-pub use advice::{Advice, Standing, advise, normal_quantile};
+pub use advice::{Advice, Standing, advise, inventory_position, normal_quantile};
 pub use csv::{CsvError, Histories, parse_histories};
 pub use methods::{Fit, Method, auto, fit, is_lumpy, rate};
 

@@ -12,7 +12,6 @@ use serde_json::json;
 use super::{ApiError, ShopSession};
 use crate::books::daily::{Charted, series_of};
 use crate::books::key;
-use crate::ledger::eta::date_in;
 use crate::state::AppState;
 
 /// Rows of each ranking.
@@ -119,14 +118,7 @@ pub(crate) async fn days_of(
     managed: &BTreeMap<u64, crate::ledger::records::VariantRecord>,
 ) -> Result<BTreeMap<u64, Vec<crate::ledger::daily::SeriesDay>>, crate::books::BookError> {
     let today = settings.today();
-    let charted: Vec<Charted> = managed
-        .iter()
-        .map(|(id, r)| Charted {
-            variant: *id,
-            backordered: r.header.backordered(),
-            since: r.daily_since_ms.map_or(today, |ms| date_in(settings.timezone.as_deref(), ms)),
-        })
-        .collect();
+    let charted: Vec<Charted> = managed.iter().map(|(id, r)| Charted::of(*id, r, settings)).collect();
     series_of(&state.books, shop, &charted, today.saturating_sub(time::Duration::days(DAYS - 1)), today).await
 }
 
