@@ -36,8 +36,10 @@ pub mod points {
     /// Effects: a pass recorded what it applied, its dirty marks are not cleared yet.
     pub const EFFECTS_RECORDED: &str = "effects.recorded";
 
+    /// Effects: the platform made an order's consolation code, nothing recorded yet.
+    pub const CONSOLATION_CREATED: &str = "consolation.created";
     /// The points of the effects, tested by their own crash tests.
-    pub const EFFECTS: [&str; 2] = [EFFECTS_APPLIED, EFFECTS_RECORDED];
+    pub const EFFECTS: [&str; 3] = [EFFECTS_APPLIED, EFFECTS_RECORDED, CONSOLATION_CREATED];
     /// An email taken from the outbox, before it is handed to the mail server.
     pub const MAIL_BEFORE_SEND: &str = "mail.before_send";
     /// The mail server took an email; it is not yet out of the outbox.

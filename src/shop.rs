@@ -42,6 +42,10 @@ pub struct ShopSettings {
     /// it; merchant batches work meanwhile. Read-only; absent while the reads work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supply_scope_missing: Option<String>,
+    /// `write_discounts`, when the last consolation code could not be made for want of it: the
+    /// merchant is asked to grant it; no code is made meanwhile. Read-only; absent while it works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_scope_missing: Option<String>,
     /// The share of lead times the reorder point should cover without running out (SPEC 10.1),
     /// in thousandths: 500–999 (`service_level` 0.5–0.999 in the API). Records written before it
     /// read the default, 950.
@@ -144,7 +148,7 @@ pub struct PendingRework {
 }
 
 /// The email kinds a template can be set for.
-pub const TEMPLATE_KINDS: [&str; 4] = ["backordered", "eta_changed", "ready", "reminder"];
+pub const TEMPLATE_KINDS: [&str; 5] = ["backordered", "eta_changed", "ready", "reminder", "consolation"];
 
 impl Default for TagNames {
     fn default() -> Self {
@@ -168,6 +172,7 @@ impl Default for ShopSettings {
             rules_revision: 0,
             timezone: None,
             supply_scope_missing: None,
+            discount_scope_missing: None,
             service_level_permille: default_service_level(),
             consolation: Consolation::default(),
         }

@@ -17,3 +17,15 @@ pub fn init(settings: &LogSettings) {
         builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
     };
 }
+
+/// reqwest's top-level message is often just "error sending request"; the cause is below it.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    msg
+}

@@ -5,12 +5,13 @@
 //! - `write_products`: `productVariantsBulkUpdate` (inventory policy) and `metafieldsSet` on variants;
 //! - `read_inventory`: inventory levels and `inventory_levels/update`;
 //! - `write_merchant_managed_fulfillment_orders`: holds on the shop's own fulfillment orders;
-//! - optional, `read_inventory_transfers` and `read_inventory_shipments`: expected supply.
+//! - optional, `read_inventory_transfers` and `read_inventory_shipments`: expected supply;
+//! - optional, `write_discounts`: the consolation codes (SPEC 10.3).
 
 /// Scopes of features a shop can do without (SPEC 10.2: expected supply from transfers and
-/// shipments). Asked for at install; a shop that has not granted them keeps working, and the
+/// shipments; SPEC 10.3: consolation codes). Asked for at install; a shop that has not granted them keeps working, and the
 /// app asks the merchant for them.
-pub const OPTIONAL: [&str; 2] = ["read_inventory_shipments", "read_inventory_transfers"];
+pub const OPTIONAL: [&str; 3] = ["read_inventory_shipments", "read_inventory_transfers", "write_discounts"];
 
 pub const REQUIRED: [&str; 5] =
     ["read_customers", "read_inventory", "write_merchant_managed_fulfillment_orders", "write_orders", "write_products"];

@@ -17,7 +17,7 @@ use reqwest::{Client, Url};
 
 use super::bare::start_bare;
 use super::ids::rfc3339_utc;
-use super::load::{self, Bodies, Target, closed_loop, open_loop};
+use super::load::{Bodies, Target, closed_loop, open_loop};
 use super::payload::{ORDINALS_PER_RUN, Template, TemplateError, signed_pool};
 use super::report::{self, Phase, Summary};
 use super::{drain, secs};
@@ -209,7 +209,9 @@ pub(super) async fn preflight(target: &Target) -> Result<(), BenchError> {
             target.url
         ))),
         Ok(status) => Err(BenchError::Preflight(format!("{} answered {status} to a valid delivery", target.url))),
-        Err(e) => Err(BenchError::Preflight(format!("cannot reach {}: {}", target.url, load::error_chain(&e)))),
+        Err(e) => {
+            Err(BenchError::Preflight(format!("cannot reach {}: {}", target.url, crate::telemetry::error_chain(&e))))
+        }
     }
 }
 

@@ -137,7 +137,7 @@ impl Tally {
             }
             Err(e) => {
                 self.errors += 1;
-                self.first_error.get_or_insert_with(|| error_chain(&e));
+                self.first_error.get_or_insert_with(|| crate::telemetry::error_chain(&e));
                 false
             }
         }
@@ -155,18 +155,6 @@ impl Tally {
             self.first_error = other.first_error;
         }
     }
-}
-
-/// reqwest's top-level message is often just "error sending request"; the cause is below it.
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        msg.push_str(": ");
-        msg.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    msg
 }
 
 /// `connections` senders, each sending its next request as soon as the previous one is answered,

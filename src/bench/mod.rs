@@ -4,7 +4,9 @@
 //! - `ledger`: the ledger engine on one variant at several queue depths, against depth 10;
 //! - `flash`: a flash sale on one hot variant, webhook to committed ledger, against intake only;
 //! - `effects`: a backlog of effects against the dev shop's cost bucket, against its restore rate;
-//! - `app`: the merchant app's pages at several backlog depths, against the shallowest.
+//! - `app`: the merchant app's pages at several backlog depths, against the shallowest;
+//! - `insight`: the demand insight on a simulated catalogue, against the demand that reached
+//!   checkout and the target service level.
 
 mod app;
 mod bare;
@@ -12,6 +14,7 @@ mod drain;
 mod effects;
 mod flash;
 mod ids;
+mod insight;
 mod intake;
 mod ledger;
 mod load;
@@ -34,6 +37,7 @@ pub use ledger::{counting, fill};
 pub use app::AppArgs;
 pub use effects::EffectsArgs;
 pub use flash::FlashArgs;
+pub use insight::InsightArgs;
 pub use intake::IntakeArgs;
 pub use ledger::LedgerArgs;
 
@@ -57,6 +61,10 @@ pub enum BenchCommand {
     /// Effects of a backlog drained against the dev shop's cost bucket: the share of the restore
     /// rate used, with no THROTTLED reply after the warm-up.
     Effects(EffectsArgs),
+    /// The demand insight on a seeded two-year simulation of a few hundred variants: the bias of
+    /// demand estimated from sales, in-stock sales and this service's history, each method's
+    /// RMSSE, the cycle service level of the reorder points, and the time per variant.
+    Insight(InsightArgs),
 }
 
 pub async fn run(command: BenchCommand) -> ExitCode {
@@ -66,6 +74,7 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Flash(args) => flash::run(args).await,
         BenchCommand::Effects(args) => effects::run(args).await,
         BenchCommand::App(args) => app::run(args).await,
+        BenchCommand::Insight(args) => insight::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! flash sale played over real HTTP with signed, duplicated and shuffled webhooks.
 
 pub mod history;
+pub mod insight;
 mod scene;
 mod show;
 pub mod transfer;
@@ -143,7 +144,13 @@ impl Stage {
         devshop.set_app(API_KEY, &secret);
         devshop.set_app_url(&app.url());
         let sender = Sender::new(&app.url(), &secret, SHOP);
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| start(&e))?;
+        // An idle connection is let go well before the server's keep-alive closes it: a request
+        // sent on a connection the server is closing at that moment fails to send.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .pool_idle_timeout(Duration::from_secs(1))
+            .build()
+            .map_err(|e| start(&e))?;
         Ok(Self { app, devshop, sender, http, secret, verbose: options.verbose, started, _dir: dir, outbox })
     }
 
@@ -157,7 +164,8 @@ impl Stage {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.map_err(|e| DemoError::Step(format!("{path}: {e}")))?;
+        let resp =
+            req.send().await.map_err(|e| DemoError::Step(format!("{path}: {}", crate::telemetry::error_chain(&e))))?;
         let status = resp.status();
         let body: Value = resp.json().await.map_err(|e| DemoError::Step(format!("{path}: {e}")))?;
         if !status.is_success() {

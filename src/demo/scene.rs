@@ -72,6 +72,8 @@ pub struct Outcome {
     /// Open orders found at enrolment, and a lost webhook repaired by the drift pass.
     pub found: super::history::Found,
     pub repaired: super::history::Repaired,
+    /// A batch pushed back: its customers' consolation codes, then the reorder advice.
+    pub advised: super::insight::Advised,
     /// Admin API calls the service made, by operation.
     pub platform_calls: BTreeMap<String, usize>,
 }
@@ -243,6 +245,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
 
     let shipped = super::transfer::play(stage, seed + 4).await?;
     let repaired = super::history::repaired_by_drift(stage, &found).await?;
+    let advised = super::insight::play(stage, variant, &after_cancellations).await?;
     let mut platform_calls = BTreeMap::new();
     for call in stage.devshop.calls(SHOP).iter().filter(|c| c.outcome == "ok") {
         *platform_calls.entry(call.operation.clone()).or_insert(0) += 1;
@@ -264,6 +267,7 @@ pub async fn play(stage: &mut Stage, seed: u64) -> Result<Outcome, DemoError> {
         shipped,
         found,
         repaired,
+        advised,
         platform_calls,
     })
 }

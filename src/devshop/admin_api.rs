@@ -52,7 +52,8 @@ pub(super) async fn admin_graphql(
     // A field of a scope the shop has not granted: Shopify answers 200 with the field null and
     // `ACCESS_DENIED`. A custom app's token (no scopes recorded) has what its config gave it.
     let granted = |scope: &str| account.scopes.is_empty() || account.scopes.iter().any(|s| s == scope);
-    if let Some((field, scope)) = transfers::scope_needed(&operation).filter(|(_, scope)| !granted(scope)) {
+    let needed = transfers::scope_needed(&operation).or_else(|| super::discounts::scope_needed(&operation));
+    if let Some((field, scope)) = needed.filter(|(_, scope)| !granted(scope)) {
         account.calls.push(log("denied", 0.0));
         return HttpResponse::Ok().json(json!({
             "data": {field: null},

@@ -11,6 +11,7 @@ mod admin;
 mod admin_api;
 mod bucket;
 pub mod bulk;
+pub mod discounts;
 mod faults;
 mod fulfillment;
 pub mod graphql;

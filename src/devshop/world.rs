@@ -126,6 +126,8 @@ pub struct World {
     pub shipments: BTreeMap<u64, super::transfers::Shipment>,
     /// Storefront pages by product handle (`devshop::storefront`): a theme's product page.
     pub storefront_pages: BTreeMap<String, String>,
+    /// Code discounts, by id (`devshop::discounts`).
+    pub discounts: BTreeMap<u64, super::discounts::Discount>,
     /// The app's bulk operations, by id.
     pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
     /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).

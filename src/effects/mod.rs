@@ -10,6 +10,7 @@
 //! through the client's whole retry budget is dead-lettered as the shop and its mark; `dlq
 //! replay` marks it again.
 
+mod consolation;
 pub mod desired;
 pub mod log;
 mod order;
@@ -234,7 +235,18 @@ async fn settle_order(
     if !now.was_backordered {
         return Ok(true);
     }
-    Ok(outbox::decide(state, ctx.shop, settings, order_id, queues).await?)
+    let decided = outbox::decide(state, ctx.shop, settings, order_id, queues).await?;
+    match consolation::offer(state, ctx, settings, order_id, queues).await {
+        Ok(()) => Ok(decided),
+        // The code waits for the next pass (the order keeps its mark); it is looked up before
+        // it is made, so a reply lost after the platform made it makes no second.
+        Err(e @ EffectError::Platform(_)) => {
+            ctx.note(&e);
+            tracing::warn!(shop = ctx.shop, order_id, error = %e, "consolation: the code was not made; trying again next pass");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What went through is recorded outright: only this shop's pass (under its lease) writes it.

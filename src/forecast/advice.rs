@@ -3,10 +3,14 @@
 //! the owner's alert feed it what the books hold.
 //!
 //! Demand is what customers ordered per day, in stock and on backorder, so a stockout does not
-//! hide it. Lead-time demand is the forecast rate times the lead time; its spread grows with the
-//! square root of the lead time (independent days), plus the spread of the lead time itself
-//! where receipts show it. A lumpy history takes the service level's quantile of its own
-//! rolling lead-time sums instead, which a normal spread understates.
+//! hide it. Lead-time demand is the forecast rate times the lead time. Its spread is measured,
+//! not assumed: the root mean square of the method's own errors over a lead time in the history
+//! (each day's forecast times the lead time against what the next lead-time days ordered), so it
+//! holds the error of the forecast's level, which lasts the whole lead time, and any bias of the
+//! method, as well as the days' noise; one-day errors times the square root of the lead time
+//! would take the days as independent and miss both. The spread of the lead time itself is added
+//! where receipts show it. A lumpy history takes the service level's quantile of its own rolling
+//! lead-time sums instead, which a normal spread understates.
 
 use serde::Serialize;
 use time::Date;
@@ -103,15 +107,41 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// The `level` quantile of the sums of every `window` consecutive days (nearest rank).
-fn rolling_quantile(y: &[f64], window: usize, level: f64) -> Option<f64> {
-    if window == 0 || y.len() < window {
+/// The `level` quantile (nearest rank) of what a lumpy history ordered from a day with demand
+/// through the `lead` days after it. A lumpy series falls to its reorder point on a day with
+/// demand, and often by a whole case past it: the day's demand beyond the point waits on the
+/// same receipt as the lead time's, so each window holds that day and the lead time after it.
+fn rolling_quantile(y: &[f64], lead: usize, level: f64) -> Option<f64> {
+    if lead == 0 || y.len() <= lead {
         return None;
     }
-    let mut sums: Vec<f64> = y.windows(window).map(|w| w.iter().sum()).collect();
+    let mut sums: Vec<f64> = y.windows(lead + 1).filter(|w| w[0] > 0.0).map(|w| w.iter().sum()).collect();
+    if sums.is_empty() {
+        return None;
+    }
     sums.sort_by(f64::total_cmp);
     let rank = ((level * sums.len() as f64).ceil() as usize).clamp(1, sums.len());
     Some(sums[rank - 1])
+}
+
+/// The root mean square of `lead`-day errors: at each day with a forecast (`fitted`), that
+/// forecast over the next `lead` days against what they ordered. `None` with fewer than two.
+fn lead_time_error(y: &[f64], fitted: &[f64], lead: usize) -> Option<f64> {
+    if lead == 0 || y.len() < lead {
+        return None;
+    }
+    let mut window: f64 = y[..lead].iter().sum();
+    let (mut squares, mut n) = (0.0, 0usize);
+    for t in 0..=y.len() - lead {
+        if t > 0 {
+            window += y[t + lead - 1] - y[t - 1];
+        }
+        if let Some(f) = fitted.get(t).filter(|f| f.is_finite()) {
+            squares += (window - f * lead as f64).powi(2);
+            n += 1;
+        }
+    }
+    (n >= 2).then(|| (squares / n as f64).sqrt())
 }
 
 pub fn advise(s: &Standing) -> Advice {
@@ -122,8 +152,11 @@ pub fn advise(s: &Standing) -> Advice {
     let lead_demand = rate * lead;
     let lt_spread = s.lead_time_spread.unwrap_or(0.0);
     let lumpy = is_lumpy(&s.demand);
-    let normal_safety =
-        normal_quantile(s.service_level) * (lead * spread * spread + rate * rate * lt_spread * lt_spread).sqrt();
+    // Measured over lead times where the history holds them; days taken as independent where
+    // it is too short.
+    let lead_spread =
+        lead_time_error(&s.demand, &f.fitted, s.lead_time_days as usize).unwrap_or_else(|| spread * lead.sqrt());
+    let normal_safety = normal_quantile(s.service_level) * (lead_spread.powi(2) + (rate * lt_spread).powi(2)).sqrt();
     let safety = match rolling_quantile(&s.demand, s.lead_time_days as usize, s.service_level).filter(|_| lumpy) {
         Some(quantile) => (quantile - lead_demand).max(0.0),
         None => normal_safety.max(0.0),

@@ -9,7 +9,7 @@
 //! `Message-ID`, which mail clients use to show it once.
 
 use super::plan::{self, Decision, LineNow, Outgoing, Policy};
-use super::templates::{self, MailContext, MailLine, Rendered, TemplateError};
+use super::templates::{self, MailContext, MailLine, Offer, Rendered, TemplateError};
 use super::{MailKey, Mailbox, NotifyError};
 use crate::books::standing::{self, Queues};
 use crate::books::{Change, Edit, Key, key};
@@ -53,28 +53,42 @@ pub async fn decide(
     let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
     let contact = reads.get(key::Contact(order_id))?.unwrap_or_default();
     let mut change = Change::unchecked().expect(MailKey(order_id), reads.stamp(MailKey(order_id)));
-    match contact.email.as_deref() {
-        // An order without an address (a phone-only checkout) is decided all the same, so it is
-        // not looked at again for this occasion.
-        None => tracing::info!(shop, order_id, occasion = %decision.occasion, "notify: the order has no email address"),
-        Some(to) => {
-            let (rendered, failed) = render(state, shop, settings, (order_id, &order.name), &contact, &decision);
-            if let Some((template, e)) = failed {
-                // The customer gets the built-in email all the same; the merchant is told.
-                if let Err(why) = super::template_failures::record(state, shop, template, &e).await {
-                    tracing::warn!(shop, error = %why, "notify: the template's failure was not recorded; it is tried again");
-                }
-            }
-            next.outbox.push(Outgoing {
-                occasion: decision.occasion.clone(),
-                message_id: message_id(state, shop, order_id, &decision.occasion),
-                to: to.to_string(),
-                rendered,
-            });
-            change = change.mark(Mark::Mail(order_id));
-        }
+    if let Some(out) = letter(state, shop, settings, (order_id, &order.name), &contact, &decision, None).await {
+        next.outbox.push(out);
+        change = change.mark(Mark::Mail(order_id));
     }
     Ok(books.commit(shop, change.put(MailKey(order_id), &next)).await?)
+}
+
+/// The email `decision` calls for, rendered for the outbox; `None` for an order without an
+/// address (a phone-only checkout), which is decided all the same so it is not looked at again
+/// for this occasion.
+pub async fn letter(
+    state: &AppState,
+    shop: &str,
+    settings: &ShopSettings,
+    order: (u64, &str),
+    contact: &Contact,
+    decision: &Decision,
+    offer: Option<Offer>,
+) -> Option<Outgoing> {
+    let Some(to) = contact.email.as_deref() else {
+        tracing::info!(shop, order_id = order.0, occasion = %decision.occasion, "notify: the order has no email address");
+        return None;
+    };
+    let (rendered, failed) = render(state, shop, settings, order, contact, decision, offer);
+    if let Some((template, e)) = failed {
+        // The customer gets the built-in email all the same; the merchant is told.
+        if let Err(why) = super::template_failures::record(state, shop, template, &e).await {
+            tracing::warn!(shop, error = %why, "notify: the template's failure was not recorded; it is tried again");
+        }
+    }
+    Some(Outgoing {
+        occasion: decision.occasion.clone(),
+        message_id: message_id(state, shop, order.0, &decision.occasion),
+        to: to.to_string(),
+        rendered,
+    })
 }
 
 /// The email `decision` calls for, in the shop's template, else the built-in one. A shop's
@@ -87,6 +101,7 @@ fn render<'s>(
     (order_id, order_name): (u64, &str),
     contact: &Contact,
     decision: &Decision,
+    offer: Option<Offer>,
 ) -> (Rendered, Option<(&'s Template, TemplateError)>) {
     let ctx = MailContext {
         kind: decision.kind.to_string(),
@@ -106,6 +121,7 @@ fn render<'s>(
                 position: l.position,
             })
             .collect(),
+        offer,
     };
     let builtin = || templates::render_builtin(decision.kind, &ctx).expect("built-in templates render");
     let Some(template) = templates::merchant(settings, decision.kind) else { return (builtin(), None) };

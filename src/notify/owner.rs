@@ -162,10 +162,10 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     let first = stored.is_none();
     let schedule = stored.unwrap_or_default();
     // A shop with nothing timed to do gets no record (a redacted shop must stay gone).
-    if first && settings.owner_email.is_none() && settings.reminder_days.is_none() {
+    if first && settings.owner_email.is_none() && !looks_again(settings) {
         return Ok(None);
     }
-    let reminders = !first && settings.reminder_days.is_some() && now >= schedule.next_reminders_ms;
+    let reminders = !first && looks_again(settings) && now >= schedule.next_reminders_ms;
     let digest_due = !first && now >= schedule.next_digest_ms;
     if !first && !reminders && !digest_due {
         return Ok(Some(next_job(&schedule, settings)));
@@ -199,10 +199,16 @@ pub async fn run_due(state: &AppState, shop: &str, settings: &ShopSettings) -> R
     Ok(Some(next_job(&next, settings)))
 }
 
+/// Waiting orders are looked at again hourly while reminders or the consolation are on: both
+/// come due with time, not with an event.
+fn looks_again(settings: &ShopSettings) -> bool {
+    settings.reminder_days.is_some() || settings.consolation.enabled
+}
+
 /// When the earliest job of `schedule` comes due: the digest always (it counts even without an
 /// owner address), reminders while the shop has them on.
 fn next_job(schedule: &Schedule, settings: &ShopSettings) -> u64 {
-    let reminders = settings.reminder_days.map(|_| schedule.next_reminders_ms);
+    let reminders = looks_again(settings).then_some(schedule.next_reminders_ms);
     let at = reminders.map_or(schedule.next_digest_ms, |r| r.min(schedule.next_digest_ms));
     u64::try_from(at).unwrap_or(0)
 }

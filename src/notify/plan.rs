@@ -30,6 +30,27 @@ pub struct MailState {
     /// The order is told nothing: it was open before the app managed its variant, and the
     /// merchant chose not to email such orders (SPEC 9).
     pub quiet: bool,
+    /// Line id → the first date its customer was told: how far the date slipped in total is
+    /// measured from it (the consolation's `slip_days`). Records written before it have none,
+    /// and their slip counts from the next date told.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub first_told: BTreeMap<u64, String>,
+    /// The order's consolation code (SPEC 10.3), once made: never a second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consolation: Option<Consoled>,
+}
+
+/// A consolation code made for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consoled {
+    pub code: String,
+    /// The discount's GID on the platform; `None` when the platform refused to make it (the
+    /// reason is kept, and the order is not asked for again).
+    pub discount_id: Option<String>,
+    pub at_ms: i64,
+    pub ends_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// An email waiting in the outbox, rendered once so every retry sends the same message.
@@ -156,12 +177,30 @@ pub fn decide(state: &MailState, lines: &[LineNow], policy: Policy, now_ms: i64)
     };
     for l in &decision.lines {
         if decision.kind != "ready" {
-            next.told.insert(l.line_id, l.eta.map(crate::ledger::eta::format));
+            let eta = l.eta.map(crate::ledger::eta::format);
+            if let Some(eta) = &eta {
+                next.first_told.entry(l.line_id).or_insert_with(|| eta.clone());
+            }
+            next.told.insert(l.line_id, eta);
         }
     }
     next.decided.insert(decision.occasion.clone());
     next.last_told_ms = now_ms;
     Some((decision, next))
+}
+
+/// How many days, at most, a waiting line's date is now later than the first date its customer
+/// was told (0 when none moved later).
+pub fn slipped_days(state: &MailState, lines: &[LineNow]) -> u32 {
+    lines
+        .iter()
+        .filter(|l| l.backordered > 0)
+        .filter_map(|l| {
+            let first = crate::ledger::eta::parse(state.first_told.get(&l.line_id)?)?;
+            Some((l.eta? - first).whole_days())
+        })
+        .max()
+        .map_or(0, |d| u32::try_from(d.max(0)).unwrap_or(u32::MAX))
 }
 
 /// A line's ETA moved later than the date its customer was told, by more than the threshold:

@@ -47,6 +47,19 @@ pub struct MailContext {
     pub first_name: Option<String>,
     pub status_url: String,
     pub lines: Vec<MailLine>,
+    /// The consolation's code (SPEC 10.3): set in the `consolation` email only.
+    #[serde(default)]
+    pub offer: Option<Offer>,
+}
+
+/// A discount code for a customer who waits (the `consolation` email).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Offer {
+    pub code: String,
+    /// What it gives, for people: `10% off your next order`, `free shipping on your next order`.
+    pub what: String,
+    /// The last day it can be used: `February 4, 2027`.
+    pub ends_text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -65,7 +78,7 @@ pub struct MailLine {
 }
 
 /// The top-level names a template may use.
-const VARIABLES: [&str; 6] = ["kind", "shop_name", "order_name", "first_name", "status_url", "lines"];
+const VARIABLES: [&str; 7] = ["kind", "shop_name", "order_name", "first_name", "status_url", "lines", "offer"];
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -282,6 +295,11 @@ pub fn sample(kind: &str) -> MailContext {
             previous_eta_text: Some("December 2, 2026".into()),
             position: Some(3),
         }],
+        offer: Some(Offer {
+            code: "WAIT-7K2M9QXR4TBNHC3D".into(),
+            what: "10% off your next order".into(),
+            ends_text: "February 4, 2027".into(),
+        }),
     }
 }
 

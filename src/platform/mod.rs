@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod client;
 pub mod cost;
+pub mod discount;
 pub mod error;
 pub mod ops;
 pub mod pacing;

@@ -56,8 +56,11 @@ operation!(LOCATIONS, "Locations");
 operation!(INCOMING_TRANSFERS, "IncomingTransfers");
 operation!(INVENTORY_SHIPMENT_LINES, "InventoryShipmentLines");
 operation!(INVENTORY_TRANSFER_ITEMS, "InventoryTransferItems");
+operation!(CONSOLATION_CODE, "ConsolationCode");
+operation!(DISCOUNT_CODE_BASIC_CREATE, "DiscountCodeBasicCreate");
+operation!(DISCOUNT_CODE_FREE_SHIPPING_CREATE, "DiscountCodeFreeShippingCreate");
 
-pub const ALL: [Operation; 27] = [
+pub const ALL: [Operation; 30] = [
     PRODUCT_VARIANT_ITEM,
     TAGS_ADD,
     TAGS_REMOVE,
@@ -85,6 +88,9 @@ pub const ALL: [Operation; 27] = [
     INCOMING_TRANSFERS,
     INVENTORY_SHIPMENT_LINES,
     INVENTORY_TRANSFER_ITEMS,
+    CONSOLATION_CODE,
+    DISCOUNT_CODE_BASIC_CREATE,
+    DISCOUNT_CODE_FREE_SHIPPING_CREATE,
 ];
 
 /// The queries run as bulk operations (`BulkRunQuery`'s `query`): validated against the schema

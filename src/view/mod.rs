@@ -86,6 +86,7 @@ pub fn builtin_email(kind: &str) -> Option<Template> {
         "eta_changed" => parts!("eta_changed"),
         "ready" => parts!("ready"),
         "reminder" => parts!("reminder"),
+        "consolation" => parts!("consolation"),
         _ => return None,
     })
 }

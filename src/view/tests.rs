@@ -138,6 +138,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "locations": [{"id": 4, "name": hostile("l.name"), "counted": true}],
                 "locations_error": hostile("locations_error"),
                 "supply_scope_missing": hostile("supply_scope_missing"), "grant_scopes": hostile("grant_scopes"),
+                "discount_scope_missing": hostile("discount_scope_missing"),
             }),
             vec![
                 "values.backordered_tag",
@@ -153,6 +154,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "locations_error",
                 "supply_scope_missing",
                 "grant_scopes",
+                "discount_scope_missing",
             ],
         ),
         "pages/emails.html" => (

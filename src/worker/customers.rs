@@ -80,11 +80,15 @@ async fn redact_order(books: &Books, shop: &str, order_id: u64) -> Result<(), Bo
             change = change.remove(key::Contact(order_id));
         }
         // Emails not yet sent carry the address and name: they go; what was decided stays,
-        // so nothing is sent again.
+        // so nothing is sent again. The consolation's code was the customer's: it goes too,
+        // and that one was made stays known, so none is made again.
         if let Some(mut mail) = reads.get(MailKey(order_id))?
-            && !mail.outbox.is_empty()
+            && (!mail.outbox.is_empty() || mail.consolation.as_ref().is_some_and(|c| !c.code.is_empty()))
         {
             mail.outbox.clear();
+            if let Some(consoled) = &mut mail.consolation {
+                consoled.code.clear();
+            }
             change = change.put(MailKey(order_id), &mail);
         }
         // Customer tags chose the order's priority class, which stays with its lines.
@@ -144,6 +148,7 @@ pub async fn data_request(state: &AppState, envelope: &Envelope) -> Result<(), H
             "lines": order.lines,
             "contact": contact,
             "emails": {"sent_or_waiting": mail.decided, "etas_told": mail.told},
+            "consolation_code": mail.consolation.as_ref().map(|c| &c.code).filter(|c| !c.is_empty()),
             "cancellation_requested_at_ms": cancel,
         }));
     }

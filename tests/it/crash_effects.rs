@@ -12,6 +12,7 @@ use backorder::devshop::{DevShop, Policy};
 use backorder::failpoint::points;
 use backorder::ledger::input::VariantInfo;
 use backorder::secret::Secret;
+use backorder::shop::{Consolation, ShopSettings};
 
 use crate::crash::{SIGABRT, Server, deliver, durable_redis, http_client};
 use crate::support::shopify::{Line, Order, level_body, triggered_at};
@@ -29,6 +30,12 @@ async fn crash_while_sending_effects(backend: fn() -> Backend, point: &str, hit:
 }
 
 async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, mail: Option<(&SmtpSink, usize)>) {
+    crash_with(backend, point, hit, mail, false).await
+}
+
+/// With `consoled`, the shop offers a consolation code from the first day (SPEC 10.3): each
+/// order must end with exactly one code on the platform and one `consolation` email.
+async fn crash_with(backend: fn() -> Backend, point: &str, hit: u32, mail: Option<(&SmtpSink, usize)>, consoled: bool) {
     let devshop = DevShop::start(1000.0, 1000.0).await.unwrap();
     let token = devshop.install(SHOP);
     let (variant, product, item) = devshop.world(SHOP, |w| {
@@ -56,6 +63,12 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
         };
         let event = Event::new(SHOP, "enrol".into(), "setup", Duration::from_secs(600));
         map_variant(&backorder::books::Books::new(shared.clone()), &event, &info, true).await.unwrap();
+        if consoled {
+            let offer = Consolation { enabled: true, after_days: 0, ..Consolation::default() };
+            let settings = ShopSettings { consolation: offer, ..ShopSettings::default() };
+            let put = backorder::books::Change::unchecked().put(backorder::books::key::Settings, &settings);
+            assert!(backorder::books::Books::new(shared.clone()).commit(SHOP, put).await.unwrap());
+        }
     }
     let base = devshop.admin_base_url();
     let smtp = mail.map(|(sink, _)| sink.url()).unwrap_or_default();
@@ -155,7 +168,18 @@ async fn crash_while_sending(backend: fn() -> Backend, point: &str, hit: u32, ma
     assert!(shared.dead_letters(10).await.unwrap().is_empty(), "no effect gave up");
     assert_eq!(devshop.world(SHOP, |w| w.variants[&variant].policy), Policy::Continue);
     if let Some((sink, resent)) = mail {
-        let received = sink.messages();
+        let mut received = sink.messages();
+        if consoled {
+            let codes: Vec<String> = devshop.world(SHOP, |w| w.discounts.values().map(|d| d.code.clone()).collect());
+            assert_eq!(codes.len(), ORDERS as usize, "one code per order, never a second: {codes:?}");
+            let consoling: Vec<_> = received.iter().filter(|m| m.kind() == "consolation").collect();
+            assert_eq!(consoling.len(), ORDERS as usize, "one consolation email per order");
+            for m in consoling {
+                let text = m.text.as_deref().unwrap_or_default();
+                assert!(codes.iter().any(|c| text.contains(c.as_str())), "the email carries the order's code: {text}");
+            }
+            received.retain(|m| m.kind() != "consolation");
+        }
         let mut per_message: BTreeMap<String, usize> = BTreeMap::new();
         for m in &received {
             assert_eq!(m.kind(), "backordered", "{m:#?}");
@@ -197,6 +221,12 @@ macro_rules! crash_effects_tests {
             async fn a_process_killed_as_the_server_takes_an_email_resends_only_that_one_with_the_same_message_id() {
                 let sink = SmtpSink::start();
                 crash_while_sending($backend, points::MAIL_SENT, 2, Some((&sink, 1))).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_process_killed_between_making_a_consolation_code_and_keeping_it_makes_no_second_code() {
+                let sink = SmtpSink::start();
+                crash_with($backend, points::CONSOLATION_CREATED, 2, Some((&sink, 0)), true).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,6 +120,25 @@ async fn check(store_url: Option<String>) {
     platform_matches_the_queue(&r.snapshot);
     assert!(r.snapshot.emails.contains_key(&(r.order, "backordered".to_string())), "placed after install: told");
 
+    // The last batch pushed back 14 days (SPEC 10.3): every order still waiting on it slipped by
+    // more than 7 days, so each is told its new date and gets one consolation code, in its own
+    // email; then the variant's reorder advice (SPEC 10.1).
+    let a = &o.advised;
+    let waiting: std::collections::BTreeSet<u64> = a.after_delay.queue.iter().map(|q| q.order_id).collect();
+    assert!(!waiting.is_empty());
+    assert_eq!(a.consoled.iter().copied().collect::<std::collections::BTreeSet<_>>(), waiting);
+    assert_eq!(a.codes, a.consoled.len(), "one code per consoled order");
+    assert!(
+        a.after_delay.queue.iter().all(|q| q.eta.as_deref() == Some(day(56).as_str())),
+        "{:?}",
+        a.after_delay.queue
+    );
+    for key in ["method", "demand_per_day", "safety_stock", "reorder_point", "suggested_order_qty"] {
+        assert!(!a.insight[key].is_null(), "the insight has {key}: {}", a.insight);
+    }
+    assert_eq!(a.insight["backordered_units"].as_u64(), Some(a.after_delay.backordered_units));
+    platform_matches_the_queue(&a.after_delay);
+
     // Nothing applied twice: one hold per held order, and no THROTTLED reply.
     let holds_per_order =
         stage.devshop.world(backorder::demo::SHOP, |w| w.orders.values().map(|o| o.holds.len()).max());

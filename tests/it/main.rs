@@ -11,6 +11,7 @@ mod app_toml;
 mod browser;
 mod cli;
 mod conformance;
+mod consolation;
 mod containment;
 mod crash;
 mod crash_effects;

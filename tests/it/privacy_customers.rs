@@ -59,7 +59,7 @@ async fn after_customers_redact_the_customers_email_appears_nowhere_in_the_store
         .await;
 
         let body = json!({"shop_id": 1, "shop_domain": SHOP,
-                          "customer": {"id": 9_000_000 + redacted, "email": email(redacted), "phone": null},
+                          "customer": {"id": 900_000 + redacted, "email": email(redacted), "phone": null},
                           "orders_to_redact": [redacted]});
         assert_eq!(s.app.deliver(&Delivery::new("customers/redact", body.to_string())).await.status(), 200);
         eventually("the redaction processed", || async {
@@ -99,7 +99,7 @@ async fn customers_data_request_sends_the_owner_one_email_holding_exactly_that_c
         let (asked, other) = (s.order(2).await, s.order(1).await);
         s.settled().await;
         let body = json!({"shop_id": 1, "shop_domain": SHOP,
-                          "customer": {"id": 9_000_000 + asked, "email": email(asked), "phone": null},
+                          "customer": {"id": 900_000 + asked, "email": email(asked), "phone": null},
                           "orders_requested": [asked, other], "data_request": {"id": 4242}});
         let delivery = Delivery::new("customers/data_request", body.to_string());
         assert_eq!(s.app.deliver(&delivery).await.status(), 200);

@@ -11,8 +11,9 @@ use serde_json::json;
 use crate::auth::session_token;
 use crate::bench::drain;
 use crate::bench::ids::rfc3339_utc;
-use crate::bench::load::{delivery, error_chain};
+use crate::bench::load::delivery;
 use crate::bench::payload::sign;
+use crate::telemetry::error_chain;
 
 /// The hot variant's inventory item and location, and its product.
 pub const ITEM: u64 = 9_007_199_254_740_993;

@@ -49,6 +49,7 @@ fn view(state: &AppState, shop: &str, rules: &ShopRules, settings: &ShopSettings
         "timezone": settings.timezone.as_deref().unwrap_or("Etc/UTC"),
         // Expected supply from transfers waits for this scope (SPEC 10.2); null when granted.
         "supply_scope_missing": settings.supply_scope_missing,
+        "discount_scope_missing": settings.discount_scope_missing,
         "service_level": settings.service_level(),
         "consolation": settings.consolation,
     })

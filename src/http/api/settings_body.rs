@@ -37,18 +37,19 @@ fn consolation(v: &Value, field: &str, settings: &mut ShopSettings) -> Result<()
     let c = &mut settings.consolation;
     for (name, v) in fields {
         let f = format!("{field}.{name}");
-        let days = |v: &Value| {
+        // A wait or a slip of 0 days: from the first day, or at any slip. A code lasts a day at least.
+        let days = |v: &Value, least: u64| {
             v.as_u64()
-                .filter(|d| (1..=365).contains(d))
+                .filter(|d| (least..=365).contains(d))
                 .map(|d| d as u32)
-                .ok_or_else(|| invalid(&f, "must be a whole number of days from 1 to 365"))
+                .ok_or_else(|| invalid(&f, &format!("must be a whole number of days from {least} to 365")))
         };
         match name.as_str() {
             "enabled" => c.enabled = boolean(v, &f)?,
             "before_install" => c.before_install = boolean(v, &f)?,
-            "after_days" => c.after_days = days(v)?,
-            "slip_days" => c.slip_days = days(v)?,
-            "expires_days" => c.expires_days = days(v)?,
+            "after_days" => c.after_days = days(v, 0)?,
+            "slip_days" => c.slip_days = days(v, 0)?,
+            "expires_days" => c.expires_days = days(v, 1)?,
             "value" => {
                 let percent = v.as_u64().filter(|p| (1..=100).contains(p));
                 c.value = percent.ok_or_else(|| invalid(&f, "must be a percentage from 1 to 100"))? as u32;
@@ -210,7 +211,7 @@ pub fn apply(body: &Value, rules: &mut ShopRules, settings: &mut ShopSettings) -
             // Read-only: what `GET` shows of templates that failed at send time, of a rework in
             // progress, and the shop's time zone (the platform's). A client that sends back what
             // it read is not refused for it.
-            "template_failures" | "rework" | "timezone" | "supply_scope_missing" => {}
+            "template_failures" | "rework" | "timezone" | "supply_scope_missing" | "discount_scope_missing" => {}
             _ => return Err(invalid(f, "is not a shop setting")),
         }
     }

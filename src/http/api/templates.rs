@@ -115,6 +115,7 @@ async fn waiting_order(state: &AppState, shop: &str, kind: &str) -> Result<(Mail
             previous_eta_text: None,
             position: Some(line.position),
         }],
+        offer: templates::sample(kind).offer.filter(|_| kind == "consolation"),
     };
     Ok((ctx, true))
 }

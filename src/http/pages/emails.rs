@@ -31,7 +31,11 @@ fn label(kind: &str) -> (&'static str, &'static str) {
         "backordered" => ("Waiting", "when an order first has units on backorder"),
         "eta_changed" => ("Date moved", "when a waiting line's date moves later by more than your threshold"),
         "ready" => ("Ready", "when every unit an order waited for has arrived"),
-        _ => ("Reminder", "every few days while an order still waits, if you turned reminders on"),
+        "reminder" => ("Reminder", "every few days while an order still waits, if you turned reminders on"),
+        _ => (
+            "Consolation",
+            "once, with a discount code, when an order has waited or its date slipped as long as your consolation settings say",
+        ),
     }
 }
 

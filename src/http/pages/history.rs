@@ -82,6 +82,7 @@ pub(super) fn describe(entry: &Entry, names: &Names) -> String {
                 "eta_changed" => "its date moved",
                 "ready" => "its units arrived",
                 "reminder" => "a reminder that it waits",
+                "consolation" => "a discount code for waiting",
                 other => other,
             };
             match entry.order_id {

@@ -130,6 +130,7 @@ pub(super) async fn show(session: PageSession, state: web::Data<AppState>) -> Ht
             "frame": frame, "values": values, "default_settle_ms": default_settle_ms,
             "locations": locations, "locations_error": locations_error,
             "supply_scope_missing": settings.supply_scope_missing,
+            "discount_scope_missing": settings.discount_scope_missing,
             "grant_scopes": crate::auth::scopes::OPTIONAL.join(","),
         }),
     )

@@ -131,3 +131,27 @@ fn reminders_come_every_n_days_while_the_order_waits() {
     assert_eq!(d.occasion, "reminder-1");
     assert_eq!(decide(&state, &lines, policy, 8 * DAY_MS), None);
 }
+
+#[test]
+fn the_slip_counts_from_the_first_date_told_across_every_later_email() {
+    let state = first(&[line(1, 1, 1, Some("2026-12-10"))]);
+    assert_eq!(slipped_days(&state, &[line(1, 1, 1, Some("2026-12-10"))]), 0);
+    let (_, state) = decide(&state, &[line(1, 1, 1, Some("2026-12-15"))], POLICY, 1).expect("eta_changed");
+    assert_eq!(state.first_told.get(&1).map(String::as_str), Some("2026-12-10"), "the first date stays");
+    assert_eq!(slipped_days(&state, &[line(1, 1, 1, Some("2026-12-19"))]), 9, "in total, not since the last email");
+    assert_eq!(slipped_days(&state, &[line(1, 1, 1, Some("2026-12-01"))]), 0, "earlier is no slip");
+    assert_eq!(slipped_days(&state, &[line(1, 1, 0, None)]), 0, "a covered line has no slip");
+}
+
+/// A mail record as the version before the consolation wrote it: no first dates (the slip then
+/// counts from the next date told) and no code, so the order can still get its one.
+#[test]
+fn a_mail_record_written_before_the_consolation_reads_with_no_code_and_no_first_dates() {
+    let old = r#"{"decided":["backordered"],"told":{"7":"2026-12-10"},"waited":{"7":2},"eta_changes":0,
+                 "reminders":0,"last_told_ms":5,"outbox":[],"undeliverable":[],"quiet":false}"#;
+    let state: MailState = serde_json::from_str(old).expect("reads");
+    assert_eq!((state.first_told.len(), state.consolation.clone()), (0, None));
+    assert_eq!(state.told.get(&7), Some(&Some("2026-12-10".to_string())));
+    let written = serde_json::to_string(&state).unwrap();
+    assert!(!written.contains("first_told") && !written.contains("consolation"), "{written}");
+}

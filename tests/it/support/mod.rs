@@ -157,7 +157,13 @@ impl TestApp {
         backorder::init_crypto();
         let state = Arc::new(AppState::new(store.clone(), Arc::new(settings)));
         let app = App::start_with_state(state).await.expect("app starts");
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+        // Idle connections are let go before the server's 5 s keep-alive closes them (a request
+        // sent on a connection as the server closes it fails to send).
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(1))
+            .build()
+            .expect("client");
         Self { app, store, client }
     }
 

@@ -109,7 +109,8 @@ impl Order {
             "tags": "",
             "updated_at": timestamp(self.updated_at),
             "customer": {
-                "id": 9_000_000 + self.id,
+                // The dev shop's customer of the order (`devshop::discounts::customer_of`).
+                "id": 900_000 + self.id,
                 "email": format!("buyer{}@example.com", self.id),
                 "first_name": "Sam",
                 "last_name": format!("Buyer{}", self.id),
