@@ -67,13 +67,19 @@ pub async fn refresh(state: &AppState, shop: &str, token: &Secret, variant: u64)
     };
     note_scope(state, shop, None).await?;
     let lots = lots(&found.transfers, &found.finished, |l| rules.counts(l));
+    let today = crate::ledger::eta::today(zone.as_deref());
     let changed = books
         .update(shop, key::Variant(variant), |record| {
             let Some(mut record) = record else { return Edit::Leave(false) };
             let before = record.settings.clone();
-            merge(&mut record.settings, &lots, Some(incoming));
+            let merged = merge(&mut record.settings, &lots, Some(incoming));
             if record.settings == before {
                 return Edit::Leave(false);
+            }
+            if merged.received > 0 {
+                for promised in crate::ledger::supply::received_dates(&before, &record.settings) {
+                    record.note_arrival(&promised, today);
+                }
             }
             Edit::put(record, true).mark(Mark::Variant(variant))
         })

@@ -166,7 +166,7 @@ pub async fn standing_of(
         ordered: days.iter().map(|d| d.ordered).sum(),
         cancelled: days.iter().map(|d| d.cancelled).sum(),
         lead_time_days: s.lead_time_days.unwrap_or(DEFAULT_LEAD_DAYS),
-        lead_time_spread: None,
+        lead_time_spread: record.lead_time_spread(),
         service_level: settings.service_level(),
         available: record.header.stock,
         backordered: record.header.backordered(),

@@ -166,10 +166,9 @@ fn noisier_demand_holds_more_safety_stock_and_a_higher_service_level_more_again(
     more.service_level = 0.99;
     let at_99 = advise(&more);
     assert!(at_95.safety_stock > calm.safety_stock && at_99.safety_stock > at_95.safety_stock);
-    assert_eq!(
-        at_95.reorder_point as f64,
-        (at_95.demand_per_day * 10.0 + at_95.safety_stock as f64).ceil().max(at_95.reorder_point as f64)
-    );
+    // The point is the lead time's demand plus the safety stock, each rounded up once.
+    let unrounded = at_95.demand_per_day * 10.0 + at_95.safety_stock as f64;
+    assert!((unrounded - at_95.reorder_point as f64).abs() < 1.0, "{at_95:?}");
 }
 
 #[test]

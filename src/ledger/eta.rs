@@ -99,15 +99,25 @@ pub fn consume_arrivals(record: &mut VariantRecord, now_ms: i64) {
     }
     let mut excess = (s - mark) as u64;
     record.settings.supply_mark = Some(s);
+    // The day it arrived, for its lateness: UTC here (the record does not know the shop's
+    // zone), a day off at worst.
+    let arrived = date_in(None, now_ms);
+    let mut arrivals = Vec::new();
     // A platform batch is consumed by its own receipt only (`ledger::supply`), never by
     // inference (SPEC 6): its receipt raised the mark as it was read.
     for batch in record.settings.supply.iter_mut().filter(|b| !b.is_platform()) {
         let take = excess.min(batch.qty);
         batch.qty -= take;
         excess -= take;
+        if batch.qty == 0 {
+            arrivals.push(batch.eta.clone());
+        }
         if excess == 0 {
             break;
         }
+    }
+    for promised in arrivals {
+        record.note_arrival(&promised, arrived);
     }
     record.settings.supply.retain(|b| b.qty > 0);
 }
@@ -225,6 +235,27 @@ mod tests {
         assert_eq!(r.settings.supply, [batch(47, "2027-01-15")]);
         consume_arrivals(&mut r, 0);
         assert_eq!(r.settings.supply, [batch(47, "2027-01-15")], "the same state consumes nothing again");
+    }
+
+    #[test]
+    fn a_batch_used_up_keeps_how_late_it_came_and_its_lateness_spreads_the_lead_time() {
+        let mut r = current(20, -20);
+        r.settings.supply = vec![batch(5, "2026-12-01"), batch(5, "2026-12-04"), batch(50, "2027-01-15")];
+        consume_arrivals(&mut r, 0);
+        let dec_5 = 1_796_428_800_000; // 2026-12-05, midnight UTC
+        r.header.stock = -12; // 8 received: the first batch used up, 3 of the second
+        consume_arrivals(&mut r, dec_5);
+        assert_eq!(r.lateness_days, [4], "4 days after its date");
+        assert_eq!(r.lead_time_spread(), None, "one receipt shows no spread");
+        r.header.stock = -10; // the second used up
+        consume_arrivals(&mut r, dec_5);
+        assert_eq!(r.lateness_days, [4, 1]);
+        let spread = r.lead_time_spread().unwrap();
+        assert!((spread - 2.121_320_343).abs() < 1e-6, "{spread}");
+        for _ in 0..20 {
+            r.note_arrival("2026-12-05", day("2026-12-05"));
+        }
+        assert_eq!(r.lateness_days.len(), crate::ledger::records::LATENESS_KEPT, "the latest only");
     }
 
     #[test]

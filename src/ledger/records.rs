@@ -56,6 +56,38 @@ pub struct VariantRecord {
     /// options were kept until enrolment's read or a `products/update` brings them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<(String, String)>,
+    /// Days each of its latest receipts came after (negative: before) the date its batch was
+    /// promised, the last [`LATENESS_KEPT`]: their spread is the spread of its lead times that
+    /// the reorder advice adds (SPEC 10.1). Empty for records written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lateness_days: Vec<i32>,
+}
+
+/// Receipts whose lateness a variant keeps.
+pub const LATENESS_KEPT: usize = 12;
+
+impl VariantRecord {
+    /// Keeps how late a batch promised for `promised` arrived on `arrived`.
+    pub fn note_arrival(&mut self, promised: &str, arrived: time::Date) {
+        if let Some(promised) = super::eta::parse(promised) {
+            let late = (arrived - promised).whole_days().clamp(-3650, 3650) as i32;
+            self.lateness_days.push(late);
+            let over = self.lateness_days.len().saturating_sub(LATENESS_KEPT);
+            self.lateness_days.drain(..over);
+        }
+    }
+
+    /// The spread (sample standard deviation, days) of its receipts' lateness; `None` with
+    /// fewer than two.
+    pub fn lead_time_spread(&self) -> Option<f64> {
+        let n = self.lateness_days.len();
+        if n < 2 {
+            return None;
+        }
+        let mean = self.lateness_days.iter().map(|d| f64::from(*d)).sum::<f64>() / n as f64;
+        let sum: f64 = self.lateness_days.iter().map(|d| (f64::from(*d) - mean).powi(2)).sum();
+        Some((sum / (n - 1) as f64).sqrt())
+    }
 }
 
 /// The supply rule of this code: the position is `stock + taken`.
@@ -213,6 +245,7 @@ mod tests {
         assert!(old.levels_read, "its stock came from webhooks: the storefront keeps its badge");
         assert_eq!((old.policy_before.as_deref(), old.onboarding_job), (None, None));
         assert_eq!((old.inventory_item_id, old.header.stock, old.fulfilled), (Some(42), -2, 1));
+        assert!(old.lateness_days.is_empty() && old.lead_time_spread().is_none(), "no receipts known yet");
         let again: VariantRecord = decode(Some(&encode(&old))).unwrap().unwrap();
         assert_eq!(again, old, "written back, it reads the same");
     }

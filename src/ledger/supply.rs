@@ -147,6 +147,18 @@ pub fn merge(settings: &mut VariantSettings, lots: &[Lot], incoming: Option<u64>
     Merged { received }
 }
 
+/// The promised dates of the platform batches a merge ended by their receipts (in `before`,
+/// not in `after`, with units received since), for their lateness.
+pub fn received_dates(before: &VariantSettings, after: &VariantSettings) -> Vec<String> {
+    before
+        .supply
+        .iter()
+        .filter(|b| b.is_platform() && b.id.as_deref() != Some(INCOMING))
+        .filter(|b| !after.supply.iter().any(|a| a.id == b.id))
+        .filter_map(|b| b.platform_eta.clone())
+        .collect()
+}
+
 /// The ids of the variant's shipments that a read must look at even when no open transfer
 /// lists them any more: their receipt is how their batch ends.
 pub fn known_shipments(settings: &VariantSettings) -> Vec<String> {

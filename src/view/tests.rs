@@ -269,6 +269,7 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "kind": hostile("kind"), "shop_name": hostile("shop_name"), "order_name": hostile("order_name"),
                 "first_name": hostile("first_name"), "status_url": hostile("status_url"),
                 "lines": [line, line],
+                "offer": {"code": hostile("offer.code"), "what": hostile("offer.what"), "ends_text": hostile("offer.ends_text")},
             }),
             vec![
                 "shop_name",
@@ -278,6 +279,9 @@ fn contexts(name: &str) -> (Value, Vec<&'static str>) {
                 "line.title",
                 "line.eta_text",
                 "line.previous_eta_text",
+                "offer.code",
+                "offer.what",
+                "offer.ends_text",
             ],
         ),
         other => panic!("{other}: a template the escaping test does not know; add its context here"),

@@ -83,10 +83,18 @@ async fn demo_emails(store_url: Option<String>) {
     assert_eq!(ready.keys().copied().collect::<BTreeSet<_>>(), covered);
     assert!(ready.values().all(|sent| sent.len() == 1), "{ready:#?}");
     // Stock arriving early moves no date later: the one `eta_changed` each goes to the jackets
-    // whose shipment the carrier delayed.
+    // whose shipment the carrier delayed, and to the orders waiting on the batch the supplier
+    // pushed back in the last act, which also get their one `consolation` email each.
+    let pushed_back: BTreeSet<u64> = o.advised.after_delay.queue.iter().map(|q| q.order_id).collect();
     let changed = by_kind(&mail, "eta_changed");
-    assert_eq!(changed.keys().copied().collect::<Vec<_>>(), o.shipped.orders[..4]);
+    let expected: BTreeSet<u64> = o.shipped.orders[..4].iter().copied().chain(pushed_back.iter().copied()).collect();
+    assert_eq!(changed.keys().copied().collect::<BTreeSet<_>>(), expected);
     assert!(changed.values().all(|sent| sent.len() == 1), "{changed:#?}");
+    let consoled = by_kind(&mail, "consolation");
+    assert_eq!(consoled.keys().copied().collect::<BTreeSet<_>>(), pushed_back);
+    assert!(
+        consoled.values().all(|sent| sent.len() == 1 && sent[0].text.as_deref().unwrap_or_default().contains("WAIT-"))
+    );
     stage.stop().await;
 }
 

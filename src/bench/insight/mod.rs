@@ -40,6 +40,10 @@ pub struct InsightArgs {
     /// Fail when a timing misses its bound (off for a debug build's short form).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub timing_bounds: bool,
+    /// Fail when the service level misses its bound (off for a short form, whose few hundred
+    /// cycles cannot tell 2 points apart).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub service_bound: bool,
 }
 
 /// (c) within this of the demand that reached checkout, in the run without give-ups.
@@ -170,12 +174,10 @@ fn bench(args: &InsightArgs) -> bool {
         let off = level - args.service_level;
         println!("| {} | {cycles} | {level:.3} | {:+.1} points |", o.name, off * 100.0);
         if off.abs() > SERVICE_BOUND {
-            println!(
-                "MISSED: in \"{}\", {level:.3} is more than {:.0} points from the target",
-                o.name,
-                SERVICE_BOUND * 100.0
-            );
-            ok = false;
+            let what = if args.service_bound { "MISSED" } else { "note (not enforced)" };
+            let bound = SERVICE_BOUND * 100.0;
+            println!("{what}: in \"{}\", {level:.3} is more than {bound:.0} points from the target", o.name);
+            ok &= !args.service_bound;
         }
     }
     println!();

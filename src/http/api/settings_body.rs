@@ -255,7 +255,12 @@ mod tests {
         assert!(settings.consolation.enabled);
         assert_eq!(settings.consolation.kind, crate::shop::ConsolationKind::FreeShipping);
         assert_eq!(settings.service_level(), 0.9);
-        assert_eq!(field_of(json!({"consolation": {"after_days": 0}})), "consolation.after_days");
+        assert_eq!(field_of(json!({"consolation": {"after_days": 366}})), "consolation.after_days");
+        assert_eq!(field_of(json!({"consolation": {"slip_days": -1}})), "consolation.slip_days");
+        assert_eq!(field_of(json!({"consolation": {"expires_days": 0}})), "consolation.expires_days");
+        let from_the_first_day = json!({"consolation": {"after_days": 0, "slip_days": 0}});
+        apply(&from_the_first_day, &mut rules, &mut settings).unwrap();
+        assert_eq!((settings.consolation.after_days, settings.consolation.slip_days), (0, 0));
         assert_eq!(field_of(json!({"consolation": {"value": 101}})), "consolation.value");
         assert_eq!(field_of(json!({"consolation": {"kind": "gift"}})), "consolation.kind");
         assert_eq!(field_of(json!({"consolation": {"code": "X"}})), "consolation.code");

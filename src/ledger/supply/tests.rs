@@ -93,8 +93,10 @@ fn a_receipt_removes_its_batch_and_raises_the_mark_so_no_merchant_batch_is_consu
     merge(&mut r.settings, &[lot("a", 12, Some("2026-12-15"), 0)], None);
     // Whichever comes first: the receipt read, then the stock; or (the effects re-read before
     // measuring) the stock, then the receipt read before the measure.
+    let before = r.settings.clone();
     let merged = merge(&mut r.settings, &[lot("a", 0, Some("2026-12-15"), 12)], None);
     assert_eq!(merged.received, 12);
+    assert_eq!(received_dates(&before, &r.settings), ["2026-12-15"], "its lateness is measured from its date");
     r.header.stock = -8;
     consume_arrivals(&mut r, 0);
     assert_eq!(r.settings.supply, [SupplyBatch::merchant(5, "2027-01-10")]);
