@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backfill;
 pub mod bench;
 pub mod books;
 pub mod chaos;

@@ -351,6 +351,12 @@ pub(super) fn order_matches(query: &str, order: &Order) -> bool {
         if term == "status:open" {
             return !order.cancelled && order.lines.iter().any(|l| l.fulfilled < l.quantity);
         }
+        if let Some(rest) = term.strip_prefix("created_at:>=") {
+            // A day (midnight UTC, the dev shop's zone) or a time.
+            let at =
+                timestamp_ms("created_at", rest).or_else(|_| timestamp_ms("created_at", &format!("{rest}T00:00:00Z")));
+            return at.is_ok_and(|at| order.created_at_ms >= at);
+        }
         if let Some(rest) = term.strip_prefix("updated_at:") {
             let (inclusive, at) = match rest.strip_prefix(">=") {
                 Some(at) => (true, at),
@@ -397,6 +403,7 @@ fn line_items(world: &World, o: &Order, size: Option<u64>, after: &Value) -> Val
         "quantity": l.quantity,
         "name": world.variants.get(&l.variant_id).map(|v| v.title.clone()),
         "unfulfilledQuantity": if o.cancelled { 0 } else { l.quantity - l.fulfilled },
+        "currentQuantity": if o.cancelled { 0 } else { l.quantity },
         "variant": {"id": gid("ProductVariant", l.variant_id)},
     })).collect::<Vec<_>>()})
 }

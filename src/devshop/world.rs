@@ -132,6 +132,9 @@ pub struct World {
     pub bulk_operations: BTreeMap<u64, super::bulk::BulkOperation>,
     /// Where this shop's bulk results are served (`{dev shop}/bulk/{shop}`).
     pub bulk_base: String,
+    /// The app may read every order (`read_all_orders`), not only the last 60 days'. Set from
+    /// the token's scopes for each call.
+    pub all_orders: bool,
     /// Mutations whose effect was already there when they came (a tag already on, a policy
     /// already set, a hold already placed): each one a change sent twice. The chaos run and the
     /// effects tests expect none.
@@ -153,6 +156,18 @@ impl World {
     pub fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Now, as the shop's clock has it (never before its latest timestamp).
+    pub fn clock_ms(&self) -> i64 {
+        (crate::store::now_ms() as i64).max(self.clock_ms)
+    }
+
+    /// Moves an order's creation to `created_at_ms` (an order placed before the app came).
+    pub fn backdate(&mut self, order: u64, created_at_ms: i64) -> Result<(), WorldError> {
+        let o = self.orders.get_mut(&order).ok_or(WorldError::NoOrder(order))?;
+        o.created_at_ms = created_at_ms;
+        Ok(())
     }
 
     /// A timestamp later than every earlier one, near the wall clock.

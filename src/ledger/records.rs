@@ -61,6 +61,10 @@ pub struct VariantRecord {
     /// the reorder advice adds (SPEC 10.1). Empty for records written before it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lateness_days: Vec<i32>,
+    /// Its days before enrolment were read from the platform's order history (`backfill`).
+    /// Records written before it read `false` and are filled at their next enrolment job.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backfilled: bool,
 }
 
 /// Receipts whose lateness a variant keeps.
@@ -246,6 +250,7 @@ mod tests {
         assert_eq!((old.policy_before.as_deref(), old.onboarding_job), (None, None));
         assert_eq!((old.inventory_item_id, old.header.stock, old.fulfilled), (Some(42), -2, 1));
         assert!(old.lateness_days.is_empty() && old.lead_time_spread().is_none(), "no receipts known yet");
+        assert!(!old.backfilled, "its history before enrolment is still to read");
         let again: VariantRecord = decode(Some(&encode(&old))).unwrap().unwrap();
         assert_eq!(again, old, "written back, it reads the same");
     }

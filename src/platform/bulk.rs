@@ -32,10 +32,17 @@ pub async fn open_orders(
     token: &Secret,
     mut seen: impl FnMut(u64),
 ) -> Result<Vec<OrderState>, PlatformError> {
-    let refused = |message: String| PlatformError::Refused { operation: BULK_OPERATION.name, message };
     // The result reflects every change made before the operation started, and perhaps some after.
     let asked = crate::store::now_ms() as i64;
-    let started = client.call(shop, token, &BULK_RUN_QUERY, json!({"query": BULK_OPEN_ORDERS.document})).await?;
+    let body = run(client, shop, token, BULK_OPEN_ORDERS.document).await?;
+    parse(&body, asked, &mut seen)
+}
+
+/// Runs `query` (a document of `ops/bulk/`) as one bulk operation and downloads its JSONL
+/// result; empty when it found nothing.
+pub async fn run(client: &AdminClient, shop: &str, token: &Secret, query: &str) -> Result<Vec<u8>, PlatformError> {
+    let refused = |message: String| PlatformError::Refused { operation: BULK_OPERATION.name, message };
+    let started = client.call(shop, token, &BULK_RUN_QUERY, json!({"query": query})).await?;
     let id = started["bulkOperationRunQuery"]["bulkOperation"]["id"]
         .as_str()
         .ok_or_else(|| refused("no bulk operation was started".into()))?
@@ -69,12 +76,19 @@ pub async fn open_orders(
         .bytes()
         .await
         .map_err(|e| PlatformError::Unavailable(format!("bulk result: {e}")))?;
-    parse(&body, asked, &mut seen)
+    Ok(body.to_vec())
 }
 
 /// The orders of a JSONL result: each order line, with the line items that name it.
 fn parse(body: &[u8], asked_at_ms: i64, seen: &mut impl FnMut(u64)) -> Result<Vec<OrderState>, PlatformError> {
-    let malformed = |m: String| PlatformError::Malformed { operation: BULK_OPEN_ORDERS.name, message: m };
+    let orders = join(body, BULK_OPEN_ORDERS.name, seen)?;
+    orders.iter().map(|node| order_of(&BULK_OPEN_ORDERS, node, asked_at_ms)).collect()
+}
+
+/// The order nodes of a JSONL result of `operation`, each with the line items that name it
+/// under `lineItems.nodes`; `seen(orders so far)` as they are read.
+pub fn join(body: &[u8], operation: &'static str, seen: &mut impl FnMut(u64)) -> Result<Vec<Value>, PlatformError> {
+    let malformed = |m: String| PlatformError::Malformed { operation, message: m };
     let mut orders: Vec<Value> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for (n, line) in body.split(|b| *b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace)) {
@@ -94,7 +108,7 @@ fn parse(body: &[u8], asked_at_ms: i64, seen: &mut impl FnMut(u64)) -> Result<Ve
             }
         }
     }
-    orders.iter().map(|node| order_of(&BULK_OPEN_ORDERS, node, asked_at_ms)).collect()
+    Ok(orders)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cost;
 pub mod discount;
 pub mod error;
+pub mod history;
 pub mod ops;
 pub mod pacing;
 pub mod reads;

@@ -98,4 +98,8 @@ pub const ALL: [Operation; 30] = [
 pub const BULK_OPEN_ORDERS: Operation =
     Operation { name: "BulkOpenOrders", document: include_str!("ops/bulk/OpenOrders.graphql") };
 
-pub const BULK_QUERIES: [Operation; 1] = [BULK_OPEN_ORDERS];
+/// Every order since `{SINCE}` with its line items' quantities (`platform::history`).
+pub const BULK_ORDER_HISTORY: Operation =
+    Operation { name: "BulkOrderHistory", document: include_str!("ops/bulk/OrderHistory.graphql") };
+
+pub const BULK_QUERIES: [Operation; 2] = [BULK_OPEN_ORDERS, BULK_ORDER_HISTORY];

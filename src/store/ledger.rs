@@ -55,6 +55,8 @@ pub enum Record {
     Daily { variant: u64, month: u32 },
     /// What the app did lately for the shop: platform changes made, emails sent.
     Log,
+    /// The shop's last read of its order history for the daily record (`backfill`).
+    Backfill,
 }
 
 impl Record {
@@ -83,6 +85,7 @@ impl Record {
             Record::ByPeople => "people".into(),
             Record::Daily { variant, month } => format!("daily:{variant}:{month}"),
             Record::Log => "log".into(),
+            Record::Backfill => "backfill".into(),
         }
     }
 }

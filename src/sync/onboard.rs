@@ -189,6 +189,7 @@ pub async fn onboard_orders(
             }
         }
         progress.set(total, total).await.map_err(fail)?;
+        crate::backfill::fill_or_log(state, shop, &token, &booking.variants).await;
         return booking.summary(found).await.map_err(fail);
     }
     let mut after: Option<String> = None;
@@ -207,6 +208,8 @@ pub async fn onboard_orders(
             None => break,
         }
     }
+    // The days before enrolment, from one read of the shop's order history (SPEC 10.1).
+    crate::backfill::fill_or_log(state, shop, &token, &booking.variants).await;
     booking.summary(found).await.map_err(fail)
 }
 

@@ -111,7 +111,8 @@ async fn settings_answer_the_full_object_and_a_put_changes_only_the_fields_sent(
                    "tags": {"backordered": "backorder", "ready": "backorder-ready"},
                    "holds": true, "settle_ms": 2000, "eta_change_threshold_days": 3, "reminder_days": null,
                    "alert_threshold_units": 20, "owner_email": null, "templates": {}, "template_failures": {},
-                   "rework": null, "timezone": "Etc/UTC", "supply_scope_missing": null, "service_level": 0.95,
+                   "rework": null, "timezone": "Etc/UTC", "supply_scope_missing": null, "discount_scope_missing": null,
+                   "service_level": 0.95,
                    "consolation": {"enabled": false, "after_days": 21, "slip_days": 7, "kind": "percentage",
                                    "value": 10, "expires_days": 60, "before_install": false}})
         );

@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shared state", &["state"]),
     // Who may act for a shop; what customers and owners are told; what the platform expects to
     // arrive.
-    ("services", &["auth", "notify", "supply"]),
+    ("services", &["auth", "backfill", "notify", "supply"]),
     ("effects", &["effects"]),
     // The books brought to the platform's truth: enrolment's reads, drift repair, long jobs.
     ("syncing with the platform", &["sync"]),

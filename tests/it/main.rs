@@ -8,6 +8,7 @@ mod activity;
 mod api;
 mod api_shop;
 mod app_toml;
+mod backfill;
 mod browser;
 mod cli;
 mod conformance;

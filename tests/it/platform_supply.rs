@@ -235,7 +235,10 @@ async fn a_shop_without_the_transfer_scopes_keeps_its_merchant_batches_working_a
         let page = crate::pages::page_html(&s, &format!("/app/variants/{v}"), &token(SHOP)).await;
         assert!(page.contains("Transfers are not read") && page.contains("/app/settings#supply-access"));
         let settings_page = crate::pages::page_html(&s, "/app/settings", &token(SHOP)).await;
-        assert!(settings_page.contains("data-grant-scopes=\"read_inventory_shipments,read_inventory_transfers\""));
+        assert!(
+            settings_page
+                .contains("data-grant-scopes=\"read_inventory_shipments,read_inventory_transfers,write_discounts\"")
+        );
         s.stop().await;
     }
 }

@@ -76,6 +76,11 @@ async fn shop_redact_deletes_every_key_and_record_of_the_shop_and_leaves_another
         assert!(s.app.app.state.books.get(SHOP, month).await.unwrap().is_some(), "a daily record before");
         let log = backorder::books::log::LogKey;
         assert!(s.app.app.state.books.get(SHOP, log).await.unwrap().is_some(), "an activity log before");
+        // And the enrolment's read of the order history (the days before it).
+        eventually("the order history read at enrolment", || async {
+            s.app.app.state.books.get(SHOP, backorder::backfill::BackfillKey).await.ok()?.map(|_| ())
+        })
+        .await;
         let other_before = visible(&s.app.store, OTHER).await;
         let other_keys_before = other_redis_entries(&store);
         if store.dir.is_none() {
