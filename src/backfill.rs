@@ -157,10 +157,14 @@ async fn write(
         }
         let Some(mut record) = reads.get(key::Variant(variant))? else { return Ok(false) };
         record.backfilled = true;
-        // The record now starts at the first day read: days without orders there are zeros,
-        // not unknown.
-        let first = since.midnight().assume_offset(offset_of(zone, since)).unix_timestamp() * 1000;
-        record.daily_since_ms = Some(enrolled_ms.min(first));
+        // A variant that sold in the window starts its record at the first day read: days
+        // without orders there are zeros. One that did not stays unknown before enrolment (a
+        // product just launched has no history, not a history of zeros), so the fixed alert
+        // threshold stands in until its own record is long enough.
+        if !days.is_empty() {
+            let first = since.midnight().assume_offset(offset_of(zone, since)).unix_timestamp() * 1000;
+            record.daily_since_ms = Some(enrolled_ms.min(first));
+        }
         change = change.put(key::Variant(variant), &record);
         if books.commit(shop, change).await? {
             return Ok(true);
