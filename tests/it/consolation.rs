@@ -149,3 +149,43 @@ async fn a_shop_without_write_discounts_gets_no_code_keeps_its_other_effects_and
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_data_request_holds_their_code_and_customers_redact_erases_it_without_a_second_code() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let sink = SmtpSink::start();
+        let mut s = start(backend, &sink, 0).await;
+        let store = s.take_store();
+        let offer = json!({"enabled": true, "after_days": 0});
+        settings(&s, json!({"consolation": offer, "owner_email": "owner@example.com"})).await;
+        s.enrol(json!({"enabled": true, "lead_time_days": 10})).await;
+        selling_on_backorder(&s).await;
+        let order = s.order(1).await;
+        mail_of(&sink, "consolation", 1).await;
+        s.settled().await;
+        let code = s.world(|w| w.discounts.values().next().map(|d| d.code.clone())).expect("a code");
+
+        let customer = json!({"id": customer_of(order), "email": "buyer@example.com", "phone": null});
+        let asked = json!({"shop_id": 1, "shop_domain": SHOP, "customer": customer.clone(),
+                           "orders_requested": [order], "data_request": {"id": 7}});
+        let delivery = crate::support::webhooks::Delivery::new("customers/data_request", asked.to_string());
+        assert_eq!(s.app.deliver(&delivery).await.status(), 200);
+        let data = mail_of(&sink, "data_request", 1).await;
+        assert!(data[0].text.as_deref().unwrap_or_default().contains(&code), "the customer's data holds their code");
+
+        let redact = json!({"shop_id": 1, "shop_domain": SHOP, "customer": customer, "orders_to_redact": [order]});
+        let delivery = crate::support::webhooks::Delivery::new("customers/redact", redact.to_string());
+        assert_eq!(s.app.deliver(&delivery).await.status(), 200);
+        eventually("the redaction processed", || async {
+            (s.app.processed("customers/redact").await == 1).then_some(())
+        })
+        .await;
+        // The order still waits and is looked at again: it is known to have had its code.
+        s.deliver_level().await;
+        s.settled().await;
+        assert_eq!(s.world(|w| w.discounts.len()), 1, "no second code");
+        assert_eq!(mail(&sink, "consolation").len(), 1);
+        let dump = s.stop_and_dump(&store).await.join("\n");
+        assert!(!dump.contains(&code), "the code is erased from the store");
+    }
+}

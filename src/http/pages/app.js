@@ -279,8 +279,9 @@
     out.replaceChildren(summary, list);
   }
 
-  // Optional scopes (SPEC 10.2: transfers and shipments): asked of the merchant through App
-  // Bridge's scopes API; once granted, the next read of the platform uses them.
+  // Optional scopes (SPEC 10.2: transfers and shipments; 10.3: discounts): asked of the merchant
+  // through App Bridge's scopes API; once granted, the next read of the platform uses them. The
+  // button says what each answer means (`data-granted`, `data-refused`).
   document.addEventListener("click", async function (event) {
     const button = event.target.closest("button[data-grant-scopes]");
     if (!button) {
@@ -295,11 +296,9 @@
     button.disabled = true;
     try {
       const answer = await shopify.scopes.request(scopes);
-      out.textContent = answer && answer.result === "granted-all"
-        ? "Granted: transfers are read at the next check, within the hour."
-        : "Not granted. Your own arrivals keep giving dates.";
+      out.textContent = answer && answer.result === "granted-all" ? button.dataset.granted : button.dataset.refused;
     } catch (e) {
-      out.textContent = "Not granted. Your own arrivals keep giving dates.";
+      out.textContent = button.dataset.refused;
     } finally {
       button.disabled = false;
     }
