@@ -16,7 +16,7 @@ use crate::failpoint::{self, points};
 use crate::notify::MailKey;
 use crate::notify::consolation::{Waiting, code_for, qualifies};
 use crate::notify::outbox;
-use crate::notify::plan::{Consoled, Decision, LineNow, MailLineNow, slipped_days};
+use crate::notify::plan::{Consoled, Decision, MailLineNow, slipped_days};
 use crate::notify::templates::Offer;
 use crate::platform::PlatformError;
 use crate::platform::discount::{self, CodeRequest};
@@ -48,29 +48,29 @@ pub async fn offer(
         return Ok(());
     }
     let Some((order, lines)) = standing::of_order(books, shop, order_id, queues).await? else { return Ok(()) };
-    let now: Vec<LineNow> = lines
-        .iter()
-        .map(|l| LineNow {
-            line_id: l.line_id,
-            open: l.open,
-            backordered: l.backordered,
-            position: l.position,
-            eta: l.eta,
-        })
-        .collect();
+    let now = outbox::lines_now(&lines);
+    // First as if the wait counted from the order's creation and it came after install: the
+    // rule only grows stricter from there, so most passes end here with no further read.
+    let at_ms = now_ms() as i64;
+    let first = Waiting {
+        since_ms: order.created_at_ms,
+        slipped_days: slipped_days(&mail, &now),
+        placed_before_install: false,
+        waits: lines.iter().any(|l| l.backordered > 0 && l.open > 0),
+        consoled: false,
+    };
+    if !qualifies(terms, &first, at_ms) {
+        return Ok(());
+    }
+    // The wait counts from the variant's enrolment when that is later, and an order placed
+    // before install takes part only if the merchant opted in.
     let mut since_ms = order.created_at_ms;
     for variant in lines.iter().filter(|l| l.backordered > 0).filter_map(|l| l.variant_id) {
         let enrolled = books.get(shop, key::Variant(variant)).await?.and_then(|r| r.daily_since_ms);
         since_ms = since_ms.max(enrolled.unwrap_or(0));
     }
-    let waiting = Waiting {
-        since_ms,
-        slipped_days: slipped_days(&mail, &now),
-        placed_before_install: order.created_at_ms < installed_at_ms(state, shop).await,
-        waits: lines.iter().any(|l| l.backordered > 0 && l.open > 0),
-        consoled: false,
-    };
-    let at_ms = now_ms() as i64;
+    let before_install = !terms.before_install && order.created_at_ms < installed_at_ms(state, shop).await;
+    let waiting = Waiting { since_ms, placed_before_install: before_install, ..first };
     if !qualifies(terms, &waiting, at_ms) {
         return Ok(());
     }

@@ -38,16 +38,7 @@ pub async fn decide(
     if lines.iter().any(|l| l.backordered > 0 && l.position.is_none()) {
         return Ok(false);
     }
-    let now: Vec<LineNow> = lines
-        .iter()
-        .map(|l| LineNow {
-            line_id: l.line_id,
-            open: l.open,
-            backordered: l.backordered,
-            position: l.position,
-            eta: l.eta,
-        })
-        .collect();
+    let now = lines_now(&lines);
     let policy =
         Policy { eta_change_threshold_days: settings.eta_change_threshold_days, reminder_days: settings.reminder_days };
     let Some((decision, mut next)) = plan::decide(&mail, &now, policy, now_ms() as i64) else { return Ok(true) };
@@ -58,6 +49,20 @@ pub async fn decide(
         change = change.mark(Mark::Mail(order_id));
     }
     Ok(books.commit(shop, change.put(MailKey(order_id), &next)).await?)
+}
+
+/// An order's lines as its standing in the queues has them, as the email rules read them.
+pub fn lines_now(lines: &[standing::LineStanding]) -> Vec<LineNow> {
+    lines
+        .iter()
+        .map(|l| LineNow {
+            line_id: l.line_id,
+            open: l.open,
+            backordered: l.backordered,
+            position: l.position,
+            eta: l.eta,
+        })
+        .collect()
 }
 
 /// The email `decision` calls for, rendered for the outbox; `None` for an order without an

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::api::{get, put, token};
 use crate::effects::Setup;
+use crate::platform_supply::{mail, mail_of, selling_on_backorder};
 use crate::support::smtp::{Received, SmtpSink};
 use crate::support::{Backend, SHOP, eventually};
 
@@ -18,25 +19,6 @@ fn day(n: i64) -> time::Date {
 async fn settings(s: &Setup, body: Value) {
     let resp = put(&s.app, "/api/settings", &token(SHOP), body).await;
     assert_eq!(resp.status(), 200);
-}
-
-fn mail(sink: &SmtpSink, kind: &str) -> Vec<Received> {
-    sink.messages().into_iter().filter(|m| m.kind() == kind).collect()
-}
-
-async fn mail_of(sink: &SmtpSink, kind: &str, n: usize) -> Vec<Received> {
-    eventually(&format!("{n} `{kind}` emails"), || async {
-        let found = mail(sink, kind);
-        (found.len() >= n).then_some(found)
-    })
-    .await
-}
-
-async fn selling_on_backorder(s: &Setup) {
-    eventually("the variant to sell on backorder", || async {
-        (s.policy() == backorder::devshop::Policy::Continue).then_some(())
-    })
-    .await;
 }
 
 async fn start(backend: Backend, sink: &SmtpSink, stock: i64) -> Setup {

@@ -29,7 +29,7 @@ async fn variant(s: &Setup) -> Value {
     get(&s.app, &format!("/api/variants/{}", s.variant), Some(&token(SHOP))).await.json().await.unwrap()
 }
 
-async fn selling_on_backorder(s: &Setup) {
+pub async fn selling_on_backorder(s: &Setup) {
     eventually("the variant to sell on backorder", || async {
         (s.policy() == backorder::devshop::Policy::Continue).then_some(())
     })
@@ -49,11 +49,11 @@ fn etas(shown: &Value) -> Vec<String> {
     shown["queue"].as_array().unwrap().iter().map(|q| q["eta"].as_str().unwrap_or("").to_string()).collect()
 }
 
-fn mail(sink: &SmtpSink, kind: &str) -> Vec<Received> {
+pub fn mail(sink: &SmtpSink, kind: &str) -> Vec<Received> {
     sink.messages().into_iter().filter(|m| m.kind() == kind).collect()
 }
 
-async fn mail_of(sink: &SmtpSink, kind: &str, n: usize) -> Vec<Received> {
+pub async fn mail_of(sink: &SmtpSink, kind: &str, n: usize) -> Vec<Received> {
     eventually(&format!("{n} `{kind}` emails"), || async {
         let found = mail(sink, kind);
         (found.len() >= n).then_some(found)
