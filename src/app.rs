@@ -40,7 +40,7 @@ pub struct App {
 impl App {
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
         settings.validate()?;
-        let store = store::open(&settings.store.url, &settings.store.prefix).await?;
+        let store = store::open_with(&settings.store.url, &settings.store.prefix, settings.queue.shards).await?;
         let state = Arc::new(AppState::new(store, Arc::new(settings)));
         Self::start_with_state(state).await
     }

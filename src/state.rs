@@ -95,6 +95,9 @@ pub struct AppState {
     pub installed: InstalledShops,
     /// The queues status pages show, each read at most once per `limits.status_cache_ms`.
     pub status_queues: QueueCache,
+    /// The intake lanes whose work this process does: its consumers read them, its effects
+    /// dispatcher serves their shops (`worker::lanes`).
+    pub lanes: crate::worker::OwnedLanes,
     /// Reworks of books after a rules change running in this process, by shop, with progress.
     reworks: std::sync::Mutex<std::collections::HashMap<String, Progress>>,
 }
@@ -127,6 +130,7 @@ impl AppState {
             status_queues: QueueCache::new(Duration::from_millis(settings.limits.status_cache_ms)),
             settings,
             shop_locks: Default::default(),
+            lanes: Default::default(),
             reworks: Default::default(),
         }
     }

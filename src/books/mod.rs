@@ -181,10 +181,15 @@ impl Books {
         Ok(self.store.shops().await?)
     }
 
-    /// Shops with work due by `now_ms`, earliest first, at most `limit`, each with the score
-    /// [`Books::reschedule`] compares (`BookStore::due_shops`).
-    pub async fn due(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, BookError> {
-        Ok(self.store.due_shops(now_ms, limit).await?)
+    /// Shops of `lanes` with work due by `now_ms`, earliest first, at most `limit`, each with
+    /// the score [`Books::reschedule`] compares (`BookStore::due_shops`).
+    pub async fn due(
+        &self,
+        lanes: &[crate::store::Lane],
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, BookError> {
+        Ok(self.store.due_shops(lanes, now_ms, limit).await?)
     }
 
     /// Puts a served shop back in the due index at `next_ms`, or takes it out with `None`,

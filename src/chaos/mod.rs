@@ -115,6 +115,7 @@ async fn chaos(args: &ChaosArgs) -> Result<bool, String> {
         ("BACKORDER__SERVER__HTTP_WORKERS", "2".into()),
         ("BACKORDER__QUEUE__BLOCK_MS", "200".into()),
         ("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "3000".into()),
+        ("BACKORDER__QUEUE__LEASE_MS", "3000".into()),
         ("BACKORDER__QUEUE__RETRY_BASE_MS", "50".into()),
         ("BACKORDER__QUEUE__RETRY_MAX_MS", "2000".into()),
         ("BACKORDER__QUEUE__MAX_ATTEMPTS", "30".into()),

@@ -129,7 +129,7 @@ pub(crate) enum Target {
 /// answers the way to ask it instead.
 pub(crate) async fn target() -> Result<Target, ExitCode> {
     let settings = load_settings()?;
-    match crate::store::open(&settings.store.url, &settings.store.prefix).await {
+    match crate::store::open_with(&settings.store.url, &settings.store.prefix, settings.queue.shards).await {
         Ok(store) => Ok(Target::Store(store, Box::new(settings))),
         Err(e) => match crate::operator::handoff::read(&settings.store.url) {
             Some(handoff) => {
@@ -187,7 +187,7 @@ pub(crate) fn print(outcome: crate::operator::Outcome) -> ExitCode {
 
 /// Opens the configured store or explains why not.
 pub(crate) async fn open_store(settings: &Settings) -> Result<crate::store::SharedStore, ExitCode> {
-    crate::store::open(&settings.store.url, &settings.store.prefix).await.map_err(|e| {
+    crate::store::open_with(&settings.store.url, &settings.store.prefix, settings.queue.shards).await.map_err(|e| {
         eprintln!("backorder: cannot open the store: {e}");
         ExitCode::FAILURE
     })

@@ -84,6 +84,12 @@ impl Settings {
                 problems.push(format!("{name}: must be greater than 0"));
             }
         }
+        if !(1..=crate::store::shard::MAX_SHARDS).contains(&self.queue.shards) {
+            problems.push(format!("BACKORDER__QUEUE__SHARDS: must be from 1 to {}", crate::store::shard::MAX_SHARDS));
+        }
+        if self.queue.lease_ms < 400 {
+            problems.push("BACKORDER__QUEUE__LEASE_MS: must be at least 400".into());
+        }
         if !(1..60).contains(&self.platform.pool_idle_secs) {
             problems.push("BACKORDER__PLATFORM__POOL_IDLE_SECS: must be from 1 to 59".into());
         }

@@ -97,6 +97,11 @@ pub struct QueueSettings {
     pub batch: usize,
     pub block_ms: u64,
     pub reclaim_idle_ms: u64,
+    /// Intake shards of a new store (`store::shard`); a store keeps the number it started with.
+    pub shards: u16,
+    /// How long an instance owns its share of the shards without renewing, in ms: the time a
+    /// crashed instance's shops wait before another takes them.
+    pub lease_ms: u64,
     pub max_attempts: u32,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,

@@ -176,7 +176,8 @@ impl Dispatch {
         }
         // A shop in flight is listed again when something made it due meanwhile (its turn
         // leaves it due then); asking for that many more still fills every free slot.
-        let due = books.due(now_ms(), limit + self.running.len()).await?;
+        let lanes = state.lanes.current(state.queue.shards());
+        let due = books.due(&lanes, now_ms(), limit + self.running.len()).await?;
         let busy: HashSet<String> = self.in_flight.values().map(|(shop, _)| shop.clone()).collect();
         let mut started = 0;
         for (shop, seen) in due {

@@ -1,19 +1,27 @@
 //! Every Redis key name, built in one place.
 //!
-//! Two kinds of keys exist:
-//! - the intake queue and its dedupe marks share the hash tag `{intake}`, so a dedupe mark and its
-//!   enqueue are one atomic script on one Cluster slot. Delivery and event ids are global at
-//!   Shopify, so these keys name no shop;
+//! Three kinds of keys exist:
+//! - each intake shard (`store::shard`) has a hash tag of its own: its stream, retries, dead
+//!   letters, dedupe marks, shops set, due index and owner lease share it, so a dedupe mark and
+//!   its enqueue are one atomic script on one Cluster slot, and the shards spread over the
+//!   cluster's nodes. A shop's webhooks always take its shard, and so do duplicates of them;
 //! - everything that belongs to a shop carries the hash tag `{shop-domain}`, so a shop's whole
 //!   change is one atomic script in Redis Cluster too;
-//! - the index of shops with work due has the hash tag `{due}`: a slot of its own, away from the
-//!   intake's traffic, that a later scale-out can split into shards.
+//! - the legacy keys of a store written before the shards (`{intake}` for the one stream, its
+//!   retries, dead letters and shops set, `{due}` for the due index), which this version drains
+//!   and reads but never writes to, and the registry of live instances (`{instances}`).
 //!
 //! The prefix lets several deployments (or parallel tests) share one Redis.
+
+use std::sync::Arc;
+
+use super::shard::{self, Lane};
 
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
+    /// The hash tag of each shard, by shard number.
+    tags: Arc<[String]>,
 }
 
 /// The consumer group every worker of every instance reads in.
@@ -21,34 +29,85 @@ pub const GROUP: &str = "workers";
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_string() }
+        Self::with_shards(prefix, shard::DEFAULT_SHARDS)
     }
 
-    fn intake(&self, suffix: &str) -> String {
-        format!("{}:{{intake}}:{suffix}", self.prefix)
+    pub fn with_shards(prefix: &str, shards: u16) -> Self {
+        Self { prefix: prefix.to_string(), tags: shard::tags(shards).into() }
+    }
+
+    /// How many shards the keys spread over.
+    pub fn shards(&self) -> u16 {
+        self.tags.len() as u16
+    }
+
+    /// The lane of `shop`'s webhooks.
+    pub fn lane_of(&self, shop: &str) -> Lane {
+        shard::lane_of(shop, self.shards())
+    }
+
+    fn lane(&self, lane: Lane, suffix: &str) -> String {
+        match lane {
+            Lane::Legacy => format!("{}:{{intake}}:{suffix}", self.prefix),
+            Lane::Shard(s) => format!("{}:{{{}}}:{suffix}", self.prefix, self.tags[usize::from(s) % self.tags.len()]),
+        }
     }
 
     /// The stream of verified deliveries waiting for a worker.
-    pub fn queue(&self) -> String {
-        self.intake("queue")
+    pub fn queue(&self, lane: Lane) -> String {
+        self.lane(lane, "queue")
     }
 
     /// Retries waiting out their delay: a sorted set scored by due time (ms).
-    pub fn delayed(&self) -> String {
-        self.intake("delayed")
+    pub fn delayed(&self, lane: Lane) -> String {
+        self.lane(lane, "delayed")
     }
 
     /// Dead letters: a stream, so they list in order and replay by id.
-    pub fn dead(&self) -> String {
-        self.intake("dead")
+    pub fn dead(&self, lane: Lane) -> String {
+        self.lane(lane, "dead")
     }
 
-    pub fn seen_delivery(&self, webhook_id: &str) -> String {
-        self.intake(&format!("seen:wh:{webhook_id}"))
+    pub fn seen_delivery(&self, lane: Lane, webhook_id: &str) -> String {
+        self.lane(lane, &format!("seen:wh:{webhook_id}"))
     }
 
-    pub fn seen_event(&self, event_id: &str) -> String {
-        self.intake(&format!("seen:ev:{event_id}"))
+    pub fn seen_event(&self, lane: Lane, event_id: &str) -> String {
+        self.lane(lane, &format!("seen:ev:{event_id}"))
+    }
+
+    /// Every shop of the lane that is installed or has a ledger (`Store::shops` is the union
+    /// over the lanes). The legacy lane's set is what versions before the shards wrote.
+    pub fn shops(&self, lane: Lane) -> String {
+        self.lane(lane, "shops")
+    }
+
+    /// The lane's shops with work due (`BookStore::due_shops`): a sorted set of shop domains
+    /// scored by when their next work is due (ms). A shop's commit, on the shop's slot, updates
+    /// it with separate commands.
+    pub fn due(&self, lane: Lane) -> String {
+        match lane {
+            // Written by the version that had one index for all shops; read by none now.
+            Lane::Legacy => format!("{}:{{due}}:shops", self.prefix),
+            Lane::Shard(_) => self.lane(lane, "due"),
+        }
+    }
+
+    /// The lease of the instance that owns the shard's work.
+    pub fn owner(&self, lane: Lane) -> String {
+        self.lane(lane, "owner")
+    }
+
+    /// The number of shards, written once by the first instance on a store so that every later
+    /// one (whatever its setting) maps shops to the same streams.
+    pub fn shard_count(&self) -> String {
+        format!("{}:{{intake}}:shards", self.prefix)
+    }
+
+    /// The live instances that consume: a sorted set of instance ids scored by when their
+    /// heartbeat lapses (ms). Each instance takes its share of the shards from its size.
+    pub fn instances(&self) -> String {
+        format!("{}:{{instances}}:live", self.prefix)
     }
 
     fn shop(&self, shop: &str, suffix: &str) -> String {
@@ -111,19 +170,6 @@ impl Keys {
         };
         format!("{}:{{{}}}:*", escape(&self.prefix), escape(shop))
     }
-
-    /// Every shop that is installed or has a ledger (`Store::shops`): sweeps over all shops
-    /// start here. Under `{intake}`, so one slot holds the whole set.
-    pub fn shops(&self) -> String {
-        self.intake("shops")
-    }
-
-    /// The shops with work due (`BookStore::due_shops`): a sorted set of shop domains scored by when
-    /// their next work is due (ms). Under `{due}`, so a script on it touches one slot; a shop's
-    /// commit, on the shop's slot, updates it with separate commands.
-    pub fn due(&self) -> String {
-        format!("{}:{{due}}:shops", self.prefix)
-    }
 }
 
 #[cfg(test)]
@@ -138,17 +184,36 @@ mod tests {
     }
 
     #[test]
-    fn intake_keys_share_one_slot() {
+    fn a_shards_keys_share_its_slot_and_shards_differ() {
         let k = Keys::new("bo");
-        for key in [k.queue(), k.delayed(), k.dead(), k.seen_delivery("x"), k.seen_event("y"), k.shops()] {
-            assert_eq!(hash_tag(&key), "intake", "{key}");
+        let mut tags = std::collections::HashSet::new();
+        for s in 0..k.shards() {
+            let lane = Lane::Shard(s);
+            let tag = hash_tag(&k.queue(lane)).to_string();
+            for key in [
+                k.delayed(lane),
+                k.dead(lane),
+                k.seen_delivery(lane, "x"),
+                k.seen_event(lane, "y"),
+                k.shops(lane),
+                k.due(lane),
+                k.owner(lane),
+            ] {
+                assert_eq!(hash_tag(&key), tag, "{key}");
+            }
+            assert!(tags.insert(tag));
         }
+        assert_eq!(tags.len(), 16);
     }
 
     #[test]
-    fn the_due_index_has_a_slot_of_its_own() {
+    fn the_legacy_keys_are_those_of_the_single_stream() {
         let k = Keys::new("bo");
-        assert_eq!(hash_tag(&k.due()), "due");
+        assert_eq!(k.queue(Lane::Legacy), "bo:{intake}:queue");
+        assert_eq!(k.delayed(Lane::Legacy), "bo:{intake}:delayed");
+        assert_eq!(k.dead(Lane::Legacy), "bo:{intake}:dead");
+        assert_eq!(k.shops(Lane::Legacy), "bo:{intake}:shops");
+        assert_eq!(k.due(Lane::Legacy), "bo:{due}:shops");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod ledger;
 mod mark;
 pub mod redis;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use dead::{Buried, DeadLetter, DeadLetterKind, LEGACY_EFFECT_TOPIC, legacy_e
 pub use envelope::{DecodeError, Envelope, EnvelopeMeta};
 pub use ledger::{CommitOutcome, Dirty, EventMark, LedgerCommit, LineRead, LineWrite, Record};
 pub use mark::{Mark, Settled};
+pub use shard::Lane;
 
 /// Errors a backend reports. Callers only need to know whether the store could be reached; the
 /// detail is for logs, never for HTTP clients.
@@ -48,7 +50,9 @@ pub enum Enqueued {
 /// One queued webhook as a worker sees it.
 #[derive(Debug, Clone)]
 pub struct QueueEntry {
-    /// Backend-specific id, opaque to callers.
+    /// The stream it was read from; its ack, retry or dead letter goes there.
+    pub lane: Lane,
+    /// Backend-specific id within the lane, opaque to callers.
     pub id: String,
     pub envelope: Envelope,
     /// How many times this entry has been handed to a consumer, this time included. Counts
@@ -87,16 +91,55 @@ pub trait Backend: Send + Sync + 'static {
 /// health check and `dlq` use.
 #[async_trait]
 pub trait Queue: Backend {
+    /// How many shards the intake has (`store::shard`): fixed for the store's life.
+    fn shards(&self) -> u16;
+
+    /// The lane `shop`'s webhooks take.
+    fn lane_of(&self, shop: &str) -> Lane {
+        shard::lane_of(shop, self.shards())
+    }
+
     /// Marks the delivery id and event id as seen for `dedupe_ttl` and queues the envelope, in
     /// one atomic step: either both happen or neither does.
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError>;
 
-    /// Hands out up to `max` entries to `consumer`, waiting up to `block` when none is ready.
-    /// An entry stays owned by the consumer until acked, retried or dead-lettered.
-    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError>;
+    /// Hands out up to `max` entries of `lane` to `consumer`, waiting up to `block` when none is
+    /// ready. An entry stays owned by the consumer until acked, retried or dead-lettered.
+    async fn dequeue(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueueEntry>, StoreError>;
 
-    /// Takes over entries that a consumer has held for longer than `min_idle` (it died).
-    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError>;
+    /// Takes over entries of `lane` that a consumer has held for longer than `min_idle` (it
+    /// died).
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError>;
+
+    /// Whether the single stream of a store written before the shards still holds anything
+    /// (queued, pending or waiting out a retry): consumers drain it while it does.
+    async fn legacy_waiting(&self) -> Result<bool, StoreError>;
+
+    /// Takes (or renews) the ownership of `lane` for `holder` for `ttl`, unless another holder
+    /// has it: the owner alone reads the lane and serves its shops' effects.
+    async fn own_lane(&self, lane: Lane, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Gives `lane` up, if `holder` has it.
+    async fn disown_lane(&self, lane: Lane, holder: &str) -> Result<(), StoreError>;
+
+    /// Says `instance` is alive for `ttl` and returns how many instances are (this one
+    /// included): each takes its share of the lanes from that.
+    async fn heartbeat(&self, instance: &str, ttl: Duration) -> Result<u32, StoreError>;
+
+    /// `instance` stops: it no longer counts among the live ones.
+    async fn depart(&self, instance: &str) -> Result<(), StoreError>;
 
     /// Renews `consumer`'s hold on an entry it is about to process (the rest of a batch waits
     /// behind the shop lock and must not look idle to the re-claimer). `false`: another
@@ -116,9 +159,9 @@ pub trait Queue: Backend {
     /// Dead-letters a platform effect out of retries: the shop and its mark, with the reason.
     async fn bury_effect(&self, shop: &str, mark: Mark, reason: &str) -> Result<(), StoreError>;
 
-    /// Moves retries whose delay is over back into the queue and drops expired dedupe marks.
-    /// Returns how many entries became ready.
-    async fn maintain(&self) -> Result<u64, StoreError>;
+    /// Moves retries of `lanes` whose delay is over back into their queues and drops expired
+    /// dedupe marks. Returns how many entries became ready.
+    async fn maintain(&self, lanes: &[Lane]) -> Result<u64, StoreError>;
 
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
@@ -206,7 +249,10 @@ pub trait BookStore: Backend {
     /// store fills the index from [`BookStore::shops`] when it creates it; Redis, where instances of
     /// the earlier version may still be writing, makes every shop due on the first call of each
     /// process.
-    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
+    ///
+    /// The index is kept per lane (`Queue::lane_of` of the shop): only the shops of `lanes` are
+    /// listed, so each instance reads the lanes it owns.
+    async fn due_shops(&self, lanes: &[Lane], now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// After a pass over `shop`: if its score is still `seen_ms` (nothing made it due since the
     /// pass read it), moves it to `next_ms`, or takes it out of the index with `None`. `false`:
@@ -246,12 +292,21 @@ pub type SharedStore = Arc<dyn Store>;
 pub type SharedQueue = Arc<dyn Queue>;
 pub type SharedBookStore = Arc<dyn BookStore>;
 
-/// Opens the backend named by a store URL (SPEC 3.2).
+/// Opens the backend named by a store URL (SPEC 3.2), with the default number of shards for a
+/// new store.
 pub async fn open(url: &str, prefix: &str) -> Result<SharedStore, StoreError> {
+    open_with(url, prefix, shard::DEFAULT_SHARDS).await
+}
+
+/// Opens the backend named by a store URL. `shards` applies to a new Redis store; one that has
+/// its number already keeps it, so every instance maps shops to the same streams.
+pub async fn open_with(url: &str, prefix: &str, shards: u16) -> Result<SharedStore, StoreError> {
     match StoreUrl::parse(url)? {
-        StoreUrl::File(path) => Ok(Arc::new(embedded::EmbeddedStore::open(&path).await?)),
-        StoreUrl::Redis(url) => Ok(Arc::new(redis::RedisStore::connect_single(&url, prefix).await?)),
-        StoreUrl::RedisCluster(nodes) => Ok(Arc::new(redis::RedisStore::connect_cluster(&nodes, prefix).await?)),
+        StoreUrl::File(path) => Ok(Arc::new(embedded::EmbeddedStore::open_with(&path, shards).await?)),
+        StoreUrl::Redis(url) => Ok(Arc::new(redis::RedisStore::connect_single(&url, prefix, shards).await?)),
+        StoreUrl::RedisCluster(nodes) => {
+            Ok(Arc::new(redis::RedisStore::connect_cluster(&nodes, prefix, shards).await?))
+        }
     }
 }
 

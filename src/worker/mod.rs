@@ -2,13 +2,14 @@
 //! dead-letter after a bounded number of attempts, and take over entries of consumers that died.
 
 mod customers;
+mod lanes;
 mod lifecycle;
 mod router;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::failpoint::{self, points};
@@ -17,7 +18,14 @@ use crate::retry::backoff;
 use crate::state::AppState;
 use crate::store::QueueEntry;
 
+pub use lanes::OwnedLanes;
 pub use router::Handled;
+
+/// An entry read from a lane, on its way to a worker, with when it was read.
+struct Taken {
+    entry: QueueEntry,
+    taken: Instant,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -55,32 +63,47 @@ impl Workers {
         let (stop, _) = watch::channel(false);
         let instance = format!("{:08x}", fastrand::u32(..));
         let mut tasks = Vec::new();
-        if state.settings.queue.workers == 0 {
+        let q = &state.settings.queue;
+        if q.workers == 0 {
             return Self { stop, tasks };
         }
+        // The lanes' readers hand entries to the workers through a short channel: a reader
+        // waits while the workers are busy, so entries stay in the store, not in memory.
+        let (to_workers, from_readers) = mpsc::channel::<Taken>(q.workers.max(1) * q.batch.max(1));
+        let from_readers = Arc::new(Mutex::new(from_readers));
         // Each under a supervisor: a consumer that panics on an entry is restarted (the entry
         // is re-claimed and, after its attempts, dead-lettered) instead of silently missing.
         let supervised = |task: &str, role: fn(Worker) -> futures_util::future::BoxFuture<'static, ()>| {
-            let (state, name, stopped) = (state.clone(), format!("{instance}-{task}"), stop.subscribe());
+            let (state, instance, stopped) = (state.clone(), instance.clone(), stop.subscribe());
             let worker_stop = stop.subscribe();
+            let (to_workers, from_readers) = (to_workers.clone(), from_readers.clone());
             crate::supervise::supervise(
                 format!("queue-{task}"),
                 state.liveness.clone(),
                 state.metrics.clone(),
                 stopped,
-                move || role(Worker { state: state.clone(), name: name.clone(), stop: worker_stop.clone() }),
+                move || {
+                    role(Worker {
+                        state: state.clone(),
+                        instance: instance.clone(),
+                        stop: worker_stop.clone(),
+                        to_workers: to_workers.clone(),
+                        from_readers: from_readers.clone(),
+                    })
+                },
             )
         };
-        for n in 0..state.settings.queue.workers {
+        for n in 0..q.workers {
             tasks.push(supervised(&format!("consumer-{n}"), |w| Box::pin(w.consume())));
         }
+        tasks.push(supervised("lanes", |w| Box::pin(w.steward())));
         tasks.push(supervised("reclaim", |w| Box::pin(w.reclaim())));
         tasks.push(supervised("maintain", |w| Box::pin(w.maintain())));
         Self { stop, tasks }
     }
 
     /// Lets every consumer finish the entry in hand, then returns. Entries not yet started stay
-    /// in the queue for the next process.
+    /// in the queue for the next process; the lanes are given up for the other instances.
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
         let all = futures_util::future::join_all(self.tasks);
@@ -92,8 +115,11 @@ impl Workers {
 
 struct Worker {
     state: Arc<AppState>,
-    name: String,
+    /// This process's id among the instances; consumer names and lane leases derive from it.
+    instance: String,
     stop: watch::Receiver<bool>,
+    to_workers: mpsc::Sender<Taken>,
+    from_readers: Arc<Mutex<mpsc::Receiver<Taken>>>,
 }
 
 impl Worker {
@@ -107,44 +133,44 @@ impl Worker {
     }
 
     async fn consume(mut self) {
-        let q = &self.state.settings.queue;
-        let (batch, block) = (q.batch, Duration::from_millis(q.block_ms));
-        let mut failures = 0u32;
+        let from_readers = self.from_readers.clone();
         while !self.stopping() {
-            let store = self.state.queue.clone();
-            let read = tokio::select! {
-                r = store.dequeue(&self.name, batch, block) => r,
-                _ = self.stop.changed() => break,
+            let next = {
+                let mut from_readers = from_readers.lock().await;
+                tokio::select! {
+                    taken = from_readers.recv() => taken,
+                    _ = self.stop.changed() => break,
+                }
             };
-            match read {
-                Ok(entries) => {
-                    failures = 0;
-                    let taken = Instant::now();
-                    for entry in entries {
-                        if self.still_held(&entry, taken).await {
-                            self.process(entry).await;
-                        }
-                    }
-                }
-                Err(e) => {
-                    failures += 1;
-                    tracing::warn!(worker = %self.name, error = %e, "queue read failed; backing off");
-                    self.pause(backoff(failures, 100, 5_000)).await;
-                }
+            let Some(Taken { entry, taken }) = next else { break };
+            if self.still_held(&entry, taken).await {
+                self.process(entry).await;
             }
         }
     }
 
-    /// Whether this consumer still holds `entry`, one of a batch taken at `taken`. The batch's
-    /// later entries wait their turn behind the shop lock: one that has waited a good part of
-    /// the re-claim time is renewed first, so the wait is not taken for a dead consumer (L10);
-    /// the others are not, as renewing costs a store round trip.
+    /// Takes this instance's share of the lanes and keeps it, reading each with a reader of
+    /// its own (`lanes`), until shutdown gives them up.
+    async fn steward(mut self) {
+        let mut steward = lanes::Steward::new(self.state.clone(), self.instance.clone(), self.to_workers.clone());
+        while !self.stopping() {
+            steward.round().await;
+            let every = steward.every();
+            self.pause(every).await;
+        }
+        steward.leave().await;
+    }
+
+    /// Whether this consumer still holds `entry`, read at `taken`. Entries wait their turn in
+    /// the channel and behind the shop lock: one that has waited a good part of the re-claim
+    /// time is renewed first, so the wait is not taken for a dead consumer (L10); the others
+    /// are not, as renewing costs a store round trip.
     async fn still_held(&self, entry: &QueueEntry, taken: Instant) -> bool {
         let renew_after = Duration::from_millis(self.state.settings.queue.reclaim_idle_ms / 3);
         if taken.elapsed() < renew_after {
             return true;
         }
-        match self.state.queue.renew(&self.name, entry).await {
+        match self.state.queue.renew(&lanes::consumer(&self.instance, entry.lane), entry).await {
             Ok(held) => held,
             Err(e) => {
                 tracing::debug!(error = %e, "renewing a held entry failed; processing it all the same");
@@ -153,23 +179,37 @@ impl Worker {
         }
     }
 
+    /// Takes over entries of the lanes this instance owns that a consumer held too long (it
+    /// died, or its instance lost the lane).
     async fn reclaim(mut self) {
         let q = &self.state.settings.queue;
         let (idle, batch) = (Duration::from_millis(q.reclaim_idle_ms), q.batch);
         let every = (idle / 2).clamp(Duration::from_millis(50), Duration::from_secs(10));
         while !self.stopping() {
-            match self.state.queue.reclaim(&self.name, idle, batch).await {
-                Ok(entries) if !entries.is_empty() => {
-                    tracing::info!(count = entries.len(), "re-claimed entries of a consumer that stopped answering");
-                    for entry in entries {
-                        self.process(entry).await;
+            let mut found = false;
+            for lane in self.state.lanes.current(self.state.queue.shards()) {
+                let consumer = lanes::consumer(&self.instance, lane);
+                match self.state.queue.reclaim(&consumer, lane, idle, batch).await {
+                    Ok(entries) if !entries.is_empty() => {
+                        tracing::info!(
+                            count = entries.len(),
+                            "re-claimed entries of a consumer that stopped answering"
+                        );
+                        found = true;
+                        let taken = Instant::now();
+                        for entry in entries {
+                            if self.to_workers.send(Taken { entry, taken }).await.is_err() {
+                                return;
+                            }
+                        }
                     }
-                    continue;
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "re-claim failed"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "re-claim failed"),
             }
-            self.pause(every).await;
+            if !found {
+                self.pause(every).await;
+            }
         }
     }
 
@@ -180,7 +220,9 @@ impl Worker {
         const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
         let (mut trim_at, mut expire_at) = (Instant::now(), Instant::now());
         while !self.stopping() {
-            if let Err(e) = self.state.queue.maintain().await {
+            let mut lanes = self.state.lanes.current(self.state.queue.shards());
+            lanes.push(crate::store::Lane::Legacy);
+            if let Err(e) = self.state.queue.maintain(&lanes).await {
                 tracing::warn!(error = %e, "queue maintenance failed");
             }
             if Instant::now() >= trim_at {
@@ -282,7 +324,7 @@ impl Worker {
         match r {
             Ok(()) => Some(outcome),
             Err(e) => {
-                tracing::warn!(worker = %self.name, error = %e, "could not settle entry; it will be re-claimed");
+                tracing::warn!(instance = %self.instance, error = %e, "could not settle entry; it will be re-claimed");
                 None
             }
         }

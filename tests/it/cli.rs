@@ -148,7 +148,8 @@ async fn dlq_list_shows_dead_letters_and_replay_puts_them_back() {
             body: bytes::Bytes::from_static(b"garbage"),
         };
         store.enqueue(&env, Duration::from_secs(60)).await.unwrap();
-        let entry = store.dequeue("c", 1, Duration::from_secs(1)).await.unwrap().remove(0);
+        let entry =
+            store.dequeue("c", store.lane_of(support::SHOP), 1, Duration::from_secs(1)).await.unwrap().remove(0);
         store.dead_letter(&entry, "body is not a JSON object").await.unwrap();
     }
     let env = [("BACKORDER__STORE__URL", test_store.url.as_str())];

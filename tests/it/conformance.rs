@@ -32,8 +32,13 @@ fn order(n: u32) -> Envelope {
     envelope("orders/create", &format!("wh-{n}"), Some(&format!("ev-{n}")), format!("{{\"id\":{n}}}").as_bytes())
 }
 
+/// The lane of the suite's shop.
+fn lane(store: &SharedStore) -> backorder::store::Lane {
+    store.lane_of("conformance.myshopify.com")
+}
+
 async fn take_one(store: &SharedStore, consumer: &str) -> backorder::store::QueueEntry {
-    let mut got = store.dequeue(consumer, 1, Duration::from_secs(5)).await.expect("dequeue");
+    let mut got = store.dequeue(consumer, lane(&store), 1, Duration::from_secs(5)).await.expect("dequeue");
     assert_eq!(got.len(), 1, "expected one entry");
     got.remove(0)
 }
@@ -80,15 +85,15 @@ async fn an_acked_entry_leaves_the_queue(store: SharedStore) {
     let entry = take_one(&store, "c1").await;
     store.ack(&entry).await.unwrap();
     assert_eq!(store.queue_stats().await.unwrap().queued, 0);
-    assert!(store.reclaim("c2", Duration::ZERO, 10).await.unwrap().is_empty());
-    assert!(store.dequeue("c2", 10, SHORT).await.unwrap().is_empty());
+    assert!(store.reclaim("c2", lane(&store), Duration::ZERO, 10).await.unwrap().is_empty());
+    assert!(store.dequeue("c2", lane(&store), 10, SHORT).await.unwrap().is_empty());
 }
 
 async fn entries_come_out_in_arrival_order(store: SharedStore) {
     for n in 0..5 {
         store.enqueue(&order(n), TTL).await.unwrap();
     }
-    let got = store.dequeue("c1", 10, SHORT).await.unwrap();
+    let got = store.dequeue("c1", lane(&store), 10, SHORT).await.unwrap();
     let ids: Vec<_> = got.iter().map(|e| e.envelope.meta.webhook_id.clone()).collect();
     assert_eq!(ids, ["wh-0", "wh-1", "wh-2", "wh-3", "wh-4"]);
 }
@@ -96,8 +101,8 @@ async fn entries_come_out_in_arrival_order(store: SharedStore) {
 async fn a_held_entry_is_not_handed_to_another_consumer(store: SharedStore) {
     store.enqueue(&order(1), TTL).await.unwrap();
     let _held = take_one(&store, "c1").await;
-    assert!(store.dequeue("c2", 10, SHORT).await.unwrap().is_empty());
-    assert!(store.reclaim("c2", Duration::from_secs(60), 10).await.unwrap().is_empty());
+    assert!(store.dequeue("c2", lane(&store), 10, SHORT).await.unwrap().is_empty());
+    assert!(store.reclaim("c2", lane(&store), Duration::from_secs(60), 10).await.unwrap().is_empty());
 }
 
 async fn an_entry_of_a_dead_consumer_is_reclaimed_with_its_delivery_counted(store: SharedStore) {
@@ -106,7 +111,7 @@ async fn an_entry_of_a_dead_consumer_is_reclaimed_with_its_delivery_counted(stor
     let reclaimed = eventually("the entry to be reclaimable", || {
         let store = store.clone();
         async move {
-            let got = store.reclaim("alive", Duration::from_millis(100), 10).await.ok()?;
+            let got = store.reclaim("alive", lane(&store), Duration::from_millis(100), 10).await.ok()?;
             (!got.is_empty()).then_some(got)
         }
     })
@@ -124,14 +129,14 @@ async fn an_entry_of_a_dead_consumer_is_reclaimed_with_its_delivery_counted(stor
 async fn a_renewed_entry_is_not_reclaimed_while_its_consumer_works_on_the_batch(store: SharedStore) {
     store.enqueue(&order(1), TTL).await.unwrap();
     store.enqueue(&order(2), TTL).await.unwrap();
-    let batch = store.dequeue("slow", 10, SHORT).await.unwrap();
+    let batch = store.dequeue("slow", lane(&store), 10, SHORT).await.unwrap();
     assert_eq!(batch.len(), 2);
     let idle = Duration::from_millis(100);
     // Both become idle enough to be re-claimed; the consumer renews the second just before.
     let started = std::time::Instant::now();
     eventually("the batch to be idle long enough", || async { (started.elapsed() > idle).then_some(()) }).await;
     assert!(store.renew("slow", &batch[1]).await.unwrap(), "still held: renewed");
-    let reclaimed = store.reclaim("other", idle, 10).await.unwrap();
+    let reclaimed = store.reclaim("other", lane(&store), idle, 10).await.unwrap();
     let ids: Vec<_> = reclaimed.iter().map(|e| e.envelope.meta.webhook_id.clone()).collect();
     assert_eq!(ids, ["wh-1"], "only the entry that was not renewed");
     assert!(!store.renew("slow", &batch[0]).await.unwrap(), "taken over: left to the other consumer");
@@ -140,7 +145,7 @@ async fn a_renewed_entry_is_not_reclaimed_while_its_consumer_works_on_the_batch(
     let again = eventually("the renewed entry to be idle again", || {
         let store = store.clone();
         async move {
-            let got = store.reclaim("other", idle, 10).await.ok()?;
+            let got = store.reclaim("other", lane(&store), idle, 10).await.ok()?;
             (!got.is_empty()).then_some(got)
         }
     })
@@ -154,12 +159,12 @@ async fn a_retried_entry_returns_after_its_delay_with_one_more_attempt(store: Sh
     store.retry_later(&entry, Duration::from_millis(300)).await.unwrap();
     let stats = store.queue_stats().await.unwrap();
     assert_eq!((stats.queued, stats.delayed), (0, 1));
-    assert!(store.dequeue("c1", 10, Duration::ZERO).await.unwrap().is_empty(), "not before its delay");
+    assert!(store.dequeue("c1", lane(&store), 10, Duration::ZERO).await.unwrap().is_empty(), "not before its delay");
     let back = eventually("the retry to come back", || {
         let store = store.clone();
         async move {
-            store.maintain().await.ok()?;
-            let got = store.dequeue("c1", 10, SHORT).await.ok()?;
+            store.maintain(&[lane(&store)]).await.ok()?;
+            let got = store.dequeue("c1", lane(&store), 10, SHORT).await.ok()?;
             got.into_iter().next()
         }
     })
@@ -194,7 +199,7 @@ async fn replaying_everything_empties_the_dead_letter_list(store: SharedStore) {
     for n in 0..3 {
         store.enqueue(&order(n), TTL).await.unwrap();
     }
-    for entry in store.dequeue("c1", 10, SHORT).await.unwrap() {
+    for entry in store.dequeue("c1", lane(&store), 10, SHORT).await.unwrap() {
         store.dead_letter(&entry, "boom").await.unwrap();
     }
     assert_eq!(store.replay_dead_letters(None).await.unwrap(), 3);
@@ -222,7 +227,7 @@ async fn shops_never_see_each_others_processed_events(store: SharedStore) {
 async fn a_waiting_consumer_wakes_when_an_entry_arrives(store: SharedStore) {
     let waiting = {
         let store = store.clone();
-        tokio::spawn(async move { store.dequeue("c1", 1, Duration::from_secs(10)).await })
+        tokio::spawn(async move { store.dequeue("c1", lane(&store), 1, Duration::from_secs(10)).await })
     };
     // The consumer may or may not be parked yet; either way it must get the entry.
     store.enqueue(&order(7), TTL).await.unwrap();
@@ -241,7 +246,7 @@ async fn concurrent_consumers_each_get_distinct_entries(store: SharedStore) {
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             loop {
-                let got = store.dequeue(&format!("c{c}"), 3, SHORT).await.unwrap();
+                let got = store.dequeue(&format!("c{c}"), lane(&store), 3, SHORT).await.unwrap();
                 if got.is_empty() {
                     return seen;
                 }
@@ -265,7 +270,7 @@ async fn queue_stats_count_each_state(store: SharedStore) {
     for n in 0..4 {
         store.enqueue(&order(n), TTL).await.unwrap();
     }
-    let got = store.dequeue("c1", 2, SHORT).await.unwrap();
+    let got = store.dequeue("c1", lane(&store), 2, SHORT).await.unwrap();
     store.retry_later(&got[0], Duration::from_secs(600)).await.unwrap();
     store.dead_letter(&got[1], "boom").await.unwrap();
     let stats = store.queue_stats().await.unwrap();

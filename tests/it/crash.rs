@@ -149,6 +149,8 @@ impl Server {
             ("BACKORDER__QUEUE__RETRY_BASE_MS", "20"),
             // Entries held by the consumers of the dead process come back quickly.
             ("BACKORDER__QUEUE__RECLAIM_IDLE_MS", "300"),
+            // A killed process's lanes lapse this soon, so the restarted one takes them.
+            ("BACKORDER__QUEUE__LEASE_MS", "1000"),
             ("BACKORDER__LOG__LEVEL", "info"),
         ];
         let mut cmd = Command::new(binary());

@@ -32,7 +32,7 @@ async fn dead_webhook(store: &SharedStore) {
         body: Bytes::from_static(b"not json"),
     };
     store.enqueue(&envelope, TTL).await.unwrap();
-    let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
+    let entry = store.dequeue("c", store.lane_of(SHOP), 1, Duration::from_secs(5)).await.unwrap().remove(0);
     store.dead_letter(&entry, "body is not a JSON object").await.unwrap();
 }
 
@@ -82,7 +82,7 @@ async fn replaying_everything_marks_the_effects_and_queues_the_webhooks(store: S
     assert_eq!((dirty.orders, dirty.variants), (vec![1], vec![2]));
     let stats = store.queue_stats().await.unwrap();
     assert_eq!((stats.queued, stats.dead), (1, 0), "only the webhook went back in the queue");
-    let back = store.dequeue("c", 10, Duration::from_secs(5)).await.unwrap();
+    let back = store.dequeue("c", store.lane_of(SHOP), 10, Duration::from_secs(5)).await.unwrap();
     assert_eq!(back[0].envelope.meta.topic, "orders/create");
 }
 
@@ -156,7 +156,8 @@ async fn bury_in_the_old_form(test_store: &TestStore, mark: &str, reason: &str) 
             txn.commit().unwrap();
         }
         None => {
-            let key = Keys::new(&test_store.prefix).dead();
+            let keys = Keys::new(&test_store.prefix);
+            let key = keys.dead(keys.lane_of(SHOP));
             let envelope = String::from_utf8(envelope).unwrap();
             let at = now_ms().to_string();
             let xadd = ["XADD", key.as_str(), "*", "e", &envelope, "reason", reason, "kind", "effect", "at", &at];

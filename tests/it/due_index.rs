@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::api::{put, token};
 use crate::containment::{OTHER, OtherShop};
 use crate::effects::Setup;
+use crate::support::every_lane;
 use crate::support::smtp::SmtpSink;
 use crate::support::{Backend, SHOP, TestApp, TestStore, eventually, redis, settings};
 
@@ -33,14 +34,14 @@ fn marking(mark: Mark) -> LedgerCommit {
 
 /// The shop's score in the index, if it is due by `at`.
 async fn due_by(store: &SharedStore, shop: &str, at: u64) -> Option<u64> {
-    let due = store.due_shops(at, 1000).await.unwrap();
+    let due = store.due_shops(&every_lane(), at, 1000).await.unwrap();
     due.into_iter().find(|(s, _)| s == shop).map(|(_, score)| score)
 }
 
 async fn a_commit_that_sets_a_mark_makes_its_shop_due_now_and_one_that_does_not_leaves_it_out(store: SharedStore) {
     let (marked, quiet) = (shop_name("marked"), shop_name("quiet"));
     // Redis makes every shop due on the first read of a process: done before this test's shops.
-    store.due_shops(0, 0).await.unwrap();
+    store.due_shops(&every_lane(), 0, 0).await.unwrap();
     let before = now_ms();
     store.ledger_commit(&marked, &marking(Mark::Order(7))).await.unwrap();
     let applied = LedgerCommit { writes: vec![(Record::AppliedOrder(7), Some(b"{}".to_vec()))], ..Default::default() };
@@ -68,10 +69,10 @@ async fn shops_come_due_earliest_first_and_no_sooner_than_their_time(store: Shar
     let (a, b, c) = (shop_name("a"), shop_name("b"), shop_name("c"));
     let tomorrow = now_ms() + DAY_MS;
     scheduled(&store, &[(&c, tomorrow), (&a, 1_000), (&b, 2_000)]).await;
-    assert_eq!(store.due_shops(999, 10).await.unwrap(), [], "nothing is due before its time");
-    let due = store.due_shops(2_999, 10).await.unwrap();
+    assert_eq!(store.due_shops(&every_lane(), 999, 10).await.unwrap(), [], "nothing is due before its time");
+    let due = store.due_shops(&every_lane(), 2_999, 10).await.unwrap();
     assert_eq!(due, [(a.clone(), 1_000), (b.clone(), 2_000)], "earliest first");
-    assert_eq!(store.due_shops(u64::MAX, 2).await.unwrap().len(), 2, "at most the limit");
+    assert_eq!(store.due_shops(&every_lane(), u64::MAX, 2).await.unwrap().len(), 2, "at most the limit");
     assert_eq!(due_by(&store, &c, tomorrow - 1).await, None, "due tomorrow, not before");
     store.ledger_commit(&c, &marking(Mark::Variant(2))).await.unwrap();
     assert!(due_by(&store, &c, now_ms()).await.is_some(), "a new mark makes a shop due now, not tomorrow");
@@ -154,7 +155,7 @@ async fn an_idle_shop_costs_no_store_read_per_sweep_while_another_shop_is_served
         let other = OtherShop::install(&s).await;
         // Its work done (tags, policy, the customer's email), the dispatcher takes it out.
         eventually("the first shop to leave the due index", || async {
-            let due = s.app.store.due_shops(u64::MAX, 1000).await.ok()?;
+            let due = s.app.store.due_shops(&every_lane(), u64::MAX, 1000).await.ok()?;
             due.iter().all(|(shop, _)| shop != SHOP).then_some(())
         })
         .await;
@@ -186,7 +187,8 @@ async fn a_shop_with_an_owner_address_is_due_next_at_its_digest_and_with_reminde
         let resp = put(&app, "/api/settings", &token(SHOP), json!({"owner_email": "owner@example.com"})).await;
         assert_eq!(resp.status(), 200);
         let digest = eventually("the shop to be due at its first digest", || async {
-            let (_, at) = app.store.due_shops(u64::MAX, 10).await.ok()?.into_iter().find(|(s, _)| s == SHOP)?;
+            let (_, at) =
+                app.store.due_shops(&every_lane(), u64::MAX, 10).await.ok()?.into_iter().find(|(s, _)| s == SHOP)?;
             (at > start + 6 * DAY_MS).then_some(at)
         })
         .await;
@@ -195,7 +197,8 @@ async fn a_shop_with_an_owner_address_is_due_next_at_its_digest_and_with_reminde
         let resp = put(&app, "/api/settings", &token(SHOP), json!({"reminder_days": 3})).await;
         assert_eq!(resp.status(), 200);
         let reminders = eventually("the shop to be due at its reminders", || async {
-            let (_, at) = app.store.due_shops(u64::MAX, 10).await.ok()?.into_iter().find(|(s, _)| s == SHOP)?;
+            let (_, at) =
+                app.store.due_shops(&every_lane(), u64::MAX, 10).await.ok()?.into_iter().find(|(s, _)| s == SHOP)?;
             (at > now_ms() && at < digest).then_some(at)
         })
         .await;
@@ -209,9 +212,12 @@ async fn a_shop_with_an_owner_address_is_due_next_at_its_digest_and_with_reminde
 async fn erase_the_due_index(store: &TestStore) {
     match &store.dir {
         None => {
-            let key = Keys::new(&store.prefix).due();
-            redis::command(redis::shared().port, &["DEL", &key]).expect("DEL answers");
-            assert_eq!(redis::command(redis::shared().port, &["EXISTS", &key]).unwrap().trim(), ":0");
+            let keys = Keys::new(&store.prefix);
+            for lane in every_lane() {
+                let key = keys.due(lane);
+                redis::command(redis::shared().port, &["DEL", &key]).expect("DEL answers");
+                assert_eq!(redis::command(redis::shared().port, &["EXISTS", &key]).unwrap().trim(), ":0");
+            }
         }
         Some(dir) => {
             let path = dir.path().join("backorder.redb");

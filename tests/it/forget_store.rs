@@ -48,7 +48,7 @@ async fn fill(store: &SharedStore, shop: &str) {
     assert!(store.commit_event(shop, "ev:2", "app/uninstalled", TTL).await.unwrap());
     assert!(store.try_lease(shop, "effects", "holder-a", TTL).await.unwrap());
     store.enqueue(&envelope(shop, &format!("wh-{shop}")), TTL).await.unwrap();
-    let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
+    let entry = store.dequeue("c", store.lane_of(shop), 1, Duration::from_secs(5)).await.unwrap().remove(0);
     store.dead_letter(&entry, "bad").await.unwrap();
     store.bury_effect(shop, Mark::Order(1), "gave up").await.unwrap();
 }
@@ -106,7 +106,7 @@ async fn purging_dead_letters_removes_only_the_shops_that_name_the_address(store
     let mut other_buyer = envelope(SHOP, "wh-other-buyer");
     other_buyer.body = Bytes::from_static(b"{\"email\":\"someone@example.com\"}");
     store.enqueue(&other_buyer, TTL).await.unwrap();
-    let entry = store.dequeue("c", 1, Duration::from_secs(5)).await.unwrap().remove(0);
+    let entry = store.dequeue("c", store.lane_of(SHOP), 1, Duration::from_secs(5)).await.unwrap().remove(0);
     store.dead_letter(&entry, "bad").await.unwrap();
 
     assert_eq!(store.purge_dead_letters(SHOP, b"BUYER@example.com").await.unwrap(), 1);

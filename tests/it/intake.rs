@@ -26,7 +26,12 @@ async fn a_good_signature_is_accepted_and_enqueued_once() {
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["status"], "accepted");
         assert_eq!(app.store.queue_stats().await.unwrap().queued, 1);
-        let entry = app.store.dequeue("inspector", 1, std::time::Duration::ZERO).await.unwrap().remove(0);
+        let entry = app
+            .store
+            .dequeue("inspector", app.store.lane_of(SHOP), 1, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .remove(0);
         assert_eq!(entry.envelope.body, delivery.body);
         assert_eq!(entry.envelope.meta.topic, "orders/create");
         assert_eq!(entry.envelope.meta.shop, SHOP);
@@ -51,7 +56,12 @@ async fn wrong_missing_or_malformed_signatures_get_401_and_nothing_is_stored() {
         }
         if store.dir.is_none() {
             let keys = redis_prefix_keys(&store.prefix);
-            assert!(keys.iter().all(|k| k.ends_with(":queue")), "only the empty queue stream: {keys:?}");
+            // The lanes' empty streams (made with their consumer groups) and the store's number
+            // of shards: nothing of any delivery.
+            assert!(
+                keys.iter().all(|k| k.ends_with(":queue") || k.ends_with("{intake}:shards")),
+                "only the empty queue streams: {keys:?}"
+            );
         }
         app.app.stop().await;
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::containment::OtherShop;
 use crate::effects::Setup;
+use crate::support::every_lane;
 use crate::support::smtp::SmtpSink;
 use crate::support::{Backend, SHOP, eventually};
 
@@ -89,7 +90,7 @@ async fn a_denied_shop_is_backed_off_while_another_shops_effects_and_emails_flow
         assert!(denied() > 0, "the first shop's calls were refused");
         // Not skipped every sweep: out of the due index until its wait (minutes) is over.
         eventually("the refused shop to be due only when its wait ends", || async {
-            let due = s.app.store.due_shops(u64::MAX, 10).await.ok()?;
+            let due = s.app.store.due_shops(&every_lane(), u64::MAX, 10).await.ok()?;
             let (_, at) = due.into_iter().find(|(shop, _)| shop == SHOP)?;
             (at > backorder::store::now_ms() + 60_000).then_some(())
         })

@@ -18,7 +18,7 @@ async fn an_entry_held_by_a_worker_that_died_is_reclaimed_and_processed_exactly_
         assert_eq!(intake.deliver(&uncommitted).await.status(), 200);
 
         // A worker takes both entries; it finishes the first one's work but dies before any ack.
-        let taken = store.dequeue("doomed-worker", 2, Duration::from_secs(5)).await.unwrap();
+        let taken = store.dequeue("doomed-worker", store.lane_of(SHOP), 2, Duration::from_secs(5)).await.unwrap();
         assert_eq!(taken.len(), 2);
         let first = &taken[0].envelope;
         assert!(

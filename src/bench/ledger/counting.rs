@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use crate::ledger::FillKey;
 use crate::store::{
-    Backend, BookStore, CommitOutcome, DeadLetter, Dirty, Enqueued, Envelope, LedgerCommit, LineRead, Queue,
+    Backend, BookStore, CommitOutcome, DeadLetter, Dirty, Enqueued, Envelope, Lane, LedgerCommit, LineRead, Queue,
     QueueEntry, QueueStats, Record, SharedStore, StoreError,
 };
 
@@ -131,12 +131,48 @@ impl Queue for Counting {
         self.inner.enqueue(envelope, dedupe_ttl).await
     }
 
-    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
-        self.inner.dequeue(consumer, max, block).await
+    fn shards(&self) -> u16 {
+        self.inner.shards()
     }
 
-    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
-        self.inner.reclaim(consumer, min_idle, max).await
+    async fn dequeue(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.dequeue(consumer, lane, max, block).await
+    }
+
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.reclaim(consumer, lane, min_idle, max).await
+    }
+
+    async fn legacy_waiting(&self) -> Result<bool, StoreError> {
+        self.inner.legacy_waiting().await
+    }
+
+    async fn own_lane(&self, lane: Lane, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.inner.own_lane(lane, holder, ttl).await
+    }
+
+    async fn disown_lane(&self, lane: Lane, holder: &str) -> Result<(), StoreError> {
+        self.inner.disown_lane(lane, holder).await
+    }
+
+    async fn heartbeat(&self, instance: &str, ttl: Duration) -> Result<u32, StoreError> {
+        self.inner.heartbeat(instance, ttl).await
+    }
+
+    async fn depart(&self, instance: &str) -> Result<(), StoreError> {
+        self.inner.depart(instance).await
     }
 
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
@@ -155,8 +191,8 @@ impl Queue for Counting {
         self.inner.bury_effect(shop, mark, reason).await
     }
 
-    async fn maintain(&self) -> Result<u64, StoreError> {
-        self.inner.maintain().await
+    async fn maintain(&self, lanes: &[Lane]) -> Result<u64, StoreError> {
+        self.inner.maintain(lanes).await
     }
 
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
@@ -240,9 +276,9 @@ impl BookStore for Counting {
         self.inner.shops().await
     }
 
-    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+    async fn due_shops(&self, lanes: &[Lane], now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         self.counts.due_reads.fetch_add(1, Relaxed);
-        self.inner.due_shops(now_ms, limit).await
+        self.inner.due_shops(lanes, now_ms, limit).await
     }
 
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {

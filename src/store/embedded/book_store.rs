@@ -81,11 +81,17 @@ impl BookStore for EmbeddedStore {
         self.run(move |inner| inner.shops()).await
     }
 
-    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+    async fn due_shops(
+        &self,
+        lanes: &[crate::store::Lane],
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        self.run(move |inner| inner.due_shops(now_ms, limit)).await
+        let lanes = lanes.to_vec();
+        self.run(move |inner| inner.due_shops(&lanes, now_ms, limit)).await
     }
 
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {

@@ -179,16 +179,17 @@ impl Inner {
                     continue;
                 }
                 replayed += 1;
-                if let (_, Buried::Webhook(_)) = read(*id, record)? {
-                    seqs.push(requeue(&txn, record, now)?);
+                if let (_, Buried::Webhook(envelope)) = read(*id, record)? {
+                    let lane = crate::store::shard::lane_of(&envelope.meta.shop, self.shards);
+                    seqs.push((requeue(&txn, record, now)?, lane));
                 }
             }
         }
         txn.commit().db()?;
         if !seqs.is_empty() {
             let mut index = self.index();
-            for &seq in &seqs {
-                index.add(seq, now, now);
+            for &(seq, lane) in &seqs {
+                index.add(seq, lane, now, now);
             }
             drop(index);
             self.notify.notify_waiters();

@@ -9,7 +9,7 @@
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 use super::{Db, Inner};
-use crate::store::StoreError;
+use crate::store::{Lane, StoreError};
 
 /// Shop → its score.
 pub(super) const DUE: TableDefinition<&str, u64> = TableDefinition::new("due");
@@ -66,15 +66,27 @@ pub(super) fn touch(txn: &WriteTransaction, shop: &str, at_ms: u64) -> Result<()
 }
 
 impl Inner {
-    pub(super) fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+    /// The shops of `lanes` due by `now_ms`. One table for all lanes: the lanes only tell
+    /// instances apart, and the embedded store has one.
+    pub(super) fn due_shops(
+        &self,
+        lanes: &[Lane],
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         let txn = self.db.begin_read().db()?;
         let by_time = txn.open_table(DUE_BY_TIME).db()?;
         let mut out = Vec::new();
         // Every key below (now + 1, "") is due at `now_ms` or before.
-        for row in by_time.range(..(now_ms.saturating_add(1), "")).db()?.take(limit) {
+        for row in by_time.range(..(now_ms.saturating_add(1), "")).db()? {
+            if out.len() >= limit {
+                break;
+            }
             let (key, _) = row.db()?;
             let (score, shop) = key.value();
-            out.push((shop.to_string(), score));
+            if lanes.contains(&crate::store::shard::lane_of(shop, self.shards)) {
+                out.push((shop.to_string(), score));
+            }
         }
         Ok(out)
     }

@@ -32,9 +32,14 @@ use redb::Database;
 use tokio::sync::Notify;
 
 use self::index::Index;
-use super::{Backend, BookStore, DeadLetter, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError, now_ms};
+use super::{
+    Backend, BookStore, DeadLetter, Enqueued, Envelope, Lane, Queue, QueueEntry, QueueStats, StoreError, now_ms,
+};
 
 const FILE_NAME: &str = "backorder.redb";
+
+/// The lease table's "shop" for the lanes' ownership: no shop domain is empty-ish like this.
+const LANES: &str = "#lanes";
 
 /// Longest dedupe or processed-mark lifetime, the same cap as the Redis backend's.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
@@ -54,6 +59,11 @@ struct Inner {
     notify: Notify,
     /// (shop, name) → holder and expiry.
     leases: Mutex<std::collections::HashMap<(String, String), (String, std::time::Instant)>>,
+    /// The number of intake shards (lanes of the in-memory index).
+    shards: u16,
+    /// Live instances → when their heartbeat lapses. One process has the file, so this is at
+    /// most the one instance (or the few a test spawns in it).
+    instances: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl Inner {
@@ -67,19 +77,32 @@ impl EmbeddedStore {
     /// Opens the store in `dir`, creating the directory and the file when missing. Fails with
     /// [`StoreError::Unavailable`] when another process has the file open.
     pub async fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, crate::store::shard::DEFAULT_SHARDS).await
+    }
+
+    /// Opens the store with `shards` lanes in its queue index.
+    pub async fn open_with(dir: &Path, shards: u16) -> Result<Self, StoreError> {
         let owned = dir.to_path_buf();
+        let shards = shards.clamp(1, crate::store::shard::MAX_SHARDS);
         let (db, mut index) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&owned).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create store directory {}: {e}", owned.display()))
             })?;
-            ops::open(&owned.join(FILE_NAME))
+            ops::open(&owned.join(FILE_NAME), shards)
         })
         .await
         .map_err(task_failed)??;
         let (queued, delayed) = index.counts(now_ms());
         tracing::info!(path = %dir.join(FILE_NAME).display(), queued, delayed, "embedded store open");
         Ok(Self {
-            inner: Arc::new(Inner { db, index: Mutex::new(index), notify: Notify::new(), leases: Mutex::default() }),
+            inner: Arc::new(Inner {
+                db,
+                index: Mutex::new(index),
+                notify: Notify::new(),
+                leases: Mutex::default(),
+                shards,
+                instances: Mutex::default(),
+            }),
         })
     }
 
@@ -100,11 +123,11 @@ impl EmbeddedStore {
         self.run(Inner::dump).await
     }
 
-    async fn fetch(&self, leased: Vec<(u64, u64)>) -> Result<Vec<QueueEntry>, StoreError> {
+    async fn fetch(&self, lane: Lane, leased: Vec<(u64, u64)>) -> Result<Vec<QueueEntry>, StoreError> {
         if leased.is_empty() {
             return Ok(Vec::new());
         }
-        self.run(move |inner| inner.fetch(leased)).await
+        self.run(move |inner| inner.fetch(lane, leased)).await
     }
 }
 
@@ -162,7 +185,17 @@ impl Queue for EmbeddedStore {
         self.run(move |inner| inner.enqueue(&envelope, ttl)).await
     }
 
-    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
+    fn shards(&self) -> u16 {
+        self.inner.shards
+    }
+
+    async fn dequeue(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -176,10 +209,10 @@ impl Queue for EmbeddedStore {
 
             let (leased, next_due) = {
                 let mut index = self.inner.index();
-                (index.take(consumer, max, now_ms(), Instant::now()), index.next_due())
+                (index.take(consumer, lane, max, now_ms(), Instant::now()), index.next_due())
             };
             if !leased.is_empty() {
-                let got = self.fetch(leased).await?;
+                let got = self.fetch(lane, leased).await?;
                 if !got.is_empty() {
                     return Ok(got);
                 }
@@ -202,12 +235,45 @@ impl Queue for EmbeddedStore {
         }
     }
 
-    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let leased = self.inner.index().reclaim(consumer, min_idle, max, Instant::now());
-        self.fetch(leased).await
+        let leased = self.inner.index().reclaim(consumer, lane, min_idle, max, Instant::now());
+        self.fetch(lane, leased).await
+    }
+
+    /// The file has one queue table; its entries are in the lanes from the start.
+    async fn legacy_waiting(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn own_lane(&self, lane: Lane, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.inner.try_lease(LANES, &lane.label(), holder, ttl))
+    }
+
+    async fn disown_lane(&self, lane: Lane, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_lease(LANES, &lane.label(), holder);
+        Ok(())
+    }
+
+    async fn heartbeat(&self, instance: &str, ttl: Duration) -> Result<u32, StoreError> {
+        let now = Instant::now();
+        let mut live = self.inner.instances.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|_, until| *until > now);
+        live.insert(instance.to_string(), now + ttl);
+        Ok(live.len() as u32)
+    }
+
+    async fn depart(&self, instance: &str) -> Result<(), StoreError> {
+        self.inner.instances.lock().unwrap_or_else(PoisonError::into_inner).remove(instance);
+        Ok(())
     }
 
     async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError> {
@@ -248,7 +314,8 @@ impl Queue for EmbeddedStore {
         Ok(())
     }
 
-    async fn maintain(&self) -> Result<u64, StoreError> {
+    /// One index for every lane: retries of all lanes fall due together.
+    async fn maintain(&self, _lanes: &[Lane]) -> Result<u64, StoreError> {
         self.run(Inner::maintain).await
     }
 

@@ -11,7 +11,7 @@ use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTable,
 use super::index::{Index, Slot};
 use super::tables::{self, COUNTS, PROCESSED, PROCESSED_BY_EXPIRY, QUEUE, QUEUE_SEQ, SEEN, SEEN_BY_EXPIRY};
 use super::{Db, Inner};
-use crate::store::{Enqueued, Envelope, QueueEntry, StoreError, now_ms};
+use crate::store::{Enqueued, Envelope, Lane, QueueEntry, StoreError, now_ms, shard};
 
 /// How long an open waits for the lock of a handle that is closing (a store of this process
 /// that was just dropped while a blocking task still held the database).
@@ -26,7 +26,7 @@ const PURGE_BATCH: usize = 10_000;
 const UNDECODABLE: &str = "undecodable queue entry";
 
 /// Opens (or creates) the file, creates the tables and rebuilds the index.
-pub(super) fn open(path: &Path) -> Result<(Database, Index), StoreError> {
+pub(super) fn open(path: &Path, shards: u16) -> Result<(Database, Index), StoreError> {
     let db = open_file(path)?;
     let txn = begin_write(&db)?;
     tables::init(&txn)?;
@@ -35,7 +35,7 @@ pub(super) fn open(path: &Path) -> Result<(Database, Index), StoreError> {
     // After the shops table: a file written before the due index gets it here, filled.
     super::due::init(&txn, now_ms())?;
     txn.commit().db()?;
-    let index = rebuild(&db)?;
+    let index = rebuild(&db, shards)?;
     Ok((db, index))
 }
 
@@ -64,16 +64,21 @@ fn open_file(path: &Path) -> Result<Database, StoreError> {
 }
 
 /// Every row is ready again after a restart, except retries still waiting out their delay.
-fn rebuild(db: &Database) -> Result<Index, StoreError> {
+fn rebuild(db: &Database, shards: u16) -> Result<Index, StoreError> {
     let now = now_ms();
     let mut index = Index::default();
     let txn = db.begin_read().db()?;
     let queue = txn.open_table(QUEUE).db()?;
     for item in queue.iter().db()? {
         let (seq, row) = item.db()?;
-        // A row too short to hold a due time is due now; reading it dead-letters it.
-        let due = tables::split_queue_row(row.value()).map_or(0, |(due, _)| due);
-        index.add(seq.value(), due, now);
+        // A row too short to hold a due time is due now; reading it dead-letters it (in lane
+        // 0, as one whose envelope does not decode names no shop).
+        let split = tables::split_queue_row(row.value());
+        let due = split.map_or(0, |(due, _)| due);
+        let lane = split
+            .and_then(|(_, bytes)| Envelope::decode(bytes).ok())
+            .map_or(Lane::Shard(0), |e| shard::lane_of(&e.meta.shop, shards));
+        index.add(seq.value(), lane, due, now);
     }
     Ok(index)
 }
@@ -132,14 +137,14 @@ impl Inner {
             queue.insert(seq, tables::queue_row(now, &envelope.encode()).as_slice()).db()?;
         }
         txn.commit().db()?;
-        self.index().add(seq, now, now);
+        self.index().add(seq, shard::lane_of(&envelope.meta.shop, self.shards), now, now);
         self.notify.notify_waiters();
         Ok(Enqueued::New)
     }
 
     /// Reads the entries just leased. An entry that does not decode is dead-lettered here, not
     /// handed out (no consumer could process it) and not dropped (it is a webhook we accepted).
-    pub(super) fn fetch(&self, leased: Vec<(u64, u64)>) -> Result<Vec<QueueEntry>, StoreError> {
+    pub(super) fn fetch(&self, lane: Lane, leased: Vec<(u64, u64)>) -> Result<Vec<QueueEntry>, StoreError> {
         let rows = match self.read_rows(&leased) {
             Ok(rows) => rows,
             Err(e) => {
@@ -162,7 +167,7 @@ impl Inner {
                 continue;
             };
             match tables::split_queue_row(&row).map(|(_, bytes)| Envelope::decode(bytes)) {
-                Some(Ok(envelope)) => out.push(QueueEntry { id: seq.to_string(), envelope, deliveries }),
+                Some(Ok(envelope)) => out.push(QueueEntry { lane, id: seq.to_string(), envelope, deliveries }),
                 _ => self.bury_undecodable(seq, &row),
             }
         }
@@ -221,6 +226,7 @@ impl Inner {
         let Some(lease) = self.index().unlease(seq) else {
             return Ok(false);
         };
+        let lane = lease.lane;
         let parked = self.settle(seq, Slot::Leased(lease), || {
             let txn = self.write()?;
             let new_seq = tables::next_id(&txn, QUEUE_SEQ)?;
@@ -237,7 +243,7 @@ impl Inner {
         let Some(new_seq) = parked else {
             return Ok(false);
         };
-        self.index().park(new_seq, due_ms);
+        self.index().park(new_seq, lane, due_ms);
         // A consumer asleep until a later due time must look again.
         self.notify.notify_waiters();
         Ok(true)

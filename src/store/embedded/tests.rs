@@ -11,6 +11,11 @@ use crate::store::EnvelopeMeta;
 
 const TTL: Duration = Duration::from_secs(3600);
 
+/// The lane of the shop of [`order`].
+fn lane() -> Lane {
+    crate::store::shard::lane_of("unit.myshopify.com", crate::store::shard::DEFAULT_SHARDS)
+}
+
 fn order(n: u32) -> Envelope {
     Envelope {
         meta: EnvelopeMeta {
@@ -35,12 +40,12 @@ async fn an_entry_enqueued_before_a_reopen_is_delivered_after_it() {
         assert_eq!(store.enqueue(&order(1), TTL).await.unwrap(), Enqueued::New);
         assert_eq!(store.enqueue(&order(2), TTL).await.unwrap(), Enqueued::New);
         // Held by a consumer that dies with the process.
-        let held = store.dequeue("dies", 1, Duration::ZERO).await.unwrap();
+        let held = store.dequeue("dies", lane(), 1, Duration::ZERO).await.unwrap();
         assert_eq!(held[0].envelope, order(1));
     }
     let store = EmbeddedStore::open(dir.path()).await.unwrap();
     assert_eq!(store.queue_stats().await.unwrap(), QueueStats { queued: 2, delayed: 0, dead: 0 });
-    let got = store.dequeue("c", 10, Duration::ZERO).await.unwrap();
+    let got = store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap();
     let bodies: Vec<_> = got.iter().map(|e| e.envelope.clone()).collect();
     assert_eq!(bodies, [order(1), order(2)], "in arrival order, the held one ready again");
     assert!(got.iter().all(|e| e.deliveries == 1));
@@ -48,7 +53,7 @@ async fn an_entry_enqueued_before_a_reopen_is_delivered_after_it() {
     drop(store);
 
     let store = EmbeddedStore::open(dir.path()).await.unwrap();
-    let got = store.dequeue("c", 10, Duration::ZERO).await.unwrap();
+    let got = store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap();
     assert_eq!(got.len(), 1, "the acked entry stays gone");
     assert_eq!(got[0].envelope, order(2));
 }
@@ -61,20 +66,20 @@ async fn a_retry_keeps_its_delay_and_attempt_count_across_a_reopen() {
     {
         let store = EmbeddedStore::open(dir.path()).await.unwrap();
         store.enqueue(&order(1), TTL).await.unwrap();
-        let entry = store.dequeue("c", 1, Duration::ZERO).await.unwrap().remove(0);
+        let entry = store.dequeue("c", lane(), 1, Duration::ZERO).await.unwrap().remove(0);
         store.retry_later(&entry, delay).await.unwrap();
     }
     let store = EmbeddedStore::open(dir.path()).await.unwrap();
     assert_eq!(store.queue_stats().await.unwrap(), QueueStats { queued: 0, delayed: 1, dead: 0 });
-    assert!(store.dequeue("c", 10, Duration::ZERO).await.unwrap().is_empty(), "not before its delay");
+    assert!(store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap().is_empty(), "not before its delay");
     // A blocked consumer wakes when the delay is over, without anything being enqueued.
-    let back = store.dequeue("c", 10, Duration::from_secs(5)).await.unwrap();
+    let back = store.dequeue("c", lane(), 10, Duration::from_secs(5)).await.unwrap();
     assert!(retried_at.elapsed() >= delay);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].envelope.meta.attempts, 1);
     assert_eq!(back[0].envelope.body, order(1).body);
-    assert_eq!(store.maintain().await.unwrap(), 1, "one retry became due");
-    assert_eq!(store.maintain().await.unwrap(), 0);
+    assert_eq!(store.maintain(&[lane()]).await.unwrap(), 1, "one retry became due");
+    assert_eq!(store.maintain(&[lane()]).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -83,7 +88,7 @@ async fn a_dedupe_mark_survives_a_reopen() {
     {
         let store = EmbeddedStore::open(dir.path()).await.unwrap();
         assert_eq!(store.enqueue(&order(1), TTL).await.unwrap(), Enqueued::New);
-        let entry = store.dequeue("c", 1, Duration::ZERO).await.unwrap().remove(0);
+        let entry = store.dequeue("c", lane(), 1, Duration::ZERO).await.unwrap().remove(0);
         store.ack(&entry).await.unwrap();
         assert!(store.commit_event("s", "ev:1", "orders/create", TTL).await.unwrap());
     }
@@ -105,7 +110,7 @@ async fn expired_marks_are_dropped_by_maintain() {
     store.enqueue(&order(2), TTL).await.unwrap();
     assert!(store.commit_event("s", "ev:1", "orders/create", Duration::from_millis(1)).await.unwrap());
     tokio::time::sleep(Duration::from_millis(10)).await;
-    store.maintain().await.unwrap();
+    store.maintain(&[lane()]).await.unwrap();
 
     let txn = store.inner.db.begin_read().unwrap();
     assert_eq!(txn.open_table(SEEN).unwrap().len().unwrap(), 2, "only the live marks of order 2 remain");
@@ -139,7 +144,8 @@ async fn an_undecodable_row_is_dead_lettered_not_handed_out() {
         txn.commit().unwrap();
     }
     let store = EmbeddedStore::open(dir.path()).await.unwrap();
-    assert!(store.dequeue("c", 10, Duration::ZERO).await.unwrap().is_empty());
+    // A row that names no shop is in the first lane.
+    assert!(store.dequeue("c", Lane::Shard(0), 10, Duration::ZERO).await.unwrap().is_empty());
     let dead = store.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].reason, "undecodable queue entry");
@@ -155,10 +161,10 @@ async fn dead_letters_survive_a_reopen_and_replay_after_it() {
         for n in 0..3 {
             store.enqueue(&order(n), TTL).await.unwrap();
         }
-        for entry in store.dequeue("c", 10, Duration::ZERO).await.unwrap() {
+        for entry in store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap() {
             store.retry_later(&entry, Duration::ZERO).await.unwrap();
         }
-        for entry in store.dequeue("c", 10, Duration::ZERO).await.unwrap() {
+        for entry in store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap() {
             store.dead_letter(&entry, "boom").await.unwrap();
         }
     }
@@ -169,7 +175,7 @@ async fn dead_letters_survive_a_reopen_and_replay_after_it() {
     assert!(dead.iter().all(|d| d.envelope().unwrap().meta.attempts == 1 && d.reason == "boom"));
     assert_eq!(store.replay_dead_letters(Some("2")).await.unwrap(), 1);
     assert_eq!(store.replay_dead_letters(None).await.unwrap(), 2);
-    let back = store.dequeue("c", 10, Duration::ZERO).await.unwrap();
+    let back = store.dequeue("c", lane(), 10, Duration::ZERO).await.unwrap();
     assert_eq!(back.len(), 3);
     assert!(back.iter().all(|e| e.envelope.meta.attempts == 0));
     assert_eq!(store.queue_stats().await.unwrap(), QueueStats { queued: 3, delayed: 0, dead: 0 });
@@ -180,7 +186,7 @@ async fn a_late_settle_of_an_old_id_leaves_the_retry_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path()).await.unwrap();
     store.enqueue(&order(1), TTL).await.unwrap();
-    let entry = store.dequeue("c", 1, Duration::ZERO).await.unwrap().remove(0);
+    let entry = store.dequeue("c", lane(), 1, Duration::ZERO).await.unwrap().remove(0);
     store.retry_later(&entry, Duration::from_secs(600)).await.unwrap();
     store.ack(&entry).await.unwrap();
     store.dead_letter(&entry, "late").await.unwrap();

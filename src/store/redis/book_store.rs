@@ -79,8 +79,8 @@ impl BookStore for RedisStore {
         self.shops_impl().await
     }
 
-    async fn due_shops(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
-        self.due_shops_impl(now_ms, limit).await
+    async fn due_shops(&self, lanes: &[Lane], now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.due_shops_impl(lanes, now_ms, limit).await
     }
 
     async fn reschedule_due(&self, shop: &str, seen_ms: u64, next_ms: Option<u64>) -> Result<bool, StoreError> {

@@ -1,5 +1,6 @@
-//! The index of shops with work due, in Redis: one sorted set under the `{due}` hash tag, read
-//! by every sweep. A ledger commit runs on its shop's slot, so in a Cluster the same script
+//! The index of shops with work due, in Redis: one sorted set per intake lane, under the lane's
+//! hash tag, read by the lane's owner. A ledger commit runs on its shop's slot, so in a Cluster
+//! the same script
 //! cannot update the index; a commit that makes work makes its shop due with a separate command
 //! once the commit has landed (one round trip on the hot path, not two): a pass that read the
 //! shop's marks before the commit landed may take the shop out meanwhile, and the touch puts it
@@ -11,14 +12,16 @@
 //! [`RESEED`], each process makes every shop due again, so work stranded by an instance that
 //! was killed and never came back waits minutes, not forever.
 //!
-//! A store written before the index has shops and marks but no entries, and during a rolling
-//! deploy instances of that version keep committing without touching it: the same seeding at
-//! the first read of the index in each process covers them.
+//! A store written before the index (or before the lanes: one index under `{due}`, which this
+//! version does not read) has shops and marks but no entries here, and during a rolling deploy
+//! instances of that version keep committing without touching it: the same seeding at the
+//! first read of each lane's index in each process covers them.
 
-use std::sync::atomic::Ordering;
+use std::collections::BTreeMap;
+use std::sync::PoisonError;
 
 use super::RedisStore;
-use crate::store::StoreError;
+use crate::store::{Lane, StoreError};
 
 /// Shops per `due_set.lua` run, so one run stays short however many shops a seed names.
 const SET_BATCH: usize = 500;
@@ -27,9 +30,20 @@ const RESEED: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl RedisStore {
     pub(super) async fn set_due_impl(&self, shops: &[String], at_ms: u64) -> Result<(), StoreError> {
+        let mut by_lane: BTreeMap<Lane, Vec<&String>> = BTreeMap::new();
+        for shop in shops {
+            by_lane.entry(self.keys.lane_of(shop)).or_default().push(shop);
+        }
+        for (lane, shops) in by_lane {
+            self.set_due_in(lane, &shops, at_ms).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_due_in(&self, lane: Lane, shops: &[&String], at_ms: u64) -> Result<(), StoreError> {
         for batch in shops.chunks(SET_BATCH) {
             let mut inv = self.scripts.due_set.prepare_invoke();
-            inv.key(self.keys.due()).arg(at_ms);
+            inv.key(self.keys.due(lane)).arg(at_ms);
             for shop in batch {
                 inv.arg(shop);
             }
@@ -40,19 +54,38 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn due_shops_impl(&self, now_ms: u64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+    pub(super) async fn due_shops_impl(
+        &self,
+        lanes: &[Lane],
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut due = Vec::new();
+        for &lane in lanes.iter().filter(|lane| matches!(lane, Lane::Shard(_))) {
+            self.seed_if_stale(lane).await?;
+            if limit > 0 {
+                due.extend(self.up_to_score(&self.keys.due(lane), now_ms, limit).await?);
+            }
+        }
+        // Earliest first over all the lanes read, at most `limit`.
+        due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    /// Makes every shop of `lane` due, the first time this process reads the lane's index and
+    /// every [`RESEED`] after.
+    async fn seed_if_stale(&self, lane: Lane) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
-        let last = self.seeded_at_ms.load(Ordering::Relaxed);
-        if last == 0 || now.saturating_sub(last) >= RESEED.as_millis() as u64 {
-            // Two calls at once both seed; the second only moves scores 1 ms earlier.
-            let shops = self.shops_impl().await?;
-            self.set_due_impl(&shops, now).await?;
-            self.seeded_at_ms.store(now.max(1), Ordering::Relaxed);
+        let last = self.seeded_at_ms.lock().unwrap_or_else(PoisonError::into_inner).get(&lane).copied();
+        if last.is_some_and(|last| now.saturating_sub(last) < RESEED.as_millis() as u64) {
+            return Ok(());
         }
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.up_to_score(&self.keys.due(), now_ms, limit).await
+        // Two calls at once both seed; the second only moves scores 1 ms earlier.
+        let shops = self.shops_of_lane(lane).await?;
+        self.set_due_in(lane, &shops.iter().collect::<Vec<_>>(), now).await?;
+        self.seeded_at_ms.lock().unwrap_or_else(PoisonError::into_inner).insert(lane, now);
+        Ok(())
     }
 
     pub(super) async fn reschedule_due_impl(
@@ -62,7 +95,7 @@ impl RedisStore {
         next_ms: Option<u64>,
     ) -> Result<bool, StoreError> {
         let mut inv = self.scripts.due_reschedule.prepare_invoke();
-        inv.key(self.keys.due()).arg(shop).arg(seen_ms);
+        inv.key(self.keys.due(self.keys.lane_of(shop))).arg(shop).arg(seen_ms);
         match next_ms {
             Some(next) => inv.arg(next),
             None => inv.arg(""),
@@ -76,8 +109,12 @@ impl RedisStore {
 
     /// Takes the shop out of the index (`shop/redact`).
     pub(super) async fn forget_due(&self, shop: &str) -> Result<u64, StoreError> {
-        let mut zrem = redis::cmd("ZREM");
-        zrem.arg(self.keys.due()).arg(shop);
-        self.query::<u64>(&zrem).await
+        let mut removed = 0;
+        for lane in [Lane::Legacy, self.keys.lane_of(shop)] {
+            let mut zrem = redis::cmd("ZREM");
+            zrem.arg(self.keys.due(lane)).arg(shop);
+            removed += self.query::<u64>(&zrem).await?;
+        }
+        Ok(removed)
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{RedisStore, ttl_ms};
-use crate::store::{Mark, Settled, StoreError};
+use crate::store::{Lane, Mark, Settled, StoreError};
 
 impl RedisStore {
     pub(super) async fn dirty_settled_impl(
@@ -53,12 +53,28 @@ impl RedisStore {
         Ok(())
     }
 
+    /// Every shop: the union of the lanes' sets and the legacy one.
     pub(super) async fn shops_impl(&self) -> Result<Vec<String>, StoreError> {
-        let mut cmd = redis::cmd("SMEMBERS");
-        cmd.arg(self.keys.shops());
-        let mut shops: Vec<String> = self.query(&cmd).await?;
+        let mut shops = std::collections::BTreeSet::new();
+        for lane in self.every_lane() {
+            shops.extend(self.listed(lane).await?);
+        }
+        Ok(shops.into_iter().collect())
+    }
+
+    /// The shops of `lane`: its set, and those of the legacy set that map to it.
+    pub(super) async fn shops_of_lane(&self, lane: Lane) -> Result<Vec<String>, StoreError> {
+        let mut shops = self.listed(lane).await?;
+        shops.extend(self.listed(Lane::Legacy).await?.into_iter().filter(|shop| self.keys.lane_of(shop) == lane));
         shops.sort();
+        shops.dedup();
         Ok(shops)
+    }
+
+    async fn listed(&self, lane: Lane) -> Result<Vec<String>, StoreError> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(self.keys.shops(lane));
+        self.query(&cmd).await
     }
 
     pub(super) async fn try_lease_impl(
@@ -68,15 +84,24 @@ impl RedisStore {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        self.take_lease(&self.keys.lock(shop, name), holder, ttl).await
+    }
+
+    pub(super) async fn release_lease_impl(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.give_up_lease(&self.keys.lock(shop, name), holder).await
+    }
+
+    /// Takes or renews the lease at `key` (a shop's, or a lane's ownership).
+    pub(super) async fn take_lease(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut inv = self.scripts.lease.prepare_invoke();
-        inv.key(self.keys.lock(shop, name)).arg(holder).arg(ttl_ms(ttl));
+        inv.key(key).arg(holder).arg(ttl_ms(ttl));
         let got: i64 = self.invoke(true, &inv).await?;
         Ok(got == 1)
     }
 
-    pub(super) async fn release_lease_impl(&self, shop: &str, name: &str, holder: &str) -> Result<(), StoreError> {
+    pub(super) async fn give_up_lease(&self, key: &str, holder: &str) -> Result<(), StoreError> {
         let mut inv = self.scripts.release.prepare_invoke();
-        inv.key(self.keys.lock(shop, name)).arg(holder);
+        inv.key(key).arg(holder);
         let _: i64 = self.invoke(true, &inv).await?;
         Ok(())
     }

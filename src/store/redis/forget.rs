@@ -3,7 +3,7 @@
 //! hold customer data, and effects).
 
 use super::{RedisStore, corrupt, queue, reply};
-use crate::store::StoreError;
+use crate::store::{Lane, StoreError};
 
 /// Keys looked at per script run, and dead letters read per page.
 const STEP: u64 = 500;
@@ -30,12 +30,17 @@ impl RedisStore {
         Ok(removed)
     }
 
-    /// Takes the shop out of the shops set (and this process's memory of having listed it).
+    /// Takes the shop out of its lane's shops set and the legacy one (and this process's
+    /// memory of having listed it).
     pub(super) async fn unlist_shop(&self, shop: &str) -> Result<u64, StoreError> {
         self.remembered.forget(shop);
-        let mut srem = redis::cmd("SREM");
-        srem.arg(self.keys.shops()).arg(shop);
-        self.query::<u64>(&srem).await
+        let mut removed = 0;
+        for lane in [Lane::Legacy, self.keys.lane_of(shop)] {
+            let mut srem = redis::cmd("SREM");
+            srem.arg(self.keys.shops(lane)).arg(shop);
+            removed += self.query::<u64>(&srem).await?;
+        }
+        Ok(removed)
     }
 
     /// Keeps every write of the shop out for `ttl`, a new install's excepted (`shop/redact`).
@@ -51,13 +56,22 @@ impl RedisStore {
         Ok(self.query::<u64>(&exists).await? == 1)
     }
 
-    /// The shop's dead letters (only webhooks whose body holds `needle`, when given).
+    /// The shop's dead letters (only webhooks whose body holds `needle`, when given), in its
+    /// lane and in the legacy stream.
     pub(super) async fn forget_dead_letters(&self, shop: &str, needle: Option<&[u8]>) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for lane in [Lane::Legacy, self.keys.lane_of(shop)] {
+            removed += self.forget_lane_dead_letters(lane, shop, needle).await?;
+        }
+        Ok(removed)
+    }
+
+    async fn forget_lane_dead_letters(&self, lane: Lane, shop: &str, needle: Option<&[u8]>) -> Result<u64, StoreError> {
         let mut start = "-".to_string();
         let mut removed = 0;
         loop {
             let mut range = redis::cmd("XRANGE");
-            range.arg(self.keys.dead()).arg(&start).arg("+").arg("COUNT").arg(STEP);
+            range.arg(self.keys.dead(lane)).arg(&start).arg("+").arg("COUNT").arg(STEP);
             let page = reply::entries(self.query(&range).await?).map_err(corrupt)?;
             let Some(last) = page.last() else { break };
             start = format!("({}", last.id);
@@ -69,7 +83,7 @@ impl RedisStore {
                 .collect();
             if !theirs.is_empty() {
                 let mut del = redis::cmd("XDEL");
-                del.arg(self.keys.dead()).arg(&theirs);
+                del.arg(self.keys.dead(lane)).arg(&theirs);
                 removed += self.query::<u64>(&del).await?;
             }
             if (page.len() as u64) < STEP {

@@ -1,8 +1,9 @@
 //! Redis backend, standalone or Cluster.
 //!
-//! - The queue is a stream read through the consumer group `workers`, so delivery is at least
-//!   once: an entry stays in the group's pending list until acked, retried or dead-lettered, and
-//!   entries of consumers that died are taken over with `XAUTOCLAIM`.
+//! - The queue is one stream per intake shard (`store::shard`), each read through the consumer
+//!   group `workers`, so delivery is at least once: an entry stays in the group's pending list
+//!   until acked, retried or dead-lettered, and entries of consumers that died are taken over
+//!   with `XAUTOCLAIM`. The single stream of a store written before the shards is drained.
 //! - Every change that must be atomic is one Lua script (in `lua/`, one per operation) whose keys
 //!   all share one hash tag, so it runs on one Cluster slot.
 //! - Any Redis error maps to [`StoreError::Unavailable`] with the detail for logs; the HTTP layer
@@ -13,13 +14,14 @@ mod conn;
 mod due;
 mod effects;
 mod forget;
+mod lanes;
 mod ledger;
 mod queue;
 mod reply;
 mod scripts;
 mod shops;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -30,19 +32,13 @@ use scripts::Scripts;
 use self::conn::{Conn, PerThread, Source};
 use super::keys::{GROUP, Keys};
 use super::{
-    Backend, BookStore, DeadLetter, DeadLetterKind, Enqueued, Envelope, Queue, QueueEntry, QueueStats, StoreError,
-    now_ms,
+    Backend, BookStore, DeadLetter, DeadLetterKind, Enqueued, Envelope, Lane, Queue, QueueEntry, QueueStats,
+    StoreError, now_ms,
 };
 
 /// Longest dedupe or processed-mark lifetime handed to Redis; larger values would overflow its
 /// expiry arithmetic and fail the command.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
-
-/// Most delayed retries promoted by one script run, so the script stays short.
-const PROMOTE_BATCH: u64 = 100;
-
-/// Most promote runs per `maintain` call; a backlog beyond that waits for the next call.
-const PROMOTE_ROUNDS: u64 = 10;
 
 pub struct RedisStore {
     backend: &'static str,
@@ -53,57 +49,92 @@ pub struct RedisStore {
     per_thread: PerThread,
     /// Creates the dedicated connection of blocking reads.
     source: Source,
-    /// The dedicated connection of blocking reads, created on first use and dropped after any
-    /// failure (or a cancelled read) so the next read starts on a fresh one. One blocking read
-    /// runs at a time; other consumers wait for the lock.
-    blocking: tokio::sync::Mutex<Option<Conn>>,
+    /// Each lane's dedicated connection of blocking reads, created on first use and dropped
+    /// after any failure (or a cancelled read) so the next read starts on a fresh one. One
+    /// blocking read per lane runs at a time; other consumers of the lane wait for the lock.
+    blocking: HashMap<Lane, tokio::sync::Mutex<Option<Conn>>>,
     scripts: Scripts,
-    /// Where the next `XAUTOCLAIM` scan of the pending list resumes.
-    reclaim_cursor: std::sync::Mutex<String>,
-    /// Shops this process put in the shops set lately (`shops.rs`).
+    /// Where the next `XAUTOCLAIM` scan of each lane's pending list resumes.
+    reclaim_cursor: std::sync::Mutex<HashMap<Lane, String>>,
+    /// Shops this process put in the shops sets lately (`shops.rs`).
     remembered: shops::Remembered,
-    /// When this process last made every shop due (0: not yet); see `due.rs`.
-    seeded_at_ms: std::sync::atomic::AtomicU64,
+    /// When this process last made every shop of a lane due; see `due.rs`.
+    seeded_at_ms: std::sync::Mutex<HashMap<Lane, u64>>,
 }
 
 impl RedisStore {
     /// Connects to a standalone Redis (`redis://` or `rediss://` URL) and makes sure the consumer
     /// group exists.
-    pub async fn connect_single(url: &str, prefix: &str) -> Result<Self, StoreError> {
+    pub async fn connect_single(url: &str, prefix: &str, shards: u16) -> Result<Self, StoreError> {
         let (conn, source) = conn::single(url).await.map_err(unavailable)?;
-        Self::start("redis", conn, source, prefix).await
+        Self::start("redis", conn, source, prefix, shards).await
     }
 
     /// Connects to Redis Cluster through seed nodes (`redis://host:port` each) and makes sure
     /// the consumer group exists.
-    pub async fn connect_cluster(nodes: &[String], prefix: &str) -> Result<Self, StoreError> {
+    pub async fn connect_cluster(nodes: &[String], prefix: &str, shards: u16) -> Result<Self, StoreError> {
         let (conn, source) = conn::cluster(nodes).await.map_err(unavailable)?;
-        Self::start("redis-cluster", conn, source, prefix).await
+        Self::start("redis-cluster", conn, source, prefix, shards).await
     }
 
-    async fn start(backend: &'static str, conn: Conn, source: Source, prefix: &str) -> Result<Self, StoreError> {
-        let store = Self {
+    async fn start(
+        backend: &'static str,
+        conn: Conn,
+        source: Source,
+        prefix: &str,
+        shards: u16,
+    ) -> Result<Self, StoreError> {
+        let mut store = Self {
             backend,
             keys: Keys::new(prefix),
             conn,
             per_thread: PerThread::default(),
             source,
-            blocking: tokio::sync::Mutex::new(None),
+            blocking: HashMap::new(),
             scripts: Scripts::new(),
-            reclaim_cursor: std::sync::Mutex::new("0-0".into()),
+            reclaim_cursor: std::sync::Mutex::default(),
             remembered: shops::Remembered::default(),
-            seeded_at_ms: std::sync::atomic::AtomicU64::new(0),
+            seeded_at_ms: std::sync::Mutex::default(),
         };
-        store.create_group().await?;
+        let shards = store.agree_on_shards(shards).await?;
+        store.keys = Keys::with_shards(prefix, shards);
+        let lanes = std::iter::once(Lane::Legacy).chain(super::shard::lanes(shards));
+        store.blocking = lanes.map(|lane| (lane, tokio::sync::Mutex::new(None))).collect();
+        for lane in super::shard::lanes(shards) {
+            store.create_group(lane).await?;
+        }
         Ok(store)
     }
 
-    /// Creates the consumer group (and the stream). Also called when a read finds it missing,
-    /// as after a restart of a Redis without persistence; reading from `0` then hands out
-    /// whatever the stream still holds, since acked entries are deleted.
-    async fn create_group(&self) -> Result<(), StoreError> {
+    /// The store's number of shards: the one it has, or `wanted` written now for a new store
+    /// (the first instance's setting stands, so every instance maps shops alike).
+    async fn agree_on_shards(&self, wanted: u16) -> Result<u16, StoreError> {
+        let wanted = wanted.clamp(1, super::shard::MAX_SHARDS);
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.shard_count()).arg(wanted).arg("NX");
+        let _: Value = self.query(&set).await?;
+        let mut get = redis::cmd("GET");
+        get.arg(self.keys.shard_count());
+        let had: Option<u16> = self.query(&get).await?;
+        match had {
+            Some(had) if had != wanted => {
+                tracing::warn!(
+                    store = had,
+                    setting = wanted,
+                    "the store has its number of shards already; the setting applies to new stores only"
+                );
+                Ok(had.clamp(1, super::shard::MAX_SHARDS))
+            }
+            _ => Ok(wanted),
+        }
+    }
+
+    /// Creates a lane's consumer group (and its stream). Also called when a read finds it
+    /// missing, as after a restart of a Redis without persistence; reading from `0` then hands
+    /// out whatever the stream still holds, since acked entries are deleted.
+    async fn create_group(&self, lane: Lane) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("XGROUP");
-        cmd.arg("CREATE").arg(self.keys.queue()).arg(GROUP).arg("0").arg("MKSTREAM");
+        cmd.arg("CREATE").arg(self.keys.queue(lane)).arg(GROUP).arg("0").arg("MKSTREAM");
         let cmd = &cmd;
         match self.run(true, |mut c| async move { cmd.query_async::<Value>(&mut c).await }).await {
             Err(e) if e.code() != Some("BUSYGROUP") => Err(unavailable(e)),
@@ -172,24 +203,26 @@ impl Backend for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.query::<Value>(&redis::cmd("PING")).await?;
-        // In Cluster, PING only reaches the nodes currently connected: it still succeeds while
-        // the node that owns the intake slot is down. A keyed read asks that node, which every
-        // webhook needs.
-        let mut probe = redis::cmd("EXISTS");
-        probe.arg(self.keys.queue());
-        self.query::<Value>(&probe).await.map(|_| ())
+        // One node answering is enough: with the intake spread over the nodes, a node that is
+        // down fails only its own shops' requests (503), and the instance must stay in the load
+        // balancer for all the others.
+        self.query::<Value>(&redis::cmd("PING")).await.map(|_| ())
     }
 }
 
 #[async_trait]
 impl Queue for RedisStore {
+    fn shards(&self) -> u16 {
+        self.keys.shards()
+    }
+
     async fn enqueue(&self, envelope: &Envelope, dedupe_ttl: Duration) -> Result<Enqueued, StoreError> {
         let meta = &envelope.meta;
+        let lane = self.keys.lane_of(&meta.shop);
         let mut inv = self.scripts.enqueue.prepare_invoke();
-        inv.key(self.keys.queue()).key(self.keys.shops()).key(self.keys.seen_delivery(&meta.webhook_id));
+        inv.key(self.keys.queue(lane)).key(self.keys.shops(lane)).key(self.keys.seen_delivery(lane, &meta.webhook_id));
         if let Some(event) = &meta.event_id {
-            inv.key(self.keys.seen_event(event));
+            inv.key(self.keys.seen_event(lane, event));
         }
         inv.arg(envelope.encode()).arg(ttl_ms(dedupe_ttl)).arg(&meta.shop);
         // Repeatable: if the first run went through before the connection dropped, the second
@@ -198,31 +231,66 @@ impl Queue for RedisStore {
         Ok(if queued == 1 { Enqueued::New } else { Enqueued::Duplicate })
     }
 
-    async fn dequeue(&self, consumer: &str, max: usize, block: Duration) -> Result<Vec<QueueEntry>, StoreError> {
+    async fn dequeue(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        max: usize,
+        block: Duration,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let raw = self.read_group(consumer, max, block).await?;
-        Ok(self.to_entries(raw.into_iter().map(|e| (e, 1)).collect()).await)
+        let raw = self.read_group(consumer, lane, max, block).await?;
+        Ok(self.to_entries(lane, raw.into_iter().map(|e| (e, 1)).collect()).await)
     }
 
-    async fn reclaim(&self, consumer: &str, min_idle: Duration, max: usize) -> Result<Vec<QueueEntry>, StoreError> {
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        lane: Lane,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
         if max == 0 {
             return Ok(Vec::new());
         }
-        let claimed = self.auto_claim(consumer, min_idle, max).await?;
-        Ok(self.to_entries(claimed).await)
+        let claimed = self.auto_claim(consumer, lane, min_idle, max).await?;
+        Ok(self.to_entries(lane, claimed).await)
+    }
+
+    async fn legacy_waiting(&self) -> Result<bool, StoreError> {
+        let (queued, delayed) = self.lane_sizes(Lane::Legacy).await?;
+        Ok(queued + delayed > 0)
+    }
+
+    async fn own_lane(&self, lane: Lane, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.take_lease(&self.keys.owner(lane), holder, ttl).await
+    }
+
+    async fn disown_lane(&self, lane: Lane, holder: &str) -> Result<(), StoreError> {
+        self.give_up_lease(&self.keys.owner(lane), holder).await
+    }
+
+    async fn heartbeat(&self, instance: &str, ttl: Duration) -> Result<u32, StoreError> {
+        self.heartbeat_impl(instance, ttl).await
+    }
+
+    async fn depart(&self, instance: &str) -> Result<(), StoreError> {
+        let mut zrem = redis::cmd("ZREM");
+        zrem.arg(self.keys.instances()).arg(instance);
+        self.query::<i64>(&zrem).await.map(|_| ())
     }
 
     async fn renew(&self, consumer: &str, entry: &QueueEntry) -> Result<bool, StoreError> {
         let mut inv = self.scripts.renew.prepare_invoke();
-        inv.key(self.keys.queue()).arg(GROUP).arg(&entry.id).arg(consumer);
+        inv.key(self.keys.queue(entry.lane)).arg(GROUP).arg(&entry.id).arg(consumer);
         Ok(self.invoke::<i64>(true, &inv).await? == 1)
     }
 
     async fn ack(&self, entry: &QueueEntry) -> Result<(), StoreError> {
         let mut inv = self.scripts.ack.prepare_invoke();
-        inv.key(self.keys.queue()).arg(GROUP).arg(&entry.id);
+        inv.key(self.keys.queue(entry.lane)).arg(GROUP).arg(&entry.id);
         self.invoke::<i64>(true, &inv).await.map(|_| ())
     }
 
@@ -231,7 +299,7 @@ impl Queue for RedisStore {
         envelope.meta.attempts = envelope.meta.attempts.saturating_add(1);
         let due = now_ms().saturating_add(millis(delay));
         let mut inv = self.scripts.retry.prepare_invoke();
-        inv.key(self.keys.queue()).key(self.keys.delayed());
+        inv.key(self.keys.queue(entry.lane)).key(self.keys.delayed(entry.lane));
         inv.arg(GROUP).arg(&entry.id).arg(due).arg(envelope.encode());
         // Repeatable: the script parks the entry only while it is still pending.
         if self.invoke::<i64>(true, &inv).await? == 0 {
@@ -242,7 +310,7 @@ impl Queue for RedisStore {
 
     async fn dead_letter(&self, entry: &QueueEntry, reason: &str) -> Result<(), StoreError> {
         let mut inv = self.scripts.dead.prepare_invoke();
-        inv.key(self.keys.queue()).key(self.keys.dead());
+        inv.key(self.keys.queue(entry.lane)).key(self.keys.dead(entry.lane));
         inv.arg(GROUP).arg(&entry.id).arg(entry.envelope.encode()).arg(reason);
         inv.arg(DeadLetterKind::Webhook.as_str()).arg(now_ms());
         // Repeatable: the script moves the entry only while it is still pending.
@@ -254,7 +322,7 @@ impl Queue for RedisStore {
 
     async fn bury_effect(&self, shop: &str, mark: crate::store::Mark, reason: &str) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(self.keys.dead()).arg("*").arg("kind").arg(DeadLetterKind::Effect.as_str());
+        cmd.arg(self.keys.dead(self.keys.lane_of(shop))).arg("*").arg("kind").arg(DeadLetterKind::Effect.as_str());
         cmd.arg("shop").arg(shop).arg("mark").arg(mark.encode()).arg("reason").arg(reason).arg("at").arg(now_ms());
         // Not repeatable blindly: a retry after a dropped reply could add it twice. Burying is
         // rare and an operator-facing list, so one attempt is enough.
@@ -265,55 +333,38 @@ impl Queue for RedisStore {
         Ok(())
     }
 
-    async fn maintain(&self) -> Result<u64, StoreError> {
+    async fn maintain(&self, lanes: &[Lane]) -> Result<u64, StoreError> {
         // Dedupe and processed marks carry a TTL: Redis drops them by itself.
         let mut moved = 0;
-        for _ in 0..PROMOTE_ROUNDS {
-            let mut inv = self.scripts.promote.prepare_invoke();
-            inv.key(self.keys.delayed()).key(self.keys.queue()).arg(now_ms()).arg(PROMOTE_BATCH);
-            let n: u64 = self.invoke(true, &inv).await?;
-            moved += n;
-            if n < PROMOTE_BATCH {
-                break;
-            }
+        for lane in lanes {
+            moved += self.promote(*lane).await?;
         }
         Ok(moved)
     }
 
     async fn trim_dead_letters(&self, keep: u64, before_ms: u64) -> Result<u64, StoreError> {
-        // Entry ids are the burial time in ms (`XADD *`): MINID drops those buried before.
-        let mut pipe = redis::pipe();
-        pipe.cmd("XTRIM").arg(self.keys.dead()).arg("MAXLEN").arg("=").arg(keep);
-        pipe.cmd("XTRIM").arg(self.keys.dead()).arg("MINID").arg("=").arg(before_ms);
-        let pipe = &pipe;
-        let (by_count, by_age) = self
-            .run(true, |mut c| async move { pipe.query_async::<(u64, u64)>(&mut c).await })
-            .await
-            .map_err(unavailable)?;
-        Ok(by_count + by_age)
+        let mut removed = 0;
+        for lane in self.every_lane() {
+            removed += self.trim_lane(lane, keep, before_ms).await?;
+        }
+        Ok(removed)
     }
 
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("XLEN").arg(self.keys.queue());
-        pipe.cmd("ZCARD").arg(self.keys.delayed());
-        pipe.cmd("XLEN").arg(self.keys.dead());
-        let pipe = &pipe;
-        let (queued, delayed, dead) = self
-            .run(true, |mut c| async move { pipe.query_async::<(u64, u64, u64)>(&mut c).await })
-            .await
-            .map_err(unavailable)?;
-        Ok(QueueStats { queued, delayed, dead })
+        let mut stats = QueueStats::default();
+        for lane in self.every_lane() {
+            let (queued, delayed) = self.lane_sizes(lane).await?;
+            let mut xlen = redis::cmd("XLEN");
+            xlen.arg(self.keys.dead(lane));
+            stats.queued += queued;
+            stats.delayed += delayed;
+            stats.dead += self.query::<u64>(&xlen).await?;
+        }
+        Ok(stats)
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut cmd = redis::cmd("XRANGE");
-        cmd.arg(self.keys.dead()).arg("-").arg("+").arg("COUNT").arg(limit);
-        let raw = reply::entries(self.query(&cmd).await?).map_err(corrupt)?;
-        raw.iter().map(queue::dead_letter_of).collect()
+        self.dead_letters_impl(limit).await
     }
 
     async fn replay_dead_letters(&self, id: Option<&str>) -> Result<u64, StoreError> {

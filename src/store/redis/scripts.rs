@@ -21,6 +21,7 @@ pub(super) struct Scripts {
     pub(super) forget: Script,
     pub(super) due_set: Script,
     pub(super) due_reschedule: Script,
+    pub(super) heartbeat: Script,
 }
 
 impl Scripts {
@@ -41,6 +42,7 @@ impl Scripts {
             forget: Script::new(include_str!("lua/forget.lua")),
             due_set: Script::new(include_str!("lua/due_set.lua")),
             due_reschedule: Script::new(include_str!("lua/due_reschedule.lua")),
+            heartbeat: Script::new(include_str!("lua/heartbeat.lua")),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The shops index in Redis: one set under the `{intake}` hash tag, read by every sweep. A
+//! The shops index in Redis: one set per intake lane, under the lane's hash tag (the enqueue
+//! script adds a shop there with its webhook). A
 //! ledger commit runs on its shop's slot, so in a Cluster the same script cannot add to the set;
 //! the shop is added just before its commit instead. Added first, a crash between the two can
 //! never leave a committed shop out of the sweeps; a commit that then fails leaves a member
@@ -43,13 +44,13 @@ impl Remembered {
 }
 
 impl RedisStore {
-    /// Puts the shop in the shops set, unless this process did so lately.
+    /// Puts the shop in its lane's shops set, unless this process did so lately.
     pub(super) async fn remember_shop(&self, shop: &str) -> Result<(), StoreError> {
         if self.remembered.fresh(shop, Instant::now()) {
             return Ok(());
         }
         let mut sadd = redis::cmd("SADD");
-        sadd.arg(self.keys.shops()).arg(shop);
+        sadd.arg(self.keys.shops(self.keys.lane_of(shop))).arg(shop);
         let _: i64 = self.query(&sadd).await?;
         self.remembered.note(shop, Instant::now());
         Ok(())

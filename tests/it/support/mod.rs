@@ -75,6 +75,11 @@ where
 }
 
 /// A key prefix no other test uses, so tests share one Redis in parallel.
+/// Every lane of a store with the default number of shards (what the tests open).
+pub fn every_lane() -> Vec<backorder::store::Lane> {
+    backorder::store::shard::lanes(backorder::store::shard::DEFAULT_SHARDS)
+}
+
 pub fn unique_prefix() -> String {
     format!("t{:012x}", fastrand::u64(..) >> 16)
 }
@@ -129,6 +134,8 @@ pub fn settings(store: &TestStore, overrides: &[(&str, &str)]) -> Settings {
         ("BACKORDER__QUEUE__WORKERS", "2"),
         ("BACKORDER__QUEUE__BLOCK_MS", "200"),
         ("BACKORDER__QUEUE__RETRY_BASE_MS", "20"),
+        // A stopped app's lanes pass to the next one at once; a killed one's within this.
+        ("BACKORDER__QUEUE__LEASE_MS", "2000"),
         ("BACKORDER__LOG__LEVEL", "warn"),
         // Drift repair reads the platform on its own schedule: only the tests of it turn it on,
         // so no other test's platform calls are joined by a pass's.

@@ -1,6 +1,6 @@
 -- ack.lua: an entry is done; it leaves the consumer group's pending list and the stream.
 --
--- KEYS[1]  queue stream ({intake})
+-- KEYS[1]  queue stream (the lane's hash tag)
 -- ARGV[1]  consumer group
 -- ARGV[2]  entry id
 --

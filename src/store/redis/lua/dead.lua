@@ -1,7 +1,7 @@
 -- dead.lua: move an entry from the queue to the dead-letter stream with the reason.
 --
--- KEYS[1]  queue stream ({intake})
--- KEYS[2]  dead-letter stream ({intake})
+-- KEYS[1]  queue stream (the lane's hash tag)
+-- KEYS[2]  dead-letter stream (the lane's hash tag)
 -- ARGV[1]  consumer group
 -- ARGV[2]  entry id
 -- ARGV[3]  the encoded envelope

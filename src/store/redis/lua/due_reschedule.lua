@@ -1,7 +1,7 @@
 -- due_reschedule.lua: after a pass over a shop, move it to when its next work is due, or take it
 -- out of the index, unless something made it due again since the pass read it.
 --
--- KEYS[1]  the due index: sorted set of shops scored by when their work is due, in ms ({due})
+-- KEYS[1]  the due index: sorted set of shops scored by when their work is due, in ms (the lane's hash tag)
 -- ARGV[1]  the shop
 -- ARGV[2]  the score the pass read
 -- ARGV[3]  when its next work is due (ms), or "" to take it out

@@ -1,6 +1,6 @@
 -- due_set.lua: make shops due at a time or earlier, in the index of shops with work due.
 --
--- KEYS[1]  the due index: sorted set of shops scored by when their work is due, in ms ({due})
+-- KEYS[1]  the due index: sorted set of shops scored by when their work is due, in ms (the lane's hash tag)
 -- ARGV[1]  the time (ms) each shop is due at the latest
 -- ARGV[2 ..] the shops
 --

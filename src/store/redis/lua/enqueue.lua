@@ -1,7 +1,7 @@
 -- enqueue.lua: mark a delivery as seen and queue it, in one atomic step.
 --
--- KEYS[1]  queue stream ({intake})
--- KEYS[2]  set of every shop that ever sent a webhook ({intake}), for sweeps over all shops
+-- KEYS[1]  queue stream (the lane's hash tag)
+-- KEYS[2]  the lane's set of shops that ever sent a webhook, for sweeps over all shops
 -- KEYS[3]  seen mark of the delivery id (X-Shopify-Webhook-Id)
 -- KEYS[4]  seen mark of the event id (X-Shopify-Event-Id); absent when there is none
 -- ARGV[1]  the encoded envelope

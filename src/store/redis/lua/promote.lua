@@ -1,7 +1,7 @@
 -- promote.lua: move retries whose delay is over from the delayed set back into the queue.
 --
--- KEYS[1]  delayed sorted set ({intake}), scored by due time in ms
--- KEYS[2]  queue stream ({intake})
+-- KEYS[1]  delayed sorted set (the lane's hash tag), scored by due time in ms
+-- KEYS[2]  queue stream (the lane's hash tag)
 -- ARGV[1]  now, ms since the Unix epoch (passed in rather than read with TIME so the script
 --          stays deterministic and instances agree on one clock source per call)
 -- ARGV[2]  most members to move in one call (keeps the script short; callers loop)

@@ -1,7 +1,7 @@
 -- renew.lua: a consumer about to process an entry of its batch renews its hold on it, so the
 -- entries waiting their turn behind the shop lock do not look idle to the re-claimer (L10).
 --
--- KEYS[1]  queue stream ({intake})
+-- KEYS[1]  queue stream (the lane's hash tag)
 -- ARGV[1]  consumer group
 -- ARGV[2]  entry id
 -- ARGV[3]  consumer

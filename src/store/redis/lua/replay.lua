@@ -1,7 +1,7 @@
 -- replay.lua: move one dead letter back into the queue.
 --
--- KEYS[1]  dead-letter stream ({intake})
--- KEYS[2]  queue stream ({intake})
+-- KEYS[1]  dead-letter stream (the lane's hash tag)
+-- KEYS[2]  queue stream (the lane's hash tag)
 -- ARGV[1]  dead-letter entry id
 -- ARGV[2]  the encoded envelope, attempt count reset to 0
 --

@@ -1,7 +1,7 @@
 -- retry.lua: take an entry away from its consumer and park it until its retry delay is over.
 --
--- KEYS[1]  queue stream ({intake})
--- KEYS[2]  delayed sorted set ({intake}), scored by due time in ms
+-- KEYS[1]  queue stream (the lane's hash tag)
+-- KEYS[2]  delayed sorted set (the lane's hash tag), scored by due time in ms
 -- ARGV[1]  consumer group
 -- ARGV[2]  entry id
 -- ARGV[3]  due time, ms since the Unix epoch

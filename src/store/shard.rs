@@ -1,0 +1,146 @@
+//! Intake shards: which lane of the queue a shop's webhooks take, and the hash tags that spread
+//! the lanes over a Redis Cluster's slots.
+//!
+//! A shop always maps to the same shard (a fixed hash of its domain, the same in every version
+//! and process), so its events keep their order of arrival in one stream, its dedupe marks sit
+//! on that stream's slot, and one instance at a time can own all of its work by owning the
+//! shard. Shards spread over the cluster by their hash tags: shard `s` of `n` gets a tag whose
+//! slot falls in the `s`-th of `n` equal slices of the 16,384 slots, so any cluster whose nodes
+//! own contiguous, roughly equal slot ranges (what `redis-cli --cluster create` makes) gets an
+//! even share of the shards.
+//!
+//! [`Lane::Legacy`] is the single stream of stores written before the shards (`{intake}`): read
+//! and drained by every version that knows the shards, written only by older ones.
+
+/// The number of shards of a new store when the setting does not say.
+pub const DEFAULT_SHARDS: u16 = 16;
+/// The most shards a store may have: beyond this, tags would crowd the slot slices.
+pub const MAX_SHARDS: u16 = 1024;
+
+/// Redis Cluster's slot count.
+const SLOTS: u32 = 16_384;
+
+/// One stream of the intake queue, with its retries and dead letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lane {
+    /// The single stream of a store written before the shards.
+    Legacy,
+    Shard(u16),
+}
+
+impl Lane {
+    /// For logs and dead-letter ids.
+    pub fn label(self) -> String {
+        match self {
+            Lane::Legacy => "legacy".into(),
+            Lane::Shard(s) => s.to_string(),
+        }
+    }
+}
+
+/// The shard of `shop` among `shards`: FNV-1a of the domain, so the answer never depends on the
+/// process, the platform or the build.
+pub fn shard_of(shop: &str, shards: u16) -> u16 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in shop.as_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(shards.max(1))) as u16
+}
+
+/// The lane of `shop`'s webhooks.
+pub fn lane_of(shop: &str, shards: u16) -> Lane {
+    Lane::Shard(shard_of(shop, shards))
+}
+
+/// Every shard lane of a store with `shards` shards.
+pub fn lanes(shards: u16) -> Vec<Lane> {
+    (0..shards.max(1)).map(Lane::Shard).collect()
+}
+
+/// CRC16-XMODEM, the checksum Redis Cluster hashes keys with.
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for b in data {
+        crc ^= u16::from(*b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+/// The Cluster slot of a hash tag's text.
+pub fn slot(tag: &str) -> u16 {
+    (u32::from(crc16(tag.as_bytes())) % SLOTS) as u16
+}
+
+/// The hash tag of each of `shards` shards: `q<shard>.<k>` with the smallest `k` whose slot
+/// falls in the shard's slice of the slots. Deterministic, so every process agrees.
+pub fn tags(shards: u16) -> Vec<String> {
+    let n = u32::from(shards.clamp(1, MAX_SHARDS));
+    (0..n)
+        .map(|s| {
+            let (low, high) = (s * SLOTS / n, (s + 1) * SLOTS / n);
+            (0u32..)
+                .map(|k| format!("q{s}.{k}"))
+                .find(|tag| (low..high).contains(&u32::from(slot(tag))))
+                .expect("some tag lands in every slice")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn the_checksum_is_redis_clusters() {
+        // The reference value in the Redis Cluster specification.
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+        // `CLUSTER KEYSLOT foo` is 12182; `{user1000}.following` hashes `user1000` only.
+        assert_eq!(slot("foo"), 12182);
+    }
+
+    #[test]
+    fn each_tag_lands_in_its_slice_of_the_slots() {
+        for n in [1u16, 3, 16, 64] {
+            let tags = tags(n);
+            assert_eq!(tags.len(), usize::from(n));
+            for (s, tag) in tags.iter().enumerate() {
+                let s = s as u32;
+                let slot = u32::from(slot(tag));
+                assert!(slot >= s * SLOTS / u32::from(n) && slot < (s + 1) * SLOTS / u32::from(n), "{tag}: {slot}");
+                assert!(!tag.contains(['{', '}']));
+            }
+        }
+    }
+
+    #[test]
+    fn a_shops_shard_never_changes() {
+        // Fixed values: a change here would move every installed shop to another stream.
+        assert_eq!(shard_of("a.myshopify.com", 16), shard_of("a.myshopify.com", 16));
+        assert_eq!(shard_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u16);
+        assert_eq!(shard_of("anything", 1), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn every_shop_has_a_shard_within_the_count(shop in ".{0,60}", shards in 1u16..=MAX_SHARDS) {
+            prop_assert!(shard_of(&shop, shards) < shards);
+        }
+    }
+
+    #[test]
+    fn many_shops_spread_over_the_shards() {
+        let mut counts = [0u32; 16];
+        for i in 0..16_000 {
+            counts[usize::from(shard_of(&format!("shop-{i}.myshopify.com"), 16))] += 1;
+        }
+        // 1,000 each on average; a fair hash stays well within ±20 %.
+        assert!(counts.iter().all(|c| (800..1200).contains(c)), "{counts:?}");
+    }
+}
