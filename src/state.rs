@@ -97,7 +97,7 @@ pub struct AppState {
     pub status_queues: QueueCache,
     /// The intake lanes whose work this process does: its consumers read them, its effects
     /// dispatcher serves their shops (`worker::lanes`).
-    pub lanes: crate::worker::OwnedLanes,
+    pub lanes: crate::store::shard::OwnedLanes,
     /// Reworks of books after a rules change running in this process, by shop, with progress.
     reworks: std::sync::Mutex<std::collections::HashMap<String, Progress>>,
 }

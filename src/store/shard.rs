@@ -1,21 +1,44 @@
 //! Intake shards: which lane of the queue a shop's webhooks take, and the hash tags that spread
 //! the lanes over a Redis Cluster's slots.
 //!
-//! A shop always maps to the same shard (a fixed hash of its domain, the same in every version
-//! and process), so its events keep their order of arrival in one stream, its dedupe marks sit
-//! on that stream's slot, and one instance at a time can own all of its work by owning the
-//! shard. Shards spread over the cluster by their hash tags: shard `s` of `n` gets a tag whose
-//! slot falls in the `s`-th of `n` equal slices of the 16,384 slots, so any cluster whose nodes
-//! own contiguous, roughly equal slot ranges (what `redis-cli --cluster create` makes) gets an
-//! even share of the shards.
+//! A shop always maps to the same shard (from a fixed hash of its domain, the same in every
+//! version and process), so its events keep their order of arrival in one stream, its dedupe
+//! marks sit on that stream's slot, and one instance at a time can own all of its work by
+//! owning the shard. Shards spread over the cluster by their hash tags: shard `s` of `n` gets a
+//! tag whose slot falls in the `s`-th of `n` equal slices of the 16,384 slots, so any cluster
+//! whose nodes own contiguous, roughly equal slot ranges (what `redis-cli --cluster create`
+//! makes) gets an even share of the shards.
+//!
+//! The hash is the shop's own Cluster slot (its keys carry the tag `{shop}`): a shop's shard is
+//! the slice its slot falls in. Its lane's keys and its own keys then sit on the same node
+//! wherever the nodes' slot ranges follow the slices, so a node that fails stops the shops it
+//! holds and no others (a shop of a slice that straddles two nodes' ranges is the exception).
 //!
 //! [`Lane::Legacy`] is the single stream of stores written before the shards (`{intake}`): read
 //! and drained by every version that knows the shards, written only by older ones.
+
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The number of shards of a new store when the setting does not say.
 pub const DEFAULT_SHARDS: u16 = 16;
 /// The most shards a store may have: beyond this, tags would crowd the slot slices.
 pub const MAX_SHARDS: u16 = 1024;
+
+/// The lanes whose work this process does, shared by its consumers and its effects dispatcher.
+/// Unset (no consumers run here: `queue.workers` = 0), every lane.
+#[derive(Debug, Default, Clone)]
+pub struct OwnedLanes(Arc<RwLock<Option<Vec<Lane>>>>);
+
+impl OwnedLanes {
+    /// The lanes to serve now.
+    pub fn current(&self, shards: u16) -> Vec<Lane> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone().unwrap_or_else(|| lanes(shards))
+    }
+
+    pub fn set(&self, lanes: Vec<Lane>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(lanes);
+    }
+}
 
 /// Redis Cluster's slot count.
 const SLOTS: u32 = 16_384;
@@ -38,15 +61,11 @@ impl Lane {
     }
 }
 
-/// The shard of `shop` among `shards`: FNV-1a of the domain, so the answer never depends on the
-/// process, the platform or the build.
+/// The shard of `shop` among `shards`: the slice of the slots its own slot falls in, so the
+/// answer never depends on the process, the platform or the build.
 pub fn shard_of(shop: &str, shards: u16) -> u16 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in shop.as_bytes() {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    (hash % u64::from(shards.max(1))) as u16
+    let n = u32::from(shards.clamp(1, MAX_SHARDS));
+    (u32::from(slot(shop)) * n / SLOTS) as u16
 }
 
 /// The lane of `shop`'s webhooks.
@@ -122,8 +141,9 @@ mod tests {
     #[test]
     fn a_shops_shard_never_changes() {
         // Fixed values: a change here would move every installed shop to another stream.
-        assert_eq!(shard_of("a.myshopify.com", 16), shard_of("a.myshopify.com", 16));
-        assert_eq!(shard_of("", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as u16);
+        assert_eq!(slot("a.myshopify.com"), 6351);
+        assert_eq!(shard_of("a.myshopify.com", 16), 6);
+        assert_eq!(shard_of("foo", 16), 11, "slot 12182 is in the twelfth slice of 1,024");
         assert_eq!(shard_of("anything", 1), 0);
     }
 
@@ -131,6 +151,15 @@ mod tests {
         #[test]
         fn every_shop_has_a_shard_within_the_count(shop in ".{0,60}", shards in 1u16..=MAX_SHARDS) {
             prop_assert!(shard_of(&shop, shards) < shards);
+        }
+
+        #[test]
+        fn a_shops_lane_shares_the_slice_of_its_own_slot(shop in "[a-z0-9-]{1,30}\\.myshopify\\.com", shards in 1u16..=64) {
+            let s = u32::from(shard_of(&shop, shards));
+            let lane_slot = u32::from(slot(&tags(shards)[s as usize]));
+            let n = u32::from(shards);
+            let slice = |slot: u32| slot * n / SLOTS;
+            prop_assert_eq!(slice(u32::from(slot(&shop))), slice(lane_slot));
         }
     }
 

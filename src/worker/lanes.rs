@@ -15,7 +15,7 @@
 //! the rare race there harmless.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -25,22 +25,6 @@ use super::Taken;
 use crate::retry::backoff;
 use crate::state::AppState;
 use crate::store::{Lane, shard};
-
-/// The lanes whose work this process does, shared by its consumers and its effects dispatcher.
-/// Unset (no consumers run here: `queue.workers` = 0), every lane.
-#[derive(Debug, Default, Clone)]
-pub struct OwnedLanes(Arc<RwLock<Option<Vec<Lane>>>>);
-
-impl OwnedLanes {
-    /// The lanes to serve now.
-    pub fn current(&self, shards: u16) -> Vec<Lane> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone().unwrap_or_else(|| shard::lanes(shards))
-    }
-
-    fn set(&self, lanes: Vec<Lane>) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(lanes);
-    }
-}
 
 /// The consumer name of this instance in a lane's consumer group.
 pub(super) fn consumer(instance: &str, lane: Lane) -> String {
@@ -58,27 +42,24 @@ pub(super) struct Steward {
     instance: String,
     to_workers: mpsc::Sender<Taken>,
     lease: Duration,
-    readers: BTreeMap<Lane, JoinHandle<()>>,
+    readers: BTreeMap<Lane, Held>,
     legacy: Option<JoinHandle<()>>,
-    /// When the last round of renewals all went through; past three quarters of a lease
-    /// without one, the lanes may have lapsed in the store and are let go here first.
-    renewed_at: Instant,
     live: u32,
+}
+
+/// A lane this instance holds.
+struct Held {
+    reader: JoinHandle<()>,
+    /// When its lease was last renewed (asked for): past three quarters of a lease without a
+    /// renewal (its node cannot be reached), it may have lapsed in the store, so it is let go
+    /// here first. The other lanes, on nodes that answer, carry on.
+    renewed_at: Instant,
 }
 
 impl Steward {
     pub(super) fn new(state: Arc<AppState>, instance: String, to_workers: mpsc::Sender<Taken>) -> Self {
         let lease = Duration::from_millis(state.settings.queue.lease_ms.max(100));
-        Self {
-            state,
-            instance,
-            to_workers,
-            lease,
-            readers: BTreeMap::new(),
-            legacy: None,
-            renewed_at: Instant::now(),
-            live: 1,
-        }
+        Self { state, instance, to_workers, lease, readers: BTreeMap::new(), legacy: None, live: 1 }
     }
 
     /// One round: say we are alive, keep what we hold, shed the surplus or take our share.
@@ -89,26 +70,25 @@ impl Steward {
             Ok(live) => self.live = live.max(1),
             Err(e) => tracing::warn!(error = %e, "lanes: heartbeat failed"),
         }
-        let mut all_renewed = true;
         for lane in self.readers.keys().copied().collect::<Vec<_>>() {
+            let asked = Instant::now();
             match queue.own_lane(lane, &self.instance, self.lease).await {
-                Ok(true) => {}
+                Ok(true) => {
+                    if let Some(held) = self.readers.get_mut(&lane) {
+                        held.renewed_at = asked;
+                    }
+                }
                 Ok(false) => {
                     tracing::warn!(lane = lane.label(), "lanes: another instance has taken this lane");
                     self.drop_reader(lane);
                 }
                 Err(e) => {
-                    all_renewed = false;
                     tracing::warn!(lane = lane.label(), error = %e, "lanes: could not renew");
+                    if self.readers.get(&lane).is_some_and(|held| held.renewed_at.elapsed() > self.lease * 3 / 4) {
+                        tracing::warn!(lane = lane.label(), "lanes: not renewed for most of a lease; letting it go");
+                        self.drop_reader(lane);
+                    }
                 }
-            }
-        }
-        if all_renewed {
-            self.renewed_at = Instant::now();
-        } else if self.renewed_at.elapsed() > self.lease * 3 / 4 {
-            tracing::warn!("lanes: renewals failing for most of a lease; letting every lane go");
-            for lane in self.readers.keys().copied().collect::<Vec<_>>() {
-                self.drop_reader(lane);
             }
         }
 
@@ -130,7 +110,7 @@ impl Steward {
                     continue;
                 }
                 if let Ok(true) = queue.own_lane(lane, &self.instance, self.lease).await {
-                    tracing::info!(lane = lane.label(), "lanes: took this lane");
+                    tracing::info!(lane = lane.label(), instance = %self.instance, "lanes: took this lane");
                     self.start_reader(lane, true);
                 }
             }
@@ -167,8 +147,8 @@ impl Steward {
     }
 
     fn drop_reader(&mut self, lane: Lane) {
-        if let Some(reader) = self.readers.remove(&lane) {
-            reader.abort();
+        if let Some(held) = self.readers.remove(&lane) {
+            held.reader.abort();
         }
     }
 
@@ -180,7 +160,8 @@ impl Steward {
             to_workers: self.to_workers.clone(),
         };
         let lease = self.lease;
-        self.readers.insert(lane, tokio::spawn(reader.run(taken_over.then_some(lease))));
+        let reader = tokio::spawn(reader.run(taken_over.then_some(lease)));
+        self.readers.insert(lane, Held { reader, renewed_at: Instant::now() });
     }
 
     async fn keep_draining_legacy(&mut self) {
@@ -207,8 +188,8 @@ impl Steward {
 
 impl Drop for Steward {
     fn drop(&mut self) {
-        for reader in self.readers.values() {
-            reader.abort();
+        for held in self.readers.values() {
+            held.reader.abort();
         }
         if let Some(legacy) = &self.legacy {
             legacy.abort();

@@ -18,7 +18,6 @@ use crate::retry::backoff;
 use crate::state::AppState;
 use crate::store::QueueEntry;
 
-pub use lanes::OwnedLanes;
 pub use router::Handled;
 
 /// An entry read from a lane, on its way to a worker, with when it was read.

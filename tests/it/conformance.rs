@@ -38,7 +38,7 @@ fn lane(store: &SharedStore) -> backorder::store::Lane {
 }
 
 async fn take_one(store: &SharedStore, consumer: &str) -> backorder::store::QueueEntry {
-    let mut got = store.dequeue(consumer, lane(&store), 1, Duration::from_secs(5)).await.expect("dequeue");
+    let mut got = store.dequeue(consumer, lane(store), 1, Duration::from_secs(5)).await.expect("dequeue");
     assert_eq!(got.len(), 1, "expected one entry");
     got.remove(0)
 }

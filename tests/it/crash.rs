@@ -69,7 +69,7 @@ pub fn durable_redis() -> &'static RedisServer {
 
 /// The platform's history: stock runs out on every variant, a VIP jumps the queue, a restock
 /// and a recount move the boundary, one order is cancelled with restock, one partly shipped.
-fn history() -> Platform {
+pub(crate) fn history() -> Platform {
     let ops = [
         Op::Restock { variant: 0, location: 0, units: 3 },
         Op::Create { vip: false, lines: vec![(0, 2), (1, 1)], location: 0 },
@@ -93,7 +93,7 @@ fn history() -> Platform {
 
 /// Every delivery of `platform`, some twice, shuffled. A duplicate is the same event (same
 /// `X-Shopify-Event-Id`) under a new delivery id, as Shopify sends it.
-fn deliveries(platform: &Platform) -> Vec<Delivery> {
+pub(crate) fn deliveries(platform: &Platform) -> Vec<Delivery> {
     let dupes = [0, 3, 7, 11, 16, 22];
     let mut sent: BTreeMap<String, usize> = BTreeMap::new();
     scramble(&platform.deliveries, &dupes, 0x5eed)
@@ -114,7 +114,7 @@ fn deliveries(platform: &Platform) -> Vec<Delivery> {
 }
 
 /// Each platform change has its own trigger instant, so it names the event.
-fn event_id(triggered: &str) -> String {
+pub(crate) fn event_id(triggered: &str) -> String {
     let digits: String = triggered.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("ev-{digits}")
 }
@@ -198,6 +198,11 @@ impl Server {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL, as a machine dies: no shutdown, nothing given up.
+    pub fn kill(&mut self) {
+        let _ = self.child.start_kill();
     }
 
     /// Waits for the process to end and its last words to be read.

@@ -61,11 +61,29 @@ impl RedisStore {
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StoreError> {
         let mut due = Vec::new();
+        let (mut read, mut failed) = (0, None);
         for &lane in lanes.iter().filter(|lane| matches!(lane, Lane::Shard(_))) {
-            self.seed_if_stale(lane).await?;
-            if limit > 0 {
-                due.extend(self.up_to_score(&self.keys.due(lane), now_ms, limit).await?);
+            let lane_due = async {
+                self.seed_if_stale(lane).await?;
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                self.up_to_score(&self.keys.due(lane), now_ms, limit).await
+            };
+            // A lane whose node is down does not hold up the shops of the others.
+            match lane_due.await {
+                Ok(lane_due) => {
+                    read += 1;
+                    due.extend(lane_due);
+                }
+                Err(e) => {
+                    tracing::warn!(lane = lane.label(), error = %e, "due index: a lane could not be read");
+                    failed = Some(e);
+                }
             }
+        }
+        if let (0, Some(e)) = (read, failed) {
+            return Err(e);
         }
         // Earliest first over all the lanes read, at most `limit`.
         due.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));

@@ -120,6 +120,10 @@ impl RedisCluster {
                         conf.display().to_string(),
                         "--cluster-node-timeout".into(),
                         "5000".into(),
+                        // A master down without a replica stops its own slots, not the whole
+                        // cluster (RELIABILITY.md says to run production so too).
+                        "--cluster-require-full-coverage".into(),
+                        "no".into(),
                         "--save".into(),
                         "".into(),
                         "--appendonly".into(),
