@@ -5,6 +5,8 @@
 //! - `flash`: a flash sale on one hot variant, webhook to committed ledger, against intake only;
 //! - `effects`: a backlog of effects against the dev shop's cost bucket, against its restore rate;
 //! - `app`: the merchant app's pages at several backlog depths, against the shallowest;
+//! - `scale`: shops and instances on a Redis Cluster, against the old idle pass, one instance
+//!   and the ledger's own rate;
 //! - `insight`: the demand insight on a simulated catalogue, against the demand that reached
 //!   checkout and the target service level.
 
@@ -20,6 +22,7 @@ mod ledger;
 mod load;
 pub mod payload;
 mod report;
+mod scale;
 mod scrape;
 mod signed;
 
@@ -40,6 +43,7 @@ pub use flash::FlashArgs;
 pub use insight::InsightArgs;
 pub use intake::IntakeArgs;
 pub use ledger::LedgerArgs;
+pub use scale::ScaleArgs;
 
 /// Shopify gives an endpoint 5 s to answer a delivery; slower counts as failed, here too.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -65,6 +69,9 @@ pub enum BenchCommand {
     /// demand estimated from sales, in-stock sales and this service's history, each method's
     /// RMSSE, the cycle service level of the reorder points, and the time per variant.
     Insight(InsightArgs),
+    /// Shops and instances on a Redis Cluster: the idle pass over 10,000 shops and the delay to
+    /// an effect, flash sales over 50 shops with 1-3 instances, the ledger under an intake flood.
+    Scale(ScaleArgs),
 }
 
 pub async fn run(command: BenchCommand) -> ExitCode {
@@ -75,6 +82,7 @@ pub async fn run(command: BenchCommand) -> ExitCode {
         BenchCommand::Effects(args) => effects::run(args).await,
         BenchCommand::App(args) => app::run(args).await,
         BenchCommand::Insight(args) => insight::run(args).await,
+        BenchCommand::Scale(args) => scale::run(args).await,
     }
 }
 

@@ -60,18 +60,22 @@ impl RedisStore {
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StoreError> {
+        // The lanes are read at once (on a Cluster, from their nodes in parallel): a pass costs
+        // one round trip, however many lanes an instance owns.
+        let reads = lanes.iter().filter(|lane| matches!(lane, Lane::Shard(_))).map(|&lane| async move {
+            self.seed_if_stale(lane).await?;
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            self.up_to_score(&self.keys.due(lane), now_ms, limit).await
+        });
         let mut due = Vec::new();
         let (mut read, mut failed) = (0, None);
-        for &lane in lanes.iter().filter(|lane| matches!(lane, Lane::Shard(_))) {
-            let lane_due = async {
-                self.seed_if_stale(lane).await?;
-                if limit == 0 {
-                    return Ok(Vec::new());
-                }
-                self.up_to_score(&self.keys.due(lane), now_ms, limit).await
-            };
+        for (lane, lane_due) in
+            lanes.iter().filter(|lane| matches!(lane, Lane::Shard(_))).zip(futures_util::future::join_all(reads).await)
+        {
             // A lane whose node is down does not hold up the shops of the others.
-            match lane_due.await {
+            match lane_due {
                 Ok(lane_due) => {
                     read += 1;
                     due.extend(lane_due);
