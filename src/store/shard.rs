@@ -64,8 +64,7 @@ impl Lane {
 /// The shard of `shop` among `shards`: the slice of the slots its own slot falls in, so the
 /// answer never depends on the process, the platform or the build.
 pub fn shard_of(shop: &str, shards: u16) -> u16 {
-    let n = u32::from(shards.clamp(1, MAX_SHARDS));
-    (u32::from(slot(shop)) * n / SLOTS) as u16
+    slice_of(slot(shop), clamped(shards))
 }
 
 /// The lane of `shop`'s webhooks.
@@ -98,16 +97,24 @@ pub fn slot(tag: &str) -> u16 {
 /// The hash tag of each of `shards` shards: `q<shard>.<k>` with the smallest `k` whose slot
 /// falls in the shard's slice of the slots. Deterministic, so every process agrees.
 pub fn tags(shards: u16) -> Vec<String> {
-    let n = u32::from(shards.clamp(1, MAX_SHARDS));
+    let n = clamped(shards);
     (0..n)
         .map(|s| {
-            let (low, high) = (s * SLOTS / n, (s + 1) * SLOTS / n);
             (0u32..)
                 .map(|k| format!("q{s}.{k}"))
-                .find(|tag| (low..high).contains(&u32::from(slot(tag))))
+                .find(|tag| slice_of(slot(tag), n) == s)
                 .expect("some tag lands in every slice")
         })
         .collect()
+}
+
+/// The slice of the slots (of `n`) that `slot` falls in: the one rule for shops and tags alike.
+fn slice_of(slot: u16, n: u16) -> u16 {
+    (u32::from(slot) * u32::from(n) / SLOTS) as u16
+}
+
+fn clamped(shards: u16) -> u16 {
+    shards.clamp(1, MAX_SHARDS)
 }
 
 #[cfg(test)]
@@ -126,13 +133,15 @@ mod tests {
 
     #[test]
     fn each_tag_lands_in_its_slice_of_the_slots() {
-        for n in [1u16, 3, 16, 64] {
+        for n in [1u16, 3, 16, 22, 64, 1000] {
             let tags = tags(n);
             assert_eq!(tags.len(), usize::from(n));
             for (s, tag) in tags.iter().enumerate() {
-                let s = s as u32;
+                // Slice s holds the slots x with x * n / 16,384 = s: [s * 16,384 / n, …) rounded up.
                 let slot = u32::from(slot(tag));
-                assert!(slot >= s * SLOTS / u32::from(n) && slot < (s + 1) * SLOTS / u32::from(n), "{tag}: {slot}");
+                let (low, high) =
+                    ((s as u32 * SLOTS).div_ceil(u32::from(n)), ((s as u32 + 1) * SLOTS).div_ceil(u32::from(n)));
+                assert!((low..high).contains(&slot), "{tag}: {slot} not in {low}..{high}");
                 assert!(!tag.contains(['{', '}']));
             }
         }
@@ -155,11 +164,13 @@ mod tests {
 
         #[test]
         fn a_shops_lane_shares_the_slice_of_its_own_slot(shop in "[a-z0-9-]{1,30}\\.myshopify\\.com", shards in 1u16..=64) {
-            let s = u32::from(shard_of(&shop, shards));
-            let lane_slot = u32::from(slot(&tags(shards)[s as usize]));
+            let s = shard_of(&shop, shards);
+            let lane_slot = slot(&tags(shards)[usize::from(s)]);
+            // Both in slice s, as the floor ranges of the slots count it.
             let n = u32::from(shards);
-            let slice = |slot: u32| slot * n / SLOTS;
-            prop_assert_eq!(slice(u32::from(slot(&shop))), slice(lane_slot));
+            let floor = |slot: u16| u32::from(slot) * n / SLOTS;
+            prop_assert_eq!(floor(slot(&shop)), u32::from(s));
+            prop_assert_eq!(floor(lane_slot), u32::from(s));
         }
     }
 

@@ -6,8 +6,9 @@
 //! A shop's first pass reads every open order; later passes read only the orders updated since
 //! the last one began, with an overlap for clocks and for orders written while it ran. Passes
 //! are spread over the interval by shop, run a few at a time (a slow shop holds one slot), and a
-//! lease makes one instance at a time do a shop's pass. What a pass repaired is counted in
-//! `/metrics` and kept for the merchant (the latest [`KEPT`] repairs).
+//! shop's pass is run by the instance that owns its intake lane (`worker::lanes`), under a
+//! lease that makes one instance at a time do it even while the lanes move. What a pass
+//! repaired is counted in `/metrics` and kept for the merchant (the latest [`KEPT`] repairs).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
@@ -135,8 +136,15 @@ async fn rotation(state: Arc<AppState>, holder: String, mut stopped: watch::Rece
             }
         }
         let now = now_ms();
+        let lanes = state.lanes.current(state.queue.shards());
         while running.len() < in_flight && due.peek().is_some_and(|Reverse((at, _))| *at <= now) {
             let Some(Reverse((_, shop))) = due.pop() else { break };
+            // Another instance owns the shop's lane, and with it the shop's pass: looked at
+            // again at its next turn, in case the lane has come here by then.
+            if !lanes.contains(&state.queue.lane_of(&shop)) {
+                due.push(Reverse((now.saturating_add(interval), shop)));
+                continue;
+            }
             if !busy.insert(shop.clone()) {
                 continue;
             }

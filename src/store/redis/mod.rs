@@ -351,14 +351,20 @@ impl Queue for RedisStore {
     }
 
     async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
-        let mut stats = QueueStats::default();
-        for lane in self.every_lane() {
+        // Every lane at once: `/metrics` asks for this on every scrape.
+        let lanes = self.every_lane();
+        let sizes = lanes.iter().map(|&lane| async move {
             let (queued, delayed) = self.lane_sizes(lane).await?;
             let mut xlen = redis::cmd("XLEN");
             xlen.arg(self.keys.dead(lane));
+            Ok::<_, StoreError>((queued, delayed, self.query::<u64>(&xlen).await?))
+        });
+        let mut stats = QueueStats::default();
+        for size in futures_util::future::join_all(sizes).await {
+            let (queued, delayed, dead) = size?;
             stats.queued += queued;
             stats.delayed += delayed;
-            stats.dead += self.query::<u64>(&xlen).await?;
+            stats.dead += dead;
         }
         Ok(stats)
     }
