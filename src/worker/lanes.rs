@@ -92,6 +92,15 @@ impl Steward {
             }
         }
 
+        // A reader that ended (it panicked, or its connection's errors outlasted it) leaves its
+        // lane held and unread: it starts again, taking over what it held.
+        let ended: Vec<Lane> =
+            self.readers.iter().filter(|(_, held)| held.reader.is_finished()).map(|(l, _)| *l).collect();
+        for lane in ended {
+            tracing::warn!(lane = lane.label(), "lanes: the lane's reader ended; starting it again");
+            self.start_reader(lane, true);
+        }
+
         let target = share(shards, self.live);
         while self.readers.len() > target {
             let Some((&lane, _)) = self.readers.last_key_value() else { break };
@@ -161,7 +170,9 @@ impl Steward {
         };
         let lease = self.lease;
         let reader = tokio::spawn(reader.run(taken_over.then_some(lease)));
-        self.readers.insert(lane, Held { reader, renewed_at: Instant::now() });
+        // A reader started again keeps its lane's last renewal: only a renewal extends a hold.
+        let renewed_at = self.readers.get(&lane).map_or_else(Instant::now, |held| held.renewed_at);
+        self.readers.insert(lane, Held { reader, renewed_at });
     }
 
     async fn keep_draining_legacy(&mut self) {

@@ -70,7 +70,7 @@ pub async fn run(url: &str, run: u32, shops: usize, active: usize) -> Result<Idl
 
     let lanes = setup::every_lane(store.shards());
     // Every shop is due once at first (the index's seeding); served, they leave it.
-    let (old_pass, old_reads) = old_pass(&store).await?;
+    let (old_pass, old_reads) = old_pass(&books).await?;
     let app = setup::start(settings).await?;
     drain_due(&store, &lanes, Duration::from_secs(600)).await?;
     let new_pass = new_pass(&store, &lanes).await?;
@@ -97,16 +97,16 @@ fn ms(d: Duration) -> f64 {
 
 /// The sweep before the due index: every shop listed, then each one's settled marks and its
 /// settings (for its timed jobs) read, whether or not it has work.
-async fn old_pass(store: &SharedStore) -> Result<(Duration, u64), String> {
+async fn old_pass(books: &Books) -> Result<(Duration, u64), String> {
     let mut best = Duration::MAX;
     let mut reads = 0;
     for _ in 0..3 {
         let started = Instant::now();
-        let shops = store.shops().await.map_err(|e| e.to_string())?;
+        let shops = books.shops().await.map_err(|e| e.to_string())?;
         let results: Vec<Result<(), String>> = stream::iter(&shops)
             .map(|shop| async move {
-                store.dirty_settled(shop, now_ms(), 64).await.map_err(|e| e.to_string())?;
-                store.ledger_get(shop, &[Record::Settings]).await.map_err(|e| e.to_string())?;
+                books.settled(shop, now_ms(), 64).await.map_err(|e| e.to_string())?;
+                books.read(shop, &[Record::Settings]).await.map_err(|e| e.to_string())?;
                 Ok(())
             })
             .buffer_unordered(OLD_CONCURRENCY)
@@ -147,7 +147,7 @@ async fn drain_due(store: &SharedStore, lanes: &[crate::store::Lane], timeout: D
 /// One order in each of up to 20 active shops, one after the other: the time from its webhook
 /// being answered to the order's tag on the platform, less the settle time.
 async fn delays(
-    app: &crate::app::App,
+    app: &setup::Instance,
     store: &SharedStore,
     devshop: &DevShop,
     shops: &[String],

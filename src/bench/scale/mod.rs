@@ -1,6 +1,7 @@
 //! `backorder bench scale`: the service spread over instances and a Redis Cluster's nodes
-//! (issue 18, SCALING.md). Every instance runs in this process with a state of its own (its
-//! own consumers, its own share of the lanes), as machines behind a load balancer would.
+//! (issue 18, SCALING.md). Every instance runs in this process with a state, a runtime and
+//! threads of its own (its own consumers, its own share of the lanes), as machines behind a load
+//! balancer would; they share the machine's CPUs with each other, Redis and the load.
 //! - (a) `idle`: 10,000 installed shops, 1 % active: an idle effects pass, the old way and
 //!   through the due index, and the delay from a settled change to its effect;
 //! - (b) `sale`: flash sales over 50 shops with 1, 2 and 3 instances: commits per second,

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderValue;
 
 use super::setup;
-use crate::app::App;
 use crate::bench::intake::webhooks_url;
 use crate::bench::load::{Bodies, Tally, Target, closed_loop, open_loop};
 use crate::bench::payload::{ORDINALS_PER_RUN, Template};
@@ -245,7 +244,7 @@ pub async fn flood(url: &str, run: u32, shops: usize, backlog_secs: u64) -> Resu
 }
 
 /// Sends the shops' orders through the intake-only instance for `length`; the number accepted.
-async fn fill_backlog(intake: &App, shops: &[String], length: Duration) -> Result<u64, String> {
+async fn fill_backlog(intake: &setup::Instance, shops: &[String], length: Duration) -> Result<u64, String> {
     let senders: Vec<_> = shops
         .iter()
         .map(|shop| {

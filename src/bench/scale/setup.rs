@@ -1,10 +1,13 @@
 //! What every part of `bench scale` stands on: instances of the service in this process (each
-//! with its own state, its own consumers and its own share of the lanes, as separate machines
-//! would have), shops installed and enrolled straight in the books, and the sums the parts read.
+//! with its own state, consumers, share of the lanes, and a runtime and threads of its own, as
+//! separate machines would have), shops installed and enrolled straight in the books, and the
+//! sums the parts read.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
+use tokio::sync::oneshot;
 
 use crate::app::App;
 use crate::auth::install::{self, Install};
@@ -12,6 +15,7 @@ use crate::books::Books;
 use crate::config::Settings;
 use crate::secret::Secret;
 use crate::secret::seal::Sealer;
+use crate::state::AppState;
 use crate::store::{SharedStore, shard};
 
 pub const SECRET: &str = "bench-scale-secret";
@@ -42,8 +46,60 @@ pub fn settings(url: &str, prefix: &str, extra: &[(&str, String)]) -> Result<Set
     Settings::load_from(env).map_err(|e| format!("settings: {e}"))
 }
 
-pub async fn start(settings: Settings) -> Result<App, String> {
-    App::start(settings).await.map_err(|e| format!("an instance did not start: {e}"))
+/// An instance of the service on a runtime and threads of its own, as on a machine of its own:
+/// the load generator's tasks never share its scheduler (they still share the CPUs).
+pub struct Instance {
+    url: String,
+    pub state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Instance {
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Stops it as `serve` stops on SIGTERM, and waits for its threads.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+pub async fn start(settings: Settings) -> Result<Instance, String> {
+    let (ready, started) = oneshot::channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("bench-instance".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(format!("an instance's runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match App::start(settings).await {
+                    Ok(app) => {
+                        let _ = ready.send(Ok((app.url(), app.state.clone())));
+                        let _ = stopped.await;
+                        app.stop().await;
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(format!("an instance did not start: {e}")));
+                    }
+                }
+            });
+        })
+        .map_err(|e| format!("an instance's thread: {e}"))?;
+    let (url, state) = started.await.map_err(|_| "an instance's thread ended before it started".to_string())??;
+    Ok(Instance { url, state, stop: Some(stop), thread: Some(thread) })
 }
 
 /// Installs `shops` with `token` (the dev shop's, where it serves them), `SETUP_CONCURRENCY`
@@ -91,7 +147,7 @@ pub async fn committed(store: &SharedStore, shops: &[String]) -> Result<u64, Str
 
 /// Waits until the instances together own every lane (they share them out within a few
 /// lease quarters of starting).
-pub async fn lanes_shared(apps: &[App], shards: u16, timeout: Duration) -> Result<(), String> {
+pub async fn lanes_shared(apps: &[Instance], shards: u16, timeout: Duration) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let owned: usize = apps.iter().map(|a| a.state.lanes.current(shards).len()).sum();

@@ -74,12 +74,12 @@ where
     }
 }
 
-/// A key prefix no other test uses, so tests share one Redis in parallel.
 /// Every lane of a store with the default number of shards (what the tests open).
 pub fn every_lane() -> Vec<backorder::store::Lane> {
     backorder::store::shard::lanes(backorder::store::shard::DEFAULT_SHARDS)
 }
 
+/// A key prefix no other test uses, so tests share one Redis in parallel.
 pub fn unique_prefix() -> String {
     format!("t{:012x}", fastrand::u64(..) >> 16)
 }
@@ -132,10 +132,12 @@ pub fn settings(store: &TestStore, overrides: &[(&str, &str)]) -> Settings {
         ("BACKORDER__SHOPIFY__API_SECRET", SECRET),
         ("BACKORDER__SECURITY__ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ("BACKORDER__QUEUE__WORKERS", "2"),
-        ("BACKORDER__QUEUE__BLOCK_MS", "200"),
+        // Each of an app's 16 lanes has a reader blocking this long at a time: short enough
+        // for a quick stop, long enough that idle apps do not keep Redis busy.
+        ("BACKORDER__QUEUE__BLOCK_MS", "1000"),
         ("BACKORDER__QUEUE__RETRY_BASE_MS", "20"),
         // A stopped app's lanes pass to the next one at once; a killed one's within this.
-        ("BACKORDER__QUEUE__LEASE_MS", "2000"),
+        ("BACKORDER__QUEUE__LEASE_MS", "3000"),
         ("BACKORDER__LOG__LEVEL", "warn"),
         // Drift repair reads the platform on its own schedule: only the tests of it turn it on,
         // so no other test's platform calls are joined by a pass's.
