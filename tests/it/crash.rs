@@ -326,20 +326,30 @@ async fn crash_once(backend: Backend, failpoint: &str) {
     server.stop().await;
 
     let store = test_store.open().await;
-    let expected = model(&platform, 10, counted.as_ref());
-    assert_eq!(ledger_view(&store).await, expected, "{failpoint}: the ledger differs from the model");
-    assert!(store.dead_letters(10).await.unwrap().is_empty(), "{failpoint}: nothing is dead-lettered");
-    // Each event counted once: a second application would count twice, a lost one not at all.
+    applied_once(&store, &platform, counted.as_ref(), failpoint).await;
+}
+
+/// The store after `platform`'s history: the ledger equals the model, nothing is dead-lettered,
+/// each event counted once (a second application would count twice, a lost one not at all) and
+/// its processed mark in place (recording it again is refused).
+pub(crate) async fn applied_once(
+    store: &backorder::store::SharedStore,
+    platform: &Platform,
+    counted: Option<&std::collections::BTreeSet<u64>>,
+    what: &str,
+) {
+    let expected = model(platform, 10, counted);
+    assert_eq!(ledger_view(store).await, expected, "{what}: the ledger differs from the model");
+    assert!(store.dead_letters(10).await.unwrap().is_empty(), "{what}: nothing is dead-lettered");
     let mut counts: BTreeMap<String, u64> = BTreeMap::from([("setup".to_string(), 4)]);
     for (topic, _, _) in &platform.deliveries {
         *counts.entry(topic.to_string()).or_default() += 1;
     }
-    assert_eq!(store.processed_counts(SHOP).await.unwrap(), counts, "{failpoint}: processed events by topic");
-    // And each event's dedupe mark is in place: recording it again is refused.
+    assert_eq!(store.processed_counts(SHOP).await.unwrap(), counts, "{what}: processed events by topic");
     for (_, _, triggered) in &platform.deliveries {
         let key = format!("ev:{}", event_id(triggered));
         let first = store.commit_event(SHOP, &key, "check", Duration::from_secs(60)).await.unwrap();
-        assert!(!first, "{failpoint}: {key} has no processed mark");
+        assert!(!first, "{what}: {key} has no processed mark");
     }
 }
 

@@ -2,15 +2,14 @@
 //! layout is drained, a node that fails stops only its own shops, and an instance killed while
 //! it owns lanes hands them to another with nothing lost or applied twice.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use backorder::store::keys::Keys;
 use backorder::store::{Envelope, EnvelopeMeta, Lane, now_ms, shard};
 
-use crate::crash::{Server, deliver, deliveries, durable_redis, event_id, history, http_client};
-use crate::ledger_backends::{SHOP as LEDGER_SHOP, enrol_all, ledger_view};
-use crate::ledger_model::{model, setup};
+use crate::crash::{Server, applied_once, deliver, deliveries, durable_redis, history, http_client};
+use crate::ledger_backends::{SHOP as LEDGER_SHOP, enrol_all};
+use crate::ledger_model::setup;
 use crate::support::redis::{RedisCluster, command, shared_cluster};
 use crate::support::webhooks::Delivery;
 use crate::support::{self, Backend, SHOP, TestApp, TestStore, eventually, settings};
@@ -223,18 +222,7 @@ async fn an_instance_killed_while_owning_lanes_hands_them_over(test_store: TestS
     survivor.drained(&client).await;
     survivor.stop().await;
 
-    let expected = model(&platform, 10, counted.as_ref());
-    assert_eq!(ledger_view(&store).await, expected, "the ledger differs from the model");
-    assert!(store.dead_letters(10).await.unwrap().is_empty(), "nothing is dead-lettered");
-    let mut counts: BTreeMap<String, u64> = BTreeMap::from([("setup".to_string(), 4)]);
-    for (topic, _, _) in &platform.deliveries {
-        *counts.entry(topic.to_string()).or_default() += 1;
-    }
-    assert_eq!(store.processed_counts(LEDGER_SHOP).await.unwrap(), counts, "each event processed once");
-    for (_, _, triggered) in &platform.deliveries {
-        let key = format!("ev:{}", event_id(triggered));
-        assert!(!store.commit_event(LEDGER_SHOP, &key, "check", Duration::from_secs(60)).await.unwrap(), "{key}");
-    }
+    applied_once(&store, &platform, counted.as_ref(), "after the hand-over").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
