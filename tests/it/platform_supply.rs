@@ -242,3 +242,57 @@ async fn a_shop_without_the_transfer_scopes_keeps_its_merchant_batches_working_a
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supply_batches_written_before_platform_supply_load_as_the_merchants_and_live_beside_the_platforms() {
+    for backend in [Backend::Embedded, Backend::Redis] {
+        let name = format!("{backend:?}");
+        let mut s = Setup::start(backend, 0, "100", &[]).await;
+        let v = s.variant;
+        s.enrol(json!({"enabled": true, "lead_time_days": 30, "handling_days": 0,
+                       "supply": [{"qty": 2, "eta": day(6).to_string()}]}))
+            .await;
+        // The variant as the previous version wrote it: batches of a quantity and a date only.
+        let state = s.app.app.state.clone();
+        let record = state.books.get(SHOP, backorder::books::key::Variant(v)).await.unwrap().unwrap();
+        let mut old = serde_json::to_value(&record).unwrap();
+        old["settings"]["supply"] =
+            json!([{"qty": 2, "eta": day(6).to_string()}, {"qty": 3, "eta": day(9).to_string()}]);
+        let mut commit = backorder::store::LedgerCommit::default();
+        commit.writes.push((backorder::store::Record::Variant(v), Some(serde_json::to_vec(&old).unwrap())));
+        s.app.store.ledger_commit(SHOP, &commit).await.unwrap();
+
+        let shown = variant(&s).await;
+        let sources: Vec<&str> =
+            shown["supply"].as_array().unwrap().iter().map(|b| b["source"].as_str().unwrap()).collect();
+        assert_eq!(sources, ["merchant", "merchant"], "{name}: {shown}");
+        // They date the queue, GET's answer is accepted back, and a platform read keeps them.
+        selling_on_backorder(&s).await;
+        for _ in 0..4 {
+            s.order(1).await;
+        }
+        s.settled().await;
+        let mut expected = vec![day(6).to_string(); 2];
+        expected.extend(vec![day(9).to_string(); 2]);
+        assert_eq!(etas(&variant(&s).await), expected, "{name}");
+        let resp = put(&s.app, &format!("/api/variants/{v}"), &token(SHOP), shown.clone()).await;
+        assert_eq!(resp.status(), 200, "{name}");
+        let transfer = s.world(|w| w.add_transfer(MAIN_LOCATION, &[(v, 6)]).unwrap());
+        let shipment = s.world(|w| w.ship(transfer, &[(v, 6)], Some(noon(20))).unwrap());
+        shipment_webhook(&s, "inventory_shipments/create", shipment).await;
+        let shown = eventually("the shipment read", || async {
+            let shown = variant(&s).await;
+            (shown["supply"].as_array().unwrap().len() == 3).then_some(shown)
+        })
+        .await;
+        let kept: Vec<(u64, &str)> = shown["supply"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["source"] == "merchant")
+            .map(|b| (b["qty"].as_u64().unwrap(), b["eta"].as_str().unwrap()))
+            .collect();
+        assert_eq!(kept, [(2, day(6).to_string().as_str()), (3, day(9).to_string().as_str())], "{name}");
+        s.stop().await;
+    }
+}
