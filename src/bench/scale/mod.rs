@@ -8,6 +8,8 @@
 //!   failed events and each node's share of the intake;
 //! - (c) `flood`: the ledger's drain rate alone and while the intake is held at twice it.
 
+mod cpu;
+mod flood;
 mod idle;
 mod report;
 mod sale;
@@ -46,6 +48,13 @@ pub struct ScaleArgs {
     /// How long the backlog of (c) is queued for.
     #[arg(long, default_value_t = 5)]
     pub backlog_secs: u64,
+    /// Ledger workers of each instance in (b) and (c).
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// (c): keep the draining instance's threads to this CPU, as a machine of its own; run the
+    /// bench itself under `taskset` on the others (scripts/bench-scale does).
+    #[arg(long)]
+    pub ledger_cpu: Option<usize>,
     /// The bounds that decide the exit status: idle (a's pass), delay (a's change to effect),
     /// share (b's intake per node), failed (b's failed events with 3 instances), ratio (b's
     /// commits with more instances), flood (c). The others are reported.
@@ -83,6 +92,7 @@ async fn bench(args: &ScaleArgs) -> Result<bool, String> {
                     run.wrapping_add(r),
                     args.sale_shops,
                     n.max(1),
+                    args.workers,
                     secs(args.duration_secs),
                 )
                 .await?;
@@ -95,7 +105,8 @@ async fn bench(args: &ScaleArgs) -> Result<bool, String> {
         }
     }
     let flood = if wants("c") {
-        let c = sale::flood(&args.store_url, run, args.sale_shops, args.backlog_secs).await?;
+        let c = flood::flood(&args.store_url, run, args.sale_shops, args.backlog_secs, args.workers, args.ledger_cpu)
+            .await?;
         eprintln!(
             "(c) alone {:.0}/s, flooded {:.0}/s at {} orders/s",
             c.alone_per_sec, c.flooded_per_sec, c.flood_rate

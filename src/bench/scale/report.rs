@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
+use super::flood::Flood;
 use super::idle::{Idle, SETTLE_MS};
-use super::sale::{Flood, SaleRun};
+use super::sale::SaleRun;
 
 /// What the runs came to, and whether every bound held.
 pub struct Verdict {
@@ -129,6 +130,7 @@ pub fn render(idle: Option<&Idle>, sales: &[SaleRun], flood: Option<&Flood>, enf
             c.flood_rate, c.flood_accepted, c.flooded_per_sec
         );
         let _ = writeln!(out, "\nflooded / alone: {ratio:.2}\n");
+        cpu_table(&mut out, c);
         check(
             &mut out,
             "flood",
@@ -137,6 +139,52 @@ pub fn render(idle: Option<&Idle>, sales: &[SaleRun], flood: Option<&Flood>, enf
         );
     }
     Verdict { text: out, held }
+}
+
+/// Where the CPU went in each phase of (c), per order committed and per webhook accepted.
+fn cpu_table(out: &mut String, c: &Flood) {
+    let per =
+        |seconds: f64, n: u64| if n == 0 { "–".to_string() } else { format!("{:.0}", seconds * 1e6 / n as f64) };
+    let (a, f) = (&c.alone, &c.flooded);
+    let ledger_threads =
+        if c.pinned { "the ledger's threads (its own CPU)" } else { "this process (no CPU set apart)" };
+    let _ = writeln!(
+        out,
+        "| CPU, seconds (µs per order committed) | alone, {:.1} s | flooded, {:.1} s |",
+        a.seconds, f.seconds
+    );
+    let _ = writeln!(out, "|---|--:|--:|");
+    let _ = writeln!(
+        out,
+        "| {ledger_threads} | {:.2} ({}) | {:.2} ({}) |",
+        a.cpu.ledger,
+        per(a.cpu.ledger, a.committed),
+        f.cpu.ledger,
+        per(f.cpu.ledger, f.committed)
+    );
+    let _ = writeln!(
+        out,
+        "| Redis, all nodes | {:.2} ({}) | {:.2} |",
+        a.cpu.redis,
+        per(a.cpu.redis, a.committed),
+        f.cpu.redis
+    );
+    if c.pinned {
+        let _ = writeln!(
+            out,
+            "| intake-only instance and generator (µs per webhook) | {:.2} | {:.2} ({}) |",
+            a.cpu.intake,
+            f.cpu.intake,
+            per(f.cpu.intake, f.accepted)
+        );
+    }
+    // The flood's share of Redis: what Redis spent beyond the ledger's own per-order cost.
+    let ledger_redis = a.cpu.redis / a.committed.max(1) as f64 * f.committed as f64;
+    let _ = writeln!(
+        out,
+        "\nRedis per flooded webhook (its time beyond the ledger's own per order): {} µs\n",
+        per((f.cpu.redis - ledger_redis).max(0.0), f.accepted)
+    );
 }
 
 fn ms(d: std::time::Duration) -> f64 {

@@ -1,15 +1,11 @@
-//! Parts (b) and (c): flash sales over many shops on a Redis Cluster.
+//! Part (b): flash sales over many shops on a Redis Cluster, and what (c) shares with it.
 //!
 //! (b) One closed-loop sender per shop (its own shop's orders, to the instances in turn, as a
 //! load balancer would) for the phase, then the wait until every order is committed: orders
 //! committed per second from the first send to the last commit, events that failed (refused,
 //! dead-lettered or never committed), and where the intake landed: each lane's stream counts
 //! the entries ever added to it (`XINFO STREAM`), summed by the node that serves the lane.
-//!
-//! (c) The ledger's rate on its own: a backlog queued through an intake-only instance, then
-//! drained by one instance with workers; then the same drain while the intake is held at twice
-//! that rate, open loop, with orders of other shops. The drain's commits per second under the
-//! flood against those without it.
+//! (c) is in `flood.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -19,7 +15,7 @@ use reqwest::header::HeaderValue;
 
 use super::setup;
 use crate::bench::intake::webhooks_url;
-use crate::bench::load::{Bodies, Tally, Target, closed_loop, open_loop};
+use crate::bench::load::{Bodies, Tally, Target, closed_loop};
 use crate::bench::payload::{ORDINALS_PER_RUN, Template};
 use crate::books::Books;
 use crate::store::{SharedStore, StoreUrl, keys::Keys};
@@ -35,17 +31,8 @@ pub struct SaleRun {
     pub per_node: Vec<u64>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Flood {
-    pub backlog: u64,
-    pub alone_per_sec: f64,
-    pub flood_rate: u32,
-    pub flooded_per_sec: f64,
-    pub flood_accepted: u64,
-}
-
 /// A target sending fresh orders of `shop` to `url`.
-fn target(url: &str, shop: &str, connections: usize) -> Result<Arc<Target>, String> {
+pub(super) fn target(url: &str, shop: &str, connections: usize) -> Result<Arc<Target>, String> {
     Ok(Arc::new(Target {
         client: crate::bench::client(connections).map_err(|e| e.to_string())?,
         url: webhooks_url(url).map_err(|e| e.to_string())?,
@@ -60,7 +47,7 @@ fn target(url: &str, shop: &str, connections: usize) -> Result<Arc<Target>, Stri
 }
 
 /// A fresh namespace with `shops` installed and enrolled.
-async fn prepared(url: &str, prefix: &str, shops: &[String]) -> Result<SharedStore, String> {
+pub(super) async fn prepared(url: &str, prefix: &str, shops: &[String]) -> Result<SharedStore, String> {
     let settings = setup::settings(url, prefix, &[])?;
     let sealer = settings.sealer().ok_or("no sealer")?;
     let store = crate::store::open_with(url, prefix, settings.queue.shards).await.map_err(|e| e.to_string())?;
@@ -71,7 +58,7 @@ async fn prepared(url: &str, prefix: &str, shops: &[String]) -> Result<SharedSto
 }
 
 /// Instance settings of the sales: effects off (the sale measures the ledger), workers as asked.
-fn instance(url: &str, prefix: &str, workers: usize) -> Result<crate::config::Settings, String> {
+pub(super) fn instance(url: &str, prefix: &str, workers: usize) -> Result<crate::config::Settings, String> {
     setup::settings(
         url,
         prefix,
@@ -84,7 +71,12 @@ fn instance(url: &str, prefix: &str, workers: usize) -> Result<crate::config::Se
 }
 
 /// Waits until `expected` orders are committed; the time of the last one seen.
-async fn wait_committed(store: &SharedStore, shops: &[String], expected: u64, timeout: Duration) -> (u64, Instant) {
+pub(super) async fn wait_committed(
+    store: &SharedStore,
+    shops: &[String],
+    expected: u64,
+    timeout: Duration,
+) -> (u64, Instant) {
     let deadline = Instant::now() + timeout;
     let mut last = (0, Instant::now());
     loop {
@@ -100,13 +92,20 @@ async fn wait_committed(store: &SharedStore, shops: &[String], expected: u64, ti
 }
 
 /// (b): one sale with `n` instances.
-pub async fn sale(url: &str, run: u32, shops: usize, n: usize, duration: Duration) -> Result<SaleRun, String> {
+pub async fn sale(
+    url: &str,
+    run: u32,
+    shops: usize,
+    n: usize,
+    workers: usize,
+    duration: Duration,
+) -> Result<SaleRun, String> {
     let prefix = format!("scale-sale-{run:08x}-{n}");
     let names = setup::shop_names(run, &format!("sale{n}"), shops);
     let store = prepared(url, &prefix, &names).await?;
     let mut apps = Vec::new();
     for _ in 0..n {
-        apps.push(setup::start(instance(url, &prefix, 4)?).await?);
+        apps.push(setup::start(instance(url, &prefix, workers)?).await?);
     }
     setup::lanes_shared(&apps, store.shards(), Duration::from_secs(30)).await?;
     let before = setup::committed(&store, &names).await?;
@@ -150,11 +149,7 @@ pub async fn sale(url: &str, run: u32, shops: usize, n: usize, duration: Duratio
 
 /// Entries ever added to each lane's stream, summed by the node that serves the lane.
 async fn intake_per_node(url: &str, prefix: &str, shards: u16) -> Result<Vec<u64>, String> {
-    let nodes = match StoreUrl::parse(url).map_err(|e| e.to_string())? {
-        StoreUrl::RedisCluster(nodes) => nodes,
-        StoreUrl::Redis(url) => vec![url],
-        StoreUrl::File(_) => return Ok(Vec::new()),
-    };
+    let nodes = nodes(url)?;
     let keys = Keys::with_shards(prefix, shards);
     let mut per_node = vec![0u64; nodes.len()];
     for (i, node) in nodes.iter().enumerate() {
@@ -173,6 +168,15 @@ async fn intake_per_node(url: &str, prefix: &str, shards: u16) -> Result<Vec<u64
     Ok(per_node)
 }
 
+/// The Redis nodes of a store URL (none for the embedded store).
+pub(super) fn nodes(url: &str) -> Result<Vec<String>, String> {
+    Ok(match StoreUrl::parse(url).map_err(|e| e.to_string())? {
+        StoreUrl::RedisCluster(nodes) => nodes,
+        StoreUrl::Redis(url) => vec![url],
+        StoreUrl::File(_) => Vec::new(),
+    })
+}
+
 /// `entries-added` of an `XINFO STREAM` reply (Redis 7).
 fn entries_added(value: &redis::Value) -> Option<u64> {
     let items: Vec<&redis::Value> = match value {
@@ -185,77 +189,4 @@ fn entries_added(value: &redis::Value) -> Option<u64> {
         [redis::Value::SimpleString(name), redis::Value::Int(n)] if name == "entries-added" => Some(*n as u64),
         _ => None,
     })
-}
-
-/// (c): the ledger's drain of a backlog alone, then under an intake flood at twice its rate.
-pub async fn flood(url: &str, run: u32, shops: usize, backlog_secs: u64) -> Result<Flood, String> {
-    let prefix = format!("scale-flood-{run:08x}");
-    let sale_shops = setup::shop_names(run, "flood-sale", shops);
-    let flood_shops = setup::shop_names(run, "flood-load", shops);
-    let all: Vec<String> = sale_shops.iter().chain(&flood_shops).cloned().collect();
-    let store = prepared(url, &prefix, &all).await?;
-    let intake = setup::start(instance(url, &prefix, 0)?).await?;
-
-    // The ledger's rate alone: a backlog queued first, then drained whole by one instance.
-    let backlog = fill_backlog(&intake, &sale_shops, Duration::from_secs(backlog_secs)).await?;
-    let worker = setup::start(instance(url, &prefix, 4)?).await?;
-    setup::lanes_shared(std::slice::from_ref(&worker), store.shards(), Duration::from_secs(30)).await?;
-    let (before, started) = (setup::committed(&store, &all).await?, Instant::now());
-    let (done, last) = wait_committed(&store, &all, before + backlog, Duration::from_secs(600)).await;
-    let took = last.duration_since(started);
-    let alone_per_sec = (done - before) as f64 / took.as_secs_f64().max(1e-9);
-    worker.stop().await;
-
-    // The same backlog drained while the intake takes other shops' orders at twice that rate,
-    // open loop; commits counted over most of the time the backlog lasted alone, so the
-    // backlog never runs dry inside the window.
-    let flood_rate = (alone_per_sec * 2.0).round().max(1.0) as u32;
-    let window = took.mul_f64(0.8);
-    fill_backlog(&intake, &sale_shops, Duration::from_secs(backlog_secs)).await?;
-    let worker = setup::start(instance(url, &prefix, 4)?).await?;
-    setup::lanes_shared(std::slice::from_ref(&worker), store.shards(), Duration::from_secs(30)).await?;
-    let per_shop = (flood_rate / flood_shops.len().max(1) as u32).max(1);
-    let senders: Vec<_> = flood_shops
-        .iter()
-        .map(|shop| {
-            let t = target(&intake.url(), shop, 2);
-            async move { Ok::<Tally, String>(open_loop(t?, 2, per_shop, window).await) }
-        })
-        .collect();
-    let flooding = tokio::spawn(futures_util::future::join_all(senders));
-    let before = setup::committed(&store, &all).await?;
-    tokio::time::sleep(window).await;
-    let after = setup::committed(&store, &all).await?;
-    let flooded_per_sec = (after - before) as f64 / window.as_secs_f64().max(1e-9);
-    let mut flood_accepted = 0;
-    for t in flooding.await.map_err(|e| e.to_string())?.into_iter() {
-        let t = t?;
-        flood_accepted += t.latencies_us.len() as u64 - t.non_2xx.values().sum::<u64>();
-    }
-    worker.stop().await;
-    intake.stop().await;
-    Ok(Flood {
-        backlog,
-        alone_per_sec,
-        flood_rate: per_shop * flood_shops.len() as u32,
-        flooded_per_sec,
-        flood_accepted,
-    })
-}
-
-/// Sends the shops' orders through the intake-only instance for `length`; the number accepted.
-async fn fill_backlog(intake: &setup::Instance, shops: &[String], length: Duration) -> Result<u64, String> {
-    let senders: Vec<_> = shops
-        .iter()
-        .map(|shop| {
-            let t = target(&intake.url(), shop, 1);
-            async move { Ok::<Tally, String>(closed_loop(t?, 1, length).await) }
-        })
-        .collect();
-    let mut accepted = 0;
-    for t in futures_util::future::join_all(senders).await {
-        let t = t?;
-        accepted += t.latencies_us.len() as u64 - t.non_2xx.values().sum::<u64>();
-    }
-    Ok(accepted)
 }

@@ -72,11 +72,23 @@ impl Instance {
 }
 
 pub async fn start(settings: Settings) -> Result<Instance, String> {
+    start_on(settings, None).await
+}
+
+/// [`start`], its threads kept to `cpu` where one is given (a machine of its own in (c): the
+/// runtime's and the HTTP server's threads inherit the mask of the thread that makes them).
+pub async fn start_on(settings: Settings, cpu: Option<usize>) -> Result<Instance, String> {
     let (ready, started) = oneshot::channel();
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("bench-instance".into())
         .spawn(move || {
+            if let Some(cpu) = cpu
+                && let Err(e) = pin_this_thread(cpu)
+            {
+                let _ = ready.send(Err(e));
+                return;
+            }
             let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
                 Ok(runtime) => runtime,
                 Err(e) => {
@@ -100,6 +112,19 @@ pub async fn start(settings: Settings) -> Result<Instance, String> {
         .map_err(|e| format!("an instance's thread: {e}"))?;
     let (url, state) = started.await.map_err(|_| "an instance's thread ended before it started".to_string())??;
     Ok(Instance { url, state, stop: Some(stop), thread: Some(thread) })
+}
+
+/// Keeps the calling thread (and the threads it makes from now on) to `cpu`, with `taskset`
+/// on the thread's own id (`/proc/thread-self` names it; no unsafe call needed).
+fn pin_this_thread(cpu: usize) -> Result<(), String> {
+    let link = std::fs::read_link("/proc/thread-self").map_err(|e| format!("/proc/thread-self: {e}"))?;
+    let tid = link.file_name().and_then(|t| t.to_str()).ok_or("no thread id in /proc/thread-self")?.to_string();
+    let status = std::process::Command::new("taskset")
+        .args(["-pc", &cpu.to_string(), &tid])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("taskset: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("taskset -pc {cpu} {tid}: {status}")) }
 }
 
 /// Installs `shops` with `token` (the dev shop's, where it serves them), `SETUP_CONCURRENCY`
