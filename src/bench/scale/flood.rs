@@ -33,7 +33,6 @@ pub struct Flood {
 
 #[derive(Debug, Clone, Default)]
 pub struct Phase {
-    pub seconds: f64,
     pub committed: u64,
     pub accepted: u64,
     pub cpu: Usage,
@@ -67,7 +66,7 @@ pub async fn flood(
     let cpu_alone = cpu::usage(&nodes, ledger_cpu).await - cpu_before;
     let took = last.duration_since(started);
     let alone_per_sec = (done - before) as f64 / took.as_secs_f64().max(1e-9);
-    let alone = Phase { seconds: took.as_secs_f64(), committed: done - before, accepted: 0, cpu: cpu_alone };
+    let alone = Phase { committed: done - before, accepted: 0, cpu: cpu_alone };
     worker.stop().await;
 
     // The same backlog drained while the intake takes other shops' orders at twice that rate,
@@ -96,12 +95,7 @@ pub async fn flood(
         let t = t?;
         flood_accepted += t.latencies_us.len() as u64 - t.non_2xx.values().sum::<u64>();
     }
-    let flooded = Phase {
-        seconds: window.as_secs_f64(),
-        committed: after - before,
-        accepted: flood_accepted,
-        cpu: cpu_after - cpu_before,
-    };
+    let flooded = Phase { committed: after - before, accepted: flood_accepted, cpu: cpu_after - cpu_before };
     worker.stop().await;
     intake.stop().await;
     Ok(Flood {

@@ -21,7 +21,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-pub fn render(idle: Option<&Idle>, sales: &[SaleRun], flood: Option<&Flood>, enforce: &[String]) -> Verdict {
+pub fn render(idle: Option<&Idle>, sales: &[SaleRun], floods: &[Flood], enforce: &[String]) -> Verdict {
     let mut out = String::new();
     let mut held = true;
     let mut check = |out: &mut String, bound: &str, ok: bool, what: String| {
@@ -119,72 +119,76 @@ pub fn render(idle: Option<&Idle>, sales: &[SaleRun], flood: Option<&Flood>, enf
             }
         }
     }
-    if let Some(c) = flood {
-        let ratio = c.flooded_per_sec / c.alone_per_sec.max(1e-9);
-        let _ = writeln!(out, "\n## (c) the ledger under an intake flood\n");
-        let _ = writeln!(out, "| drain of a {}-order backlog | commits/s |\n|---|---:|", c.backlog);
-        let _ = writeln!(out, "| alone | {:.0} |", c.alone_per_sec);
-        let _ = writeln!(
-            out,
-            "| while the intake takes {} orders/s ({} accepted) | {:.0} |",
-            c.flood_rate, c.flood_accepted, c.flooded_per_sec
-        );
-        let _ = writeln!(out, "\nflooded / alone: {ratio:.2}\n");
-        cpu_table(&mut out, c);
+    if !floods.is_empty() {
+        let ratio = flood_table(&mut out, floods);
         check(
             &mut out,
             "flood",
             ratio >= 0.75,
-            format!("the ledger keeps at least 75 % of its rate under the flood ({:.0} %)", ratio * 100.0),
+            format!("the ledger keeps at least 75 % of its rate under the flood ({:.0} %, median)", ratio * 100.0),
         );
     }
     Verdict { text: out, held }
 }
 
-/// Where the CPU went in each phase of (c), per order committed and per webhook accepted.
-fn cpu_table(out: &mut String, c: &Flood) {
-    let per =
-        |seconds: f64, n: u64| if n == 0 { "–".to_string() } else { format!("{:.0}", seconds * 1e6 / n as f64) };
-    let (a, f) = (&c.alone, &c.flooded);
-    let ledger_threads =
-        if c.pinned { "the ledger's threads (its own CPU)" } else { "this process (no CPU set apart)" };
+/// (c), a row per run and their medians: the rates, and where the CPU went (per order committed
+/// while draining alone, per webhook taken under the flood). Returns the median ratio.
+fn flood_table(out: &mut String, floods: &[Flood]) -> f64 {
+    let pinned = floods.iter().all(|c| c.pinned);
+    let _ = writeln!(out, "\n## (c) the ledger under an intake flood\n");
     let _ = writeln!(
         out,
-        "| CPU, seconds (µs per order committed) | alone, {:.1} s | flooded, {:.1} s |",
-        a.seconds, f.seconds
-    );
-    let _ = writeln!(out, "|---|--:|--:|");
-    let _ = writeln!(
-        out,
-        "| {ledger_threads} | {:.2} ({}) | {:.2} ({}) |",
-        a.cpu.ledger,
-        per(a.cpu.ledger, a.committed),
-        f.cpu.ledger,
-        per(f.cpu.ledger, f.committed)
+        "The ledger's {}. CPU in µs: the ledger's and Redis's per order committed alone; the intake's \
+         (with the generator) and Redis's beyond the ledger's own per webhook taken under the flood.\n",
+        if pinned { "threads on a CPU of their own" } else { "threads sharing the CPUs (not set apart)" }
     );
     let _ = writeln!(
         out,
-        "| Redis, all nodes | {:.2} ({}) | {:.2} |",
-        a.cpu.redis,
-        per(a.cpu.redis, a.committed),
-        f.cpu.redis
+        "| run | backlog | alone commits/s | flood orders/s (accepted) | flooded commits/s | flooded / alone | \
+         ledger µs | Redis µs | intake µs | Redis µs / webhook |"
     );
-    if c.pinned {
+    let _ = writeln!(out, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let mut columns: [Vec<f64>; 7] = Default::default();
+    for (i, c) in floods.iter().enumerate() {
+        let (a, f) = (&c.alone, &c.flooded);
+        let per = |seconds: f64, n: u64| seconds * 1e6 / n.max(1) as f64;
+        // The flood's share of Redis: what Redis spent beyond the ledger's own cost per order.
+        let ledger_redis = a.cpu.redis / a.committed.max(1) as f64 * f.committed as f64;
+        let row = [
+            c.alone_per_sec,
+            c.flooded_per_sec,
+            c.flooded_per_sec / c.alone_per_sec.max(1e-9),
+            per(a.cpu.ledger, a.committed),
+            per(a.cpu.redis, a.committed),
+            per(f.cpu.intake, f.accepted),
+            per((f.cpu.redis - ledger_redis).max(0.0), f.accepted),
+        ];
         let _ = writeln!(
             out,
-            "| intake-only instance and generator (µs per webhook) | {:.2} | {:.2} ({}) |",
-            a.cpu.intake,
-            f.cpu.intake,
-            per(f.cpu.intake, f.accepted)
+            "| {} | {} | {:.0} | {} ({}) | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            i + 1,
+            c.backlog,
+            row[0],
+            c.flood_rate,
+            c.flood_accepted,
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6]
         );
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
     }
-    // The flood's share of Redis: what Redis spent beyond the ledger's own per-order cost.
-    let ledger_redis = a.cpu.redis / a.committed.max(1) as f64 * f.committed as f64;
+    let m: Vec<f64> = columns.into_iter().map(median).collect();
     let _ = writeln!(
         out,
-        "\nRedis per flooded webhook (its time beyond the ledger's own per order): {} µs\n",
-        per((f.cpu.redis - ledger_redis).max(0.0), f.accepted)
+        "| **median** | | {:.0} | | {:.0} | **{:.2}** | {:.0} | {:.0} | {:.0} | {:.0} |\n",
+        m[0], m[1], m[2], m[3], m[4], m[5], m[6]
     );
+    m[2]
 }
 
 fn ms(d: std::time::Duration) -> f64 {
