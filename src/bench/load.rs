@@ -125,6 +125,11 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Requests answered 2xx: the deliveries the service took.
+    pub fn accepted(&self) -> u64 {
+        self.latencies_us.len() as u64 - self.non_2xx.values().sum::<u64>()
+    }
+
     fn record(&mut self, started: Instant, result: Result<StatusCode, reqwest::Error>) -> bool {
         match result {
             Ok(status) => {
@@ -143,7 +148,7 @@ impl Tally {
         }
     }
 
-    fn merge(&mut self, other: Tally) {
+    pub(crate) fn merge(&mut self, other: Tally) {
         self.latencies_us.extend(other.latencies_us);
         for (code, n) in other.non_2xx {
             *self.non_2xx.entry(code).or_default() += n;

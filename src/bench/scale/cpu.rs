@@ -36,16 +36,20 @@ pub async fn usage(nodes: &[String], ledger_cpu: Option<usize>) -> Usage {
     Usage { ledger, intake, redis: redis_seconds(nodes).await }
 }
 
-/// Clock ticks per second of `/proc`'s times (`getconf CLK_TCK`; 100 on Linux everywhere seen).
+/// Clock ticks per second of `/proc`'s times (`getconf CLK_TCK`; 100 on Linux everywhere seen),
+/// asked once.
 fn ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|t| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
 /// CPU seconds of this process's threads: those kept to `ledger_cpu` alone, and the others.

@@ -22,7 +22,6 @@ pub struct Flood {
     pub alone_per_sec: f64,
     pub flood_rate: u32,
     pub flooded_per_sec: f64,
-    pub flood_accepted: u64,
     /// Whether the draining instance had a CPU of its own.
     pub pinned: bool,
     /// Orders committed and CPU used while draining alone.
@@ -90,12 +89,8 @@ pub async fn flood(
     tokio::time::sleep(window).await;
     let (after, cpu_after) = (setup::committed(&store, &all).await?, cpu::usage(&nodes, ledger_cpu).await);
     let flooded_per_sec = (after - before) as f64 / window.as_secs_f64().max(1e-9);
-    let mut flood_accepted = 0;
-    for t in flooding.await.map_err(|e| e.to_string())?.into_iter() {
-        let t = t?;
-        flood_accepted += t.latencies_us.len() as u64 - t.non_2xx.values().sum::<u64>();
-    }
-    let flooded = Phase { committed: after - before, accepted: flood_accepted, cpu: cpu_after - cpu_before };
+    let accepted = accepted(flooding.await.map_err(|e| e.to_string())?)?;
+    let flooded = Phase { committed: after - before, accepted, cpu: cpu_after - cpu_before };
     worker.stop().await;
     intake.stop().await;
     Ok(Flood {
@@ -103,7 +98,6 @@ pub async fn flood(
         alone_per_sec,
         flood_rate: per_shop * flood_shops.len() as u32,
         flooded_per_sec,
-        flood_accepted,
         pinned: ledger_cpu.is_some(),
         alone,
         flooded,
@@ -119,10 +113,10 @@ async fn fill_backlog(intake: &setup::Instance, shops: &[String], length: Durati
             async move { Ok::<Tally, String>(closed_loop(t?, 1, length).await) }
         })
         .collect();
-    let mut accepted = 0;
-    for t in futures_util::future::join_all(senders).await {
-        let t = t?;
-        accepted += t.latencies_us.len() as u64 - t.non_2xx.values().sum::<u64>();
-    }
-    Ok(accepted)
+    accepted(futures_util::future::join_all(senders).await)
+}
+
+/// Deliveries the service took, over the senders' tallies.
+fn accepted(tallies: Vec<Result<Tally, String>>) -> Result<u64, String> {
+    tallies.into_iter().map(|t| t.map(|t| t.accepted())).sum()
 }

@@ -170,7 +170,7 @@ fn flood_table(out: &mut String, floods: &[Flood]) -> f64 {
             c.backlog,
             row[0],
             c.flood_rate,
-            c.flood_accepted,
+            c.flooded.accepted,
             row[1],
             row[2],
             row[3],

@@ -121,15 +121,10 @@ pub async fn sale(
         .collect();
     let mut tally = Tally::default();
     for result in futures_util::future::join_all(senders).await {
-        let t = result?;
-        tally.errors += t.errors;
-        tally.latencies_us.extend(t.latencies_us);
-        for (code, k) in t.non_2xx {
-            *tally.non_2xx.entry(code).or_default() += k;
-        }
+        tally.merge(result?);
     }
     let refused: u64 = tally.non_2xx.values().sum::<u64>() + tally.errors;
-    let sent = tally.latencies_us.len() as u64 - tally.non_2xx.values().sum::<u64>();
+    let sent = tally.accepted();
     let (committed, last) = wait_committed(&store, &names, before + sent, Duration::from_secs(300)).await;
     let committed = committed - before;
     let dead = store.queue_stats().await.map_err(|e| e.to_string())?.dead;
