@@ -5,6 +5,7 @@ pub mod book;
 pub mod daily;
 pub mod eta;
 pub mod input;
+pub mod kept;
 mod key;
 pub mod memory;
 pub mod preview;

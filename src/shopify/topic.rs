@@ -74,6 +74,11 @@ impl Topic {
         matches!(self, Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact)
     }
 
+    /// The topics whose body is a whole order (`crate::ledger::input::parse_order`).
+    pub fn carries_an_order(self) -> bool {
+        matches!(self, Topic::OrdersCreate | Topic::OrdersUpdated | Topic::OrdersCancelled | Topic::OrdersFulfilled)
+    }
+
     /// The `WebhookSubscriptionTopic` enum value (`orders/create` → `ORDERS_CREATE`).
     pub fn graphql_enum(self) -> String {
         self.as_str().replace('/', "_").to_ascii_uppercase()
