@@ -56,6 +56,16 @@ impl Bodies {
         }
     }
 
+    /// The next `count` fresh orders rendered and signed now, sent later as a pool: a flood's
+    /// generator then spends its CPU sending, not signing, on the machine it measures. Each
+    /// body is still a distinct order until the pool runs out (then they recycle).
+    pub fn ahead(self, count: usize) -> Bodies {
+        match self {
+            Bodies::Fresh { .. } => Bodies::Pool((0..count.max(1)).map(|i| self.get(i)).collect()),
+            pool => pool,
+        }
+    }
+
     /// Mean body size in bytes.
     pub fn mean_len(&self) -> usize {
         match self {

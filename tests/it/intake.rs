@@ -32,7 +32,12 @@ async fn a_good_signature_is_accepted_and_enqueued_once() {
             .await
             .unwrap()
             .remove(0);
-        assert_eq!(entry.envelope.body, delivery.body);
+        // Queued with what the ledger reads of the order, which it reads as the whole body.
+        let kept = backorder::ledger::kept::order_body(&delivery.body).expect("an order body");
+        assert_eq!(entry.envelope.body, kept);
+        assert!(kept.len() < delivery.body.len(), "{} of {} bytes", kept.len(), delivery.body.len());
+        let read = |body: &[u8]| backorder::ledger::input::parse_order(body, None).unwrap();
+        assert_eq!(read(&entry.envelope.body), read(&delivery.body));
         assert_eq!(entry.envelope.meta.topic, "orders/create");
         assert_eq!(entry.envelope.meta.shop, SHOP);
         assert_eq!(entry.envelope.meta.webhook_id, delivery.webhook_id);
@@ -105,6 +110,38 @@ async fn a_signed_body_that_is_not_json_is_acknowledged_and_dead_lettered() {
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].envelope().unwrap().body, delivery.body);
         assert!(dead[0].reason.contains("not the expected JSON"), "{}", dead[0].reason);
+        assert_eq!(app.processed("orders/create").await, 0);
+        app.app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_ledger_refuses_is_dead_lettered_with_the_fields_it_was_refused_for_and_replays_once_fixed() {
+    for backend in [Backend::Redis, Backend::Embedded] {
+        let (app, _store) = TestApp::spawn(backend, &[]).await;
+        let mut order: serde_json::Value = serde_json::from_slice(&Delivery::order(1010).body).unwrap();
+        order["created_at"] = "the day before yesterday".into();
+        let delivery = Delivery::new("orders/create", serde_json::to_vec(&order).unwrap());
+        assert_eq!(app.deliver(&delivery).await.status(), 200);
+        let dead = eventually("the order to be dead-lettered", || async {
+            let dead = app.store.dead_letters(10).await.ok()?;
+            (!dead.is_empty()).then_some(dead)
+        })
+        .await;
+        assert!(dead[0].reason.contains("created_at"), "{}", dead[0].reason);
+        let kept: serde_json::Value = serde_json::from_slice(&dead[0].envelope().unwrap().body).unwrap();
+        assert_eq!(kept["created_at"], "the day before yesterday");
+        assert_eq!(kept["id"], order["id"]);
+        assert!(kept["line_items"][0].get("quantity").is_none(), "what the ledger does not read is not kept");
+        // The dead letter is what an operator replays once the cause is fixed; replayed as it
+        // is, the same refusal comes back, and nothing is counted.
+        let first = dead[0].id.clone();
+        assert_eq!(app.store.replay_dead_letters(Some(&first)).await.unwrap(), 1);
+        eventually("the replayed order to be dead-lettered again", || async {
+            let dead = app.store.dead_letters(10).await.ok()?;
+            (dead.len() == 1 && dead[0].id != first).then_some(())
+        })
+        .await;
         assert_eq!(app.processed("orders/create").await, 0);
         app.app.stop().await;
     }

@@ -8,13 +8,17 @@
 //! With `ledger_cpu`, the draining instance's threads are kept to that CPU as a machine of its
 //! own would be; the caller keeps the rest of the process (the intake-only instance and the
 //! generator) to the other CPUs. The Redis nodes go where the script puts them.
+//!
+//! The flood's orders are rendered and signed before it starts, a distinct order each: on a
+//! machine of two cores, a generator signing 8 KB bodies as it sends takes CPU from what it
+//! measures (Shopify signs its own deliveries).
 
 use std::time::{Duration, Instant};
 
 use super::cpu::{self, Usage};
 use super::sale::{instance, nodes, prepared, target, wait_committed};
 use super::setup;
-use crate::bench::load::{Tally, closed_loop, open_loop};
+use crate::bench::load::{Tally, Target, closed_loop, open_loop};
 
 #[derive(Debug, Clone)]
 pub struct Flood {
@@ -57,11 +61,14 @@ pub async fn flood(
 
     // The ledger's rate alone: a backlog queued first, then drained whole by one instance.
     let backlog = fill_backlog(&intake, &sale_shops, Duration::from_secs(backlog_secs)).await?;
+    // Counted before the worker starts: it commits while the lanes are being shared out, and
+    // the end is the whole backlog committed, not the backlog past the first count.
+    let base = setup::committed(&store, &all).await?;
     let worker = setup::start_on(instance(url, &prefix, workers)?, ledger_cpu).await?;
     setup::lanes_shared(std::slice::from_ref(&worker), store.shards(), Duration::from_secs(30)).await?;
     let (before, started, cpu_before) =
         (setup::committed(&store, &all).await?, Instant::now(), cpu::usage(&nodes, ledger_cpu).await);
-    let (done, last) = wait_committed(&store, &all, before + backlog, Duration::from_secs(600)).await;
+    let (done, last) = wait_committed(&store, &all, base + backlog, Duration::from_secs(600)).await;
     let cpu_alone = cpu::usage(&nodes, ledger_cpu).await - cpu_before;
     let took = last.duration_since(started);
     let alone_per_sec = (done - before) as f64 / took.as_secs_f64().max(1e-9);
@@ -73,16 +80,18 @@ pub async fn flood(
     // backlog never runs dry inside the window.
     let flood_rate = (alone_per_sec * 2.0).round().max(1.0) as u32;
     let window = took.mul_f64(0.8);
+    let per_shop = (flood_rate / flood_shops.len().max(1) as u32).max(1);
+    // Rendered and signed before the flood starts, a distinct order each (the sends of one
+    // shop over the window, and a few more for a late start).
+    let each = (f64::from(per_shop) * window.as_secs_f64()).ceil() as usize + 16;
+    let targets: Vec<_> =
+        flood_shops.iter().map(|shop| ahead(target(&intake.url(), shop, 2)?, each)).collect::<Result<_, _>>()?;
     fill_backlog(&intake, &sale_shops, Duration::from_secs(backlog_secs)).await?;
     let worker = setup::start_on(instance(url, &prefix, workers)?, ledger_cpu).await?;
     setup::lanes_shared(std::slice::from_ref(&worker), store.shards(), Duration::from_secs(30)).await?;
-    let per_shop = (flood_rate / flood_shops.len().max(1) as u32).max(1);
-    let senders: Vec<_> = flood_shops
-        .iter()
-        .map(|shop| {
-            let t = target(&intake.url(), shop, 2);
-            async move { Ok::<Tally, String>(open_loop(t?, 2, per_shop, window).await) }
-        })
+    let senders: Vec<_> = targets
+        .into_iter()
+        .map(|t| async move { Ok::<Tally, String>(open_loop(t, 2, per_shop, window).await) })
         .collect();
     let flooding = tokio::spawn(futures_util::future::join_all(senders));
     let (before, cpu_before) = (setup::committed(&store, &all).await?, cpu::usage(&nodes, ledger_cpu).await);
@@ -102,6 +111,12 @@ pub async fn flood(
         alone,
         flooded,
     })
+}
+
+/// `target` with its next `count` bodies rendered and signed now.
+fn ahead(target: std::sync::Arc<Target>, count: usize) -> Result<std::sync::Arc<Target>, String> {
+    let target = std::sync::Arc::try_unwrap(target).map_err(|_| "a target in use".to_string())?;
+    Ok(std::sync::Arc::new(Target { bodies: target.bodies.ahead(count), ..target }))
 }
 
 /// Sends the shops' orders through the intake-only instance for `length`; the number accepted.

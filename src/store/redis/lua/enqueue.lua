@@ -12,23 +12,17 @@
 
 local window = tonumber(ARGV[2])
 
-local seen = redis.call('EXISTS', KEYS[3]) == 1
-if not seen and KEYS[4] and redis.call('EXISTS', KEYS[4]) == 1 then
-  seen = true
+-- SET NX marks and tests in one call. Seen through the event id only, the delivery id stays
+-- marked as well, so a retry under the same delivery id stays a duplicate even if the event
+-- mark is gone by then; NX keeps an existing mark's expiry, so repeated retries cannot stretch
+-- the window forever.
+if not redis.call('SET', KEYS[3], '1', 'PX', window, 'NX') then
+  return 0
 end
-
-if seen then
-  -- Seen through the event id only: mark the delivery id as well, so a retry under the same
-  -- delivery id stays a duplicate even if the event mark is gone by then. NX keeps an existing
-  -- mark's expiry, so repeated retries cannot stretch the window forever.
-  redis.call('SET', KEYS[3], '1', 'PX', window, 'NX')
+if KEYS[4] and not redis.call('SET', KEYS[4], '1', 'PX', window, 'NX') then
   return 0
 end
 
-redis.call('SET', KEYS[3], '1', 'PX', window)
-if KEYS[4] then
-  redis.call('SET', KEYS[4], '1', 'PX', window)
-end
 redis.call('XADD', KEYS[1], '*', 'e', ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1
