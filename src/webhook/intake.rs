@@ -131,9 +131,10 @@ async fn accept(headers: &HeaderMap, payload: web::Payload, state: &AppState) ->
     }
     // Verified over the whole body; queued with only what the ledger reads of an order
     // (`ledger::kept`): the store then carries a tenth of the bytes.
-    let body = match known.carries_an_order() {
-        true => crate::ledger::kept::order_body(&body).map_or(body, bytes::Bytes::from),
-        false => body,
+    let body = if known.carries_an_order() {
+        crate::ledger::kept::order_body(&body).map_or(body, bytes::Bytes::from)
+    } else {
+        body
     };
     let envelope = Envelope {
         meta: EnvelopeMeta {

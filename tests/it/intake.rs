@@ -116,7 +116,8 @@ async fn a_signed_body_that_is_not_json_is_acknowledged_and_dead_lettered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_the_ledger_refuses_is_dead_lettered_with_the_fields_it_was_refused_for_and_replays_once_fixed() {
+async fn an_order_the_ledger_refuses_is_dead_lettered_with_the_fields_it_was_refused_for_and_its_replay_meets_the_same_refusal()
+ {
     for backend in [Backend::Redis, Backend::Embedded] {
         let (app, _store) = TestApp::spawn(backend, &[]).await;
         let mut order: serde_json::Value = serde_json::from_slice(&Delivery::order(1010).body).unwrap();

@@ -35,10 +35,25 @@ end
 
 local e, w, l, d = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local a = 9
+
 -- One call per kind of command rather than per record: each call from a script costs a few
--- microseconds of its own, and a flash sale commits thousands of these a second.
+-- microseconds of its own, and a flash sale commits thousands of these a second. In slices of
+-- SLICE values (even, so pairs stay whole): `unpack` of a few thousand values overflows Lua's
+-- stack, and a commit that rebooks a long queue writes that many records.
+local SLICE = 1000
+local function sliced(list, call)
+  for i = 1, #list, SLICE do
+    call(unpack(list, i, math.min(i + SLICE - 1, #list)))
+  end
+end
+
 if e > 0 then
-  local current = redis.call('MGET', unpack(KEYS, 4, 3 + e))
+  local keys, current = {}, {}
+  for i = 1, e do keys[i] = KEYS[3 + i] end
+  sliced(keys, function(...)
+    local values = redis.call('MGET', ...)
+    for j = 1, #values do current[#current + 1] = values[j] end
+  end)
   for i = 1, e do
     local present, bytes = ARGV[a], ARGV[a + 1]
     a = a + 2
@@ -67,8 +82,8 @@ for i = 1, w do
     del[#del + 1] = KEYS[k + i - 1]
   end
 end
-if #set > 0 then redis.call('MSET', unpack(set)) end
-if #del > 0 then redis.call('DEL', unpack(del)) end
+sliced(set, function(...) redis.call('MSET', ...) end)
+sliced(del, function(...) redis.call('DEL', ...) end)
 for i = 1, w do
   local location = ARGV[a]
   a = a + 1
@@ -89,15 +104,13 @@ for i = 1, l do
   if new ~= '' then redis.call('ZADD', KEYS[lines + i - 1], 0, new) end
 end
 
-if d > 0 then
-  local marks = {}
-  for i = 1, d do
-    marks[#marks + 1] = ARGV[7]
-    marks[#marks + 1] = ARGV[a]
-    a = a + 1
-  end
-  redis.call('ZADD', KEYS[3], unpack(marks))
+local marks = {}
+for i = 1, d do
+  marks[#marks + 1] = ARGV[7]
+  marks[#marks + 1] = ARGV[a]
+  a = a + 1
 end
+sliced(marks, function(...) redis.call('ZADD', KEYS[3], ...) end)
 
 if event then
   redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
