@@ -101,6 +101,27 @@ async fn redis_seconds(nodes: &[String]) -> f64 {
     total
 }
 
+/// The CPUs the Redis nodes may run on, read from `/proc/<pid>/status` of each node's process
+/// (`INFO server`'s `process_id`): one list when all nodes share it, each node's otherwise.
+/// `None` when a node cannot be asked or is not a process of this machine.
+pub async fn redis_cpus(nodes: &[String]) -> Option<String> {
+    let mut lists = Vec::new();
+    for node in nodes {
+        let client = redis::Client::open(node.as_str()).ok()?;
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.ok()?;
+        let pid = info_field(&info, "process_id") as u64;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        // A pid of another machine's process may name one of ours: check it is a Redis.
+        if !status.lines().any(|l| l.starts_with("Name:") && l.contains("redis")) {
+            return None;
+        }
+        lists.push(allowed_cpus(&status)?);
+    }
+    let first = lists.first()?.clone();
+    Some(if lists.iter().all(|l| *l == first) { first } else { lists.join(" / ") })
+}
+
 fn info_field(info: &str, name: &str) -> f64 {
     info.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))

@@ -26,8 +26,10 @@ pub struct Flood {
     pub alone_per_sec: f64,
     pub flood_rate: u32,
     pub flooded_per_sec: f64,
-    /// Whether the draining instance had a CPU of its own.
-    pub pinned: bool,
+    /// The CPU the draining instance was kept to, if any.
+    pub ledger_cpu: Option<usize>,
+    /// The CPUs the Redis nodes were kept to, when they run on this machine.
+    pub redis_cpus: Option<String>,
     /// Orders committed and CPU used while draining alone.
     pub alone: Phase,
     /// Orders committed, webhooks accepted and CPU used under the flood.
@@ -102,12 +104,17 @@ pub async fn flood(
     let flooded = Phase { committed: after - before, accepted, cpu: cpu_after - cpu_before };
     worker.stop().await;
     intake.stop().await;
+    let redis_cpus = cpu::redis_cpus(&nodes).await;
+    // The flood's unprocessed entries and the run's records would otherwise stay behind, and the
+    // next run would queue onto a store fuller than this one's.
+    setup::remove_prefix(&nodes, &prefix).await?;
     Ok(Flood {
         backlog,
         alone_per_sec,
         flood_rate: per_shop * flood_shops.len() as u32,
         flooded_per_sec,
-        pinned: ledger_cpu.is_some(),
+        ledger_cpu,
+        redis_cpus,
         alone,
         flooded,
     })

@@ -134,13 +134,12 @@ pub fn render(idle: Option<&Idle>, sales: &[SaleRun], floods: &[Flood], enforce:
 /// (c), a row per run and their medians: the rates, and where the CPU went (per order committed
 /// while draining alone, per webhook taken under the flood). Returns the median ratio.
 fn flood_table(out: &mut String, floods: &[Flood]) -> f64 {
-    let pinned = floods.iter().all(|c| c.pinned);
     let _ = writeln!(out, "\n## (c) the ledger under an intake flood\n");
     let _ = writeln!(
         out,
-        "The ledger's {}. CPU in µs: the ledger's and Redis's per order committed alone; the intake's \
-         (with the generator) and Redis's beyond the ledger's own per webhook taken under the flood.\n",
-        if pinned { "threads on a CPU of their own" } else { "threads sharing the CPUs (not set apart)" }
+        "{} CPU in µs: the ledger's and Redis's per order committed alone; the intake's (with the \
+         generator) and Redis's beyond the ledger's own per webhook taken under the flood.\n",
+        layout(floods.first())
     );
     let _ = writeln!(
         out,
@@ -189,6 +188,21 @@ fn flood_table(out: &mut String, floods: &[Flood]) -> f64 {
         m[0], m[1], m[2], m[3], m[4], m[5], m[6]
     );
     m[2]
+}
+
+/// Where the parts of (c) ran, as the bench found it.
+fn layout(flood: Option<&Flood>) -> String {
+    let redis = match flood.and_then(|c| c.redis_cpus.as_deref()) {
+        Some(cpus) => format!("the Redis nodes on CPU {cpus}"),
+        None => "the Redis nodes where they run (not this machine's, or not readable)".to_string(),
+    };
+    match flood.and_then(|c| c.ledger_cpu) {
+        Some(cpu) => format!(
+            "The draining instance's threads on CPU {cpu}, the intake-only instance and the generator on the \
+             others, {redis}."
+        ),
+        None => format!("Every part of this process on every CPU (not set apart), {redis}."),
+    }
 }
 
 fn ms(d: std::time::Duration) -> f64 {

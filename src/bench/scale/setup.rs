@@ -197,3 +197,40 @@ pub fn every_lane(shards: u16) -> Vec<crate::store::Lane> {
 pub fn shop_names(run: u32, kind: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{kind}-{run:08x}-{i}.myshopify.com")).collect()
 }
+
+/// Removes every key under `prefix` from each of `nodes` (the masters), so the next run of a
+/// part starts on a store as empty as the first: keys are unlinked one by one, as a Cluster
+/// refuses a command over keys of several slots.
+pub async fn remove_prefix(nodes: &[String], prefix: &str) -> Result<u64, String> {
+    let pattern = format!("{prefix}:*");
+    let mut removed = 0;
+    for node in nodes {
+        let client = redis::Client::open(node.as_str()).map_err(|e| e.to_string())?;
+        let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !keys.is_empty() {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.cmd("UNLINK").arg(key).ignore();
+                }
+                let () = pipe.query_async(&mut conn).await.map_err(|e| e.to_string())?;
+                removed += keys.len() as u64;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(removed)
+}
