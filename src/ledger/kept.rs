@@ -9,24 +9,27 @@
 //!
 //! The kept body is itself an order body of the same shape, so any version of the parser that
 //! reads these fields (the previous release included) reads it as it would the whole one. A
-//! value is kept as it came, null or of a wrong type included, so the parser meets exactly
-//! what it would have met: the same state, or the same refusal. A body this module cannot
+//! value is kept byte for byte as it came (borrowed from the body, never re-encoded: a number
+//! past `u64` stays exact, a string keeps its escapes), null or of a wrong type included, so the
+//! parser meets exactly what it would have met: the same state, or the same refusal. A body this module cannot
 //! read as an order (not JSON, a list where an object belongs) is queued whole, and the
 //! ledger refuses it to the dead letters as before.
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The body kept for the queue, or `None` to keep the whole body.
 pub fn order_body(body: &[u8]) -> Option<Vec<u8>> {
-    let order: Order = serde_json::from_slice(body).ok()?;
+    // Intake runs this on every order webhook: the leaves are borrowed from the body, so reading
+    // allocates only the lists, and writing copies bytes.
+    let order: Order<'_> = serde_json::from_slice(body).ok()?;
     let kept = serde_json::to_vec(&order).ok()?;
     (kept.len() < body.len()).then_some(kept)
 }
 
-/// A field that was present, with its value whatever it is (`null` included).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+/// A field that was present, with its value's text whatever it is (`null` included).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// A list that was present. The parser reads lists with `#[serde(default)]`: absent is empty,
@@ -39,20 +42,20 @@ fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<V
 /// as the parser reads an `Option` (absent and `null` alike), a nested `list` as it reads a
 /// `Vec`. A nested field of a wrong type fails here, and the body is then queued whole.
 macro_rules! kept {
-    ($name:ident { leaf: [$($leaf:ident),*] $(, one $one:ident : $one_ty:ty)* $(, list $list:ident : $list_ty:ty)* $(,)? }) => {
+    ($name:ident { leaf: [$($leaf:ident),*] $(, one $one:ident : $one_ty:ident)* $(, list $list:ident : $list_ty:ident)* $(,)? }) => {
         #[derive(Deserialize, Serialize)]
-        struct $name {
+        struct $name<'a> {
             $(
-                #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-                $leaf: Option<Value>,
+                #[serde(default, borrow, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+                $leaf: Option<&'a RawValue>,
             )*
             $(
-                #[serde(default, skip_serializing_if = "Option::is_none")]
-                $one: Option<$one_ty>,
+                #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+                $one: Option<$one_ty<'a>>,
             )*
             $(
-                #[serde(default, deserialize_with = "list", skip_serializing_if = "Option::is_none")]
-                $list: Option<Vec<$list_ty>>,
+                #[serde(default, borrow, deserialize_with = "list", skip_serializing_if = "Option::is_none")]
+                $list: Option<Vec<$list_ty<'a>>>,
             )*
         }
     };
