@@ -10,10 +10,10 @@
 //! The kept body is itself an order body of the same shape, so any version of the parser that
 //! reads these fields (the previous release included) reads it as it would the whole one. A
 //! value is kept byte for byte as it came (borrowed from the body, never re-encoded: a number
-//! past `u64` stays exact, a string keeps its escapes), null or of a wrong type included, so the
-//! parser meets exactly what it would have met: the same state, or the same refusal. A body this module cannot
-//! read as an order (not JSON, a list where an object belongs) is queued whole, and the
-//! ledger refuses it to the dead letters as before.
+//! past `u64` stays exact, a string keeps its escapes), null or of a wrong type included, so
+//! the parser meets exactly what it would have met: the same state, or the same refusal. A body
+//! this module cannot read as an order (not JSON, a list where an object belongs) is queued
+//! whole, and the ledger refuses it to the dead letters as before.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
