@@ -21,6 +21,7 @@ mod intake;
 mod ledger;
 mod load;
 pub mod payload;
+mod prefix;
 mod report;
 mod scale;
 mod scrape;

@@ -159,28 +159,7 @@ pub(super) async fn remove(parsed: &StoreUrl, url: &str, prefix: &str) -> Result
             let dir = url.strip_prefix("file://").unwrap_or(url);
             std::fs::remove_dir_all(dir).map_err(|e| format!("{dir}: {e}"))
         }
-        _ => {
-            let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-            let mut conn = client.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}:*"))
-                    .arg("COUNT")
-                    .arg(5000)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !keys.is_empty() {
-                    redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut conn).await.map_err(|e| e.to_string())?;
-                }
-                if next == 0 {
-                    return Ok(());
-                }
-                cursor = next;
-            }
-        }
+        StoreUrl::Redis(url) => crate::bench::prefix::remove(std::slice::from_ref(url), prefix).await,
+        StoreUrl::RedisCluster(nodes) => crate::bench::prefix::remove(nodes, prefix).await,
     }
 }

@@ -107,7 +107,7 @@ pub async fn flood(
     let redis_cpus = cpu::redis_cpus(&nodes).await;
     // The flood's unprocessed entries and the run's records would otherwise stay behind, and the
     // next run would queue onto a store fuller than this one's.
-    setup::remove_prefix(&nodes, &prefix).await?;
+    crate::bench::prefix::remove(&nodes, &prefix).await?;
     Ok(Flood {
         backlog,
         alone_per_sec,
